@@ -1,0 +1,65 @@
+# Two commands: `make run` (set up and serve the demo) and `make test` (set up and run the suite).
+# Everything else here is what those two are made of.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PORT   ?= 8000
+HOST   ?= 127.0.0.1
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help install assets run test lint format messages bench clean
+
+help:
+	@echo "make run     set up everything and serve the demo at http://$(HOST):$(PORT)"
+	@echo "make test    set up everything and run the whole test suite"
+	@echo "make lint    ruff check + format check      make format    apply ruff format"
+	@echo "make messages  update and compile translations   make bench  print benchmark figures"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+install: $(VENV)/.installed
+
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm is needed for the front-end packages (apt-get install npm)"; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+assets: node_modules/.installed
+
+# Development server on SQLite (unless DATABASE_URL is set); Celery tasks run in-process
+# unless REDIS_URL/CELERY_BROKER_URL is set.
+run: install assets
+	DEBUG=true $(BIN)/python manage.py migrate --noinput
+	DEBUG=true $(BIN)/python manage.py seed_demo
+	@echo "Serving on http://$(HOST):$(PORT)/  (log in with a demo account above)"
+	DEBUG=true $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+test: install
+	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+messages: install
+	DEBUG=true $(BIN)/python manage.py makemessages -l zh_Hans -l en --ignore='.venv/*' --ignore='node_modules/*'
+	DEBUG=true $(BIN)/python manage.py compilemessages --ignore='.venv/*' --ignore='node_modules/*'
+
+bench: install
+	DEBUG=true $(BIN)/python manage.py bench
+
+clean:
+	rm -rf $(VENV) node_modules staticfiles .pytest_cache

@@ -1,0 +1,195 @@
+"""Django admin for every alliance model, in Chinese, with the institution tree visible."""
+
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.db.models import Case, F, Value, When
+from django.db.models.functions import Coalesce
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from .models import (
+    Alliance,
+    Department,
+    District,
+    Institution,
+    Membership,
+    Patient,
+    PatientAccess,
+    SpecialtyNetwork,
+    StaffProfile,
+    WorkerHeartbeat,
+)
+
+
+@admin.register(District)
+class DistrictAdmin(admin.ModelAdmin):
+    list_display = ["name", "code", "population"]
+    search_fields = ["name", "code"]
+
+
+class DepartmentInline(admin.TabularInline):
+    model = Department
+    extra = 0
+    fields = ["name", "specialty", "phone", "on_duty_phone", "accepts_referrals", "head"]
+
+
+class ChildInstitutionInline(admin.TabularInline):
+    model = Institution
+    fk_name = "parent"
+    extra = 0
+    fields = ["name", "code", "kind", "is_active"]
+    show_change_link = True
+    verbose_name = _("subordinate institution")
+    verbose_name_plural = _("subordinate institutions")
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ["institution"]
+
+
+@admin.register(Institution)
+class InstitutionAdmin(admin.ModelAdmin):
+    list_display = [
+        "tree_name",
+        "code",
+        "kind",
+        "tier_label",
+        "district",
+        "approved_beds",
+        "is_active",
+    ]
+    list_filter = ["kind", "district", "is_active"]
+    search_fields = ["name", "short_name", "code", "departments__name"]
+    list_select_related = ["parent", "parent__parent", "district"]
+    autocomplete_fields = ["parent"]
+    inlines = [ChildInstitutionInline, DepartmentInline]
+    # The tree in reading order: each root, then its branches, each branch before its leaves.
+    ordering = [
+        Coalesce("parent__parent__name", "parent__name", "name").asc(),
+        Case(
+            When(parent__isnull=True, then=Value("")),
+            When(parent__parent__isnull=True, then=F("name")),
+            default=F("parent__name"),
+        ).asc(),
+        F("parent__parent").asc(nulls_first=True),
+        F("parent").asc(nulls_first=True),
+        F("name").asc(),
+    ]
+
+    @admin.display(description=_("name"), ordering="name")
+    def tree_name(self, obj: Institution) -> str:
+        depth = 0 if obj.parent_id is None else 2 if obj.parent.parent_id else 1
+        return format_html("{}{}", "\u3000" * (depth - 1) + "└ " if depth else "", obj.name)
+
+    @admin.display(description=_("tier"))
+    def tier_label(self, obj: Institution) -> str:
+        return obj.get_tier_display()
+
+
+@admin.register(Department)
+class DepartmentAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "institution",
+        "specialty",
+        "phone",
+        "on_duty_phone",
+        "accepts_referrals",
+    ]
+    list_filter = ["specialty", "accepts_referrals", "institution__district"]
+    search_fields = ["name", "institution__name", "phone", "head"]
+    list_select_related = ["institution"]
+    autocomplete_fields = ["institution"]
+
+
+@admin.register(Alliance)
+class AllianceAdmin(admin.ModelAdmin):
+    list_display = ["name", "mode", "closeness", "lead_institution", "established_on"]
+    list_filter = ["mode", "closeness"]
+    search_fields = ["name"]
+    autocomplete_fields = ["lead_institution"]
+    inlines = [MembershipInline]
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["alliance", "institution", "joined_on", "left_on"]
+    list_filter = ["alliance"]
+    search_fields = ["institution__name", "alliance__name"]
+    autocomplete_fields = ["alliance", "institution"]
+
+
+@admin.register(SpecialtyNetwork)
+class SpecialtyNetworkAdmin(admin.ModelAdmin):
+    list_display = ["name", "alliance", "specialty", "lead_department"]
+    list_filter = ["alliance", "specialty"]
+    search_fields = ["name"]
+    filter_horizontal = ["departments"]
+
+
+@admin.register(StaffProfile)
+class StaffProfileAdmin(admin.ModelAdmin):
+    list_display = ["user", "role", "institution", "department"]
+    list_filter = ["role", "institution__district"]
+    search_fields = ["user__username", "user__first_name", "user__last_name", "institution__name"]
+    list_select_related = ["user", "institution", "department", "department__institution"]
+    autocomplete_fields = ["user", "institution", "department"]
+
+
+class StaffProfileInline(admin.StackedInline):
+    model = StaffProfile
+    can_delete = False
+    autocomplete_fields = ["institution", "department"]
+
+
+User = get_user_model()
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class StaffUserAdmin(UserAdmin):
+    inlines = [StaffProfileInline]
+    list_display = ["username", "first_name", "last_name", "is_active", "is_staff"]
+
+
+@admin.register(Patient)
+class PatientAdmin(admin.ModelAdmin):
+    list_display = ["name", "gender", "birth_date", "masked_id", "home_institution", "signed"]
+    list_filter = ["gender", "signed", "home_institution"]
+    search_fields = ["name", "=id_number"]
+    list_select_related = ["home_institution"]
+    autocomplete_fields = ["home_institution", "signing_institution"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).restrict(request.user)
+
+    @admin.display(description=_("identity number"))
+    def masked_id(self, obj: Patient) -> str:
+        return obj.masked_id_number
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(PatientAccess)
+class PatientAccessAdmin(ReadOnlyAdmin):
+    list_display = ["at", "user", "action", "patient", "channel"]
+    list_filter = ["action", "channel"]
+    list_select_related = ["user", "patient"]
+    date_hierarchy = "at"
+
+
+@admin.register(WorkerHeartbeat)
+class WorkerHeartbeatAdmin(ReadOnlyAdmin):
+    list_display = ["hostname", "seen_at"]

@@ -1,0 +1,87 @@
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from alliance.models import Alliance, Department, Institution, Patient, SpecialtyNetwork
+from alliance.validators import mask_id_number, mask_phone
+
+
+class InstitutionSerializer(serializers.ModelSerializer):
+    tier = serializers.CharField(read_only=True, allow_null=True)
+    kind_display = serializers.CharField(source="get_kind_display", read_only=True)
+    district_name = serializers.CharField(source="district.name", read_only=True)
+    latitude = serializers.FloatField(read_only=True, allow_null=True)
+    longitude = serializers.FloatField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Institution
+        fields = [
+            "id", "code", "name", "short_name", "kind", "kind_display", "tier", "parent",
+            "district", "district_name", "address", "latitude", "longitude",
+            "population_served", "approved_beds", "health_technical_staff", "phone", "is_active",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class DepartmentSerializer(serializers.ModelSerializer):
+    institution_name = serializers.CharField(source="institution.name", read_only=True)
+    specialty_display = serializers.CharField(source="get_specialty_display", read_only=True)
+
+    class Meta:
+        model = Department
+        fields = [
+            "id", "institution", "institution_name", "name", "specialty", "specialty_display",
+            "phone", "on_duty_phone", "accepts_referrals", "head", "is_active",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class SpecialtyNetworkSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SpecialtyNetwork
+        fields = ["id", "name", "specialty", "lead_department", "departments"]
+        read_only_fields = fields
+
+
+class AllianceSerializer(serializers.ModelSerializer):
+    members = serializers.SerializerMethodField()
+    specialty_networks = SpecialtyNetworkSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Alliance
+        fields = [
+            "id", "name", "mode", "closeness", "lead_institution", "established_on",
+            "description", "members", "specialty_networks",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def get_members(self, alliance: Alliance) -> list[dict]:
+        return [
+            {"institution": m.institution_id, "joined_on": m.joined_on, "left_on": m.left_on}
+            for m in alliance.memberships.all()
+        ]
+
+
+class PatientSerializer(serializers.ModelSerializer):
+    """Identity number and phone are write-in-full, read-masked."""
+
+    class Meta:
+        model = Patient
+        fields = [
+            "id", "name", "gender", "birth_date", "id_number", "phone", "address",
+            "home_institution", "signed", "signing_institution", "signed_on",
+        ]  # fmt: skip
+        extra_kwargs = {
+            "id_number": {
+                "help_text": _("Full number on write; masked (310115********1234) on read.")
+            },
+            "phone": {"help_text": _("Full number on write; masked on read.")},
+        }
+
+    def to_representation(self, instance: Patient) -> dict:
+        data = super().to_representation(instance)
+        data["id_number"] = mask_id_number(instance.id_number)
+        data["phone"] = mask_phone(instance.phone)
+        return data
+
+    def validate_id_number(self, value: str) -> str:
+        return value.strip().replace(" ", "").upper()

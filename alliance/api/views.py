@@ -1,0 +1,121 @@
+from django.db.models import Prefetch
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, viewsets
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.decorators import api_view
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+
+from alliance import services
+from alliance.filters import DepartmentFilter, InstitutionFilter, PatientFilter
+from alliance.models import Alliance, Department, Institution, Membership, Patient
+from alliance.querysets import profile_of
+
+from .permissions import ActionRulePermission
+from .serializers import (
+    AllianceSerializer,
+    DepartmentSerializer,
+    InstitutionSerializer,
+    PatientSerializer,
+)
+
+
+class RestrictedViewSetMixin:
+    """Base of every API viewset: the queryset is always `restrict(request.user)`."""
+
+    permission_classes = [IsAuthenticated, ActionRulePermission]
+    action_permissions: dict[str, str] = {}
+
+    def get_queryset(self):
+        return super().get_queryset().restrict(self.request.user)
+
+
+class InstitutionViewSet(RestrictedViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    queryset = Institution.objects.select_related("district")
+    serializer_class = InstitutionSerializer
+    filterset_class = InstitutionFilter
+    ordering_fields = ["name", "code", "kind", "approved_beds", "population_served"]
+    ordering = ["name"]
+
+
+class DepartmentViewSet(RestrictedViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    queryset = Department.objects.select_related("institution")
+    serializer_class = DepartmentSerializer
+    filterset_class = DepartmentFilter
+    ordering_fields = ["name", "institution__name", "specialty"]
+    ordering = ["institution__name", "name"]
+
+
+class AllianceViewSet(RestrictedViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    queryset = Alliance.objects.prefetch_related(
+        Prefetch("memberships", queryset=Membership.objects.order_by("joined_on")),
+        "specialty_networks__departments",
+    )
+    serializer_class = AllianceSerializer
+    filterset_fields = ["mode", "closeness", "lead_institution"]
+    ordering_fields = ["name"]
+    ordering = ["name"]
+
+
+class PatientViewSet(
+    RestrictedViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Residents; lists and details show identity numbers masked. Views and changes are logged."""
+
+    queryset = Patient.objects.select_related("home_institution")
+    serializer_class = PatientSerializer
+    filterset_class = PatientFilter
+    ordering_fields = ["name", "birth_date", "created_at"]
+    ordering = ["name", "id"]
+    action_permissions = {
+        "list": "alliance.view_patient",
+        "retrieve": "alliance.view_patient",
+        "create": "alliance.add_patient",
+        "update": "alliance.change_patient",
+        "partial_update": "alliance.change_patient",
+    }
+
+    def retrieve(self, request, *args, **kwargs):
+        patient = self.get_object()
+        services.patient_viewed(actor=request.user, patient=patient)
+        return Response(self.get_serializer(patient).data)
+
+    def perform_create(self, serializer):
+        serializer.instance = services.patient_create(
+            actor=self.request.user, **serializer.validated_data
+        )
+
+    def perform_update(self, serializer):
+        serializer.instance = services.patient_update(
+            actor=self.request.user, patient=serializer.instance, **serializer.validated_data
+        )
+
+
+class TokenView(ObtainAuthToken):
+    """`POST {"username", "password"}` → `{"token"}`; send it as `Authorization: Token <token>`."""
+
+    @extend_schema(summary=_("Obtain an API token"))
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
+
+
+@extend_schema(summary=_("The current user, institution and role"))
+@api_view(["GET"])
+def me(request):
+    profile = profile_of(request.user)
+    return Response(
+        {
+            "username": request.user.get_username(),
+            "name": request.user.get_full_name(),
+            "is_superuser": request.user.is_superuser,
+            "role": profile.role if profile else None,
+            "institution": profile.institution_id if profile else None,
+            "department": profile.department_id if profile else None,
+        }
+    )

@@ -1,0 +1,102 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Tier(models.TextChoices):
+    TERTIARY = "tertiary", _("Tertiary")
+    SECONDARY = "secondary", _("Secondary")
+    PRIMARY = "primary", _("Primary care")
+
+
+class InstitutionKind(models.TextChoices):
+    TERTIARY_HOSPITAL = "tertiary_hospital", _("Tertiary hospital")
+    BRANCH_CAMPUS = "branch_campus", _("Branch campus of a tertiary hospital")
+    SECONDARY_HOSPITAL = "secondary_hospital", _("Secondary hospital")
+    SPECIALTY_HOSPITAL = "specialty_hospital", _("Specialty hospital")
+    COMMUNITY_CENTER = "community_center", _("Community health service center")
+    SUB_CENTER = "sub_center", _("Community health sub-center")
+    TOWNSHIP_CENTER = "township_center", _("Township health center")
+    COMMUNITY_STATION = "community_station", _("Community health station")
+    VILLAGE_CLINIC = "village_clinic", _("Village clinic")
+    OTHER = "other", _("Other")
+
+
+# The care tier follows from the kind; "other" (e.g. a health commission) has no care tier.
+KIND_TIER: dict[str, str] = {
+    InstitutionKind.TERTIARY_HOSPITAL: Tier.TERTIARY,
+    InstitutionKind.BRANCH_CAMPUS: Tier.TERTIARY,
+    InstitutionKind.SECONDARY_HOSPITAL: Tier.SECONDARY,
+    InstitutionKind.SPECIALTY_HOSPITAL: Tier.SECONDARY,
+    InstitutionKind.COMMUNITY_CENTER: Tier.PRIMARY,
+    InstitutionKind.SUB_CENTER: Tier.PRIMARY,
+    InstitutionKind.TOWNSHIP_CENTER: Tier.PRIMARY,
+    InstitutionKind.COMMUNITY_STATION: Tier.PRIMARY,
+    InstitutionKind.VILLAGE_CLINIC: Tier.PRIMARY,
+}
+
+# Stations, clinics and sub-centers always hang under a center.
+KINDS_NEEDING_PARENT = {
+    InstitutionKind.COMMUNITY_STATION,
+    InstitutionKind.VILLAGE_CLINIC,
+    InstitutionKind.SUB_CENTER,
+}
+CENTER_KINDS = {InstitutionKind.COMMUNITY_CENTER, InstitutionKind.TOWNSHIP_CENTER}
+
+
+def kinds_of_tier(tier: str) -> list[str]:
+    return [kind for kind, kind_tier in KIND_TIER.items() if kind_tier == tier]
+
+
+class Specialty(models.TextChoices):
+    GENERAL_PRACTICE = "general_practice", _("General practice")
+    INTERNAL_MEDICINE = "internal_medicine", _("Internal medicine")
+    CARDIOLOGY = "cardiology", _("Cardiology")
+    EMERGENCY = "emergency", _("Emergency medicine")
+    ONCOLOGY = "oncology", _("Oncology")
+    NEONATOLOGY = "neonatology", _("Neonatology")
+    PEDIATRICS = "pediatrics", _("Pediatrics")
+    ENDOCRINOLOGY = "endocrinology", _("Endocrinology")
+    SURGERY = "surgery", _("Surgery")
+    ORTHOPEDICS = "orthopedics", _("Orthopedics")
+    OBSTETRICS = "obstetrics", _("Obstetrics and gynecology")
+    NEUROLOGY = "neurology", _("Neurology")
+    RESPIRATORY = "respiratory", _("Respiratory medicine")
+    REHABILITATION = "rehabilitation", _("Rehabilitation")
+    TCM = "tcm", _("Traditional Chinese medicine")
+    IMAGING = "imaging", _("Medical imaging")
+    LABORATORY = "laboratory", _("Clinical laboratory")
+    ELECTROPHYSIOLOGY = "electrophysiology", _("ECG diagnostics")
+    STERILIZATION = "sterilization", _("Sterilization supply")
+    ADMINISTRATION = "administration", _("Administration")
+    OTHER = "other", _("Other")
+
+
+class AllianceMode(models.TextChoices):
+    URBAN_GROUP = "urban_group", _("Urban medical group")
+    COUNTY_COMMUNITY = "county_community", _("County medical community")
+    SPECIALTY_ALLIANCE = "specialty_alliance", _("Cross-regional specialty alliance")
+    TELEMEDICINE = "telemedicine", _("Telemedicine network")
+
+
+class Closeness(models.TextChoices):
+    LOOSE = "loose", _("Loose")
+    TIGHT = "tight", _("Tight")
+
+
+class Gender(models.TextChoices):
+    MALE = "male", _("Male")
+    FEMALE = "female", _("Female")
+
+
+class Role(models.TextChoices):
+    COMMUNITY_STAFF = "community_staff", _("Community staff")
+    HOSPITAL_STAFF = "hospital_staff", _("Hospital staff")
+    CENTER_STAFF = "center_staff", _("Shared center staff")
+    ALLIANCE_OFFICE = "alliance_office", _("Alliance office")
+    BUREAU_VIEWER = "bureau_viewer", _("Health bureau")
+
+
+class PatientAction(models.TextChoices):
+    VIEW = "view", _("Viewed")
+    CREATE = "create", _("Created")
+    UPDATE = "update", _("Updated")

@@ -1,0 +1,292 @@
+"""The demo alliance: Lingang (临港) from the 2022 paper, reproduced with synthetic identifiers.
+
+`load_demo()` is idempotent: every row is found by its natural key (code, username, identity
+number) and updated in place, so running it twice leaves the same data.
+"""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from stdnum.cn import ric, uscc
+
+from .choices import AllianceMode, Closeness, Gender, InstitutionKind, Role, Specialty
+from .models import (
+    Alliance,
+    Department,
+    District,
+    Institution,
+    Membership,
+    Patient,
+    SpecialtyNetwork,
+    StaffProfile,
+)
+
+DEMO_PASSWORD = "alliance-demo"  # noqa: S105 - documented demo password, demo data only
+
+DISTRICTS = [
+    ("310115", "浦东新区", 5681512),
+    ("310120", "奉贤区", 1140872),
+    ("330922", "嵊泗县", 69000),
+    ("330921", "岱山县", 178000),
+]
+
+
+def synthetic_uscc(region: str, serial: int) -> str:
+    """A public-institution (事业单位, prefix 12) credit code with a valid check digit."""
+    body = f"12{region}{serial:08d}0"
+    return body + uscc.calc_check_digit(body)
+
+
+# code, name, short name, kind, parent code, district, beds, staff, population, lat, lon, phone
+LEAD = "lead"
+INSTITUTIONS = [
+    (LEAD, "上海某三级医院临港院区", "临港院区", InstitutionKind.BRANCH_CAMPUS, None,
+     "310115", 600, 1050, None, "30.8995", "121.9265", "021-38290000"),
+    ("wanxiang", "浦东新区万祥社区卫生服务中心", "万祥", InstitutionKind.COMMUNITY_CENTER, None,
+     "310115", 80, 95, 50000, "30.9836", "121.8131", "021-58050001"),
+    ("nicheng", "浦东新区泥城社区卫生服务中心", "泥城", InstitutionKind.COMMUNITY_CENTER, None,
+     "310115", 100, 150, 90000, "30.9080", "121.8236", "021-58070002"),
+    ("luchaogang", "浦东新区芦潮港社区卫生服务中心", "芦潮港", InstitutionKind.COMMUNITY_CENTER,
+     None, "310115", 60, 85, 60000, "30.8552", "121.8574", "021-58280003"),
+    ("shuyuan", "浦东新区书院社区卫生服务中心", "书院", InstitutionKind.COMMUNITY_CENTER, None,
+     "310115", 0, 100, 70000, "30.9581", "121.8686", "021-58170004"),
+    ("situan", "奉贤区四团镇平安社区卫生服务中心", "四团平安", InstitutionKind.COMMUNITY_CENTER,
+     None, "310120", 50, 120, 80000, "30.9275", "121.7083", "021-57570005"),
+    ("shengsi", "嵊泗县中心医院", "嵊泗", InstitutionKind.SECONDARY_HOSPITAL, None,
+     "330922", 200, 260, None, "30.7250", "122.4510", "0580-5080000"),
+    ("daishan", "岱山县中心医院", "岱山", InstitutionKind.SECONDARY_HOSPITAL, None,
+     "330921", 300, 380, None, "30.2440", "122.2040", "0580-4470000"),
+    ("bureau", "浦东新区卫生健康委员会", "浦东卫健委", InstitutionKind.OTHER, None,
+     "310115", 0, 0, None, None, None, "021-68540000"),
+]  # fmt: skip
+
+# Stations and village clinics: internal codes, each under its centre.
+STATIONS = [
+    ("WX-01", "万祥镇新振村卫生室", InstitutionKind.VILLAGE_CLINIC, "wanxiang"),
+    ("WX-02", "万祥镇万宏社区卫生服务站", InstitutionKind.COMMUNITY_STATION, "wanxiang"),
+    ("NC-01", "泥城镇公平村卫生室", InstitutionKind.VILLAGE_CLINIC, "nicheng"),
+    ("NC-02", "泥城镇新城社区卫生服务站", InstitutionKind.COMMUNITY_STATION, "nicheng"),
+    ("NC-03", "泥城镇彭庙村卫生室", InstitutionKind.VILLAGE_CLINIC, "nicheng"),
+    ("LCG-01", "芦潮港镇芦潮社区卫生服务站", InstitutionKind.COMMUNITY_STATION, "luchaogang"),
+    ("LCG-02", "芦潮港镇同治村卫生室", InstitutionKind.VILLAGE_CLINIC, "luchaogang"),
+    ("SY-01", "书院镇余姚村卫生室", InstitutionKind.VILLAGE_CLINIC, "shuyuan"),
+    ("SY-02", "书院镇新北社区卫生服务站", InstitutionKind.COMMUNITY_STATION, "shuyuan"),
+    ("ST-01", "四团镇平安社区卫生服务站", InstitutionKind.COMMUNITY_STATION, "situan"),
+]
+
+# name, specialty, phone, on-duty phone, accepts referrals, head
+LEAD_DEPARTMENTS = [
+    ("心内科（胸痛中心）", Specialty.CARDIOLOGY, "021-38297001", "13901700001", True, "陈立"),
+    ("急诊科", Specialty.EMERGENCY, "021-38297120", "13901700120", True, "王海"),
+    ("肿瘤科", Specialty.ONCOLOGY, "021-38297003", "13901700003", True, "刘敏"),
+    ("新生儿科", Specialty.NEONATOLOGY, "021-38297004", "13901700004", True, "赵燕"),
+    ("内分泌科", Specialty.ENDOCRINOLOGY, "021-38297005", "13901700005", True, "孙洁"),
+    ("骨科", Specialty.ORTHOPEDICS, "021-38297006", "13901700006", True, "周强"),
+    ("神经内科", Specialty.NEUROLOGY, "021-38297007", "13901700007", True, "吴涛"),
+    ("医学影像科（影像中心）", Specialty.IMAGING, "021-38297008", "13901700008", False, "郑华"),
+    ("检验科（临检中心）", Specialty.LABORATORY, "021-38297009", "13901700009", False, "冯蕾"),
+    ("心电诊断中心", Specialty.ELECTROPHYSIOLOGY, "021-38297010", "", False, "许静"),
+    ("消毒供应中心", Specialty.STERILIZATION, "021-38297011", "", False, "何平"),
+    ("医联体办公室", Specialty.ADMINISTRATION, "021-38297012", "", False, "林晓"),
+]
+CENTER_DEPARTMENTS = [
+    ("全科", Specialty.GENERAL_PRACTICE, True),
+    ("内科", Specialty.INTERNAL_MEDICINE, True),
+    ("康复科", Specialty.REHABILITATION, True),
+    ("中医科", Specialty.TCM, False),
+    ("预防保健科", Specialty.OTHER, False),
+]
+SECONDARY_DEPARTMENTS = [
+    ("心内科", Specialty.CARDIOLOGY, True),
+    ("急诊科", Specialty.EMERGENCY, True),
+]
+
+# Synthetic residents: (name, gender, birth date, home centre or station, signed)
+SURNAMES = "张王李赵陈刘杨黄周吴徐孙胡朱高林何郭马罗"
+GIVEN = ["伟", "芳", "秀英", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛"]
+HOMES = ["wanxiang", "nicheng", "luchaogang", "shuyuan", "situan", "WX-01", "NC-02", "LCG-01"]
+
+ACCOUNTS = [
+    # username, display name, institution code, department name, role
+    ("office", "医联体办公室 林晓", LEAD, "医联体办公室", Role.ALLIANCE_OFFICE),
+    ("hospital", "临港院区 转诊协调员", LEAD, None, Role.HOSPITAL_STAFF),
+    ("wanxiang", "万祥中心 全科医生", "wanxiang", "全科", Role.COMMUNITY_STAFF),
+    ("nicheng", "泥城中心 全科医生", "nicheng", "全科", Role.COMMUNITY_STAFF),
+    ("luchaogang", "芦潮港中心 全科医生", "luchaogang", "全科", Role.COMMUNITY_STAFF),
+    ("shuyuan", "书院中心 全科医生", "shuyuan", "全科", Role.COMMUNITY_STAFF),
+    ("situan", "四团平安中心 全科医生", "situan", "全科", Role.COMMUNITY_STAFF),
+    ("bureau", "浦东新区卫健委 统计科", "bureau", None, Role.BUREAU_VIEWER),
+]
+
+
+def demo_id_number(region: str, birth: datetime.date, serial: int, gender: str) -> str:
+    sequence = serial * 2 + (1 if gender == Gender.MALE else 0)  # odd for men, even for women
+    body = f"{region}{birth:%Y%m%d}{sequence % 1000:03d}"
+    return body + ric.calc_check_digit(body)
+
+
+def _patients(institutions: dict[str, Institution]) -> list[dict]:
+    rows = []
+    for n in range(40):
+        gender = Gender.MALE if n % 2 == 0 else Gender.FEMALE
+        birth = datetime.date(1940 + (n * 7) % 60, 1 + n % 12, 1 + (n * 5) % 28)
+        home = institutions[HOMES[n % len(HOMES)]]
+        region = home.district.code
+        signed = n % 3 != 0
+        center = home.parent or home
+        rows.append(
+            {
+                "id_number": demo_id_number(region, birth, 100 + n, gender),
+                "name": SURNAMES[n % len(SURNAMES)] + GIVEN[(n * 3) % len(GIVEN)],
+                "gender": gender,
+                "birth_date": birth,
+                "phone": f"139{n:08d}",
+                "address": f"{home.district.name}{center.short_name}镇示例路{n + 1}号",
+                "home_institution": home,
+                "signed": signed,
+                "signing_institution": center if signed else None,
+                "signed_on": datetime.date(2021, 1 + n % 12, 1) if signed else None,
+            }
+        )
+    return rows
+
+
+@transaction.atomic
+def load_demo() -> dict[str, int]:
+    districts = {
+        code: District.objects.update_or_create(
+            code=code, defaults={"name": name, "population": population}
+        )[0]
+        for code, name, population in DISTRICTS
+    }
+    institutions: dict[str, Institution] = {}
+    for serial, row in enumerate(INSTITUTIONS, start=1):
+        key, name, short, kind, _parent, district, beds, staff, population, lat, lon, phone = row
+        institutions[key] = Institution.objects.update_or_create(
+            code=synthetic_uscc(district, serial),
+            defaults={
+                "name": name, "short_name": short, "kind": kind, "parent": None,
+                "district": districts[district], "approved_beds": beds,
+                "health_technical_staff": staff, "population_served": population,
+                "latitude": Decimal(lat) if lat else None,
+                "longitude": Decimal(lon) if lon else None,
+                "phone": phone, "address": f"{districts[district].name}{short}", "is_active": True,
+            },
+        )[0]  # fmt: skip
+    for code, name, kind, parent_key in STATIONS:
+        parent = institutions[parent_key]
+        institutions[code] = Institution.objects.update_or_create(
+            code=code,
+            defaults={
+                "name": name, "short_name": name.split("镇", 1)[-1], "kind": kind, "parent": parent,
+                "district": parent.district, "address": name, "is_active": True,
+            },
+        )[0]  # fmt: skip
+
+    departments: dict[tuple[str, str], Department] = {}
+
+    def department(key, name, specialty, phone="", on_duty="", accepts=False, head=""):
+        departments[(key, name)] = Department.objects.update_or_create(
+            institution=institutions[key],
+            name=name,
+            defaults={
+                "specialty": specialty, "phone": phone, "on_duty_phone": on_duty,
+                "accepts_referrals": accepts, "head": head, "is_active": True,
+            },
+        )[0]  # fmt: skip
+
+    for name, specialty, phone, on_duty, accepts, head in LEAD_DEPARTMENTS:
+        department(LEAD, name, specialty, phone, on_duty, accepts, head)
+    for key in ("wanxiang", "nicheng", "luchaogang", "shuyuan", "situan"):
+        switchboard = institutions[key].phone
+        for index, (name, specialty, accepts) in enumerate(CENTER_DEPARTMENTS, start=1):
+            department(key, name, specialty, f"{switchboard[:-1]}{index}", "", accepts)
+    for key in ("shengsi", "daishan"):
+        for index, (name, specialty, accepts) in enumerate(SECONDARY_DEPARTMENTS, start=1):
+            department(key, name, specialty, f"{institutions[key].phone[:-1]}{index}", "", accepts)
+
+    lingang, _ = Alliance.objects.update_or_create(
+        name="临港医联体",
+        defaults={
+            "mode": AllianceMode.URBAN_GROUP, "closeness": Closeness.TIGHT,
+            "lead_institution": institutions[LEAD], "established_on": datetime.date(2013, 6, 1),
+            "description": "以三级医院临港院区为核心、4个街镇社区卫生服务中心"
+            "共同参与的区域医联体。",
+        },
+    )  # fmt: skip
+    chest_pain, _ = Alliance.objects.update_or_create(
+        name="沪浙跨区域胸痛专科联盟",
+        defaults={
+            "mode": AllianceMode.SPECIALTY_ALLIANCE, "closeness": Closeness.LOOSE,
+            "lead_institution": institutions[LEAD], "established_on": datetime.date(2019, 9, 1),
+            "description": "临港院区胸痛中心与浙江两家县级医院的跨区域专科联盟。",
+        },
+    )  # fmt: skip
+    joined = datetime.date(2013, 6, 1)
+    for key in (LEAD, "wanxiang", "nicheng", "luchaogang", "shuyuan"):
+        Membership.objects.get_or_create(
+            alliance=lingang, institution=institutions[key], joined_on=joined
+        )
+    Membership.objects.get_or_create(
+        alliance=lingang, institution=institutions["situan"], joined_on=datetime.date(2021, 7, 1)
+    )
+    for key in (LEAD, "shengsi", "daishan"):
+        Membership.objects.get_or_create(
+            alliance=chest_pain, institution=institutions[key], joined_on=datetime.date(2019, 9, 1)
+        )
+
+    networks = [
+        ("肿瘤疾病防治专科医联体", Specialty.ONCOLOGY, "肿瘤科", ["全科"]),
+        ("危重新生儿救治协作网", Specialty.NEONATOLOGY, "新生儿科", ["预防保健科"]),
+        ("糖尿病防治联盟", Specialty.ENDOCRINOLOGY, "内分泌科", ["内科", "全科"]),
+    ]
+    centers = ("wanxiang", "nicheng", "luchaogang", "shuyuan", "situan")
+    for name, specialty, lead_department, member_names in networks:
+        network, _ = SpecialtyNetwork.objects.update_or_create(
+            alliance=lingang,
+            name=name,
+            defaults={
+                "specialty": specialty,
+                "lead_department": departments[(LEAD, lead_department)],
+            },
+        )
+        members = [departments[(LEAD, lead_department)]]
+        members += [departments[(key, n)] for key in centers for n in member_names]
+        network.departments.set(members)
+
+    for row in _patients(institutions):
+        Patient.objects.update_or_create(id_number=row.pop("id_number"), defaults=row)
+
+    User = get_user_model()
+    admin, created = User.objects.get_or_create(
+        username="admin",
+        defaults={"is_staff": True, "is_superuser": True, "first_name": "系统管理员"},
+    )
+    if created:
+        admin.set_password(DEMO_PASSWORD)
+        admin.save()
+    for username, display, key, department_name, role in ACCOUNTS:
+        user, created = User.objects.get_or_create(
+            username=username, defaults={"first_name": display}
+        )
+        if created:
+            user.set_password(DEMO_PASSWORD)
+            user.save()
+        StaffProfile.objects.update_or_create(
+            user=user,
+            defaults={
+                "institution": institutions[key],
+                "department": departments.get((key, department_name)),
+                "role": role,
+            },
+        )
+    return {
+        "institutions": Institution.objects.count(),
+        "departments": Department.objects.count(),
+        "patients": Patient.objects.count(),
+        "users": User.objects.count(),
+    }

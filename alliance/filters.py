@@ -1,0 +1,64 @@
+"""Filters shared by the directory page and the API (django-filter)."""
+
+import django_filters
+from django.utils.translation import gettext_lazy as _
+
+from .choices import InstitutionKind, Specialty, Tier
+from .models import Department, District, Institution, Patient
+from .selectors import filter_by_tier, search_institutions
+
+
+class InstitutionFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(
+        label=_("Search"), method="filter_q", help_text=_("Name, department or specialty")
+    )
+    code = django_filters.CharFilter(label=_("institution code"), field_name="code")
+    kind = django_filters.ChoiceFilter(label=_("kind"), choices=InstitutionKind.choices)
+    tier = django_filters.ChoiceFilter(label=_("tier"), choices=Tier.choices, method="filter_tier")
+    district = django_filters.ModelChoiceFilter(
+        label=_("district"), queryset=District.objects.all()
+    )
+    alliance = django_filters.NumberFilter(label=_("alliance"), method="filter_alliance")
+
+    class Meta:
+        model = Institution
+        fields = ["q", "code", "kind", "tier", "district", "parent", "is_active", "alliance"]
+
+    def filter_q(self, queryset, name, value):
+        return search_institutions(queryset, value)
+
+    def filter_tier(self, queryset, name, value):
+        return filter_by_tier(queryset, value)
+
+    def filter_alliance(self, queryset, name, value):
+        return queryset.filter(pk__in=Institution.objects.in_alliance(value).values("pk"))
+
+
+class DepartmentFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(label=_("Search"), method="filter_q")
+    specialty = django_filters.ChoiceFilter(label=_("specialty"), choices=Specialty.choices)
+
+    class Meta:
+        model = Department
+        fields = ["q", "institution", "specialty", "accepts_referrals", "is_active"]
+
+    def filter_q(self, queryset, name, value):
+        return queryset.filter(name__icontains=value) | queryset.filter(
+            institution__name__icontains=value
+        )
+
+
+class PatientFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(label=_("Search"), field_name="name", lookup_expr="icontains")
+    id_number = django_filters.CharFilter(
+        label=_("identity number"),
+        method="filter_id_number",
+        help_text=_("Exact match only: looks up one resident by the full number."),
+    )
+
+    class Meta:
+        model = Patient
+        fields = ["q", "id_number", "home_institution", "signed", "gender"]
+
+    def filter_id_number(self, queryset, name, value):
+        return queryset.filter(id_number=value.strip().upper())

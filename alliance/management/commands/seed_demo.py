@@ -1,0 +1,16 @@
+from django.core.management.base import BaseCommand
+
+from alliance.demo import ACCOUNTS, DEMO_PASSWORD, load_demo
+
+
+class Command(BaseCommand):
+    help = "Load the Lingang demo alliance (idempotent: running it again changes nothing)."
+
+    def handle(self, *args, **options) -> None:
+        counts = load_demo()
+        summary = ", ".join(f"{n} {name}" for name, n in counts.items())
+        self.stdout.write(self.style.SUCCESS(f"Demo alliance loaded: {summary}."))
+        self.stdout.write(f"Demo accounts (password: {DEMO_PASSWORD}):")
+        self.stdout.write("  admin        superuser")
+        for username, display, _key, _department, role in ACCOUNTS:
+            self.stdout.write(f"  {username:<12} {role.label:<22} {display}")

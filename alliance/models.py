@@ -1,0 +1,467 @@
+"""Institutions of the alliance, their departments, alliances, staff roles and patients."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from .choices import (
+    CENTER_KINDS,
+    KIND_TIER,
+    KINDS_NEEDING_PARENT,
+    AllianceMode,
+    Closeness,
+    Gender,
+    InstitutionKind,
+    PatientAction,
+    Role,
+    Specialty,
+)
+from .querysets import (
+    InstitutionQuerySet,
+    MembershipQuerySet,
+    PatientQuerySet,
+    RestrictedQuerySet,
+    patient_scope_for,
+)
+from .validators import (
+    mask_id_number,
+    mask_phone,
+    validate_id_number,
+    validate_institution_code,
+    validate_phone,
+)
+
+
+class District(models.Model):
+    """An administrative district (行政区), e.g. Pudong New Area."""
+
+    name = models.CharField(_("name"), max_length=64, unique=True)
+    code = models.CharField(
+        _("division code"),
+        max_length=6,
+        unique=True,
+        validators=[RegexValidator(r"^\d{6}$", _("Enter the six-digit division code."))],
+        help_text=_("Six-digit administrative division code, e.g. 310115."),
+    )
+    population = models.PositiveIntegerField(_("resident population"), null=True, blank=True)
+
+    objects = RestrictedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("district")
+        verbose_name_plural = _("districts")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Institution(models.Model):
+    """A member institution: lead or secondary hospital, community centre, station or clinic."""
+
+    name = models.CharField(_("name"), max_length=128)
+    short_name = models.CharField(_("short name"), max_length=32, blank=True)
+    code = models.CharField(
+        _("institution code"),
+        max_length=32,
+        unique=True,
+        validators=[validate_institution_code],
+        help_text=_("Unified social credit code where known, otherwise a stable internal code."),
+    )
+    kind = models.CharField(_("kind"), max_length=32, choices=InstitutionKind.choices)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent institution"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+    )
+    district = models.ForeignKey(
+        District, verbose_name=_("district"), on_delete=models.PROTECT, related_name="institutions"
+    )
+    address = models.CharField(_("address"), max_length=255, blank=True)
+    latitude = models.DecimalField(
+        _("latitude"), max_digits=9, decimal_places=6, null=True, blank=True,
+        validators=[MinValueValidator(-90), MaxValueValidator(90)],
+    )  # fmt: skip
+    longitude = models.DecimalField(
+        _("longitude"), max_digits=9, decimal_places=6, null=True, blank=True,
+        validators=[MinValueValidator(-180), MaxValueValidator(180)],
+    )  # fmt: skip
+    population_served = models.PositiveIntegerField(
+        _("population served"),
+        null=True,
+        blank=True,
+        help_text=_("Resident population of the institution's catchment (常住人口)."),
+    )
+    approved_beds = models.PositiveIntegerField(_("approved beds"), default=0)
+    health_technical_staff = models.PositiveIntegerField(_("health technical staff"), default=0)
+    phone = models.CharField(
+        _("switchboard"), max_length=32, blank=True, validators=[validate_phone]
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    objects = InstitutionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("institution")
+        verbose_name_plural = _("institutions")
+        constraints = [
+            models.CheckConstraint(condition=~Q(parent=F("pk")), name="institution_not_own_parent"),
+            models.CheckConstraint(
+                condition=Q(latitude__isnull=True) | Q(latitude__gte=-90, latitude__lte=90),
+                name="institution_latitude_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(longitude__isnull=True) | Q(longitude__gte=-180, longitude__lte=180),
+                name="institution_longitude_range",
+            ),
+        ]
+        indexes = [models.Index(fields=["kind", "district"], name="institution_kind_district")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def tier(self) -> str | None:
+        return KIND_TIER.get(self.kind)
+
+    def get_tier_display(self) -> str:
+        from .choices import Tier
+
+        return Tier(self.tier).label if self.tier else "—"
+
+    @property
+    def display_name(self) -> str:
+        return self.short_name or self.name
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        if self.kind in KINDS_NEEDING_PARENT and self.parent is None:
+            errors["parent"] = _("A station, village clinic or sub-center belongs to a center.")
+        if self.parent is not None:
+            ancestor, seen = self.parent, set()
+            while ancestor is not None and ancestor.pk not in seen:
+                if self.pk is not None and ancestor.pk == self.pk:
+                    errors["parent"] = _("An institution cannot be placed under itself.")
+                    break
+                seen.add(ancestor.pk)
+                ancestor = ancestor.parent
+            if self.kind in KINDS_NEEDING_PARENT and self.parent.kind not in CENTER_KINDS:
+                errors["parent"] = _("The parent must be a community or township health center.")
+        if errors:
+            raise ValidationError(errors)
+
+
+class Department(models.Model):
+    """A department (科室) and its contact card: phones, on-duty line, referral intake."""
+
+    institution = models.ForeignKey(
+        Institution,
+        verbose_name=_("institution"),
+        on_delete=models.CASCADE,
+        related_name="departments",
+    )
+    name = models.CharField(_("name"), max_length=64)
+    specialty = models.CharField(
+        _("specialty"), max_length=32, choices=Specialty.choices, default=Specialty.OTHER
+    )
+    phone = models.CharField(_("phone"), max_length=32, blank=True, validators=[validate_phone])
+    on_duty_phone = models.CharField(
+        _("on-duty phone"), max_length=32, blank=True, validators=[validate_phone]
+    )
+    accepts_referrals = models.BooleanField(_("accepts referrals"), default=False)
+    head = models.CharField(_("head of department"), max_length=64, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    objects = RestrictedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["institution__name", "name"]
+        verbose_name = _("department")
+        verbose_name_plural = _("departments")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["institution", "name"], name="department_unique_name_per_institution"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.institution.display_name} · {self.name}"
+
+
+class Alliance(models.Model):
+    """A medical alliance (医联体): its mode, how tight it is, and its lead institution."""
+
+    name = models.CharField(_("name"), max_length=128, unique=True)
+    mode = models.CharField(_("mode"), max_length=32, choices=AllianceMode.choices)
+    closeness = models.CharField(
+        _("closeness"), max_length=16, choices=Closeness.choices, default=Closeness.LOOSE
+    )
+    lead_institution = models.ForeignKey(
+        Institution,
+        verbose_name=_("lead institution"),
+        on_delete=models.PROTECT,
+        related_name="led_alliances",
+    )
+    established_on = models.DateField(_("established on"), null=True, blank=True)
+    description = models.TextField(_("description"), blank=True)
+    members = models.ManyToManyField(
+        Institution, through="Membership", related_name="alliances", verbose_name=_("members")
+    )
+
+    objects = RestrictedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("alliance")
+        verbose_name_plural = _("alliances")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    """An institution's membership of an alliance, from the day it joined until it left."""
+
+    alliance = models.ForeignKey(
+        Alliance, verbose_name=_("alliance"), on_delete=models.CASCADE, related_name="memberships"
+    )
+    institution = models.ForeignKey(
+        Institution,
+        verbose_name=_("institution"),
+        on_delete=models.PROTECT,
+        related_name="memberships",
+    )
+    joined_on = models.DateField(_("joined on"))
+    left_on = models.DateField(_("left on"), null=True, blank=True)
+
+    objects = MembershipQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["alliance", "joined_on"]
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["alliance", "institution", "joined_on"], name="membership_unique_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(left_on__isnull=True) | Q(left_on__gte=F("joined_on")),
+                name="membership_left_after_joined",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.institution} ∈ {self.alliance}"
+
+
+class SpecialtyNetwork(models.Model):
+    """A specialty sub-network (专科医联体) of an alliance, made of member departments."""
+
+    alliance = models.ForeignKey(
+        Alliance,
+        verbose_name=_("alliance"),
+        on_delete=models.CASCADE,
+        related_name="specialty_networks",
+    )
+    name = models.CharField(_("name"), max_length=128)
+    specialty = models.CharField(_("specialty"), max_length=32, choices=Specialty.choices)
+    lead_department = models.ForeignKey(
+        Department,
+        verbose_name=_("lead department"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="led_networks",
+    )
+    departments = models.ManyToManyField(
+        Department, verbose_name=_("member departments"), related_name="specialty_networks"
+    )
+    description = models.TextField(_("description"), blank=True)
+
+    objects = RestrictedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["alliance", "name"]
+        verbose_name = _("specialty network")
+        verbose_name_plural = _("specialty networks")
+        constraints = [
+            models.UniqueConstraint(fields=["alliance", "name"], name="network_unique_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class StaffProfile(models.Model):
+    """Ties a user account to one institution (optionally a department) and one role."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="staff_profile",
+    )
+    institution = models.ForeignKey(
+        Institution, verbose_name=_("institution"), on_delete=models.PROTECT, related_name="staff"
+    )
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("department"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="staff",
+    )
+    role = models.CharField(_("role"), max_length=32, choices=Role.choices)
+    phone = models.CharField(_("phone"), max_length=32, blank=True, validators=[validate_phone])
+
+    objects = RestrictedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("staff profile")
+        verbose_name_plural = _("staff profiles")
+        indexes = [models.Index(fields=["institution", "role"], name="staff_institution_role")]
+
+    def __str__(self) -> str:
+        return f"{self.user.get_username()} ({self.get_role_display()}, {self.institution})"
+
+    def clean(self) -> None:
+        if self.department_id and self.department.institution_id != self.institution_id:
+            raise ValidationError(
+                {"department": _("The department must belong to the staff member's institution.")}
+            )
+
+    def patient_scope(self) -> InstitutionQuerySet:
+        return patient_scope_for(self)
+
+
+class Patient(models.Model):
+    """A resident known to the alliance; the identity number is shown masked outside its record."""
+
+    name = models.CharField(_("name"), max_length=64)
+    gender = models.CharField(_("gender"), max_length=8, choices=Gender.choices)
+    birth_date = models.DateField(_("birth date"))
+    id_number = models.CharField(
+        _("identity number"), max_length=18, unique=True, validators=[validate_id_number]
+    )
+    phone = models.CharField(_("phone"), max_length=32, blank=True, validators=[validate_phone])
+    address = models.CharField(_("address"), max_length=255, blank=True)
+    home_institution = models.ForeignKey(
+        Institution,
+        verbose_name=_("home institution"),
+        on_delete=models.PROTECT,
+        related_name="registered_patients",
+        help_text=_("The primary-care institution where the resident is registered."),
+    )
+    signed = models.BooleanField(_("family-doctor signed"), default=False)
+    signing_institution = models.ForeignKey(
+        Institution,
+        verbose_name=_("signing institution"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="signed_patients",
+    )
+    signed_on = models.DateField(_("signed on"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = PatientQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "pk"]
+        verbose_name = _("patient")
+        verbose_name_plural = _("patients")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(signed=False)
+                | Q(signing_institution__isnull=False, signed_on__isnull=False),
+                name="patient_signing_complete",
+            )
+        ]
+        indexes = [models.Index(fields=["home_institution", "name"], name="patient_home_name")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.masked_id_number})"
+
+    @property
+    def masked_id_number(self) -> str:
+        return mask_id_number(self.id_number)
+
+    @property
+    def masked_phone(self) -> str:
+        return mask_phone(self.phone)
+
+    def clean(self) -> None:
+        from .validators import birth_date_from_id_number, gender_from_id_number
+
+        errors: dict[str, str] = {}
+        if self.id_number and not self._id_number_invalid():
+            if self.birth_date and birth_date_from_id_number(self.id_number) != self.birth_date:
+                errors["birth_date"] = _("The birth date does not match the identity number.")
+            if self.gender and gender_from_id_number(self.id_number) != self.gender:
+                errors["gender"] = _("The gender does not match the identity number.")
+        if self.signed and (self.signing_institution_id is None or self.signed_on is None):
+            errors["signing_institution"] = _(
+                "A signed resident needs the signing institution and the signing date."
+            )
+        if errors:
+            raise ValidationError(errors)
+
+    def _id_number_invalid(self) -> bool:
+        try:
+            validate_id_number(self.id_number)
+        except ValidationError:
+            return True
+        return False
+
+
+class PatientAccess(models.Model):
+    """Append-only trail of who viewed, created or changed a patient record, and when."""
+
+    patient = models.ForeignKey(
+        Patient, verbose_name=_("patient"), on_delete=models.PROTECT, related_name="access_log"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.PROTECT,
+        related_name="patient_accesses",
+    )
+    action = models.CharField(_("action"), max_length=16, choices=PatientAction.choices)
+    at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+    channel = models.CharField(_("channel"), max_length=16, default="api")
+    fields = models.JSONField(_("changed fields"), default=list, blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+        verbose_name = _("patient record access")
+        verbose_name_plural = _("patient record accesses")
+
+    def __str__(self) -> str:
+        return (
+            f"{self.user} {self.get_action_display()} {self.patient_id} @ {self.at:%Y-%m-%d %H:%M}"
+        )
+
+
+class WorkerHeartbeat(models.Model):
+    """Last time each Celery worker ran the heartbeat task: the operator's sign of life."""
+
+    hostname = models.CharField(_("worker"), max_length=255, unique=True)
+    seen_at = models.DateTimeField(_("last seen"))
+
+    class Meta:
+        verbose_name = _("worker heartbeat")
+        verbose_name_plural = _("worker heartbeats")
+
+    def __str__(self) -> str:
+        return f"{self.hostname} @ {self.seen_at:%Y-%m-%d %H:%M:%S}"

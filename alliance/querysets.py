@@ -1,0 +1,100 @@
+"""Row-level visibility: every restricted model's queryset answers `restrict(user)`.
+
+The API and UI base classes apply it, so a view cannot forget it (STYLE.md, after NetBox's
+RestrictedQuerySet). A row the user may not see simply is not in the queryset: a 404, not a 403.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import TYPE_CHECKING
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from .choices import Role
+
+if TYPE_CHECKING:
+    from .models import StaffProfile
+
+
+def profile_of(user) -> StaffProfile | None:
+    """The user's staff profile, or None for anonymous users and accounts without one."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return None
+    try:
+        return user.staff_profile
+    except models.ObjectDoesNotExist:
+        return None
+
+
+class RestrictedQuerySet(models.QuerySet):
+    def restrict(self, user) -> RestrictedQuerySet:
+        if getattr(user, "is_superuser", False) and user.is_active:
+            return self
+        profile = profile_of(user)
+        if profile is None:
+            return self.none()
+        return self.visible_to(profile)
+
+    def visible_to(self, profile: StaffProfile) -> RestrictedQuerySet:
+        """Reference data (institutions, departments, alliances) is visible to all staff."""
+        return self
+
+
+class InstitutionQuerySet(RestrictedQuerySet):
+    def active(self) -> InstitutionQuerySet:
+        return self.filter(is_active=True)
+
+    def within(self, institution_ids) -> InstitutionQuerySet:
+        """The given institutions and everything under them (centre → sub-centre → station)."""
+        return self.filter(
+            Q(pk__in=institution_ids)
+            | Q(parent_id__in=institution_ids)
+            | Q(parent__parent_id__in=institution_ids)
+        )
+
+    def subtree_of(self, institution_id: int) -> InstitutionQuerySet:
+        return self.within([institution_id])
+
+    def in_alliance(self, alliance_id: int, on: datetime.date | None = None) -> InstitutionQuerySet:
+        """Current members of the alliance; a member centre brings its stations along."""
+        from .models import Membership
+
+        members = Membership.objects.active(on).filter(alliance_id=alliance_id)
+        return self.within(members.values("institution_id"))
+
+    def in_alliances_of(
+        self, institution_id: int, on: datetime.date | None = None
+    ) -> InstitutionQuerySet:
+        """Every institution of every alliance the institution currently belongs to."""
+        from .models import Membership
+
+        alliance_ids = Membership.objects.active(on).filter(institution_id=institution_id)
+        members = Membership.objects.active(on).filter(
+            alliance_id__in=alliance_ids.values("alliance_id")
+        )
+        return self.within(members.values("institution_id"))
+
+
+class MembershipQuerySet(RestrictedQuerySet):
+    def active(self, on: datetime.date | None = None) -> MembershipQuerySet:
+        on = on or timezone.localdate()
+        return self.filter(Q(joined_on__lte=on), Q(left_on__isnull=True) | Q(left_on__gt=on))
+
+
+class PatientQuerySet(RestrictedQuerySet):
+    def visible_to(self, profile: StaffProfile) -> PatientQuerySet:
+        return self.filter(home_institution__in=profile.patient_scope().values("pk"))
+
+
+def patient_scope_for(profile: StaffProfile):
+    """Institutions whose registered residents the profile may see (and register)."""
+    from .models import Institution
+
+    if profile.role == Role.BUREAU_VIEWER:
+        return Institution.objects.none()  # the health bureau sees aggregates only
+    if profile.role == Role.ALLIANCE_OFFICE:
+        return Institution.objects.in_alliances_of(profile.institution_id)
+    return Institution.objects.subtree_of(profile.institution_id)

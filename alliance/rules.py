@@ -1,0 +1,30 @@
+"""Action predicates (django `rules`): what a role may do. Row visibility is `restrict(user)`."""
+
+import rules
+
+from .choices import Role
+from .querysets import profile_of
+
+
+def has_role(*roles: str) -> rules.Predicate:
+    @rules.predicate(name=f"has_role({','.join(roles)})")
+    def predicate(user) -> bool:
+        profile = profile_of(user)
+        return profile is not None and profile.role in roles
+
+    return predicate
+
+
+is_superuser = rules.is_active & rules.is_superuser
+
+# Clinical roles and the alliance office work with patient records; the bureau never does.
+can_view_patients = is_superuser | has_role(
+    Role.COMMUNITY_STAFF, Role.HOSPITAL_STAFF, Role.CENTER_STAFF, Role.ALLIANCE_OFFICE
+)
+can_register_patients = is_superuser | has_role(
+    Role.COMMUNITY_STAFF, Role.HOSPITAL_STAFF, Role.ALLIANCE_OFFICE
+)
+
+rules.add_perm("alliance.view_patient", can_view_patients)
+rules.add_perm("alliance.add_patient", can_register_patients)
+rules.add_perm("alliance.change_patient", can_register_patients)

@@ -1,0 +1,174 @@
+"""Reads shared by the pages, the API and (later) the dashboards."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.http import Http404
+from django.utils import translation
+
+from .choices import Specialty, Tier, kinds_of_tier
+from .models import Alliance, Department, Institution, Membership, Patient, SpecialtyNetwork
+
+
+def per_thousand(numerator: int | None, population: int | None) -> Decimal | None:
+    """numerator ÷ population × 1,000, two decimals; absent (None) when there is no population."""
+    if not population or numerator is None:
+        return None
+    value = Decimal(numerator) * 1000 / Decimal(population)
+    return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """Beds, staff and population of a set of institutions; per-1,000 figures are ratios of sums."""
+
+    institutions: int
+    beds: int
+    health_staff: int
+    population: int
+
+    @property
+    def beds_per_1000(self) -> Decimal | None:
+        return per_thousand(self.beds, self.population)
+
+    @property
+    def health_staff_per_1000(self) -> Decimal | None:
+        return per_thousand(self.health_staff, self.population)
+
+
+def capacity_of(institutions: QuerySet[Institution]) -> Capacity:
+    """Population counts only institutions that declare a catchment (stations are inside their
+    centre's); beds and staff count every institution."""
+    totals = institutions.aggregate(
+        n=Count("pk"),
+        beds=Sum("approved_beds"),
+        staff=Sum("health_technical_staff"),
+        population=Sum("population_served"),
+    )
+    return Capacity(
+        institutions=totals["n"],
+        beds=totals["beds"] or 0,
+        health_staff=totals["staff"] or 0,
+        population=totals["population"] or 0,
+    )
+
+
+def specialties_matching(text: str) -> list[str]:
+    """Specialty codes whose Chinese or English label contains the text."""
+    text = text.casefold()
+    found = []
+    for value, label in Specialty.choices:
+        for language in ("zh-hans", "en"):
+            with translation.override(language):
+                if text in str(label).casefold():
+                    found.append(value)
+                    break
+    return found
+
+
+def search_institutions(queryset: QuerySet[Institution], text: str) -> QuerySet[Institution]:
+    """Match name, short name, code, department name or specialty (in either language)."""
+    text = text.strip()
+    if not text:
+        return queryset
+    department_match = Q(name__icontains=text) | Q(specialty__in=specialties_matching(text))
+    matching_departments = Department.objects.filter(department_match, is_active=True)
+    return queryset.filter(
+        Q(name__icontains=text)
+        | Q(short_name__icontains=text)
+        | Q(code__iexact=text)
+        | Q(pk__in=matching_departments.values("institution_id"))
+    )
+
+
+def filter_by_tier(queryset: QuerySet[Institution], tier: str) -> QuerySet[Institution]:
+    return queryset.filter(kind__in=kinds_of_tier(tier)) if tier in Tier.values else queryset
+
+
+def directory_queryset(user) -> QuerySet[Institution]:
+    """Institutions as the directory lists them: departments (contact cards) prefetched."""
+    departments = Department.objects.filter(is_active=True).order_by("-accepts_referrals", "name")
+    return (
+        Institution.objects.restrict(user)
+        .select_related("district", "parent")
+        .prefetch_related(
+            Prefetch("departments", queryset=departments, to_attr="active_departments")
+        )
+    )
+
+
+def institution_for_user(user, pk: int) -> Institution:
+    """Fetch and authorise together: an institution the user may not see is a 404."""
+    try:
+        return Institution.objects.restrict(user).select_related("district", "parent").get(pk=pk)
+    except (Institution.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc
+
+
+def patient_for_user(user, pk: int, *, for_update: bool = False) -> Patient:
+    queryset = Patient.objects.restrict(user).select_related("home_institution")
+    if for_update:
+        queryset = queryset.select_for_update()
+    try:
+        return queryset.get(pk=pk)
+    except (Patient.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc
+
+
+def institution_detail(institution: Institution) -> dict:
+    departments = institution.departments.filter(is_active=True).order_by(
+        "-accepts_referrals", "name"
+    )
+    memberships = Membership.objects.active().filter(institution=institution)
+    networks = SpecialtyNetwork.objects.filter(departments__institution=institution).distinct()
+    return {
+        "departments": departments,
+        "children": institution.children.filter(is_active=True).select_related("district"),
+        "memberships": memberships.select_related("alliance", "alliance__lead_institution"),
+        "networks": networks.select_related("alliance"),
+        "capacity": capacity_of(Institution.objects.filter(pk=institution.pk)),
+    }
+
+
+def alliances_of(institution_id: int) -> QuerySet[Alliance]:
+    return Alliance.objects.filter(
+        pk__in=Membership.objects.active().filter(institution_id=institution_id).values("alliance")
+    )
+
+
+def alliance_summary(alliance: Alliance) -> dict:
+    """Each direct member with its stations folded in, and the alliance total (one query)."""
+    members = {
+        m.institution_id: m.institution
+        for m in Membership.objects.active()
+        .filter(alliance=alliance)
+        .select_related("institution")
+        .order_by("institution__kind", "institution__name")
+    }
+    sums: dict[int, list[int]] = {pk: [0, 0, 0, 0] for pk in members}
+    institutions = Institution.objects.in_alliance(alliance.pk).values_list(
+        "pk", "parent_id", "parent__parent_id",
+        "approved_beds", "health_technical_staff", "population_served",
+    )  # fmt: skip
+    for pk, parent_id, grandparent_id, beds, staff, population in institutions:
+        root = next(i for i in (pk, parent_id, grandparent_id) if i in members)
+        row = sums[root]
+        row[0] += 1
+        row[1] += beds
+        row[2] += staff
+        row[3] += population or 0
+    rows = [(members[pk], Capacity(*sums[pk])) for pk in members]
+    columns = zip(*sums.values(), strict=True) if sums else ([0], [0], [0], [0])
+    total = Capacity(*(sum(column) for column in columns))
+    return {"alliance": alliance, "total": total, "rows": rows}
+
+
+def district_summary(district_id: int) -> dict:
+    institutions = Institution.objects.active().filter(district_id=district_id)
+    by_tier = {
+        tier.label: institutions.filter(kind__in=kinds_of_tier(tier)).count() for tier in Tier
+    }
+    return {"total": capacity_of(institutions), "by_tier": by_tier}

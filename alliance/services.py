@@ -1,0 +1,85 @@
+"""Every write of the alliance app: one keyword-only function per action, in one transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .choices import PatientAction
+from .errors import ActionNotAllowed
+from .models import Patient, PatientAccess, WorkerHeartbeat
+from .validators import normalize_id_number
+
+PATIENT_FIELDS = (
+    "name", "gender", "birth_date", "id_number", "phone", "address",
+    "home_institution", "signed", "signing_institution", "signed_on",
+)  # fmt: skip
+
+
+def _check_may_register(actor, home_institution) -> None:
+    if not actor.has_perm("alliance.add_patient"):
+        raise ActionNotAllowed(_("Your role may not register or change patient records."))
+    if actor.is_superuser:
+        return
+    scope = actor.staff_profile.patient_scope()
+    if not scope.filter(pk=home_institution.pk).exists():
+        raise ValidationError(
+            {"home_institution": _("You may only register residents of your own institutions.")}
+        )
+
+
+@transaction.atomic
+def patient_create(*, actor, channel: str = "api", **data: Any) -> Patient:
+    unknown = set(data) - set(PATIENT_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown patient fields: {sorted(unknown)}")
+    if data.get("id_number"):
+        data["id_number"] = normalize_id_number(data["id_number"])
+    patient = Patient(**data)
+    if patient.home_institution_id:
+        _check_may_register(actor, patient.home_institution)
+    patient.full_clean()
+    patient.save()
+    PatientAccess.objects.create(
+        patient=patient, user=actor, action=PatientAction.CREATE, channel=channel
+    )
+    return patient
+
+
+@transaction.atomic
+def patient_update(*, actor, patient: Patient, channel: str = "api", **data: Any) -> Patient:
+    unknown = set(data) - set(PATIENT_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown patient fields: {sorted(unknown)}")
+    patient = Patient.objects.select_for_update().get(pk=patient.pk)
+    _check_may_register(actor, patient.home_institution)
+    if data.get("id_number"):
+        data["id_number"] = normalize_id_number(data["id_number"])
+    changed = [name for name, value in data.items() if getattr(patient, name) != value]
+    for name, value in data.items():
+        setattr(patient, name, value)
+    if "home_institution" in changed:
+        _check_may_register(actor, patient.home_institution)
+    patient.full_clean()
+    patient.save()
+    PatientAccess.objects.create(
+        patient=patient, user=actor, action=PatientAction.UPDATE, channel=channel, fields=changed
+    )
+    return patient
+
+
+def patient_viewed(*, actor, patient: Patient, channel: str = "api") -> None:
+    PatientAccess.objects.create(
+        patient=patient, user=actor, action=PatientAction.VIEW, channel=channel
+    )
+
+
+def record_worker_heartbeat(*, hostname: str) -> WorkerHeartbeat:
+    heartbeat, _created = WorkerHeartbeat.objects.update_or_create(
+        hostname=hostname, defaults={"seen_at": timezone.now()}
+    )
+    return heartbeat

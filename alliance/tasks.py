@@ -1,0 +1,13 @@
+"""Celery tasks of the alliance app: thin wrappers around services."""
+
+import socket
+
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(bind=True, ignore_result=True)
+def record_worker_heartbeat(self) -> None:
+    """Runs every minute (settings.CELERY_BEAT_SCHEDULE); the health page reads the result."""
+    services.record_worker_heartbeat(hostname=self.request.hostname or socket.gethostname())

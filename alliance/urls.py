@@ -1,0 +1,12 @@
+from django.urls import path
+
+from . import views
+
+app_name = "alliance"
+
+urlpatterns = [
+    path("institutions/", views.InstitutionDirectoryView.as_view(), name="institution-list"),
+    path(
+        "institutions/<int:pk>/", views.InstitutionDetailView.as_view(), name="institution-detail"
+    ),
+]

@@ -1,0 +1,7 @@
+// Submit a form when a select marked data-autosubmit changes (no inline handlers: CSP-friendly).
+document.addEventListener("change", (event) => {
+  const target = event.target;
+  if (target instanceof HTMLSelectElement && target.dataset.autosubmit !== undefined) {
+    target.form.submit();
+  }
+});
