@@ -3,8 +3,6 @@
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
-from django.db.models import Case, F, Value, When
-from django.db.models.functions import Coalesce
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
@@ -20,6 +18,7 @@ from .models import (
     StaffProfile,
     WorkerHeartbeat,
 )
+from .querysets import tree_order
 
 
 @admin.register(District)
@@ -66,18 +65,7 @@ class InstitutionAdmin(admin.ModelAdmin):
     list_select_related = ["parent", "parent__parent", "district"]
     autocomplete_fields = ["parent"]
     inlines = [ChildInstitutionInline, DepartmentInline]
-    # The tree in reading order: each root, then its branches, each branch before its leaves.
-    ordering = [
-        Coalesce("parent__parent__name", "parent__name", "name").asc(),
-        Case(
-            When(parent__isnull=True, then=Value("")),
-            When(parent__parent__isnull=True, then=F("name")),
-            default=F("parent__name"),
-        ).asc(),
-        F("parent__parent").asc(nulls_first=True),
-        F("parent").asc(nulls_first=True),
-        F("name").asc(),
-    ]
+    ordering = tree_order()
 
     @admin.display(description=_("name"), ordering="name")
     def tree_name(self, obj: Institution) -> str:

@@ -123,10 +123,23 @@ ACCOUNTS = [
 ]
 
 
-def demo_id_number(region: str, birth: datetime.date, serial: int, gender: str) -> str:
+# Identity numbers carry the region code in force at birth: Lingang was part of Nanhui county
+# before it joined Pudong, Fengxian was a county until 2001 (GB/T 2260 history).
+REGION_BY_BIRTH_YEAR = {
+    "310115": [(1992, "310115"), (1982, "310225"), (0, "310205")],
+    "310120": [(2001, "310120"), (1982, "310226"), (0, "310206")],
+}
+
+
+def region_at_birth(district_code: str, year: int) -> str:
+    return next(code for since, code in REGION_BY_BIRTH_YEAR[district_code] if year >= since)
+
+
+def demo_id_number(district_code: str, birth: datetime.date, serial: int, gender: str) -> str:
+    region = region_at_birth(district_code, birth.year)
     sequence = serial * 2 + (1 if gender == Gender.MALE else 0)  # odd for men, even for women
     body = f"{region}{birth:%Y%m%d}{sequence % 1000:03d}"
-    return body + ric.calc_check_digit(body)
+    return body + ric.calc_check_digit(body + "0")
 
 
 def _patients(institutions: dict[str, Institution]) -> list[dict]:
@@ -135,12 +148,11 @@ def _patients(institutions: dict[str, Institution]) -> list[dict]:
         gender = Gender.MALE if n % 2 == 0 else Gender.FEMALE
         birth = datetime.date(1940 + (n * 7) % 60, 1 + n % 12, 1 + (n * 5) % 28)
         home = institutions[HOMES[n % len(HOMES)]]
-        region = home.district.code
         signed = n % 3 != 0
         center = home.parent or home
         rows.append(
             {
-                "id_number": demo_id_number(region, birth, 100 + n, gender),
+                "id_number": demo_id_number(home.district.code, birth, 100 + n, gender),
                 "name": SURNAMES[n % len(SURNAMES)] + GIVEN[(n * 3) % len(GIVEN)],
                 "gender": gender,
                 "birth_date": birth,

@@ -10,7 +10,9 @@ import datetime
 from typing import TYPE_CHECKING
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, F, OrderBy, Q, Value, When
+from django.db.models.functions import Coalesce
+from django.db.models.lookups import In
 from django.utils import timezone
 
 from .choices import Role
@@ -43,9 +45,41 @@ class RestrictedQuerySet(models.QuerySet):
         return self
 
 
+def tree_order() -> list[OrderBy]:
+    """The institution tree in reading order: hospitals before centres, each root followed by
+    its sub-centres and stations (the tree is at most three levels deep)."""
+    from .choices import Tier, kinds_of_tier
+
+    root_name = Coalesce("parent__parent__name", "parent__name", "name")
+    root_kind = Coalesce("parent__parent__kind", "parent__kind", "kind")
+    tier_rank = Case(
+        *(
+            When(In(root_kind, kinds_of_tier(tier)), then=Value(rank))
+            for rank, tier in enumerate(Tier)
+        ),
+        default=Value(len(Tier)),
+    )
+    branch = Case(
+        When(parent__isnull=True, then=Value("")),
+        When(parent__parent__isnull=True, then=F("name")),
+        default=F("parent__name"),
+    )
+    return [
+        tier_rank.asc(),
+        root_name.asc(),
+        branch.asc(),
+        F("parent__parent").asc(nulls_first=True),
+        F("parent").asc(nulls_first=True),
+        F("name").asc(),
+    ]
+
+
 class InstitutionQuerySet(RestrictedQuerySet):
     def active(self) -> InstitutionQuerySet:
         return self.filter(is_active=True)
+
+    def in_tree_order(self) -> InstitutionQuerySet:
+        return self.order_by(*tree_order())
 
     def within(self, institution_ids) -> InstitutionQuerySet:
         """The given institutions and everything under them (centre → sub-centre → station)."""

@@ -1,0 +1,24 @@
+# Production image: gunicorn behind the hospital's reverse proxy; static files served by whitenoise.
+FROM node:20-bookworm-slim AS assets
+WORKDIR /build
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund --loglevel=error
+
+FROM python:3.11-slim-bookworm
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY config config
+COPY alliance alliance
+COPY referrals referrals
+COPY sharedcenters sharedcenters
+COPY reporting reporting
+RUN pip install .
+COPY . .
+COPY --from=assets /build/node_modules node_modules
+RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput \
+    && rm -rf node_modules \
+    && useradd --system --uid 1000 alliance && chown -R alliance /app
+USER alliance
+EXPOSE 8000
+CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

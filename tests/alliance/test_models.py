@@ -1,0 +1,145 @@
+import datetime
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from alliance.choices import InstitutionKind, Tier
+from alliance.models import Institution, Membership
+from tests.factories import (
+    AllianceFactory,
+    DepartmentFactory,
+    HospitalFactory,
+    InstitutionFactory,
+    PatientFactory,
+    StationFactory,
+    valid_id_number,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+class TestInstitution:
+    def test_a_station_without_a_center_is_refused(self):
+        station = InstitutionFactory.build(kind=InstitutionKind.VILLAGE_CLINIC, parent=None)
+        station.district.save()
+        with pytest.raises(ValidationError) as error:
+            station.full_clean()
+        assert "parent" in error.value.message_dict
+
+    def test_a_station_under_a_hospital_is_refused(self):
+        station = StationFactory.build(parent=HospitalFactory())
+        with pytest.raises(ValidationError) as error:
+            station.full_clean()
+        assert "parent" in error.value.message_dict
+
+    def test_an_institution_cannot_sit_under_its_own_descendant(self):
+        center = InstitutionFactory()
+        sub_center = InstitutionFactory(kind=InstitutionKind.SUB_CENTER, parent=center)
+        center.parent = sub_center
+        with pytest.raises(ValidationError) as error:
+            center.full_clean()
+        assert "parent" in error.value.message_dict
+
+    def test_the_database_refuses_an_institution_as_its_own_parent(self):
+        center = InstitutionFactory()
+        with pytest.raises(IntegrityError), transaction.atomic():
+            Institution.objects.filter(pk=center.pk).update(parent=center)
+
+    def test_an_invalid_credit_code_is_a_field_error(self):
+        center = InstitutionFactory.build(code="12310115000000010Z")
+        center.district.save()
+        with pytest.raises(ValidationError) as error:
+            center.full_clean()
+        assert "code" in error.value.message_dict
+
+    def test_codes_are_unique(self):
+        InstitutionFactory(code="NC-01")
+        with pytest.raises(IntegrityError), transaction.atomic():
+            InstitutionFactory(code="NC-01")
+
+    @pytest.mark.parametrize(
+        "kind, tier",
+        [
+            (InstitutionKind.BRANCH_CAMPUS, Tier.TERTIARY),
+            (InstitutionKind.SECONDARY_HOSPITAL, Tier.SECONDARY),
+            (InstitutionKind.VILLAGE_CLINIC, Tier.PRIMARY),
+            (InstitutionKind.TOWNSHIP_CENTER, Tier.PRIMARY),
+            (InstitutionKind.OTHER, None),
+        ],
+    )
+    def test_the_tier_follows_from_the_kind(self, kind, tier):
+        assert Institution(kind=kind).tier == tier
+
+    def test_latitude_out_of_range_is_refused_by_the_database(self):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            InstitutionFactory(latitude=91)
+
+
+class TestMembership:
+    def test_leaving_before_joining_is_refused(self):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            Membership.objects.create(
+                alliance=AllianceFactory(),
+                institution=InstitutionFactory(),
+                joined_on=datetime.date(2020, 1, 1),
+                left_on=datetime.date(2019, 1, 1),
+            )
+
+    def test_active_memberships_exclude_those_who_left_or_have_not_joined(self):
+        alliance = AllianceFactory()
+        current = Membership.objects.create(
+            alliance=alliance, institution=InstitutionFactory(), joined_on=datetime.date(2020, 1, 1)
+        )
+        Membership.objects.create(
+            alliance=alliance,
+            institution=InstitutionFactory(),
+            joined_on=datetime.date(2020, 1, 1),
+            left_on=datetime.date(2021, 1, 1),
+        )
+        Membership.objects.create(
+            alliance=alliance, institution=InstitutionFactory(), joined_on=datetime.date(2999, 1, 1)
+        )
+        assert list(Membership.objects.active(datetime.date(2024, 1, 1))) == [current]
+
+
+class TestPatient:
+    def test_the_birth_date_must_match_the_identity_number(self):
+        patient = PatientFactory.build(
+            id_number=valid_id_number(5), birth_date=datetime.date(1995, 5, 18)
+        )
+        patient.home_institution.district.save()
+        patient.home_institution.save()
+        with pytest.raises(ValidationError) as error:
+            patient.full_clean()
+        assert "birth_date" in error.value.message_dict
+
+    def test_the_gender_must_match_the_identity_number(self):
+        patient = PatientFactory.build(id_number=valid_id_number(5, male=False), gender="male")
+        patient.home_institution.district.save()
+        patient.home_institution.save()
+        with pytest.raises(ValidationError) as error:
+            patient.full_clean()
+        assert "gender" in error.value.message_dict
+
+    def test_a_signed_resident_needs_the_signing_institution_and_date(self):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            PatientFactory(signed=True, signing_institution=None, signed_on=None)
+
+    def test_identity_numbers_are_unique(self):
+        number = valid_id_number(9)
+        PatientFactory(id_number=number)
+        with pytest.raises(IntegrityError), transaction.atomic():
+            PatientFactory(id_number=number)
+
+    def test_str_shows_the_masked_identity_number_only(self):
+        patient = PatientFactory(id_number=valid_id_number(9))
+        assert patient.id_number not in str(patient)
+        assert patient.id_number[-4:] in str(patient)
+
+
+def test_a_department_name_is_unique_within_its_institution():
+    department = DepartmentFactory(name="心内科")
+    DepartmentFactory(name="心内科")  # same name elsewhere is fine
+    with pytest.raises(IntegrityError), transaction.atomic():
+        DepartmentFactory(name="心内科", institution=department.institution)

@@ -1,0 +1,102 @@
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth import authenticate, get_user_model
+from django.core.management import call_command
+
+from alliance import selectors
+from alliance.choices import Role
+from alliance.demo import DEMO_PASSWORD
+from alliance.models import (
+    Alliance,
+    Department,
+    Institution,
+    Membership,
+    Patient,
+    SpecialtyNetwork,
+    StaffProfile,
+)
+
+MODELS = [Institution, Department, Alliance, Membership, SpecialtyNetwork, Patient, StaffProfile]
+
+
+def snapshot() -> dict:
+    """Every column of every demo row, except the automatic timestamps."""
+
+    def columns(model) -> list[str]:
+        skip = {"created_at", "updated_at"}
+        return [f.attname for f in model._meta.concrete_fields if f.name not in skip]
+
+    return {
+        model.__name__: sorted(
+            tuple(str(v) for v in row) for row in model.objects.values_list(*columns(model))
+        )
+        for model in MODELS
+    } | {"users": sorted(get_user_model().objects.values_list("username", flat=True))}
+
+
+@pytest.fixture
+def seeded(db):
+    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+
+
+def test_seeding_twice_gives_the_same_data(seeded):
+    first = snapshot()
+    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    assert snapshot() == first
+    assert len(first["Patient"]) == 40
+
+
+def test_every_demo_row_passes_model_validation(seeded):
+    for model in [Institution, Department, Patient, StaffProfile]:
+        for obj in model.objects.all():
+            obj.full_clean()
+
+
+@pytest.mark.parametrize(
+    "username, role",
+    [
+        ("office", Role.ALLIANCE_OFFICE),
+        ("hospital", Role.HOSPITAL_STAFF),
+        ("wanxiang", Role.COMMUNITY_STAFF),
+        ("nicheng", Role.COMMUNITY_STAFF),
+        ("luchaogang", Role.COMMUNITY_STAFF),
+        ("shuyuan", Role.COMMUNITY_STAFF),
+        ("situan", Role.COMMUNITY_STAFF),
+        ("bureau", Role.BUREAU_VIEWER),
+    ],
+)
+def test_demo_accounts_log_in_with_the_documented_password_and_role(seeded, username, role):
+    user = authenticate(username=username, password=DEMO_PASSWORD)
+    assert user is not None
+    assert user.staff_profile.role == role
+
+
+def test_admin_is_a_superuser(seeded):
+    user = authenticate(username="admin", password=DEMO_PASSWORD)
+    assert user is not None and user.is_superuser
+
+
+def test_bureau_account_belongs_to_pudong(seeded):
+    assert (
+        get_user_model().objects.get(username="bureau").staff_profile.institution.district.name
+        == "浦东新区"
+    )
+
+
+def test_the_lingang_alliance_reproduces_the_papers_capacity_figures(seeded):
+    """890 beds for 350,000 residents: 2.54 beds and 4.57 health workers per 1,000 (paper)."""
+    summary = selectors.alliance_summary(Alliance.objects.get(name="临港医联体"))
+    assert summary["total"].beds == 890
+    assert summary["total"].population == 350_000
+    assert summary["total"].beds_per_1000 == Decimal("2.54")
+    assert summary["total"].health_staff_per_1000 == Decimal("4.57")
+
+
+def test_the_lead_hospital_has_the_departments_the_workflows_need(seeded):
+    lead = Institution.objects.get(short_name="临港院区")
+    assert lead.approved_beds == 600
+    names = set(lead.departments.values_list("name", flat=True))
+    for needed in ["心内科（胸痛中心）", "急诊科", "肿瘤科", "新生儿科", "内分泌科"]:
+        assert needed in names
+    assert lead.departments.get(name="心内科（胸痛中心）").on_duty_phone

@@ -1,0 +1,64 @@
+import datetime
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from alliance import services
+from alliance.choices import PatientAction
+from alliance.errors import ActionNotAllowed
+from alliance.models import Patient, PatientAccess
+from tests.factories import valid_id_number
+
+
+def register(actor, home, n=42, **overrides):
+    data = {
+        "name": "新居民", "gender": "male", "birth_date": "1995-05-17",
+        "id_number": valid_id_number(n), "home_institution": home,
+    } | overrides  # fmt: skip
+    data["birth_date"] = datetime.date.fromisoformat(str(data["birth_date"]))
+    return services.patient_create(actor=actor, **data)
+
+
+def test_the_bureau_may_not_register_patients(world, bureau_viewer):
+    with pytest.raises(ActionNotAllowed):
+        register(bureau_viewer, world["center"])
+    assert not Patient.objects.filter(name="新居民").exists()
+
+
+def test_a_clinic_may_not_register_a_resident_of_another_center(world, clinic_doctor):
+    with pytest.raises(ValidationError) as error:
+        register(clinic_doctor, world["other_center"])
+    assert "home_institution" in error.value.message_dict
+    assert not Patient.objects.filter(name="新居民").exists()
+
+
+def test_an_invalid_record_writes_neither_patient_nor_log(world, clinic_doctor):
+    with pytest.raises(ValidationError):
+        register(clinic_doctor, world["center"], birth_date="1995-05-18")
+    assert not Patient.objects.filter(name="新居民").exists()
+    assert not PatientAccess.objects.exists()
+
+
+def test_registering_a_resident_logs_who_created_it(world, clinic_doctor):
+    patient = register(clinic_doctor, world["station"], id_number=valid_id_number(43).lower())
+    assert patient.id_number.endswith(valid_id_number(43)[-1])  # normalised to upper case
+    access = PatientAccess.objects.get(patient=patient)
+    assert (access.user, access.action) == (clinic_doctor, PatientAction.CREATE)
+
+
+def test_an_update_logs_the_changed_fields(world, clinic_doctor):
+    patient = world["patient"]
+    services.patient_update(
+        actor=clinic_doctor, patient=patient, phone="13800000000", name=patient.name
+    )
+    access = PatientAccess.objects.get(patient=patient, action=PatientAction.UPDATE)
+    assert access.fields == ["phone"]
+
+
+def test_moving_a_resident_out_of_ones_own_institutions_is_refused(world, clinic_doctor):
+    with pytest.raises(ValidationError):
+        services.patient_update(
+            actor=clinic_doctor, patient=world["patient"], home_institution=world["other_center"]
+        )
+    world["patient"].refresh_from_db()
+    assert world["patient"].home_institution == world["center"]

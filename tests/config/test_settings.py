@@ -1,0 +1,53 @@
+"""Production defaults are safe: checked in a fresh interpreter with a production environment."""
+
+import os
+import subprocess
+import sys
+
+from django.conf import settings
+
+PRODUCTION_ENV = {
+    "PATH": os.environ.get("PATH", ""),
+    "DJANGO_SETTINGS_MODULE": "config.settings",
+    "DATABASE_URL": "sqlite:////tmp/unused.sqlite3",
+    "ALLOWED_HOSTS": "alliance.example.org",
+}
+
+
+def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=settings.BASE_DIR,
+        env=PRODUCTION_ENV | env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_production_without_a_secret_key_stops_with_a_clear_message():
+    result = run_manage("check")
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr
+
+
+def test_a_malformed_boolean_is_a_startup_error():
+    result = run_manage("check", SECRET_KEY="x" * 50, DEBUG="perhaps")
+    assert result.returncode != 0
+
+
+def test_the_deployment_check_is_clean_in_production():
+    result = run_manage(
+        "check", "--deploy", "--fail-level", "WARNING", SECRET_KEY="k" * 60 + "-Zq9"
+    )
+    assert result.returncode == 0, result.stderr + result.stdout
+
+
+def test_debug_is_off_unless_asked_for():
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); from django.conf import settings; "
+         "print(settings.DEBUG, settings.TIME_ZONE, settings.LANGUAGE_CODE)"],
+        cwd=settings.BASE_DIR, env=PRODUCTION_ENV | {"SECRET_KEY": "s" * 60},
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.stdout.split() == ["False", "Asia/Shanghai", "zh-hans"], result.stderr

@@ -1,0 +1,139 @@
+"""Personas and a small alliance shared by the whole suite.
+
+The world: a lead hospital, two member centres (one with a village clinic), a centre outside the
+alliance, the district bureau, and one patient registered at each primary institution.
+"""
+
+import pytest
+from django.test import Client
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from alliance.choices import InstitutionKind, Role
+from tests.factories import (
+    AllianceFactory,
+    DepartmentFactory,
+    DistrictFactory,
+    HospitalFactory,
+    InstitutionFactory,
+    MembershipFactory,
+    PatientFactory,
+    StationFactory,
+    UserFactory,
+    staff_user,
+)
+
+
+@pytest.fixture
+def world(db):
+    pudong = DistrictFactory(code="310115", name="浦东新区")
+    fengxian = DistrictFactory(code="310120", name="奉贤区")
+    hospital = HospitalFactory(name="临港院区", district=pudong)
+    cardiology = DepartmentFactory(institution=hospital, name="心内科（胸痛中心）")
+    center = InstitutionFactory(name="泥城社区卫生服务中心", district=pudong)
+    station = StationFactory(name="泥城镇公平村卫生室", parent=center, district=pudong)
+    other_center = InstitutionFactory(name="四团平安社区卫生服务中心", district=fengxian)
+    foreign_center = InstitutionFactory(name="联盟外社区卫生服务中心", district=fengxian)
+    bureau = InstitutionFactory(
+        name="浦东新区卫生健康委员会", kind=InstitutionKind.OTHER, district=pudong,
+        approved_beds=0, health_technical_staff=0, population_served=None,
+    )  # fmt: skip
+    alliance = AllianceFactory(name="临港医联体", lead_institution=hospital)
+    for member in (hospital, center, other_center):
+        MembershipFactory(alliance=alliance, institution=member)
+    return {
+        "pudong": pudong,
+        "fengxian": fengxian,
+        "hospital": hospital,
+        "cardiology": cardiology,
+        "center": center,
+        "station": station,
+        "other_center": other_center,
+        "foreign_center": foreign_center,
+        "bureau": bureau,
+        "alliance": alliance,
+        "patient": PatientFactory(name="张伟", home_institution=center),
+        "station_patient": PatientFactory(name="李芳", home_institution=station),
+        "other_patient": PatientFactory(name="王强", home_institution=other_center),
+        "foreign_patient": PatientFactory(name="赵敏", home_institution=foreign_center),
+    }
+
+
+@pytest.fixture
+def clinic_doctor(world):
+    return staff_user(Role.COMMUNITY_STAFF, world["center"], username="clinic_doctor")
+
+
+@pytest.fixture
+def outsider_clinic_user(world):
+    return staff_user(Role.COMMUNITY_STAFF, world["other_center"], username="outsider_clinic")
+
+
+@pytest.fixture
+def hospital_triage(world):
+    return staff_user(
+        Role.HOSPITAL_STAFF, world["hospital"], username="hospital_triage",
+        department=world["cardiology"],
+    )  # fmt: skip
+
+
+@pytest.fixture
+def center_staff(world):
+    return staff_user(Role.CENTER_STAFF, world["hospital"], username="lab_staff")
+
+
+@pytest.fixture
+def alliance_office(world):
+    return staff_user(Role.ALLIANCE_OFFICE, world["hospital"], username="office_user")
+
+
+@pytest.fixture
+def bureau_viewer(world):
+    return staff_user(Role.BUREAU_VIEWER, world["bureau"], username="bureau_user")
+
+
+@pytest.fixture
+def no_profile_user(world):
+    return UserFactory(username="no_profile")
+
+
+@pytest.fixture
+def superuser(world):
+    return UserFactory(username="root", is_superuser=True, is_staff=True)
+
+
+PERSONAS = [
+    "clinic_doctor",
+    "outsider_clinic_user",
+    "hospital_triage",
+    "center_staff",
+    "alliance_office",
+    "bureau_viewer",
+    "no_profile_user",
+    "superuser",
+]
+
+
+@pytest.fixture
+def persona(request):
+    """Indirect fixture: `@pytest.mark.parametrize("persona", PERSONAS, indirect=True)`."""
+    return request.getfixturevalue(request.param)
+
+
+@pytest.fixture
+def api():
+    """An API client; `api.as_user(user)` authenticates with a real token header."""
+
+    class TokenClient(APIClient):
+        def as_user(self, user):
+            token, _ = Token.objects.get_or_create(user=user)
+            self.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+            return self
+
+    return TokenClient()
+
+
+@pytest.fixture
+def browser_client():
+    """A Django test client speaking Chinese unless a test switches the language."""
+    return Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
