@@ -153,16 +153,20 @@ USE_TZ = True
 
 # --- Static files: npm packages are collected from node_modules, served by whitenoise --------
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
-_NPM_ASSETS = {
-    "tabler/css": "node_modules/@tabler/core/dist/css",
-    "tabler/js": "node_modules/@tabler/core/dist/js",
-    "echarts": "node_modules/echarts/dist",
-}
-STATICFILES_DIRS += [
-    (prefix, BASE_DIR / path) for prefix, path in _NPM_ASSETS.items() if (BASE_DIR / path).is_dir()
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "config.staticfinders.NpmFinder",
 ]
+NPM_STATIC_FILES = {
+    "tabler/css/tabler.min.css": "@tabler/core/dist/css/tabler.min.css",
+    "tabler/css/tabler.min.css.map": "@tabler/core/dist/css/tabler.min.css.map",
+    "tabler/js/tabler.min.js": "@tabler/core/dist/js/tabler.min.js",
+    "tabler/js/tabler.min.js.map": "@tabler/core/dist/js/tabler.min.js.map",
+    "echarts/echarts.min.js": "echarts/dist/echarts.min.js",
+}
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
