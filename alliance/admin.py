@@ -6,6 +6,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from . import services
 from .models import (
     Alliance,
     Department,
@@ -145,18 +146,48 @@ class StaffUserAdmin(UserAdmin):
 
 @admin.register(Patient)
 class PatientAdmin(admin.ModelAdmin):
+    """Read-only and for superusers: patient records change only through the services, which
+    check scope and write the access log. (The `rules` grants of alliance.view_patient to
+    clinical roles are for the app and API, not for the admin.)"""
+
     list_display = ["name", "gender", "birth_date", "masked_id", "home_institution", "signed"]
     list_filter = ["gender", "signed", "home_institution"]
     search_fields = ["name", "=id_number"]
     list_select_related = ["home_institution"]
-    autocomplete_fields = ["home_institution", "signing_institution"]
+    fields = [
+        "name", "gender", "birth_date", "masked_id", "masked_phone", "address",
+        "home_institution", "signed", "signing_institution", "signed_on", "created_at",
+    ]  # fmt: skip
+    readonly_fields = fields
 
     def get_queryset(self, request):
         return super().get_queryset(request).restrict(request.user)
 
+    def has_view_permission(self, request, obj=None) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        patient = self.get_object(request, object_id)
+        if patient is not None and self.has_view_permission(request, patient):
+            services.patient_viewed(actor=request.user, patient=patient, channel="admin")
+        return super().change_view(request, object_id, form_url, extra_context)
+
     @admin.display(description=_("identity number"))
     def masked_id(self, obj: Patient) -> str:
         return obj.masked_id_number
+
+    @admin.display(description=_("phone"))
+    def masked_phone(self, obj: Patient) -> str:
+        return obj.masked_phone
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -2,9 +2,11 @@
 
 import django_filters
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from .choices import InstitutionKind, Specialty, Tier
-from .models import Department, District, Institution, Patient
+from .models import Alliance, Department, District, Institution, Patient
 from .selectors import filter_by_tier, search_institutions
 
 
@@ -18,7 +20,11 @@ class InstitutionFilter(django_filters.FilterSet):
     district = django_filters.ModelChoiceFilter(
         label=_("district"), queryset=District.objects.all()
     )
-    alliance = django_filters.NumberFilter(label=_("alliance"), method="filter_alliance")
+    # A model choice, like district and parent: an unknown, fractional or out-of-range id is a
+    # form error (400), never a query with a truncated or overflowing integer (500).
+    alliance = django_filters.ModelChoiceFilter(
+        label=_("alliance"), queryset=Alliance.objects.all(), method="filter_alliance"
+    )
 
     class Meta:
         model = Institution
@@ -30,8 +36,9 @@ class InstitutionFilter(django_filters.FilterSet):
     def filter_tier(self, queryset, name, value):
         return filter_by_tier(queryset, value)
 
+    @extend_schema_field(OpenApiTypes.INT)
     def filter_alliance(self, queryset, name, value):
-        return queryset.filter(pk__in=Institution.objects.in_alliance(value).values("pk"))
+        return queryset.filter(pk__in=Institution.objects.in_alliance(value.pk).values("pk"))
 
 
 class DepartmentFilter(django_filters.FilterSet):

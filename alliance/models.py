@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -21,6 +22,7 @@ from .choices import (
     PatientAction,
     Role,
     Specialty,
+    Tier,
 )
 from .querysets import (
     InstitutionQuerySet,
@@ -415,6 +417,13 @@ class Patient(models.Model):
             errors["signing_institution"] = _(
                 "A signed resident needs the signing institution and the signing date."
             )
+        elif self.signing_institution_id and self.signing_institution.tier != Tier.PRIMARY:
+            errors["signing_institution"] = _("Family doctors sign residents at primary care.")
+        if self.signed_on and (
+            self.signed_on > timezone.localdate()
+            or (self.birth_date and self.signed_on < self.birth_date)
+        ):
+            errors["signed_on"] = _("The signing date must lie between birth and today.")
         if errors:
             raise ValidationError(errors)
 

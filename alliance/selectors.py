@@ -9,7 +9,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.http import Http404
 from django.utils import translation
 
-from .choices import Specialty, Tier, kinds_of_tier
+from .choices import KIND_TIER, Specialty, Tier, kinds_of_tier
 from .models import Alliance, Department, Institution, Membership, Patient, SpecialtyNetwork
 
 
@@ -167,7 +167,10 @@ def alliance_summary(alliance: Alliance) -> dict:
 
 
 def district_summary(district_id: int) -> dict:
-    institutions = Institution.objects.active().filter(district_id=district_id)
+    """Care institutions of the district (a health commission itself has no care tier)."""
+    institutions = Institution.objects.active().filter(
+        district_id=district_id, kind__in=list(KIND_TIER)
+    )
     by_tier = {
         tier.label: institutions.filter(kind__in=kinds_of_tier(tier)).count() for tier in Tier
     }

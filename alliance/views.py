@@ -32,8 +32,9 @@ class HomeView(LoginRequiredMixin, TemplateView):
         profile = profile_of(user)
         context["profile"] = profile
         if profile is None:
+            # The superuser sees every alliance; an account without a staff profile sees none.
             context["alliances"] = [
-                selectors.alliance_summary(alliance) for alliance in Alliance.objects.all()
+                selectors.alliance_summary(alliance) for alliance in Alliance.objects.restrict(user)
             ]
             return context
         institution = profile.institution
@@ -60,7 +61,7 @@ class InstitutionDirectoryView(RestrictedMixin, FilterView):
     strict = False
 
     def get_queryset(self):
-        return selectors.directory_queryset(self.request.user).order_by("district__code", "name")
+        return selectors.directory_queryset(self.request.user).in_tree_order()
 
 
 class InstitutionDetailView(RestrictedMixin, DetailView):

@@ -2,6 +2,7 @@
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import ProtectedError
+from django.http import Http404
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -41,6 +42,9 @@ def json_exception_handler(exc: Exception, context: dict) -> Response | None:
             first = errors.get("non_field_errors") or [_("Invalid input.")]
             message = str(first[0])
         response.data = {"detail": message, "code": "invalid", "errors": errors}
+    elif isinstance(exc, (Http404, exceptions.NotFound)):
+        # Django's "No Patient matches the given query." names the model, in English.
+        response.data = {"detail": _("Not found."), "code": "not_found"}
     elif isinstance(data, dict) and "detail" in data:
         response.data = {"detail": data["detail"], "code": getattr(data["detail"], "code", None)}
     return response

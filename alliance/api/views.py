@@ -1,7 +1,7 @@
 from django.db.models import Prefetch
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, viewsets
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import api_view
 from rest_framework.permissions import IsAuthenticated
@@ -105,7 +105,20 @@ class TokenView(ObtainAuthToken):
         return super().post(request, *args, **kwargs)
 
 
-@extend_schema(summary=_("The current user, institution and role"))
+@extend_schema(
+    summary=_("The current user, institution and role"),
+    responses=inline_serializer(
+        "Me",
+        {
+            "username": serializers.CharField(),
+            "name": serializers.CharField(),
+            "is_superuser": serializers.BooleanField(),
+            "role": serializers.CharField(allow_null=True),
+            "institution": serializers.IntegerField(allow_null=True),
+            "department": serializers.IntegerField(allow_null=True),
+        },
+    ),
+)
 @api_view(["GET"])
 def me(request):
     profile = profile_of(request.user)

@@ -143,3 +143,22 @@ def test_a_department_name_is_unique_within_its_institution():
     DepartmentFactory(name="心内科")  # same name elsewhere is fine
     with pytest.raises(IntegrityError), transaction.atomic():
         DepartmentFactory(name="心内科", institution=department.institution)
+
+
+class TestSigning:
+    def test_signing_happens_at_a_primary_care_institution(self):
+        patient = PatientFactory()
+        patient.signed, patient.signed_on = True, datetime.date(2021, 1, 1)
+        patient.signing_institution = HospitalFactory()
+        with pytest.raises(ValidationError) as error:
+            patient.full_clean()
+        assert "signing_institution" in error.value.message_dict
+
+    @pytest.mark.parametrize("signed_on", [datetime.date(1990, 1, 1), datetime.date(2999, 1, 1)])
+    def test_the_signing_date_lies_between_birth_and_today(self, signed_on):
+        patient = PatientFactory()
+        patient.signed, patient.signed_on = True, signed_on
+        patient.signing_institution = patient.home_institution
+        with pytest.raises(ValidationError) as error:
+            patient.full_clean()
+        assert "signed_on" in error.value.message_dict

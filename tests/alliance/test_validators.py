@@ -2,6 +2,7 @@ import datetime
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from alliance.validators import (
     gender_from_id_number,
@@ -56,7 +57,7 @@ class TestIdNumber:
     def test_a_birth_date_in_the_future_is_refused(self):
         from stdnum.cn import ric
 
-        future = datetime.date.today() + datetime.timedelta(days=400)
+        future = timezone.localdate() + datetime.timedelta(days=400)
         body = f"310115{future:%Y%m%d}001"
         with pytest.raises(ValidationError) as error:
             validate_id_number(body + ric.calc_check_digit(body + "0"))
