@@ -1,8 +1,10 @@
 """Production defaults are safe: checked in a fresh interpreter with a production environment."""
 
 import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 from django.conf import settings
 
@@ -37,10 +39,14 @@ def test_a_malformed_boolean_is_a_startup_error():
 
 
 def test_the_deployment_check_is_clean_in_production():
-    result = run_manage(
-        "check", "--deploy", "--fail-level", "WARNING", SECRET_KEY="k" * 60 + "-Zq9"
-    )
-    assert result.returncode == 0, result.stderr + result.stdout
+    result = run_manage("check", "--deploy", SECRET_KEY="k" * 60 + "-Zq9")
+    output = result.stderr + result.stdout
+    assert result.returncode == 0, output
+    reported = set(re.findall(r"\(([a-z_.]+\.[EW]\d{3})\)", output))
+    # Without `npm ci` the front-end files are missing, and the check says so (alliance.W001);
+    # that is the only finding allowed.
+    assets_installed = (Path(settings.BASE_DIR) / "node_modules").is_dir()
+    assert reported <= (set() if assets_installed else {"alliance.W001"}), output
 
 
 def test_debug_is_off_unless_asked_for():
