@@ -20,6 +20,18 @@ def _as_drf(exc: Exception) -> Exception:
     return exc
 
 
+def _validation_message(errors: dict) -> str:
+    """The first problem in words, naming its field: `reason: This field is required.`"""
+    for field, problems in errors.items():
+        first = problems[0] if isinstance(problems, list) and problems else problems
+        if isinstance(first, dict):  # a nested serializer: name the outer field only
+            return _("Invalid input: %(fields)s.") % {"fields": field}
+        if field in ("non_field_errors", "detail"):
+            return str(first)
+        return f"{field}: {first}"
+    return str(_("Invalid input."))
+
+
 def json_exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, DomainError):
         return Response({"detail": exc.message, "code": exc.code}, status=exc.status_code)
@@ -36,12 +48,9 @@ def json_exception_handler(exc: Exception, context: dict) -> Response | None:
     data = response.data
     if isinstance(exc, exceptions.ValidationError):
         errors = data if isinstance(data, dict) else {"non_field_errors": data}
-        fields = ", ".join(name for name in errors if name != "non_field_errors")
-        message = _("Invalid input: %(fields)s.") % {"fields": fields} if fields else None
-        if message is None:
-            first = errors.get("non_field_errors") or [_("Invalid input.")]
-            message = str(first[0])
-        response.data = {"detail": message, "code": "invalid", "errors": errors}
+        response.data = {"detail": _validation_message(errors), "code": "invalid", "errors": errors}
+        # Field errors also stand at the top level ({"reason": ["..."]}), as clients expect.
+        response.data |= {k: v for k, v in errors.items() if k not in response.data}
     elif isinstance(exc, (Http404, exceptions.NotFound)):
         # Django's "No Patient matches the given query." names the model, in English.
         response.data = {"detail": _("Not found."), "code": "not_found"}

@@ -1166,3 +1166,17 @@ def test_a_missing_record_says_not_found_without_naming_the_model(api, clinic_do
     )
     assert response.status_code == 404
     assert response.json() == {"detail": "未找到。", "code": "not_found"}
+
+
+def test_field_errors_name_the_field_in_the_message_and_at_the_top_level(api, clinic_doctor, world):
+    response = api.as_user(clinic_doctor).post(
+        "/api/v1/patients/",
+        {"name": "新居民", "gender": "male", "birth_date": "1995-05-17",
+         "id_number": "310115199505170000", "home_institution": world["center"].pk},
+        format="json", HTTP_ACCEPT_LANGUAGE="zh-hans",
+    )  # fmt: skip
+    body = response.json()
+    assert response.status_code == 400
+    assert body["detail"].startswith("id_number: ")
+    assert body["id_number"] == body["errors"]["id_number"]
+    assert "身份证" in body["id_number"][0] or "校验" in body["id_number"][0]
