@@ -152,7 +152,7 @@ class PatientAdmin(admin.ModelAdmin):
 
     list_display = ["name", "gender", "birth_date", "masked_id", "home_institution", "signed"]
     list_filter = ["gender", "signed", "home_institution"]
-    search_fields = ["name", "=id_number"]
+    search_fields = ["name"]  # never the identity number: it would land in URLs and logs
     list_select_related = ["home_institution"]
     fields = [
         "name", "gender", "birth_date", "masked_id", "masked_phone", "address",
@@ -203,6 +203,9 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(PatientAccess)
 class PatientAccessAdmin(ReadOnlyAdmin):
+    def has_view_permission(self, request, obj=None) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
     list_display = ["at", "user", "action", "patient", "channel"]
     list_filter = ["action", "channel"]
     list_select_related = ["user", "patient"]

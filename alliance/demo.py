@@ -76,6 +76,7 @@ STATIONS = [
     ("SY-01", "书院镇余姚村卫生室", InstitutionKind.VILLAGE_CLINIC, "shuyuan"),
     ("SY-02", "书院镇新北社区卫生服务站", InstitutionKind.COMMUNITY_STATION, "shuyuan"),
     ("ST-01", "四团镇平安社区卫生服务站", InstitutionKind.COMMUNITY_STATION, "situan"),
+    ("ST-02", "四团镇拾村村卫生室", InstitutionKind.VILLAGE_CLINIC, "situan"),
 ]
 
 # name, specialty, phone, on-duty phone, accepts referrals, head

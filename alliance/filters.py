@@ -57,15 +57,7 @@ class DepartmentFilter(django_filters.FilterSet):
 
 class PatientFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Search"), field_name="name", lookup_expr="icontains")
-    id_number = django_filters.CharFilter(
-        label=_("identity number"),
-        method="filter_id_number",
-        help_text=_("Exact match only: looks up one resident by the full number."),
-    )
 
     class Meta:
         model = Patient
-        fields = ["q", "id_number", "home_institution", "signed", "gender"]
-
-    def filter_id_number(self, queryset, name, value):
-        return queryset.filter(id_number=value.strip().upper())
+        fields = ["q", "home_institution", "signed", "gender"]

@@ -10,8 +10,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .choices import PatientAction
-from .errors import ActionNotAllowed
+from .errors import ActionNotAllowed, DomainError
 from .models import Patient, PatientAccess, WorkerHeartbeat
+from .querysets import profile_of
 from .validators import normalize_id_number
 
 PATIENT_FIELDS = (
@@ -20,12 +21,25 @@ PATIENT_FIELDS = (
 )  # fmt: skip
 
 
+def _check_identity_number_free(id_number: str, exclude_pk: int | None = None) -> None:
+    # Refuse without saying where the resident is registered: that would disclose a record
+    # of another institution.
+    if Patient.objects.exclude(pk=exclude_pk).filter(id_number=id_number).exists():
+        raise DomainError(
+            _(
+                "A resident with this identity number is already registered in the alliance. "
+                "Ask the alliance office to share or transfer the record."
+            )
+        )
+
+
 def _check_may_register(actor, home_institution) -> None:
-    if not actor.has_perm("alliance.add_patient"):
+    profile = profile_of(actor)
+    if not actor.has_perm("alliance.add_patient") or (profile is None and not actor.is_superuser):
         raise ActionNotAllowed(_("Your role may not register or change patient records."))
     if actor.is_superuser:
         return
-    scope = actor.staff_profile.patient_scope()
+    scope = profile.patient_scope()
     if not scope.filter(pk=home_institution.pk).exists():
         raise ValidationError(
             {"home_institution": _("You may only register residents of your own institutions.")}
@@ -42,7 +56,9 @@ def patient_create(*, actor, channel: str = "api", **data: Any) -> Patient:
     patient = Patient(**data)
     if patient.home_institution_id:
         _check_may_register(actor, patient.home_institution)
-    patient.full_clean()
+    if patient.id_number:
+        _check_identity_number_free(patient.id_number)
+    patient.full_clean(validate_unique=False)
     patient.save()
     PatientAccess.objects.create(
         patient=patient, user=actor, action=PatientAction.CREATE, channel=channel
@@ -64,7 +80,9 @@ def patient_update(*, actor, patient: Patient, channel: str = "api", **data: Any
         setattr(patient, name, value)
     if "home_institution" in changed:
         _check_may_register(actor, patient.home_institution)
-    patient.full_clean()
+    if "id_number" in changed:
+        _check_identity_number_free(patient.id_number, exclude_pk=patient.pk)
+    patient.full_clean(validate_unique=False)
     patient.save()
     PatientAccess.objects.create(
         patient=patient, user=actor, action=PatientAction.UPDATE, channel=channel, fields=changed

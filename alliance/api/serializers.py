@@ -1,12 +1,19 @@
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from alliance.choices import Tier
 from alliance.models import Alliance, Department, Institution, Patient, SpecialtyNetwork
 from alliance.validators import mask_id_number, mask_phone
 
 
 class InstitutionSerializer(serializers.ModelSerializer):
-    tier = serializers.CharField(read_only=True, allow_null=True)
+    tier = serializers.ChoiceField(
+        choices=Tier.choices,
+        read_only=True,
+        allow_null=True,
+        help_text=_("Care tier from the kind; null for kind 'other' (e.g. a health commission)."),
+    )
     kind_display = serializers.CharField(source="get_kind_display", read_only=True)
     district_name = serializers.CharField(source="district.name", read_only=True)
     latitude = serializers.FloatField(read_only=True, allow_null=True)
@@ -76,6 +83,9 @@ class PatientSerializer(serializers.ModelSerializer):
                 # Room for the spaces people type between groups; they are removed before the
                 # model's own 18-character limit and check-digit validation apply.
                 "max_length": 24,
+                # Uniqueness is checked by the service, which answers 409 without disclosing
+                # where the resident is registered.
+                "validators": [],
             },
             "phone": {"help_text": _("Full number on write; masked on read.")},
         }
@@ -88,3 +98,19 @@ class PatientSerializer(serializers.ModelSerializer):
 
     def validate_id_number(self, value: str) -> str:
         return value.strip().replace(" ", "").upper()
+
+
+class PatientLookupSerializer(serializers.Serializer):
+    """The full identity number travels in the request body, never in a URL or a log line."""
+
+    id_number = serializers.CharField(max_length=24)
+
+    def validate_id_number(self, value: str) -> str:
+        from alliance.validators import normalize_id_number, validate_id_number
+
+        value = normalize_id_number(value)
+        try:
+            validate_id_number(value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from exc
+        return value

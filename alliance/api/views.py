@@ -3,7 +3,8 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.authtoken.views import ObtainAuthToken
-from rest_framework.decorators import api_view
+from rest_framework.decorators import action, api_view
+from rest_framework.generics import get_object_or_404
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
@@ -17,6 +18,7 @@ from .serializers import (
     AllianceSerializer,
     DepartmentSerializer,
     InstitutionSerializer,
+    PatientLookupSerializer,
     PatientSerializer,
 )
 
@@ -79,10 +81,24 @@ class PatientViewSet(
         "create": "alliance.add_patient",
         "update": "alliance.change_patient",
         "partial_update": "alliance.change_patient",
+        "lookup": "alliance.view_patient",
     }
 
     def retrieve(self, request, *args, **kwargs):
         patient = self.get_object()
+        services.patient_viewed(actor=request.user, patient=patient)
+        return Response(self.get_serializer(patient).data)
+
+    @extend_schema(request=PatientLookupSerializer, responses=PatientSerializer)
+    @action(detail=False, methods=["post"])
+    def lookup(self, request):
+        """Find one resident by the full identity number, sent in the body (never in a URL).
+        404 when no resident with that number is visible to the user."""
+        query = PatientLookupSerializer(data=request.data)
+        query.is_valid(raise_exception=True)
+        patient = get_object_or_404(
+            self.get_queryset(), id_number=query.validated_data["id_number"]
+        )
         services.patient_viewed(actor=request.user, patient=patient)
         return Response(self.get_serializer(patient).data)
 

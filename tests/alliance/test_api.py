@@ -615,9 +615,12 @@ def test_outsider_cannot_find_a_foreign_patient_by_the_full_identity_number(
 ):
     number = world["patient"].id_number
 
-    response = api.as_user(outsider_clinic_user).get("/api/v1/patients/", {"id_number": number})
+    response = api.as_user(outsider_clinic_user).post(
+        "/api/v1/patients/lookup/", {"id_number": number}, format="json"
+    )
 
-    assert names(response) == set()
+    assert_json_error(response, 404)
+    assert not PatientAccess.objects.exists()
 
 
 def test_outsider_cannot_see_residents_by_filtering_on_a_foreign_home_institution(
@@ -663,8 +666,14 @@ def test_patient_filters_by_name_and_full_identity_number(api, clinic_doctor, wo
     number = world["station_patient"].id_number
 
     assert names(api.get("/api/v1/patients/", {"q": "张"})) == {"张伟"}
-    assert names(api.get("/api/v1/patients/", {"id_number": number.lower()})) == {"李芳"}
-    assert names(api.get("/api/v1/patients/", {"id_number": number[:10]})) == set()
+    found = api.post("/api/v1/patients/lookup/", {"id_number": number.lower()}, format="json")
+    assert found.status_code == 200 and found.json()["name"] == "李芳"
+    assert MASKED_ID.match(found.json()["id_number"])
+    assert PatientAccess.objects.filter(patient=world["station_patient"], action="view").exists()
+    partial = api.post("/api/v1/patients/lookup/", {"id_number": number[:10]}, format="json")
+    assert "id_number" in assert_json_error(partial, 400)["errors"]
+    # The identity number is not a query parameter: it would be written to access logs.
+    assert names(api.get("/api/v1/patients/", {"id_number": number[:10]})) == {"张伟", "李芳"}
 
 
 def test_patient_list_cannot_be_ordered_by_identity_number(api, superuser, world):
@@ -809,7 +818,9 @@ def test_registering_with_a_gender_not_matching_the_id_is_a_400_naming_gender(
     assert not Patient.objects.filter(name="陈静").exists()
 
 
-def test_registering_a_duplicate_identity_number_is_a_400(api, clinic_doctor, world):
+def test_registering_a_duplicate_identity_number_is_a_409_that_does_not_say_where(
+    api, clinic_doctor, world
+):
     existing = world["patient"]
     payload = patient_payload(
         world["center"], id_number=existing.id_number, gender=existing.gender,
@@ -818,12 +829,12 @@ def test_registering_a_duplicate_identity_number_is_a_400(api, clinic_doctor, wo
 
     response = api.as_user(clinic_doctor).post("/api/v1/patients/", payload, format="json")
 
-    body = assert_json_error(response, 400)
-    assert "id_number" in body["errors"]
+    body = assert_json_error(response, 409)
+    assert world["center"].name not in body["detail"]
     assert Patient.objects.filter(id_number=existing.id_number).count() == 1
 
 
-def test_a_duplicate_written_with_a_lower_case_x_and_spaces_is_still_a_400(
+def test_a_duplicate_written_with_a_lower_case_x_and_spaces_is_still_a_409(
     api, clinic_doctor, world
 ):
     number = next(
@@ -840,8 +851,7 @@ def test_a_duplicate_written_with_a_lower_case_x_and_spaces_is_still_a_400(
         "/api/v1/patients/", patient_payload(world["center"], id_number=written), format="json"
     )
 
-    body = assert_json_error(response, 400)
-    assert "id_number" in body["errors"]
+    assert_json_error(response, 409)
     assert Patient.objects.filter(id_number=number).count() == 1
 
 
@@ -1042,15 +1052,16 @@ def test_moving_a_patient_to_another_institution_is_a_400_naming_home_institutio
     assert not PatientAccess.objects.exists()
 
 
-def test_patching_a_duplicate_identity_number_is_a_400(api, clinic_doctor, world):
+def test_patching_a_duplicate_identity_number_is_a_409(api, clinic_doctor, world):
     patient, other = world["patient"], world["station_patient"]
 
     response = api.as_user(clinic_doctor).patch(
         f"/api/v1/patients/{patient.pk}/", {"id_number": other.id_number}, format="json"
     )
 
-    body = assert_json_error(response, 400)
-    assert "id_number" in body["errors"]
+    assert_json_error(response, 409)
+    patient.refresh_from_db()
+    assert patient.id_number != other.id_number
 
 
 def test_clinic_doctor_patches_a_patient_and_the_changed_fields_are_logged(
@@ -1180,3 +1191,12 @@ def test_field_errors_name_the_field_in_the_message_and_at_the_top_level(api, cl
     assert body["detail"].startswith("id_number: ")
     assert body["id_number"] == body["errors"]["id_number"]
     assert "身份证" in body["id_number"][0] or "校验" in body["id_number"][0]
+
+
+@pytest.mark.parametrize("persona", ["bureau_viewer", "no_profile_user"], indirect=True)
+def test_roles_without_patient_access_cannot_look_up_an_identity_number(api, persona, world):
+    response = api.as_user(persona).post(
+        "/api/v1/patients/lookup/", {"id_number": world["patient"].id_number}, format="json"
+    )
+    assert_json_error(response, 403)
+    assert not PatientAccess.objects.exists()

@@ -36,6 +36,7 @@ def test_production_without_a_secret_key_stops_with_a_clear_message():
 def test_a_malformed_boolean_is_a_startup_error():
     result = run_manage("check", SECRET_KEY="x" * 50, DEBUG="perhaps")
     assert result.returncode != 0
+    assert "DEBUG='perhaps' is not a boolean" in result.stderr
 
 
 def test_the_deployment_check_is_clean_in_production():
@@ -57,3 +58,24 @@ def test_debug_is_off_unless_asked_for():
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert result.stdout.split() == ["False", "Asia/Shanghai", "zh-hans"], result.stderr
+
+
+def _celery_eager(**env: str) -> str:
+    code = (
+        "import django; django.setup(); from config.celery import app; "
+        "print(app.conf.task_always_eager, app.conf.broker_url)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=settings.BASE_DIR,
+        env=PRODUCTION_ENV | {"SECRET_KEY": "s" * 60} | env,
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_celery_runs_tasks_in_process_only_without_a_broker():
+    assert _celery_eager() == "True memory://"
+    assert _celery_eager(REDIS_URL="redis://127.0.0.1:6379/5") == "False redis://127.0.0.1:6379/5"
+    broker = "redis://127.0.0.1:6379/7"
+    assert _celery_eager(CELERY_BROKER_URL=broker) == f"False {broker}"
