@@ -7,6 +7,7 @@ RestrictedQuerySet). A row the user may not see simply is not in the queryset: a
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from django.db import models
@@ -118,9 +119,22 @@ class MembershipQuerySet(RestrictedQuerySet):
         return self.filter(Q(joined_on__lte=on), Q(left_on__isnull=True) | Q(left_on__gt=on))
 
 
+# Apps to the right of alliance widen who sees a patient (a hospital sees the patients referred
+# to it) by registering a function of the profile returning a Q, instead of alliance importing them.
+PATIENT_VISIBILITY: list[Callable[[StaffProfile], Q]] = []
+
+
+def register_patient_visibility(rule: Callable[[StaffProfile], Q]) -> None:
+    if rule not in PATIENT_VISIBILITY:
+        PATIENT_VISIBILITY.append(rule)
+
+
 class PatientQuerySet(RestrictedQuerySet):
     def visible_to(self, profile: StaffProfile) -> PatientQuerySet:
-        return self.filter(home_institution__in=profile.patient_scope().values("pk"))
+        condition = Q(home_institution__in=profile.patient_scope().values("pk"))
+        for rule in PATIENT_VISIBILITY:
+            condition |= rule(profile)
+        return self.filter(condition)
 
 
 def patient_scope_for(profile: StaffProfile):

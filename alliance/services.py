@@ -101,3 +101,47 @@ def record_worker_heartbeat(*, hostname: str) -> WorkerHeartbeat:
         hostname=hostname, defaults={"seen_at": timezone.now()}
     )
     return heartbeat
+
+
+def notify(
+    *, recipients, key: str, title: str, body: str = "", url: str = "", urgent: bool = False
+) -> list:
+    """Put a message in each recipient's inbox once per key, and email the new ones.
+
+    Idempotent: a retried task finds the rows of its first run and sends nothing twice.
+    """
+    from django.conf import settings
+    from django.core.mail import send_mail
+
+    from .models import Notification
+
+    created = []
+    for user in recipients:
+        notification, is_new = Notification.objects.get_or_create(
+            recipient=user,
+            key=key,
+            defaults={"title": title, "body": body, "url": url, "urgent": urgent},
+        )
+        if is_new:
+            created.append(notification)
+    for notification in created:
+        address = notification.recipient.email
+        if not address:
+            continue
+        send_mail(
+            subject=title,
+            message=f"{body}\n\n{settings.SITE_URL.rstrip('/')}{url}" if url else body,
+            from_email=None,
+            recipient_list=[address],
+        )
+        Notification.objects.filter(pk=notification.pk).update(emailed_at=timezone.now())
+    return created
+
+
+def notification_mark_read(*, user, notification_ids: list[int] | None = None) -> int:
+    from .models import Notification
+
+    unread = Notification.objects.filter(recipient=user, read_at__isnull=True)
+    if notification_ids is not None:
+        unread = unread.filter(pk__in=notification_ids)
+    return unread.update(read_at=timezone.now())

@@ -121,3 +121,20 @@ def page_not_found(request, exception=None):
 
 def server_error(request):
     return _error(request, 500, _("Something went wrong on our side; the error has been logged."))
+
+
+class NotificationListView(LoginRequiredMixin, TemplateView):
+    """The inbox: the latest messages; opening it marks them read."""
+
+    template_name = "alliance/notification_list.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        notifications = list(self.request.user.notifications.all()[:100])
+        context["notifications"] = notifications
+        from . import services
+
+        services.notification_mark_read(
+            user=self.request.user, notification_ids=[n.pk for n in notifications if not n.read_at]
+        )
+        return context

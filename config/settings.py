@@ -209,6 +209,7 @@ EMAIL_BACKEND = env.str(
 if env.str("EMAIL_URL", default=""):
     # e.g. smtp+tls://user:password@smtp.example.org:587
     globals().update(env.email_url("EMAIL_URL"))
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="noreply@alliance.local")
 
 # --- REST framework -------------------------------------------------------------------------
@@ -238,6 +239,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"ReferralStatusEnum": "referrals.choices.Status"},
 }
 
 # --- Celery: Redis broker when configured, in-process (eager) otherwise ----------------------
@@ -273,7 +275,23 @@ CELERY_BEAT_SCHEDULE = {
         "task": "alliance.tasks.record_worker_heartbeat",
         "schedule": 60.0,
     },
+    "referrals-escalate-overdue": {
+        "task": "referrals.tasks.escalate_overdue_referrals",
+        "schedule": 60.0,
+    },
 }
+
+# --- Referrals ------------------------------------------------------------------------------
+# Minutes to answer a referral, and minutes past that deadline before it expires, per urgency.
+# The alliance office overrides them in the admin (ResponseLimit); these are the defaults.
+REFERRAL_RESPONSE_LIMITS = {
+    "emergency": (15, 60),
+    "urgent": (4 * 60, 24 * 60),
+    "routine": (2 * 24 * 60, 5 * 24 * 60),
+}
+# Where pre-arrival alerts for emergencies go: a dotted path to a callable(phone, message).
+# The default writes them to the log; a hospital plugs in its SMS or paging gateway here.
+REFERRAL_ALERT_BACKEND = env.str("REFERRAL_ALERT_BACKEND", default="referrals.alerts.log_alert")
 
 # --- Logging --------------------------------------------------------------------------------
 LOGGING = {

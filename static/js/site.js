@@ -5,3 +5,10 @@ document.addEventListener("change", (event) => {
     target.form.submit();
   }
 });
+
+// Buttons marked data-print open the print dialog.
+document.addEventListener("click", (event) => {
+  if (event.target instanceof Element && event.target.closest("[data-print]")) {
+    window.print();
+  }
+});

@@ -1,0 +1,162 @@
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from alliance.models import Department, Institution, Patient
+from alliance.validators import mask_id_number
+
+from ..choices import Action, Direction, ExamType, Outcome, Service, Urgency
+from ..models import Referral, ReferralEvent
+
+
+class ReferralPatientSerializer(serializers.ModelSerializer):
+    id_number = serializers.SerializerMethodField(help_text=_("Masked."))
+
+    class Meta:
+        model = Patient
+        fields = ["id", "name", "gender", "birth_date", "id_number", "signed"]
+        read_only_fields = fields
+
+    def get_id_number(self, patient: Patient) -> str:
+        return mask_id_number(patient.id_number)
+
+
+class ReferralSerializer(serializers.ModelSerializer):
+    patient = ReferralPatientSerializer(read_only=True)
+    referred_back_by = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Referral
+        fields = [
+            "id", "number", "status", "direction", "urgency", "service", "exam_type", "patient",
+            "from_institution", "from_department", "referring_user", "to_institution",
+            "to_department", "diagnosis_code", "diagnosis_text", "reason", "clinical_summary",
+            "consent", "priority_reception", "priority_exam", "priority_admission",
+            "due_at", "created_at", "submitted_at", "responded_at", "escalated_at",
+            "appointment_at", "appointment_place", "arrived_at", "closed_at", "outcome",
+            "outcome_summary", "follow_up_plan", "status_note", "returns_referral",
+            "referred_back_by",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class ReferralDetailSerializer(ReferralSerializer):
+    allowed_actions = serializers.SerializerMethodField(
+        help_text=_("What the current user may do next.")
+    )
+
+    class Meta(ReferralSerializer.Meta):
+        fields = [*ReferralSerializer.Meta.fields, "allowed_actions"]
+        read_only_fields = fields
+
+    def get_allowed_actions(self, referral: Referral) -> list[str]:
+        from ..services import allowed_actions
+
+        return [str(a) for a in allowed_actions(self.context["request"].user, referral)]
+
+
+class ReferralCreateSerializer(serializers.Serializer):
+    patient = serializers.PrimaryKeyRelatedField(queryset=Patient.objects.all())
+    to_institution = serializers.PrimaryKeyRelatedField(queryset=Institution.objects.all())
+    to_department = serializers.PrimaryKeyRelatedField(
+        queryset=Department.objects.all(), required=False, allow_null=True
+    )
+    from_department = serializers.PrimaryKeyRelatedField(
+        queryset=Department.objects.all(), required=False, allow_null=True
+    )
+    urgency = serializers.ChoiceField(choices=Urgency.choices, default=Urgency.ROUTINE)
+    service = serializers.ChoiceField(choices=Service.choices, default=Service.OUTPATIENT)
+    exam_type = serializers.ChoiceField(choices=ExamType.choices, required=False, allow_blank=True)
+    diagnosis_code = serializers.CharField(max_length=16)
+    diagnosis_text = serializers.CharField(max_length=200)
+    reason = serializers.CharField()
+    clinical_summary = serializers.CharField(required=False, allow_blank=True, default="")
+    consent = serializers.BooleanField(default=False)
+    direction = serializers.ChoiceField(
+        choices=Direction.choices, required=False,
+        help_text=_("Derived from the two institutions' tiers unless given."),
+    )  # fmt: skip
+    submit = serializers.BooleanField(
+        default=False, help_text=_("Submit at once instead of keeping a draft.")
+    )
+
+
+class ReferralUpdateSerializer(serializers.Serializer):
+    to_institution = serializers.PrimaryKeyRelatedField(queryset=Institution.objects.all())
+    to_department = serializers.PrimaryKeyRelatedField(
+        queryset=Department.objects.all(), allow_null=True
+    )
+    from_department = serializers.PrimaryKeyRelatedField(
+        queryset=Department.objects.all(), allow_null=True
+    )
+    urgency = serializers.ChoiceField(choices=Urgency.choices)
+    service = serializers.ChoiceField(choices=Service.choices)
+    exam_type = serializers.ChoiceField(choices=ExamType.choices, allow_blank=True)
+    diagnosis_code = serializers.CharField(max_length=16)
+    diagnosis_text = serializers.CharField(max_length=200)
+    reason = serializers.CharField()
+    clinical_summary = serializers.CharField(allow_blank=True)
+    consent = serializers.BooleanField()
+
+
+class NoteSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class RequiredNoteSerializer(serializers.Serializer):
+    note = serializers.CharField()
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField()
+
+
+class RedirectSerializer(serializers.Serializer):
+    to_institution = serializers.PrimaryKeyRelatedField(queryset=Institution.objects.all())
+    to_department = serializers.PrimaryKeyRelatedField(
+        queryset=Department.objects.all(), required=False, allow_null=True
+    )
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class ScheduleSerializer(serializers.Serializer):
+    appointment_at = serializers.DateTimeField()
+    place = serializers.CharField(max_length=200)
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class CompleteSerializer(serializers.Serializer):
+    outcome = serializers.ChoiceField(choices=Outcome.choices)
+    summary = serializers.CharField()
+    follow_up_plan = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class ReferBackSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+    submit = serializers.BooleanField(default=False)
+
+
+class ReferralEventSerializer(serializers.ModelSerializer):
+    actor = serializers.SerializerMethodField()
+    action = serializers.ChoiceField(choices=Action.choices)
+
+    class Meta:
+        model = ReferralEvent
+        fields = ["id", "action", "from_status", "to_status", "actor", "at", "note", "data"]
+        read_only_fields = fields
+
+    def get_actor(self, event: ReferralEvent) -> str | None:
+        if event.actor is None:
+            return None
+        return event.actor.get_full_name() or event.actor.get_username()
+
+
+class TargetSerializer(serializers.Serializer):
+    institution = serializers.IntegerField(source="institution.pk")
+    name = serializers.CharField(source="institution.name")
+    kind = serializers.CharField(source="institution.kind")
+    distance_km = serializers.FloatField(allow_null=True)
+    beds = serializers.IntegerField()
+    departments = serializers.SerializerMethodField()
+
+    def get_departments(self, target) -> list[dict]:
+        return [{"id": d.pk, "name": d.name, "specialty": d.specialty} for d in target.departments]

@@ -1,0 +1,232 @@
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from alliance.api.views import RestrictedViewSetMixin
+from alliance.choices import Specialty
+from alliance.models import Patient
+
+from .. import selectors, services
+from ..choices import ExamType, Service
+from ..filters import ReferralFilter
+from ..models import Referral
+from . import serializers as s
+
+TRANSITION_DOC = _("Answers with the updated referral; 409 when the state does not allow it.")
+
+
+class ReferralViewSet(
+    RestrictedViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Two-way referrals. Changes of state are explicit actions, never a writable status."""
+
+    queryset = Referral.objects.select_related(*selectors.LIST_RELATED)
+    serializer_class = s.ReferralSerializer
+    filterset_class = ReferralFilter
+    ordering_fields = ["created_at", "submitted_at", "due_at", "number"]
+    ordering = ["-created_at", "-id"]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+    action_permissions = {
+        name: "referrals.view_referral" for name in ("list", "retrieve", "events")
+    } | {
+        name: "referrals.change_referral"
+        for name in ("create", "partial_update", "suggest_targets", *services.TRANSITIONS,
+                     "refer_back")
+    }  # fmt: skip
+
+    def get_serializer_class(self):
+        return s.ReferralDetailSerializer if self.action != "list" else s.ReferralSerializer
+
+    def _answer(self, referral: Referral, code: int = status.HTTP_200_OK) -> Response:
+        return Response(self.get_serializer(referral).data, status=code)
+
+    def _body(self, serializer_class):
+        body = serializer_class(data=self.request.data)
+        body.is_valid(raise_exception=True)
+        return body.validated_data
+
+    @extend_schema(
+        request=s.ReferralCreateSerializer,
+        responses={201: s.ReferralDetailSerializer, 200: s.ReferralDetailSerializer},
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER,
+                description=_("A retry with the same key returns the first referral (200)."),
+            )
+        ],
+    )  # fmt: skip
+    def create(self, request, *args, **kwargs):
+        """Create a draft, or submit at once with `"submit": true`."""
+        data = self._body(s.ReferralCreateSerializer)
+        key = request.headers.get("Idempotency-Key", "").strip()
+        if len(key) > 64:
+            raise ValidationError({"Idempotency-Key": [_("At most 64 characters.")]})
+        referral, created = services.referral_create(
+            actor=request.user, idempotency_key=key, **data
+        )
+        return self._answer(referral, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    @extend_schema(request=s.ReferralUpdateSerializer, responses=s.ReferralDetailSerializer)
+    def partial_update(self, request, *args, **kwargs):
+        """Edit a draft, or add information the receiver asked for."""
+        referral = self.get_object()
+        body = s.ReferralUpdateSerializer(data=request.data, partial=True)
+        body.is_valid(raise_exception=True)
+        return self._answer(
+            services.referral_update(actor=request.user, referral=referral, **body.validated_data)
+        )
+
+    def _transition(self, service, serializer_class=s.NoteSerializer, **renames):
+        referral = self.get_object()
+        data = self._body(serializer_class)
+        for old, new in renames.items():
+            data[new] = data.pop(old)
+        return self._answer(service(actor=self.request.user, referral=referral, **data))
+
+    @extend_schema(
+        request=s.NoteSerializer, responses=s.ReferralDetailSerializer, description=TRANSITION_DOC
+    )
+    @action(detail=True, methods=["post"])
+    def submit(self, request, pk=None):
+        return self._transition(services.referral_submit)
+
+    @extend_schema(
+        request=s.RequiredNoteSerializer,
+        responses=s.ReferralDetailSerializer,
+        description=TRANSITION_DOC,
+    )
+    @action(detail=True, methods=["post"])
+    def request_info(self, request, pk=None):
+        return self._transition(services.referral_request_info, s.RequiredNoteSerializer)
+
+    @extend_schema(
+        request=s.NoteSerializer, responses=s.ReferralDetailSerializer, description=TRANSITION_DOC
+    )
+    @action(detail=True, methods=["post"])
+    def accept(self, request, pk=None):
+        return self._transition(services.referral_accept)
+
+    @extend_schema(
+        request=s.ReasonSerializer, responses=s.ReferralDetailSerializer, description=TRANSITION_DOC
+    )
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        return self._transition(services.referral_reject, s.ReasonSerializer)
+
+    @extend_schema(
+        request=s.RedirectSerializer,
+        responses=s.ReferralDetailSerializer,
+        description=TRANSITION_DOC,
+    )
+    @action(detail=True, methods=["post"])
+    def redirect(self, request, pk=None):
+        return self._transition(services.referral_redirect, s.RedirectSerializer)
+
+    @extend_schema(
+        request=s.ScheduleSerializer,
+        responses=s.ReferralDetailSerializer,
+        description=TRANSITION_DOC,
+    )
+    @action(detail=True, methods=["post"])
+    def schedule(self, request, pk=None):
+        return self._transition(services.referral_schedule, s.ScheduleSerializer)
+
+    @extend_schema(
+        request=s.NoteSerializer, responses=s.ReferralDetailSerializer, description=TRANSITION_DOC
+    )
+    @action(detail=True, methods=["post"])
+    def arrive(self, request, pk=None):
+        return self._transition(services.referral_arrive)
+
+    @extend_schema(
+        request=s.CompleteSerializer,
+        responses=s.ReferralDetailSerializer,
+        description=TRANSITION_DOC,
+    )
+    @action(detail=True, methods=["post"])
+    def complete(self, request, pk=None):
+        return self._transition(services.referral_complete, s.CompleteSerializer)
+
+    @extend_schema(
+        request=s.ReasonSerializer, responses=s.ReferralDetailSerializer, description=TRANSITION_DOC
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        return self._transition(services.referral_cancel, s.ReasonSerializer)
+
+    @extend_schema(
+        request=s.NoteSerializer, responses=s.ReferralDetailSerializer, description=TRANSITION_DOC
+    )
+    @action(detail=True, methods=["post"])
+    def no_show(self, request, pk=None):
+        return self._transition(services.referral_no_show)
+
+    @extend_schema(
+        request=s.ReferBackSerializer,
+        responses={201: s.ReferralDetailSerializer, 200: s.ReferralDetailSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def refer_back(self, request, pk=None):
+        """Start the downward referral that returns a completed upward one."""
+        referral = self.get_object()
+        data = self._body(s.ReferBackSerializer)
+        key = request.headers.get("Idempotency-Key", "").strip()[:64]
+        back, created = services.referral_refer_back(
+            actor=request.user, referral=referral, idempotency_key=key, **data
+        )
+        return self._answer(back, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    @extend_schema(responses=s.ReferralEventSerializer(many=True))
+    @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
+    def events(self, request, pk=None):
+        """The timeline: every step, oldest first."""
+        referral = self.get_object()
+        events = referral.events.select_related("actor").order_by("at", "pk")
+        return Response(s.ReferralEventSerializer(events, many=True).data)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("patient", OpenApiTypes.INT, required=True),
+            OpenApiParameter("service", OpenApiTypes.STR, enum=Service.values),
+            OpenApiParameter("specialty", OpenApiTypes.STR, enum=Specialty.values),
+            OpenApiParameter("exam_type", OpenApiTypes.STR, enum=ExamType.values),
+        ],
+        responses=s.TargetSerializer(many=True),
+    )
+    @action(
+        detail=False, methods=["get"], url_path="suggest-targets",
+        pagination_class=None, filterset_class=None,
+    )  # fmt: skip
+    def suggest_targets(self, request):
+        """Where to refer: capable institutions of the alliance, nearest to the patient first."""
+        params = request.query_params
+        errors = {}
+        patient = None
+        try:
+            patient = (
+                Patient.objects.restrict(request.user)
+                .select_related("home_institution")
+                .get(pk=int(params.get("patient", "")))
+            )
+        except (ValueError, Patient.DoesNotExist):
+            errors["patient"] = [_("Give the id of a patient you can see.")]
+        service = params.get("service", Service.OUTPATIENT)
+        if service not in Service.values:
+            errors["service"] = [_("Unknown service.")]
+        specialty = params.get("specialty", "")
+        if specialty and specialty not in Specialty.values:
+            errors["specialty"] = [_("Unknown specialty.")]
+        exam_type = params.get("exam_type", "")
+        if exam_type and exam_type not in ExamType.values:
+            errors["exam_type"] = [_("Unknown examination.")]
+        if errors:
+            raise ValidationError(errors)
+        targets = selectors.suggest_targets(request.user, patient, service, specialty, exam_type)
+        return Response(s.TargetSerializer(targets, many=True).data)

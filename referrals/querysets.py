@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db.models import Q
+
+from alliance.choices import Role
+from alliance.querysets import RestrictedQuerySet
+
+if TYPE_CHECKING:
+    from alliance.models import StaffProfile
+
+
+def referral_scope(profile: StaffProfile):
+    """Institutions whose referrals (sent or received) the profile works with."""
+    from alliance.models import Institution
+
+    if profile.role == Role.ALLIANCE_OFFICE:
+        return Institution.objects.in_alliances_of(profile.institution_id)
+    if profile.role in (Role.COMMUNITY_STAFF, Role.HOSPITAL_STAFF):
+        return Institution.objects.subtree_of(profile.institution_id)
+    return Institution.objects.none()  # shared centers and the bureau: no patient referrals
+
+
+class ReferralQuerySet(RestrictedQuerySet):
+    def visible_to(self, profile: StaffProfile) -> ReferralQuerySet:
+        scope = referral_scope(profile).values("pk")
+        return self.filter(Q(from_institution__in=scope) | Q(to_institution__in=scope))
+
+    def counted(self) -> ReferralQuerySet:
+        """Referrals that count in indicators: submitted at some point, not cancelled."""
+        from .choices import Status
+
+        return self.exclude(status__in=[Status.DRAFT, Status.CANCELLED]).exclude(
+            submitted_at__isnull=True
+        )
+
+
+def referred_patients(profile: StaffProfile) -> Q:
+    """A patient is visible to the institutions a referral of theirs went between."""
+    from .models import Referral
+
+    return Q(pk__in=Referral.objects.visible_to(profile).values("patient_id"))

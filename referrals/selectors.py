@@ -1,0 +1,186 @@
+"""Reads shared by the referral pages, the API and the tasks."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.http import Http404
+from django.utils import timezone
+
+from alliance.choices import Role, Specialty
+from alliance.models import Department, Institution, Patient, StaffProfile
+from alliance.querysets import profile_of
+
+from .choices import ExamType, Service, Status, Urgency
+from .models import Referral
+
+LIST_RELATED = (
+    "patient", "from_institution", "to_institution", "to_department", "from_department",
+)  # fmt: skip
+
+
+def referrals_for(user) -> QuerySet[Referral]:
+    return Referral.objects.restrict(user).select_related(*LIST_RELATED)
+
+
+def referral_for_user(user, pk, *, for_update: bool = False) -> Referral:
+    """Fetch and authorise together: a referral the user may not see is a 404."""
+    queryset = referrals_for(user)
+    if for_update:
+        queryset = queryset.select_for_update()
+    try:
+        return queryset.get(pk=pk)
+    except (Referral.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc
+
+
+def urgency_rank():
+    return Case(
+        When(urgency=Urgency.EMERGENCY, then=Value(0)),
+        When(urgency=Urgency.URGENT, then=Value(1)),
+        default=Value(2),
+        output_field=IntegerField(),
+    )
+
+
+def incoming_worklist(user) -> QuerySet[Referral]:
+    """What the receiving side must act on: most urgent first, then the nearest deadline."""
+    profile = profile_of(user)
+    queryset = referrals_for(user).filter(
+        status__in=[Status.SUBMITTED, Status.ACCEPTED, Status.SCHEDULED, Status.ARRIVED]
+    )
+    if profile is not None and profile.role != Role.ALLIANCE_OFFICE:
+        from alliance.models import Institution as Inst
+
+        queryset = queryset.filter(
+            to_institution__in=Inst.objects.subtree_of(profile.institution_id)
+        )
+    return queryset.annotate(rank=urgency_rank()).order_by("rank", "due_at", "submitted_at")
+
+
+def overdue(user) -> QuerySet[Referral]:
+    return referrals_for(user).filter(status=Status.SUBMITTED, due_at__lt=timezone.now())
+
+
+# --- who hears about it ---------------------------------------------------------------------
+
+
+def _staff(institution_id: int, department_id: int | None):
+    User = get_user_model()
+    profiles = StaffProfile.objects.filter(
+        institution_id=institution_id,
+        role__in=[Role.HOSPITAL_STAFF, Role.COMMUNITY_STAFF],
+        user__is_active=True,
+    )
+    if department_id is not None:
+        # The department's own staff, and the institution's referral desk (no department).
+        profiles = profiles.filter(Q(department_id=department_id) | Q(department__isnull=True))
+    return User.objects.filter(staff_profile__in=profiles)
+
+
+def receiving_staff(referral: Referral):
+    return _staff(referral.to_institution_id, referral.to_department_id)
+
+
+def sending_staff(referral: Referral):
+    User = get_user_model()
+    return User.objects.filter(pk=referral.referring_user_id, is_active=True) | _staff(
+        referral.from_institution_id, referral.from_department_id
+    )
+
+
+def office_staff(referral: Referral):
+    User = get_user_model()
+    offices = StaffProfile.objects.filter(role=Role.ALLIANCE_OFFICE, user__is_active=True)
+    members = Institution.objects.in_alliances_of(referral.to_institution_id).values("pk")
+    return User.objects.filter(staff_profile__in=offices.filter(institution__in=members))
+
+
+def on_duty_phone(referral: Referral) -> str:
+    """The receiving department's on-duty line; else the emergency department's; else none."""
+    if referral.to_department and referral.to_department.on_duty_phone:
+        return referral.to_department.on_duty_phone
+    emergency = Department.objects.filter(
+        institution_id=referral.to_institution_id, specialty=Specialty.EMERGENCY, is_active=True
+    ).exclude(on_duty_phone="")
+    first = emergency.first()
+    return first.on_duty_phone if first else ""
+
+
+# --- choosing where to refer ----------------------------------------------------------------
+
+EXAM_SPECIALTY = {
+    ExamType.ECG: Specialty.ELECTROPHYSIOLOGY,
+    ExamType.ENDOSCOPY: None,
+    ExamType.OTHER: None,
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    institution: Institution
+    distance_km: float | None
+    beds: int
+    departments: list[Department]
+
+
+def haversine_km(lat1, lon1, lat2, lon2) -> float:
+    lat1, lon1, lat2, lon2 = (math.radians(float(v)) for v in (lat1, lon1, lat2, lon2))
+    a = (
+        math.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    )
+    return 6371.0 * 2 * math.asin(math.sqrt(a))
+
+
+def suggest_targets(
+    user, patient: Patient, service: str, specialty: str = "", exam_type: str = ""
+) -> list[Target]:
+    """Institutions of the user's alliances that can take the request, nearest to the patient's
+    home institution first (a patient-centred choice: travel costs the patient)."""
+    profile = profile_of(user)
+    if profile is None:
+        return []
+    departments = Department.objects.filter(is_active=True, accepts_referrals=True)
+    if service == Service.EXAM:
+        wanted = EXAM_SPECIALTY.get(exam_type, Specialty.IMAGING)
+        departments = Department.objects.filter(is_active=True)
+        if wanted:
+            departments = departments.filter(specialty=wanted)
+    elif specialty:
+        departments = departments.filter(specialty=specialty)
+    candidates = (
+        Institution.objects.in_alliances_of(profile.institution_id)
+        .active()
+        .exclude(pk=profile.institution_id)
+        .filter(pk__in=departments.values("institution_id"))
+    )
+    if service == Service.ADMISSION:
+        candidates = candidates.filter(approved_beds__gt=0)
+    by_institution: dict[int, list[Department]] = {}
+    for department in departments.filter(institution__in=candidates).order_by("name"):
+        by_institution.setdefault(department.institution_id, []).append(department)
+    home = patient.home_institution
+    targets = []
+    for institution in candidates:
+        distance = None
+        if None not in (home.latitude, home.longitude, institution.latitude, institution.longitude):
+            distance = round(
+                haversine_km(
+                    home.latitude, home.longitude, institution.latitude, institution.longitude
+                ),
+                1,
+            )
+        targets.append(
+            Target(
+                institution,
+                distance,
+                institution.approved_beds,
+                by_institution.get(institution.pk, []),
+            )
+        )
+    targets.sort(key=lambda t: (t.distance_km is None, t.distance_km or 0, t.institution.name))
+    return targets

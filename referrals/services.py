@@ -1,0 +1,554 @@
+"""Every change of a referral: one keyword-only function per action, each in one transaction.
+
+Each locks the referral row, checks the actor's side (sender, receiver, alliance office) and the
+current state against TRANSITIONS, applies the change and writes a ReferralEvent. Notifications
+are queued with transaction.on_commit, so a failed delivery never rolls back the referral.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from alliance.choices import KIND_TIER, Role, Tier
+from alliance.errors import ActionNotAllowed, IllegalTransition
+from alliance.models import Department, Institution, Patient
+from alliance.querysets import profile_of
+
+from .choices import Action, Direction, Outcome, Service, Status, Urgency
+from .models import DailyCounter, Referral, ReferralEvent, ResponseLimit
+from .querysets import referral_scope
+
+SENDER, RECEIVER, SYSTEM = "sender", "receiver", "system"
+
+
+@dataclass(frozen=True)
+class Transition:
+    sources: frozenset[str]
+    target: str
+    side: str
+
+
+def _t(sources: set[str], target: str, side: str) -> Transition:
+    return Transition(frozenset(sources), target, side)
+
+
+CANCELLABLE = {
+    Status.DRAFT, Status.SUBMITTED, Status.INFO_REQUESTED, Status.ACCEPTED, Status.SCHEDULED,
+}  # fmt: skip
+TRANSITIONS: dict[str, Transition] = {
+    Action.SUBMIT: _t({Status.DRAFT, Status.INFO_REQUESTED}, Status.SUBMITTED, SENDER),
+    Action.REQUEST_INFO: _t({Status.SUBMITTED}, Status.INFO_REQUESTED, RECEIVER),
+    Action.ACCEPT: _t({Status.SUBMITTED}, Status.ACCEPTED, RECEIVER),
+    Action.REJECT: _t({Status.SUBMITTED}, Status.REJECTED, RECEIVER),
+    Action.REDIRECT: _t({Status.SUBMITTED}, Status.SUBMITTED, RECEIVER),
+    Action.SCHEDULE: _t({Status.ACCEPTED, Status.SCHEDULED}, Status.SCHEDULED, RECEIVER),
+    Action.ARRIVE: _t({Status.ACCEPTED, Status.SCHEDULED}, Status.ARRIVED, RECEIVER),
+    Action.COMPLETE: _t({Status.ARRIVED}, Status.COMPLETED, RECEIVER),
+    Action.NO_SHOW: _t({Status.SCHEDULED}, Status.NO_SHOW, RECEIVER),
+    Action.CANCEL: _t(CANCELLABLE, Status.CANCELLED, SENDER),
+    Action.EXPIRE: _t({Status.SUBMITTED}, Status.EXPIRED, SYSTEM),
+}
+
+# An emergency patient may reach the hospital before anyone has clicked "accept".
+EMERGENCY_ARRIVAL_SOURCES = frozenset({Status.SUBMITTED})
+
+TIER_RANK = {Tier.TERTIARY: 0, Tier.SECONDARY: 1, Tier.PRIMARY: 2}
+
+
+# --- who is acting --------------------------------------------------------------------------
+
+
+def sides_of(actor, referral: Referral) -> set[str]:
+    """The sides of the referral the actor may act for; the alliance office acts for both."""
+    if actor is None:
+        return {SYSTEM}
+    if actor.is_active and actor.is_superuser:
+        return {SENDER, RECEIVER}
+    profile = profile_of(actor)
+    if profile is None:
+        return set()
+    scope = set(referral_scope(profile).values_list("pk", flat=True))
+    if profile.role == Role.ALLIANCE_OFFICE:
+        both = {referral.from_institution_id, referral.to_institution_id} <= scope
+        return {SENDER, RECEIVER} if both else set()
+    sides = set()
+    if referral.from_institution_id in scope:
+        sides.add(SENDER)
+    if referral.to_institution_id in scope:
+        sides.add(RECEIVER)
+    return sides
+
+
+def allowed_actions(actor, referral: Referral) -> list[str]:
+    """Actions the actor may take now: what the detail page shows as buttons."""
+    sides = sides_of(actor, referral)
+    actions = [
+        action
+        for action, t in TRANSITIONS.items()
+        if t.side in sides and referral.status in t.sources
+    ]
+    if (
+        RECEIVER in sides
+        and referral.urgency == Urgency.EMERGENCY
+        and referral.status in EMERGENCY_ARRIVAL_SOURCES
+    ):
+        actions.append(Action.ARRIVE)
+    if (
+        RECEIVER in sides
+        and referral.status == Status.COMPLETED
+        and referral.direction == Direction.UP
+        and not hasattr(referral, "referred_back_by")
+    ):
+        actions.append(Action.REFER_BACK)
+    if SENDER in sides and referral.status in (Status.DRAFT, Status.INFO_REQUESTED):
+        actions.append(Action.EDIT)
+    return actions
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def direction_between(source: Institution, target: Institution) -> str:
+    source_rank = TIER_RANK.get(KIND_TIER.get(source.kind), 3)
+    target_rank = TIER_RANK.get(KIND_TIER.get(target.kind), 3)
+    if source_rank > target_rank:
+        return Direction.UP
+    if source_rank < target_rank:
+        return Direction.DOWN
+    return Direction.LATERAL
+
+
+def response_limit(urgency: str) -> tuple[datetime.timedelta, datetime.timedelta]:
+    """(time to respond, further time before expiry) for an urgency: the office's or default."""
+    limit = ResponseLimit.objects.filter(urgency=urgency).first()
+    if limit is not None:
+        minutes, expire_after = limit.minutes, limit.expire_after_minutes
+    else:
+        minutes, expire_after = settings.REFERRAL_RESPONSE_LIMITS[urgency]
+    return datetime.timedelta(minutes=minutes), datetime.timedelta(minutes=expire_after)
+
+
+def next_number(day: datetime.date) -> str:
+    """ZZ-YYYYMMDD-NNNN from a per-day counter row, locked so two submissions never collide."""
+    DailyCounter.objects.get_or_create(day=day)
+    counter = DailyCounter.objects.select_for_update().get(day=day)
+    counter.last += 1
+    counter.save(update_fields=["last"])
+    return f"ZZ-{day:%Y%m%d}-{counter.last:04d}"
+
+
+def _priorities(patient: Patient, urgency: str, service: str) -> dict[str, bool]:
+    """Family-doctor-signed residents and emergencies get the alliance's priority services."""
+    priority = patient.signed or urgency == Urgency.EMERGENCY
+    return {
+        "priority_reception": priority,
+        "priority_exam": priority and service == Service.EXAM,
+        "priority_admission": priority and service == Service.ADMISSION,
+    }
+
+
+def _check_target(source: Institution, target: Institution | None, department: Department | None):
+    errors = {}
+    if target is None:
+        errors["to_institution"] = _("Choose the institution to refer to.")
+    elif target.pk == source.pk:
+        errors["to_institution"] = _("A referral goes to another institution.")
+    elif (
+        not target.is_active
+        or not Institution.objects.in_alliances_of(source.pk).filter(pk=target.pk).exists()
+    ):
+        errors["to_institution"] = _("The institution is not an active member of your alliance.")
+    if department is not None and target is not None:
+        if department.institution_id != target.pk:
+            errors["to_department"] = _("The department belongs to another institution.")
+        elif not department.accepts_referrals or not department.is_active:
+            errors["to_department"] = _("This department does not take referrals.")
+    if errors:
+        raise ValidationError(errors)
+
+
+def _record(referral: Referral, action: str, actor, from_status: str, note: str = "", **data):
+    return ReferralEvent.objects.create(
+        referral=referral, action=action, actor=actor, from_status=from_status,
+        to_status=referral.status, note=note, data=data,
+    )  # fmt: skip
+
+
+def _transition(actor, referral: Referral, action: str, *, note: str = "", **changes) -> Referral:
+    """Lock, check side and state, apply, record. Callers wrap this in their transaction."""
+    locked = Referral.objects.select_for_update().get(pk=referral.pk)
+    transition = TRANSITIONS[action]
+    sources = transition.sources
+    if action == Action.ARRIVE and locked.urgency == Urgency.EMERGENCY:
+        sources = sources | EMERGENCY_ARRIVAL_SOURCES
+    if transition.side not in sides_of(actor, locked):
+        raise ActionNotAllowed(
+            _("Only the %(side)s may do this.") % {"side": _side_label(transition.side)}
+        )
+    if locked.status not in sources:
+        raise IllegalTransition(
+            _("This referral is %(status)s; it cannot be %(action)s now.")
+            % {"status": locked.get_status_display(), "action": Action(action).label}
+        )
+    from_status = locked.status
+    for name, value in changes.items():
+        setattr(locked, name, value)
+    locked.status = transition.target
+    locked.save()
+    _record(locked, action, actor, from_status, note)
+    return locked
+
+
+def _side_label(side: str) -> str:
+    return {SENDER: _("referring institution"), RECEIVER: _("receiving institution")}.get(
+        side, _("platform")
+    )
+
+
+def _queue(task, *args) -> None:
+    transaction.on_commit(lambda: task.delay(*args), robust=True)
+
+
+# --- creating and editing ---------------------------------------------------------------------
+
+EDITABLE = (
+    "to_institution", "to_department", "urgency", "service", "exam_type", "diagnosis_code",
+    "diagnosis_text", "reason", "clinical_summary", "consent", "from_department",
+)  # fmt: skip
+
+
+@transaction.atomic
+def referral_create(
+    *,
+    actor,
+    patient: Patient,
+    to_institution: Institution,
+    diagnosis_code: str,
+    diagnosis_text: str,
+    reason: str,
+    to_department: Department | None = None,
+    from_department: Department | None = None,
+    urgency: str = Urgency.ROUTINE,
+    service: str = Service.OUTPATIENT,
+    exam_type: str = "",
+    clinical_summary: str = "",
+    consent: bool = False,
+    direction: str | None = None,
+    submit: bool = False,
+    idempotency_key: str = "",
+    returns_referral: Referral | None = None,
+) -> tuple[Referral, bool]:
+    """Create a draft (and submit it when asked). Returns (referral, created); a repeated
+    idempotency key returns the first referral instead of a second one."""
+    if idempotency_key:
+        existing = Referral.objects.filter(referring_user=actor, idempotency_key=idempotency_key)
+        if existing.exists():
+            return existing.get(), False
+    profile = profile_of(actor)
+    if profile is None or profile.role not in (
+        Role.COMMUNITY_STAFF, Role.HOSPITAL_STAFF, Role.ALLIANCE_OFFICE,
+    ):  # fmt: skip
+        raise ActionNotAllowed(_("Your role may not create referrals."))
+    if not Patient.objects.restrict(actor).filter(pk=patient.pk).exists():
+        raise ValidationError({"patient": _("Patient not found.")})
+    source = profile.institution
+    _check_target(source, to_institution, to_department)
+    if from_department is not None and from_department.institution_id != source.pk:
+        raise ValidationError(
+            {"from_department": _("The department belongs to another institution.")}
+        )
+    diagnosis_code = diagnosis_code.strip().upper()
+    referral = Referral(
+        number=next_number(timezone.localdate()),
+        direction=direction or direction_between(source, to_institution),
+        urgency=urgency, service=service, exam_type=exam_type if service == Service.EXAM else "",
+        patient=patient, from_institution=source,
+        from_department=from_department or profile.department,
+        referring_user=actor, to_institution=to_institution, to_department=to_department,
+        diagnosis_code=diagnosis_code, diagnosis_text=diagnosis_text, reason=reason,
+        clinical_summary=clinical_summary, consent=consent, idempotency_key=idempotency_key,
+        returns_referral=returns_referral,
+        **_priorities(patient, urgency, service),
+    )  # fmt: skip
+    _validate(referral)
+    try:
+        with transaction.atomic():
+            referral.save()
+    except IntegrityError:
+        # A concurrent request with the same idempotency key won the race.
+        if idempotency_key:
+            return Referral.objects.get(
+                referring_user=actor, idempotency_key=idempotency_key
+            ), False
+        raise
+    _record(referral, Action.CREATE, actor, "")
+    if submit:
+        referral = referral_submit(actor=actor, referral=referral)
+    return referral, True
+
+
+def _validate(referral: Referral) -> None:
+    errors = {}
+    if referral.service == Service.EXAM and not referral.exam_type:
+        errors["exam_type"] = _("Choose the examination.")
+    try:
+        referral.full_clean(exclude=["number", "referring_user", "patient"], validate_unique=False)
+    except ValidationError as exc:
+        errors = exc.message_dict | errors
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def referral_update(*, actor, referral: Referral, **changes) -> Referral:
+    """Edit a draft, or add the information the receiver asked for."""
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        raise TypeError(f"not editable: {sorted(unknown)}")
+    locked = Referral.objects.select_for_update().get(pk=referral.pk)
+    if SENDER not in sides_of(actor, locked):
+        raise ActionNotAllowed(_("Only the referring institution may edit a referral."))
+    if locked.status not in (Status.DRAFT, Status.INFO_REQUESTED):
+        raise IllegalTransition(_("Only a draft, or one awaiting more information, can be edited."))
+    changed = [name for name, value in changes.items() if getattr(locked, name) != value]
+    for name, value in changes.items():
+        setattr(locked, name, value)
+    if "diagnosis_code" in changes:
+        locked.diagnosis_code = locked.diagnosis_code.strip().upper()
+    if locked.service != Service.EXAM:
+        locked.exam_type = ""
+    _check_target(locked.from_institution, locked.to_institution, locked.to_department)
+    locked.direction = direction_between(locked.from_institution, locked.to_institution)
+    locked.__dict__.update(_priorities(locked.patient, locked.urgency, locked.service))
+    _validate(locked)
+    locked.save()
+    _record(locked, Action.EDIT, actor, locked.status, fields=changed)
+    return locked
+
+
+# --- the transitions ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def referral_submit(*, actor, referral: Referral, note: str = "") -> Referral:
+    if not referral.consent:
+        raise ValidationError({"consent": _("Record the patient's consent before submitting.")})
+    now = timezone.now()
+    respond_within, _expiry = response_limit(referral.urgency)
+    referral = _transition(
+        actor, referral, Action.SUBMIT, note=note,
+        submitted_at=now, due_at=now + respond_within, escalated_at=None, responded_at=None,
+    )  # fmt: skip
+    _announce_submission(referral)
+    return referral
+
+
+def _announce_submission(referral: Referral) -> None:
+    from . import tasks
+
+    _queue(tasks.notify_referral_submitted, referral.pk, referral.events.latest("pk").pk)
+    if referral.urgency == Urgency.EMERGENCY:
+        _queue(tasks.send_pre_arrival_alert, referral.pk, referral.events.latest("pk").pk)
+
+
+@transaction.atomic
+def referral_request_info(*, actor, referral: Referral, note: str) -> Referral:
+    if not note.strip():
+        raise ValidationError({"note": _("Say what information is needed.")})
+    referral = _transition(actor, referral, Action.REQUEST_INFO, note=note, status_note=note)
+    _notify_sender(referral, _("More information requested"), note)
+    return referral
+
+
+@transaction.atomic
+def referral_accept(*, actor, referral: Referral, note: str = "") -> Referral:
+    referral = _transition(actor, referral, Action.ACCEPT, note=note, responded_at=timezone.now())
+    _notify_sender(referral, _("Referral accepted"), note)
+    return referral
+
+
+@transaction.atomic
+def referral_reject(*, actor, referral: Referral, reason: str) -> Referral:
+    if not reason.strip():
+        raise ValidationError({"reason": _("Give the reason for rejecting.")})
+    now = timezone.now()
+    referral = _transition(
+        actor, referral, Action.REJECT, note=reason, status_note=reason,
+        responded_at=now, closed_at=now,
+    )  # fmt: skip
+    _notify_sender(referral, _("Referral rejected"), reason)
+    return referral
+
+
+@transaction.atomic
+def referral_redirect(
+    *, actor, referral: Referral, to_institution: Institution,
+    to_department: Department | None = None, note: str = "",
+) -> Referral:  # fmt: skip
+    """Send it on to another institution or department of the alliance; the new receiver sees
+    it as submitted and its response clock starts again."""
+    current = Referral.objects.get(pk=referral.pk)
+    _check_target(current.from_institution, to_institution, to_department)
+    if (to_institution.pk, getattr(to_department, "pk", None)) == (
+        current.to_institution_id, current.to_department_id,
+    ):  # fmt: skip
+        raise ValidationError({"to_institution": _("Choose another institution or department.")})
+    now = timezone.now()
+    respond_within, _expiry = response_limit(current.urgency)
+    previous = {
+        "to_institution": current.to_institution_id,
+        "to_department": current.to_department_id,
+    }
+    referral = _transition(
+        actor, referral, Action.REDIRECT, note=note,
+        to_institution=to_institution, to_department=to_department,
+        direction=direction_between(current.from_institution, to_institution),
+        due_at=now + respond_within, escalated_at=None,
+    )  # fmt: skip
+    ReferralEvent.objects.filter(pk=referral.events.latest("pk").pk).update(data=previous)
+    _announce_submission(referral)
+    return referral
+
+
+@transaction.atomic
+def referral_schedule(
+    *, actor, referral: Referral, appointment_at: datetime.datetime, place: str, note: str = ""
+) -> Referral:
+    if referral.submitted_at and appointment_at < referral.submitted_at:
+        raise ValidationError({"appointment_at": _("The appointment cannot precede the referral.")})
+    if not place.strip():
+        raise ValidationError({"place": _("Say where the patient should go.")})
+    referral = _transition(
+        actor, referral, Action.SCHEDULE, note=note,
+        appointment_at=appointment_at, appointment_place=place,
+        responded_at=referral.responded_at or timezone.now(),
+    )  # fmt: skip
+    _notify_sender(
+        referral, _("Appointment scheduled"),
+        f"{timezone.localtime(appointment_at):%Y-%m-%d %H:%M} {place}",
+    )  # fmt: skip
+    return referral
+
+
+@transaction.atomic
+def referral_arrive(*, actor, referral: Referral, note: str = "") -> Referral:
+    now = timezone.now()
+    return _transition(
+        actor, referral, Action.ARRIVE, note=note,
+        arrived_at=now, responded_at=referral.responded_at or now,
+    )  # fmt: skip
+
+
+@transaction.atomic
+def referral_complete(
+    *, actor, referral: Referral, outcome: str, summary: str, follow_up_plan: str = ""
+) -> Referral:
+    errors = {}
+    if outcome not in Outcome.values:
+        errors["outcome"] = _("Choose the outcome.")
+    if not summary.strip():
+        errors["summary"] = _("Write the outcome summary for the referring doctor.")
+    if errors:
+        raise ValidationError(errors)
+    referral = _transition(
+        actor, referral, Action.COMPLETE, note=summary, outcome=outcome,
+        outcome_summary=summary, follow_up_plan=follow_up_plan, closed_at=timezone.now(),
+    )  # fmt: skip
+    _notify_sender(referral, _("Referral completed"), summary)
+    return referral
+
+
+@transaction.atomic
+def referral_cancel(*, actor, referral: Referral, reason: str) -> Referral:
+    if not reason.strip():
+        raise ValidationError({"reason": _("Give the reason for cancelling.")})
+    return _transition(
+        actor, referral, Action.CANCEL, note=reason, status_note=reason, closed_at=timezone.now()
+    )
+
+
+@transaction.atomic
+def referral_no_show(*, actor, referral: Referral, note: str = "") -> Referral:
+    if referral.appointment_at and referral.appointment_at > timezone.now():
+        raise IllegalTransition(_("The appointment has not passed yet."))
+    return _transition(actor, referral, Action.NO_SHOW, note=note, closed_at=timezone.now())
+
+
+@transaction.atomic
+def referral_refer_back(
+    *, actor, referral: Referral, reason: str = "", submit: bool = False,
+    idempotency_key: str = "",
+) -> tuple[Referral, bool]:  # fmt: skip
+    """From a completed upward referral, start the downward one back to the referring
+    institution, pre-filled with the outcome summary and the follow-up plan."""
+    original = Referral.objects.select_for_update().get(pk=referral.pk)
+    if RECEIVER not in sides_of(actor, original):
+        raise ActionNotAllowed(_("Only the receiving institution may refer the patient back."))
+    if original.status != Status.COMPLETED or original.direction != Direction.UP:
+        raise IllegalTransition(_("Only a completed upward referral can be referred back."))
+    if Referral.objects.filter(returns_referral=original).exists():
+        raise IllegalTransition(_("This referral has already been referred back."))
+    summary = original.outcome_summary
+    if original.follow_up_plan:
+        summary += "\n\n" + _("Follow-up plan: %(plan)s") % {"plan": original.follow_up_plan}
+    back, created = referral_create(
+        actor=actor, patient=original.patient, to_institution=original.from_institution,
+        to_department=None, urgency=Urgency.ROUTINE, service=Service.OUTPATIENT,
+        diagnosis_code=original.diagnosis_code, diagnosis_text=original.diagnosis_text,
+        reason=reason or _("Stable after treatment: continue care in the community."),
+        clinical_summary=summary, consent=original.consent, direction=Direction.DOWN,
+        submit=submit, idempotency_key=idempotency_key, returns_referral=original,
+    )  # fmt: skip
+    if created:
+        _record(original, Action.REFER_BACK, actor, original.status, returned_by=back.number)
+    return back, created
+
+
+def _notify_sender(referral: Referral, title: str, body: str) -> None:
+    from . import tasks
+
+    event_id = referral.events.latest("pk").pk
+    _queue(tasks.notify_referral_sender, referral.pk, event_id, str(title), body)
+
+
+# --- the platform's own jobs ----------------------------------------------------------------
+
+
+def escalate_overdue(now: datetime.datetime | None = None) -> dict[str, int]:
+    """Escalate unanswered referrals past their deadline to the alliance office (once each),
+    and expire those long past it. Safe to run any number of times."""
+    from . import tasks
+
+    now = now or timezone.now()
+    escalated = expired = 0
+    overdue = Referral.objects.filter(status=Status.SUBMITTED, due_at__lt=now)
+    for referral in overdue.filter(escalated_at__isnull=True).only("pk", "status"):
+        with transaction.atomic():
+            # The conditional update is the "once": a parallel run finds nothing left to claim.
+            claimed = Referral.objects.filter(
+                pk=referral.pk, status=Status.SUBMITTED, escalated_at__isnull=True
+            ).update(escalated_at=now)
+            if not claimed:
+                continue
+            fresh = Referral.objects.get(pk=referral.pk)
+            event = _record(fresh, Action.ESCALATE, None, fresh.status)
+            _queue(tasks.notify_referral_overdue, fresh.pk, event.pk)
+            escalated += 1
+    for urgency in Urgency.values:
+        _respond, expire_after = response_limit(urgency)
+        stale = overdue.filter(urgency=urgency, due_at__lt=now - expire_after)
+        for referral in stale.only("pk"):
+            with transaction.atomic():
+                try:
+                    _transition(None, referral, Action.EXPIRE, closed_at=now)
+                except IllegalTransition:
+                    continue  # answered meanwhile
+                expired += 1
+    return {"escalated": escalated, "expired": expired}

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from . import views
+
+app_name = "referrals"
+
+urlpatterns = [
+    path("", views.ReferralListView.as_view(), name="list"),
+    path("incoming/", views.IncomingWorklistView.as_view(), name="incoming"),
+    path("new/", views.ReferralCreateView.as_view(), name="create"),
+    path("<int:pk>/", views.ReferralDetailView.as_view(), name="detail"),
+    path("<int:pk>/slip/", views.ReferralSlipView.as_view(), name="slip"),
+    path("<int:pk>/<slug:action>/", views.ReferralActionView.as_view(), name="action"),
+]

@@ -1,0 +1,254 @@
+"""Referral pages: my referrals, the incoming worklist, new referral, detail, slip, actions."""
+
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import redirect
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views import View
+from django.views.generic import DetailView, FormView, ListView
+from django_filters.views import FilterView
+
+from alliance.errors import DomainError
+from alliance.models import Institution, Patient
+from alliance.querysets import profile_of
+
+from . import forms, selectors, services
+from .choices import Action, Service, Status
+from .filters import ReferralFilter
+from .models import Referral
+
+
+class ReferralAccessMixin(LoginRequiredMixin, PermissionRequiredMixin):
+    permission_required = "referrals.view_referral"
+
+
+class ReferralListView(ReferralAccessMixin, FilterView):
+    """My referrals: sent and received, filterable; search by number or patient."""
+
+    filterset_class = ReferralFilter
+    template_name = "referrals/referral_list.html"
+    paginate_by = 25
+    strict = False
+
+    def get_queryset(self):
+        return selectors.referrals_for(self.request.user).order_by("-created_at", "-pk")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["now"] = timezone.now()
+        return context
+
+
+class IncomingWorklistView(ReferralAccessMixin, ListView):
+    """The receiving side's worklist: most urgent first, then the nearest deadline."""
+
+    template_name = "referrals/referral_worklist.html"
+    paginate_by = 50
+
+    def get_queryset(self):
+        return selectors.incoming_worklist(self.request.user)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["now"] = timezone.now()
+        context["overdue_count"] = selectors.overdue(self.request.user).count()
+        return context
+
+
+class ReferralDetailView(ReferralAccessMixin, DetailView):
+    template_name = "referrals/referral_detail.html"
+    context_object_name = "referral"
+
+    def get_object(self, queryset=None):
+        return selectors.referral_for_user(self.request.user, self.kwargs["pk"])
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        referral = self.object
+        actions = services.allowed_actions(self.request.user, referral)
+        alliance = Institution.objects.in_alliances_of(referral.from_institution_id).active()
+        context.update(
+            actions=actions,
+            events=referral.events.select_related("actor").order_by("at", "pk"),
+            now=timezone.now(),
+            forms={
+                Action.ACCEPT: forms.NoteForm(prefix="accept"),
+                Action.REQUEST_INFO: forms.RequestInfoForm(prefix="request_info"),
+                Action.REJECT: forms.RejectForm(prefix="reject"),
+                Action.REDIRECT: forms.RedirectForm(
+                    prefix="redirect",
+                    institutions=alliance.exclude(pk=referral.from_institution_id),
+                ),
+                Action.SCHEDULE: forms.ScheduleForm(prefix="schedule"),
+                Action.ARRIVE: forms.NoteForm(prefix="arrive"),
+                Action.COMPLETE: forms.CompleteForm(prefix="complete"),
+                Action.CANCEL: forms.ReasonForm(prefix="cancel"),
+                Action.SUBMIT: forms.NoteForm(prefix="submit"),
+                Action.NO_SHOW: forms.NoteForm(prefix="no_show"),
+            },
+        )
+        return context
+
+
+class ReferralSlipView(ReferralDetailView):
+    """The printable referral slip (转诊单) the patient carries."""
+
+    template_name = "referrals/referral_slip.html"
+
+
+ACTIONS = {
+    Action.SUBMIT: (forms.NoteForm, services.referral_submit),
+    Action.ACCEPT: (forms.NoteForm, services.referral_accept),
+    Action.REQUEST_INFO: (forms.RequestInfoForm, services.referral_request_info),
+    Action.REJECT: (forms.RejectForm, services.referral_reject),
+    Action.REDIRECT: (forms.RedirectForm, services.referral_redirect),
+    Action.SCHEDULE: (forms.ScheduleForm, services.referral_schedule),
+    Action.ARRIVE: (forms.NoteForm, services.referral_arrive),
+    Action.COMPLETE: (forms.CompleteForm, services.referral_complete),
+    Action.CANCEL: (forms.ReasonForm, services.referral_cancel),
+    Action.NO_SHOW: (forms.NoteForm, services.referral_no_show),
+}
+
+
+class ReferralActionView(ReferralAccessMixin, View):
+    """POST /referrals/<pk>/<action>/: the buttons of the detail page, through the services."""
+
+    def post(self, request, pk: int, action: str):
+        referral = selectors.referral_for_user(request.user, pk)
+        if action == Action.REFER_BACK:
+            return self._refer_back(referral)
+        if action not in ACTIONS:
+            raise Http404
+        form_class, service = ACTIONS[action]
+        kwargs = {"prefix": action}
+        if form_class is forms.RedirectForm:
+            kwargs["institutions"] = Institution.objects.in_alliances_of(
+                referral.from_institution_id
+            ).active()
+        form = form_class(request.POST, **kwargs)
+        if not form.is_valid():
+            return self._fail(referral, form.errors)
+        data = dict(form.cleaned_data)
+        data.pop("reason_code", None)
+        try:
+            service(actor=request.user, referral=referral, **data)
+        except ValidationError as exc:
+            return self._fail(
+                referral, exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+            )
+        except DomainError as exc:
+            messages.error(request, exc.message)
+            return redirect("referrals:detail", pk=referral.pk)
+        messages.success(request, _("%(number)s: %(action)s.") % {
+            "number": referral.number, "action": Action(action).label,
+        })  # fmt: skip
+        return redirect("referrals:detail", pk=referral.pk)
+
+    def _refer_back(self, referral: Referral):
+        try:
+            back, _created = services.referral_refer_back(
+                actor=self.request.user, referral=referral
+            )
+        except DomainError as exc:
+            messages.error(self.request, exc.message)
+            return redirect("referrals:detail", pk=referral.pk)
+        messages.success(
+            self.request, _("Downward referral %(number)s drafted.") % {"number": back.number}
+        )
+        return redirect("referrals:detail", pk=back.pk)
+
+    def _fail(self, referral: Referral, errors) -> HttpResponseRedirect:
+        if isinstance(errors, dict):
+            text = "; ".join(f"{' '.join(str(m) for m in msgs)}" for msgs in errors.values())
+        else:
+            text = " ".join(str(m) for m in errors)
+        messages.error(self.request, text)
+        return redirect("referrals:detail", pk=referral.pk)
+
+
+class ReferralCreateView(LoginRequiredMixin, PermissionRequiredMixin, FormView):
+    """New referral: find the patient (ID number, phone or name), pick the target, submit."""
+
+    permission_required = "referrals.add_referral"
+    template_name = "referrals/referral_form.html"
+    form_class = forms.ReferralForm
+
+    def _patients(self):
+        patients = Patient.objects.restrict(self.request.user).select_related("home_institution")
+        query = self.request.GET.get("find", "").strip()
+        if query:
+            patients = patients.filter(
+                Q(id_number=query.upper()) | Q(phone=query) | Q(name__icontains=query)
+            )
+        return patients
+
+    def _patient_choices(self):
+        """All visible patients validate a POST; a GET lists only the matches or the latest 50."""
+        patients = self._patients()
+        if self.request.method == "GET" and not self.request.GET.get("find"):
+            return patients.order_by("-created_at")[:50]
+        return patients
+
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        profile = profile_of(self.request.user)
+        institution_id = profile.institution_id if profile else None
+        kwargs["patients"] = self._patient_choices()
+        kwargs["institutions"] = (
+            Institution.objects.in_alliances_of(institution_id).active().exclude(pk=institution_id)
+            if institution_id
+            else Institution.objects.none()
+        ).in_tree_order()
+        return kwargs
+
+    def get_initial(self):
+        initial = super().get_initial()
+        if self.request.GET.get("patient"):
+            initial["patient"] = self.request.GET["patient"]
+        return initial
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["find"] = self.request.GET.get("find", "")
+        patient_id = self.request.GET.get("patient") or self.request.POST.get("patient")
+        context["targets"] = []
+        if patient_id and str(patient_id).isdigit():
+            patient = self._patients().filter(pk=patient_id).first()
+            if patient is not None:
+                service = (
+                    self.request.POST.get("service")
+                    or self.request.GET.get("service")
+                    or Service.OUTPATIENT
+                )
+                context["targets"] = selectors.suggest_targets(
+                    self.request.user,
+                    patient,
+                    service if service in Service.values else Service.OUTPATIENT,
+                )[:6]
+        return context
+
+    def form_valid(self, form):
+        data = dict(form.cleaned_data)
+        submit = data.pop("submit_now")
+        try:
+            referral, _created = services.referral_create(
+                actor=self.request.user, submit=submit, **data
+            )
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+            return self.form_invalid(form)
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+            return self.form_invalid(form)
+        if referral.status == Status.SUBMITTED:
+            messages.success(
+                self.request, _("Referral %(number)s submitted.") % {"number": referral.number}
+            )
+        else:
+            messages.info(self.request, _("Draft %(number)s saved.") % {"number": referral.number})
+        return redirect("referrals:detail", pk=referral.pk)
