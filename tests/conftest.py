@@ -1,10 +1,17 @@
-"""Personas and a small alliance shared by the whole suite.
+"""Personas, a small alliance and real-service fixtures shared by the whole suite.
 
 The world: a lead hospital, two member centres (one with a village clinic), a centre outside the
 alliance, the district bureau, and one patient registered at each primary institution.
 """
 
+import os
+import subprocess
+import sys
+import uuid
+
 import pytest
+from django.conf import settings
+from django.db import connection
 from django.test import Client
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -137,3 +144,79 @@ def api():
 def browser_client():
     """A Django test client speaking Chinese unless a test switches the language."""
     return Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
+
+
+# --- real services ----------------------------------------------------------------------------
+
+
+def require_postgres() -> None:
+    """Row locks and a worker in another process need PostgreSQL; CI must not skip them."""
+    if connection.vendor != "postgresql":
+        message = "needs DATABASE_URL (PostgreSQL)"
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run this test: {message}")
+        pytest.skip(message)
+
+
+def _require_services() -> None:
+    from config.celery import app as celery_app  # noqa: F401 - configured before the worker starts
+
+    missing = []
+    if connection.vendor != "postgresql":
+        missing.append("DATABASE_URL (PostgreSQL)")
+    if not os.environ.get("REDIS_URL") and not os.environ.get("CELERY_BROKER_URL"):
+        missing.append("REDIS_URL")
+    if missing:
+        message = f"needs {' and '.join(missing)} for a real Celery worker"
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the worker test: {message}")
+        pytest.skip(message)
+
+
+def _database_url() -> str:
+    db = connection.settings_dict
+    user = db["USER"] or "postgres"
+    password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
+    host = db["HOST"] or "127.0.0.1"
+    port = db["PORT"] or "5432"
+    return f"postgres://{user}{password}@{host}:{port}/{db['NAME']}"
+
+
+@pytest.fixture
+def celery_worker_queue(transactional_db):
+    """Start `celery worker` on a private queue against the test database; stop it afterwards."""
+    _require_services()
+    queue = f"test-{uuid.uuid4().hex[:12]}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        # Tasks the worker itself queues (notifications after commit) stay on the private queue.
+        "CELERY_TASK_DEFAULT_QUEUE": queue,
+        "SECRET_KEY": "worker-test-secret",  # noqa: S105
+        "DEBUG": "false",
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo",
+         "--queues", queue, "--hostname", f"{queue}@%h", "--without-gossip",
+         "--without-mingle", "--without-heartbeat", "--loglevel=INFO"],
+        cwd=settings.BASE_DIR, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    from config.celery import app as celery_app
+
+    eager, default_queue = celery_app.conf.task_always_eager, celery_app.conf.task_default_queue
+    celery_app.conf.task_always_eager = False
+    celery_app.conf.task_default_queue = queue
+    try:
+        yield queue
+    finally:
+        celery_app.conf.task_always_eager = eager
+        celery_app.conf.task_default_queue = default_queue
+        worker.terminate()
+        try:
+            output, _ = worker.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            output, _ = worker.communicate()
+        print(output)  # shown by pytest only when the test fails
