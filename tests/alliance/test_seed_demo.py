@@ -6,7 +6,7 @@ from django.core.management import call_command
 
 from alliance import selectors
 from alliance.choices import Role
-from alliance.demo import DEMO_PASSWORD
+from alliance.demo import DEMO_PASSWORD, load_demo
 from alliance.models import (
     Alliance,
     Department,
@@ -16,8 +16,12 @@ from alliance.models import (
     SpecialtyNetwork,
     StaffProfile,
 )
+from referrals.models import Referral, ReferralEvent
 
-MODELS = [Institution, Department, Alliance, Membership, SpecialtyNetwork, Patient, StaffProfile]
+MODELS = [
+    Institution, Department, Alliance, Membership, SpecialtyNetwork, Patient, StaffProfile,
+    Referral, ReferralEvent,
+]  # fmt: skip
 
 
 def snapshot() -> dict:
@@ -37,14 +41,17 @@ def snapshot() -> dict:
 
 @pytest.fixture
 def seeded(db):
+    """The alliance part of the demo (fast); the full command is run by the test below."""
+    load_demo()
+
+
+def test_seeding_twice_gives_the_same_data(db):
     call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
-
-
-def test_seeding_twice_gives_the_same_data(seeded):
     first = snapshot()
     call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
     assert snapshot() == first
     assert len(first["Patient"]) == 40
+    assert len(first["Referral"]) > 100
 
 
 def test_every_demo_row_passes_model_validation(seeded):
@@ -100,3 +107,21 @@ def test_the_lead_hospital_has_the_departments_the_workflows_need(seeded):
     for needed in ["心内科（胸痛中心）", "急诊科", "肿瘤科", "新生儿科", "内分泌科"]:
         assert needed in names
     assert lead.departments.get(name="心内科（胸痛中心）").on_duty_phone
+
+
+def test_the_demo_has_referrals_in_every_state_over_the_last_months(db):
+    from django.utils import timezone
+
+    from referrals.choices import Status
+
+    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    states = set(Referral.objects.values_list("status", flat=True))
+    assert states == set(Status.values)
+    oldest = Referral.objects.order_by("created_at").first().created_at
+    assert (timezone.now() - oldest).days > 60
+    assert Referral.objects.filter(direction="down", returns_referral__isnull=False).exists()
+    # Every demo referral's timeline starts with its creation and ends in its current state.
+    for referral in Referral.objects.prefetch_related("events"):
+        events = list(referral.events.all())
+        assert events[0].action == "create"
+        assert events[-1].to_status == referral.status or events[-1].action == "refer_back"

@@ -75,7 +75,7 @@ def _celery_eager(**env: str) -> str:
 
 
 def test_celery_runs_tasks_in_process_only_without_a_broker():
-    assert _celery_eager() == "True memory://"
+    assert _celery_eager() == "True memory://localhost/"
     assert _celery_eager(REDIS_URL="redis://127.0.0.1:6379/5") == "False redis://127.0.0.1:6379/5"
     broker = "redis://127.0.0.1:6379/7"
     assert _celery_eager(CELERY_BROKER_URL=broker) == f"False {broker}"

@@ -1,15 +1,24 @@
+from importlib import import_module
+from importlib.util import find_spec
+
+from django.apps import apps
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.utils import translation
 
-from alliance.demo import ACCOUNTS, DEMO_PASSWORD, load_demo
+from alliance.demo import ACCOUNTS, DEMO_PASSWORD
 
 
 class Command(BaseCommand):
     help = "Load the Lingang demo alliance (idempotent: running it again changes nothing)."
 
     def handle(self, *args, **options) -> None:
-        counts = load_demo()
+        # Each app brings its own demo data (<app>/demo.py: load_demo), in INSTALLED_APPS order,
+        # so alliance never imports the apps that build on it.
+        counts: dict[str, int] = {}
+        for app in apps.get_app_configs():
+            if find_spec(f"{app.name}.demo") is not None:
+                counts |= import_module(f"{app.name}.demo").load_demo()
         summary = ", ".join(f"{n} {name}" for name, n in counts.items())
         self.stdout.write(self.style.SUCCESS(f"Demo alliance loaded: {summary}."))
         self.stdout.write(f"Demo accounts (password: {DEMO_PASSWORD}):")
