@@ -41,6 +41,7 @@ PLAN = [
 ]  # fmt: skip
 RECENT = {"submitted", "info_requested", "accepted", "scheduled", "arrived", "draft"}
 COUNT = 120
+FOLLOW_UP = "社区每2周随访一次，监测血压、血糖，按时服药"
 
 
 def _walk(target: str, referral: Referral, sender, receiver, rng: random.Random) -> Referral:
@@ -57,7 +58,9 @@ def _walk(target: str, referral: Referral, sender, receiver, rng: random.Random)
     if target == "expired":
         return referral  # expired by the escalation job once moved back in time
     if target == "rejected":
-        return services.referral_reject(actor=receiver, referral=referral, reason="床位或号源不足：本周床位已满")
+        return services.referral_reject(
+            actor=receiver, referral=referral, reason="床位或号源不足：本周床位已满"
+        )
     if target == "cancelled":
         return services.referral_cancel(actor=sender, referral=referral, reason="患者改变就诊计划")
     referral = services.referral_accept(actor=receiver, referral=referral)
@@ -70,7 +73,9 @@ def _walk(target: str, referral: Referral, sender, receiver, rng: random.Random)
     if target == "scheduled":
         return referral
     if target == "no_show":
-        Referral.objects.filter(pk=referral.pk).update(appointment_at=now - datetime.timedelta(hours=2))
+        Referral.objects.filter(pk=referral.pk).update(
+            appointment_at=now - datetime.timedelta(hours=2)
+        )
         referral.refresh_from_db()
         return services.referral_no_show(actor=receiver, referral=referral)
     referral = services.referral_arrive(actor=receiver, referral=referral)
@@ -79,8 +84,8 @@ def _walk(target: str, referral: Referral, sender, receiver, rng: random.Random)
     outcome = rng.choice(["outpatient", "admitted", "admitted", "outpatient", "transferred"])
     referral = services.referral_complete(
         actor=receiver, referral=referral, outcome=outcome,
-        summary="诊疗结束，病情稳定。" if outcome != "transferred" else "转上级专科医院继续治疗。",
-        follow_up_plan="社区每2周随访一次，监测血压、血糖，按时服药" if outcome == "admitted" else "",
+        summary="转上级专科医院继续治疗。" if outcome == "transferred" else "诊疗结束，病情稳定。",
+        follow_up_plan=FOLLOW_UP if outcome == "admitted" else "",
     )  # fmt: skip
     if target == "refer_back":
         back, _ = services.referral_refer_back(actor=receiver, referral=referral, submit=True)
@@ -92,9 +97,14 @@ def _move_back(referral: Referral, delta: datetime.timedelta) -> None:
     """Shift every timestamp of the referral (and of a referral returning it) back by delta."""
     fields = ["created_at", "submitted_at", "due_at", "responded_at", "escalated_at",
               "arrived_at", "closed_at"]  # fmt: skip
-    ids = [referral.pk, *Referral.objects.filter(returns_referral=referral).values_list("pk", flat=True)]
+    ids = [
+        referral.pk,
+        *Referral.objects.filter(returns_referral=referral).values_list("pk", flat=True),
+    ]
     for name in fields:
-        Referral.objects.filter(pk__in=ids, **{f"{name}__isnull": False}).update(**{name: F(name) - delta})
+        Referral.objects.filter(pk__in=ids, **{f"{name}__isnull": False}).update(
+            **{name: F(name) - delta}
+        )
     if referral.status != Status.SCHEDULED:
         Referral.objects.filter(pk__in=ids, appointment_at__isnull=False).update(
             appointment_at=F("appointment_at") - delta
@@ -102,7 +112,9 @@ def _move_back(referral: Referral, delta: datetime.timedelta) -> None:
     ReferralEvent.objects.filter(referral_id__in=ids).update(at=F("at") - delta)
     for pk in ids:
         created = Referral.objects.get(pk=pk).created_at
-        Referral.objects.filter(pk=pk).update(number=services.next_number(timezone.localdate(created)))
+        Referral.objects.filter(pk=pk).update(
+            number=services.next_number(timezone.localdate(created))
+        )
 
 
 def load_demo() -> dict[str, int]:

@@ -1,5 +1,8 @@
+import datetime
+
 import django_filters
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from alliance.models import Institution
@@ -22,18 +25,27 @@ class ReferralFilter(django_filters.FilterSet):
     to_institution = django_filters.ModelChoiceFilter(
         label=_("to institution"), queryset=Institution.objects.all()
     )
-    submitted = django_filters.DateFromToRangeFilter(
-        label=_("submitted between"), field_name="submitted_at"
+    # Two date filters rather than a DateFromToRangeFilter, so an error names the parameter the
+    # client sent (`submitted_after`), not the range (`submitted`).
+    submitted_after = django_filters.DateFilter(
+        label=_("Submitted from"), field_name="submitted_at", method="filter_from"
     )
-    created = django_filters.DateFromToRangeFilter(
-        label=_("created between"), field_name="created_at"
+    submitted_before = django_filters.DateFilter(
+        label=_("Submitted until"), field_name="submitted_at", method="filter_until"
+    )
+    created_after = django_filters.DateFilter(
+        label=_("Created from"), field_name="created_at", method="filter_from"
+    )
+    created_before = django_filters.DateFilter(
+        label=_("Created until"), field_name="created_at", method="filter_until"
     )
 
     class Meta:
         model = Referral
         fields = [
             "q", "status", "direction", "urgency", "service", "from_institution",
-            "to_institution", "submitted", "created",
+            "to_institution", "submitted_after", "submitted_before", "created_after",
+            "created_before",
         ]  # fmt: skip
 
     def filter_q(self, queryset, name, value):
@@ -41,3 +53,12 @@ class ReferralFilter(django_filters.FilterSet):
         if not value:
             return queryset
         return queryset.filter(Q(number__iexact=value) | Q(patient__name__icontains=value))
+
+    # Whole local days, compared with the datetime column itself so its index stays usable.
+    def filter_from(self, queryset, name, value):
+        start = timezone.make_aware(datetime.datetime.combine(value, datetime.time.min))
+        return queryset.filter(**{f"{name}__gte": start})
+
+    def filter_until(self, queryset, name, value):
+        end = timezone.make_aware(datetime.datetime.combine(value, datetime.time.max))
+        return queryset.filter(**{f"{name}__lte": end})

@@ -19,7 +19,7 @@ from .choices import (
     Status,
     Urgency,
 )
-from .querysets import ReferralQuerySet
+from .querysets import ReferralQuerySet, urgency_rank
 from .validators import validate_icd10
 
 
@@ -142,6 +142,8 @@ class Referral(models.Model):
             models.Index(fields=["from_institution", "status"], name="referral_outbox"),
             models.Index(fields=["status", "due_at"], name="referral_overdue"),
             models.Index(fields=["submitted_at"], name="referral_submitted"),
+            models.Index(fields=["-created_at", "-id"], name="referral_newest"),
+            models.Index(urgency_rank(), "due_at", "submitted_at", name="referral_worklist_order"),
         ]
 
     def __str__(self) -> str:

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -14,8 +14,9 @@ from alliance.choices import Role, Specialty
 from alliance.models import Department, Institution, Patient, StaffProfile
 from alliance.querysets import profile_of
 
-from .choices import ExamType, Service, Status, Urgency
+from .choices import ExamType, Service, Status
 from .models import Referral
+from .querysets import urgency_rank
 
 LIST_RELATED = (
     "patient", "from_institution", "to_institution", "to_department", "from_department",
@@ -30,20 +31,12 @@ def referral_for_user(user, pk, *, for_update: bool = False) -> Referral:
     """Fetch and authorise together: a referral the user may not see is a 404."""
     queryset = referrals_for(user)
     if for_update:
-        queryset = queryset.select_for_update()
+        # Lock the referral row only: PostgreSQL refuses FOR UPDATE on the nullable outer joins.
+        queryset = queryset.select_for_update(of=("self",))
     try:
         return queryset.get(pk=pk)
     except (Referral.DoesNotExist, ValueError, TypeError) as exc:
         raise Http404 from exc
-
-
-def urgency_rank():
-    return Case(
-        When(urgency=Urgency.EMERGENCY, then=Value(0)),
-        When(urgency=Urgency.URGENT, then=Value(1)),
-        default=Value(2),
-        output_field=IntegerField(),
-    )
 
 
 def incoming_worklist(user) -> QuerySet[Referral]:
@@ -53,12 +46,11 @@ def incoming_worklist(user) -> QuerySet[Referral]:
         status__in=[Status.SUBMITTED, Status.ACCEPTED, Status.SCHEDULED, Status.ARRIVED]
     )
     if profile is not None and profile.role != Role.ALLIANCE_OFFICE:
-        from alliance.models import Institution as Inst
-
-        queryset = queryset.filter(
-            to_institution__in=Inst.objects.subtree_of(profile.institution_id)
+        own = list(
+            Institution.objects.subtree_of(profile.institution_id).values_list("pk", flat=True)
         )
-    return queryset.annotate(rank=urgency_rank()).order_by("rank", "due_at", "submitted_at")
+        queryset = queryset.filter(to_institution_id__in=own)
+    return queryset.order_by(urgency_rank(), "due_at", "submitted_at")
 
 
 def overdue(user) -> QuerySet[Referral]:

@@ -6,6 +6,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from alliance.api.pagination import NewestFirstCursorPagination
 from alliance.api.views import RestrictedViewSetMixin
 from alliance.choices import Specialty
 from alliance.models import Patient
@@ -27,9 +28,11 @@ class ReferralViewSet(
 ):
     """Two-way referrals. Changes of state are explicit actions, never a writable status."""
 
-    queryset = Referral.objects.select_related(*selectors.LIST_RELATED)
+    # The reverse one-to-one `referred_back_by` is joined too: one query a page, not one a row.
+    queryset = Referral.objects.select_related(*selectors.LIST_RELATED, "referred_back_by")
     serializer_class = s.ReferralSerializer
     filterset_class = ReferralFilter
+    pagination_class = NewestFirstCursorPagination
     ordering_fields = ["created_at", "submitted_at", "due_at", "number"]
     ordering = ["-created_at", "-id"]
     http_method_names = ["get", "post", "patch", "head", "options"]
@@ -46,6 +49,12 @@ class ReferralViewSet(
 
     def _answer(self, referral: Referral, code: int = status.HTTP_200_OK) -> Response:
         return Response(self.get_serializer(referral).data, status=code)
+
+    def _idempotency_key(self) -> str:
+        key = self.request.headers.get("Idempotency-Key", "").strip()
+        if len(key) > 64:
+            raise ValidationError({"Idempotency-Key": [_("At most 64 characters.")]})
+        return key
 
     def _body(self, serializer_class):
         body = serializer_class(data=self.request.data)
@@ -65,9 +74,7 @@ class ReferralViewSet(
     def create(self, request, *args, **kwargs):
         """Create a draft, or submit at once with `"submit": true`."""
         data = self._body(s.ReferralCreateSerializer)
-        key = request.headers.get("Idempotency-Key", "").strip()
-        if len(key) > 64:
-            raise ValidationError({"Idempotency-Key": [_("At most 64 characters.")]})
+        key = self._idempotency_key()
         referral, created = services.referral_create(
             actor=request.user, idempotency_key=key, **data
         )
@@ -177,7 +184,14 @@ class ReferralViewSet(
         """Start the downward referral that returns a completed upward one."""
         referral = self.get_object()
         data = self._body(s.ReferBackSerializer)
-        key = request.headers.get("Idempotency-Key", "").strip()[:64]
+        key = self._idempotency_key()
+        if key:
+            # A client's retry answers with the referral its first request created, not a 409.
+            replayed = Referral.objects.filter(
+                referring_user=request.user, idempotency_key=key, returns_referral=referral
+            ).first()
+            if replayed is not None:
+                return self._answer(replayed)
         back, created = services.referral_refer_back(
             actor=request.user, referral=referral, idempotency_key=key, **data
         )

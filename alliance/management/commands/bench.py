@@ -1,23 +1,51 @@
-"""`make bench`: response times and query counts of the alliance pages and API at scale.
+"""`make bench`: response times and query counts of the main pages and API endpoints at scale.
 
-Runs inside a transaction that is rolled back: the demo database is left as it was.
+Loads the demo, adds synthetic institutions, patients and referrals, measures, and rolls it all
+back: the database is left as it was. Figures are medians and 95th percentiles in milliseconds.
 """
 
 import datetime
+import itertools
 import statistics
 import time
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import connection, transaction
 from django.test import Client
+from django.utils import timezone
+from stdnum.cn import ric
 
 from alliance.choices import InstitutionKind, Specialty
 from alliance.demo import load_demo
 from alliance.models import Department, District, Institution, Patient
 
+# (user, url) pairs measured with GET.
+PAGES = [
+    ("wanxiang", "/"),
+    ("office", "/"),
+    ("bureau", "/"),
+    ("wanxiang", "/alliance/institutions/"),
+    ("wanxiang", "/alliance/institutions/?q=心内"),
+    ("wanxiang", "/api/v1/institutions/"),
+    ("wanxiang", "/api/v1/patients/"),
+    ("office", "/api/v1/patients/?page_size=200"),
+    ("hospital", "/referrals/incoming/"),
+    ("hospital", "/api/v1/referrals/"),
+    ("hospital", "/api/v1/referrals/?page_size=200"),
+    ("hospital", "/api/v1/referrals/?status=submitted&urgency=emergency"),
+    ("wanxiang", "/referrals/"),
+    ("office", "/api/v1/referrals/"),
+]
+
 
 class Rollback(Exception):
     pass
+
+
+def percentiles(timings: list[float]) -> tuple[float, float]:
+    timings = sorted(timings)
+    return statistics.median(timings), timings[max(0, int(len(timings) * 0.95) - 1)]
 
 
 class Command(BaseCommand):
@@ -26,6 +54,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("--institutions", type=int, default=300)
         parser.add_argument("--patients", type=int, default=20000)
+        parser.add_argument("--referrals", type=int, default=200000)
         parser.add_argument("--repeat", type=int, default=20)
 
     def handle(self, *args, **options) -> None:
@@ -36,28 +65,28 @@ class Command(BaseCommand):
         except Rollback:
             pass
 
-    def _scale(self, institutions: int, patients: int) -> None:
-        from stdnum.cn import ric
+    # --- data -----------------------------------------------------------------------------
 
+    def _scale_institutions(self, count: int) -> None:
         district = District.objects.get(code="310115")
         centers = Institution.objects.bulk_create(
             Institution(
-                name=f"压测社区卫生服务中心{n}", code=f"BENCH-{n:05d}",
-                kind=InstitutionKind.COMMUNITY_CENTER, district=district, population_served=1000,
+                name=f"压测社区卫生服务中心{n}", code=f"BENCH-{n:05d}", district=district,
+                kind=InstitutionKind.COMMUNITY_CENTER, population_served=1000,
             )
-            for n in range(institutions)
+            for n in range(count)
         )  # fmt: skip
+        specialties = [("全科", Specialty.GENERAL_PRACTICE), ("内科", Specialty.INTERNAL_MEDICINE)]
         Department.objects.bulk_create(
             Department(institution=c, name=name, specialty=specialty, phone="021-58000000")
             for c in centers
-            for name, specialty in [
-                ("全科", Specialty.GENERAL_PRACTICE),
-                ("内科", Specialty.INTERNAL_MEDICINE),
-            ]
+            for name, specialty in specialties
         )
+
+    def _scale_patients(self, count: int) -> None:
         home = Institution.objects.get(short_name="万祥")
         rows = []
-        for n in range(patients):
+        for n in range(count):
             birth = datetime.date(2000, 1, 1) + datetime.timedelta(days=n // 1000)
             body = f"310115{birth:%Y%m%d}{n % 1000:03d}"
             rows.append(
@@ -68,9 +97,49 @@ class Command(BaseCommand):
             )  # fmt: skip
         Patient.objects.bulk_create(rows, ignore_conflicts=True)
 
-    def _measure(self, client: Client, url: str, repeat: int) -> tuple[float, float, int, int]:
+    def _scale_referrals(self, count: int) -> None:
+        """Referrals from the demo's primary institutions to the lead hospital, in every state."""
+        from referrals.choices import Direction, Status, Urgency
+        from referrals.models import Referral
+
+        lead = Institution.objects.get(short_name="临港院区")
+        departments = list(lead.departments.filter(accepts_referrals=True))
+        patients = list(
+            Patient.objects.exclude(name__startswith="压测").select_related("home_institution")
+        )
+        user = get_user_model().objects.get(username="wanxiang")
+        # A year's referrals as a lead hospital sees them: most closed, about 8 % still open.
+        weights = {
+            Status.COMPLETED: 80, Status.REJECTED: 5, Status.CANCELLED: 4, Status.EXPIRED: 2,
+            Status.NO_SHOW: 1, Status.SUBMITTED: 2, Status.ACCEPTED: 2, Status.SCHEDULED: 3,
+            Status.ARRIVED: 1,
+        }  # fmt: skip
+        states = [state for state, weight in weights.items() for _ in range(weight)]
+        urgencies, now = list(Urgency), timezone.now()
+
+        def referral(n: int) -> Referral:
+            patient = patients[n % len(patients)]
+            return Referral(
+                number=f"BN-{n:09d}", status=states[n % len(states)], direction=Direction.UP,
+                urgency=urgencies[n % 3], patient=patient, referring_user=user,
+                from_institution=patient.home_institution, to_institution=lead,
+                to_department=departments[n % len(departments)], diagnosis_code="I20.0",
+                diagnosis_text="不稳定型心绞痛", reason="压测", consent=True,
+                submitted_at=now - datetime.timedelta(minutes=n),
+                due_at=now + datetime.timedelta(minutes=240 - n % 600),
+            )  # fmt: skip
+
+        rows = (referral(n) for n in range(count))
+        while batch := list(itertools.islice(rows, 5000)):
+            Referral.objects.bulk_create(batch)
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE")  # as autovacuum would after a bulk load
+
+    # --- measuring ------------------------------------------------------------------------
+
+    def _get(self, client: Client, url: str, repeat: int) -> tuple[float, float, int, int]:
         client.get(url)  # warm caches and connections
-        timings = []
         queries: list[str] = []
 
         def count(execute, sql, params, many, context):
@@ -79,47 +148,57 @@ class Command(BaseCommand):
 
         with connection.execute_wrapper(count):
             response = client.get(url)
+        timings = []
         for _ in range(repeat):
             start = time.perf_counter()
             client.get(url)
             timings.append((time.perf_counter() - start) * 1000)
-        timings.sort()
-        p95 = timings[max(0, int(len(timings) * 0.95) - 1)]
-        return statistics.median(timings), p95, len(queries), response.status_code
+        return (*percentiles(timings), len(queries), response.status_code)
+
+    def _post(self, client: Client, url: str, payload: dict, repeat: int) -> tuple:
+        timings, status = [], None
+        for n in range(repeat + 1):
+            start = time.perf_counter()
+            status = client.post(url, payload, content_type="application/json").status_code
+            if n:  # the first request warms up
+                timings.append((time.perf_counter() - start) * 1000)
+        return (*percentiles(timings), status)
+
+    def _line(self, user: str, what: str, median: float, p95: float, queries="", status=200):
+        flag = "" if status in (200, 201) else f"  (status {status})"
+        self.stdout.write(f"{user:<10} {what:<52} {median:>10.1f} {p95:>8.1f} {queries!s:>8}{flag}")
 
     def _run(self, options: dict) -> None:
-        load_demo()
-        self._scale(options["institutions"], options["patients"])
-        from django.contrib.auth import get_user_model
+        from referrals.models import Referral
 
+        load_demo()
+        self._scale_institutions(options["institutions"])
+        self._scale_patients(options["patients"])
+        self._scale_referrals(options["referrals"])
         users = get_user_model().objects
-        lead = Institution.objects.get(short_name="临港院区")
-        figures = [
-            ("wanxiang", "/"),
-            ("office", "/"),
-            ("bureau", "/"),
-            ("wanxiang", "/alliance/institutions/"),
-            ("wanxiang", "/alliance/institutions/?q=心内"),
-            (
-                "wanxiang",
-                f"/alliance/institutions/{lead.pk}/",
-            ),
-            ("wanxiang", "/api/v1/institutions/"),
-            ("wanxiang", "/api/v1/patients/"),
-            ("office", "/api/v1/patients/?page_size=200"),
-        ]
+        repeat = options["repeat"]
         self.stdout.write(
-            f"{Institution.objects.count()} institutions, {Patient.objects.count()} patients, "
-            f"{options['repeat']} requests each, database {connection.vendor}"
+            f"{Referral.objects.count()} referrals, {Institution.objects.count()} institutions, "
+            f"{Patient.objects.count()} patients; {repeat} requests each; {connection.vendor}"
         )
         self.stdout.write(
-            f"{'user':<10} {'url':<48} {'median ms':>10} {'p95 ms':>8} {'queries':>8}"
+            f"{'user':<10} {'request':<52} {'median ms':>10} {'p95 ms':>8} {'queries':>8}"
         )
-        for username, url in figures:
+        for username, url in PAGES:
             client = Client(HTTP_HOST="localhost")
             client.force_login(users.get(username=username))
-            median, p95, queries, status = self._measure(client, url, options["repeat"])
-            flag = "" if status == 200 else f"  (status {status})"
-            self.stdout.write(
-                f"{username:<10} {url:<48} {median:>10.1f} {p95:>8.1f} {queries:>8}{flag}"
-            )
+            median, p95, queries, status = self._get(client, url, repeat)
+            self._line(username, url, median, p95, queries, status)
+
+        # Submitting a referral; notifications go out after commit, which the rollback skips.
+        sender = users.get(username="wanxiang")
+        client = Client(HTTP_HOST="localhost")
+        client.force_login(sender)
+        payload = {
+            "patient": Patient.objects.restrict(sender).first().pk,
+            "to_institution": Institution.objects.get(short_name="临港院区").pk,
+            "urgency": "urgent", "service": "outpatient", "diagnosis_code": "I20.0",
+            "diagnosis_text": "不稳定型心绞痛", "reason": "压测", "consent": True, "submit": True,
+        }  # fmt: skip
+        median, p95, status = self._post(client, "/api/v1/referrals/", payload, repeat)
+        self._line("wanxiang", "POST /api/v1/referrals/ (submit)", median, p95, status=status)
