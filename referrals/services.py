@@ -44,8 +44,8 @@ CANCELLABLE = {
 }  # fmt: skip
 TRANSITIONS: dict[str, Transition] = {
     Action.SUBMIT: _t({Status.DRAFT, Status.INFO_REQUESTED}, Status.SUBMITTED, SENDER),
-    Action.REQUEST_INFO: _t({Status.SUBMITTED}, Status.INFO_REQUESTED, RECEIVER),
     Action.ACCEPT: _t({Status.SUBMITTED}, Status.ACCEPTED, RECEIVER),
+    Action.REQUEST_INFO: _t({Status.SUBMITTED}, Status.INFO_REQUESTED, RECEIVER),
     Action.REJECT: _t({Status.SUBMITTED}, Status.REJECTED, RECEIVER),
     Action.REDIRECT: _t({Status.SUBMITTED}, Status.SUBMITTED, RECEIVER),
     Action.SCHEDULE: _t({Status.ACCEPTED, Status.SCHEDULED}, Status.SCHEDULED, RECEIVER),
