@@ -290,6 +290,9 @@ REFERRAL_RESPONSE_LIMITS = {
     "urgent": (4 * 60, 24 * 60),
     "routine": (2 * 24 * 60, 5 * 24 * 60),
 }
+# Attachments: PDF, JPEG or PNG (checked by content, not by name), at most this many bytes.
+REFERRAL_ATTACHMENT_MAX_BYTES = env.int("REFERRAL_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # Where pre-arrival alerts for emergencies go: a dotted path to a callable(phone, message).
 # The default writes them to the log; a hospital plugs in its SMS or paging gateway here.
 REFERRAL_ALERT_BACKEND = env.str("REFERRAL_ALERT_BACKEND", default="referrals.alerts.log_alert")

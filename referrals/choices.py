@@ -77,6 +77,7 @@ class Action(models.TextChoices):
     ESCALATE = "escalate", _("Escalated to the alliance office")
     REFER_BACK = "refer_back", _("Referred back")
     EDIT = "edit", _("Edited")
+    ATTACH = "attach", _("Attached a file")
 
 
 class Outcome(models.TextChoices):

@@ -10,5 +10,11 @@ urlpatterns = [
     path("new/", views.ReferralCreateView.as_view(), name="create"),
     path("<int:pk>/", views.ReferralDetailView.as_view(), name="detail"),
     path("<int:pk>/slip/", views.ReferralSlipView.as_view(), name="slip"),
+    path("<int:pk>/attachments/", views.AttachmentUploadView.as_view(), name="attach"),
+    path(
+        "<int:pk>/attachments/<int:attachment_id>/",
+        views.AttachmentDownloadView.as_view(),
+        name="attachment",
+    ),
     path("<int:pk>/<slug:action>/", views.ReferralActionView.as_view(), name="action"),
 ]

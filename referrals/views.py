@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from django.core.exceptions import ValidationError
 from django.db.models import Q
-from django.http import Http404, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -19,7 +19,7 @@ from alliance.querysets import profile_of
 from . import forms, selectors, services
 from .choices import Action, Service, Status
 from .filters import ReferralFilter
-from .models import Referral
+from .models import Referral, ReferralAttachment
 
 
 class ReferralAccessMixin(LoginRequiredMixin, PermissionRequiredMixin):
@@ -74,6 +74,12 @@ class ReferralDetailView(ReferralAccessMixin, DetailView):
         context.update(
             actions=actions,
             events=referral.events.select_related("actor").order_by("at", "pk"),
+            attachments=referral.attachments.all(),
+            may_attach=bool(
+                services.sides_of(self.request.user, referral)
+                & {services.SENDER, services.RECEIVER}
+            )
+            and (referral.status == Status.DRAFT or referral.is_open),
             now=timezone.now(),
             forms={
                 Action.ACCEPT: forms.NoteForm(prefix="accept"),
@@ -92,6 +98,43 @@ class ReferralDetailView(ReferralAccessMixin, DetailView):
             },
         )
         return context
+
+
+def attachment_response(referral: Referral, attachment_id) -> FileResponse:
+    """Serve a file of a referral the caller may already see; never inline, never sniffed."""
+    try:
+        attachment = referral.attachments.get(pk=int(attachment_id))
+    except (ValueError, TypeError, ReferralAttachment.DoesNotExist) as exc:
+        raise Http404 from exc
+    response = FileResponse(
+        attachment.file.open("rb"), as_attachment=True, filename=attachment.name,
+        content_type=attachment.content_type,
+    )  # fmt: skip
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+class AttachmentDownloadView(ReferralAccessMixin, View):
+    def get(self, request, pk: int, attachment_id: int):
+        return attachment_response(selectors.referral_for_user(request.user, pk), attachment_id)
+
+
+class AttachmentUploadView(ReferralAccessMixin, View):
+    def post(self, request, pk: int):
+        referral = selectors.referral_for_user(request.user, pk)
+        upload = request.FILES.get("file")
+        if upload is None:
+            messages.error(request, _("Choose a file to attach."))
+            return redirect("referrals:detail", pk=pk)
+        try:
+            services.referral_attach(actor=request.user, referral=referral, upload=upload)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("File attached."))
+        return redirect("referrals:detail", pk=pk)
 
 
 class ReferralSlipView(ReferralDetailView):

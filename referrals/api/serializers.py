@@ -5,7 +5,7 @@ from alliance.models import Department, Institution, Patient
 from alliance.validators import mask_id_number
 
 from ..choices import Action, Direction, ExamType, Outcome, Service, Urgency
-from ..models import Referral, ReferralEvent
+from ..models import Referral, ReferralAttachment, ReferralEvent
 
 
 class ReferralPatientSerializer(serializers.ModelSerializer):
@@ -160,3 +160,21 @@ class TargetSerializer(serializers.Serializer):
 
     def get_departments(self, target) -> list[dict]:
         return [{"id": d.pk, "name": d.name, "specialty": d.specialty} for d in target.departments]
+
+
+class AttachmentSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ReferralAttachment
+        fields = ["id", "name", "content_type", "size", "sha256", "uploaded_at", "url"]
+        read_only_fields = fields
+
+    def get_url(self, attachment: ReferralAttachment) -> str:
+        from django.urls import reverse
+
+        return reverse("referral-attachment-download", args=[attachment.referral_id, attachment.pk])
+
+
+class AttachmentUploadSerializer(serializers.Serializer):
+    file = serializers.FileField()

@@ -3,6 +3,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
@@ -14,6 +15,7 @@ from alliance.models import Patient
 from .. import selectors, services
 from ..choices import ExamType, Service
 from ..filters import ReferralFilter
+from ..views import attachment_response
 from ..models import Referral
 from . import serializers as s
 
@@ -33,15 +35,18 @@ class ReferralViewSet(
     serializer_class = s.ReferralSerializer
     filterset_class = ReferralFilter
     pagination_class = NewestFirstCursorPagination
-    ordering_fields = ["created_at", "submitted_at", "due_at", "number"]
+    # Only columns that are never empty: a cursor cannot point past a NULL, so ordering by
+    # submitted_at or due_at (empty on drafts) lost or repeated rows while following `next`.
+    ordering_fields = ["created_at", "number"]
     ordering = ["-created_at", "-id"]
     http_method_names = ["get", "post", "patch", "head", "options"]
     action_permissions = {
-        name: "referrals.view_referral" for name in ("list", "retrieve", "events")
+        name: "referrals.view_referral"
+        for name in ("list", "retrieve", "events", "attachment_download")
     } | {
         name: "referrals.change_referral"
         for name in ("create", "partial_update", "suggest_targets", *services.TRANSITIONS,
-                     "refer_back")
+                     "refer_back", "attachments")
     }  # fmt: skip
 
     def get_serializer_class(self):
@@ -196,6 +201,34 @@ class ReferralViewSet(
             actor=request.user, referral=referral, idempotency_key=key, **data
         )
         return self._answer(back, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    @extend_schema(
+        methods=["POST"],
+        request={"multipart/form-data": s.AttachmentUploadSerializer},
+        responses={201: s.AttachmentSerializer},
+        description=_("PDF, JPEG or PNG, checked by content; size-limited."),
+    )
+    @extend_schema(methods=["GET"], responses=s.AttachmentSerializer(many=True))
+    @action(
+        detail=True, methods=["get", "post"], pagination_class=None, filterset_class=None,
+        parser_classes=[MultiPartParser, FormParser],
+    )  # fmt: skip
+    def attachments(self, request, pk=None):
+        referral = self.get_object()
+        if request.method == "GET":
+            return Response(s.AttachmentSerializer(referral.attachments.all(), many=True).data)
+        upload = self._body(s.AttachmentUploadSerializer)["file"]
+        attachment = services.referral_attach(actor=request.user, referral=referral, upload=upload)
+        return Response(s.AttachmentSerializer(attachment).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    @action(
+        detail=True, methods=["get"], url_path=r"attachments/(?P<attachment_id>\d+)",
+        url_name="attachment-download", pagination_class=None, filterset_class=None,
+    )  # fmt: skip
+    def attachment_download(self, request, pk=None, attachment_id=None):
+        """The file itself; only for users who may see the referral."""
+        return attachment_response(self.get_object(), attachment_id)
 
     @extend_schema(responses=s.ReferralEventSerializer(many=True))
     @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
