@@ -3,8 +3,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from alliance.api.pagination import NewestFirstCursorPagination
@@ -15,8 +15,8 @@ from alliance.models import Patient
 from .. import selectors, services
 from ..choices import ExamType, Service
 from ..filters import ReferralFilter
-from ..views import attachment_response
 from ..models import Referral
+from ..views import attachment_response
 from . import serializers as s
 
 TRANSITION_DOC = _("Answers with the updated referral; 409 when the state does not allow it.")
