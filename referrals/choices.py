@@ -94,3 +94,11 @@ class RejectReason(models.TextChoices):
     NOT_INDICATED = "not_indicated", _("Referral not indicated")
     INCOMPLETE = "incomplete", _("Information incomplete")
     OTHER = "other", _("Other")
+
+
+class FollowUpKind(models.TextChoices):
+    VISIT = "visit", _("Follow-up visit")
+    MEDICATION_REVIEW = "medication_review", _("Medication review")
+    TEST = "test", _("Re-examination")
+    REHABILITATION = "rehabilitation", _("Rehabilitation")
+    OTHER = "other", _("Other")

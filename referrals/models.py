@@ -14,12 +14,13 @@ from .choices import (
     Action,
     Direction,
     ExamType,
+    FollowUpKind,
     Outcome,
     Service,
     Status,
     Urgency,
 )
-from .querysets import ReferralQuerySet, urgency_rank
+from .querysets import FollowUpTaskQuerySet, ReferralQuerySet, urgency_rank
 from .validators import validate_icd10
 
 
@@ -101,6 +102,12 @@ class Referral(models.Model):
     outcome = models.CharField(_("outcome"), max_length=12, choices=Outcome.choices, blank=True)
     outcome_summary = models.TextField(_("outcome summary"), blank=True)
     follow_up_plan = models.TextField(_("follow-up plan"), blank=True)
+    follow_up_items = models.JSONField(
+        _("follow-up items"),
+        default=list,
+        blank=True,
+        help_text=_("[{kind, due_in_days, description}]: become tasks when the community accepts."),
+    )
     status_note = models.TextField(
         _("last reason or note"),
         blank=True,
@@ -253,3 +260,46 @@ class ReferralAttachment(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class FollowUpTask(models.Model):
+    """A step of a downward referral's follow-up plan for the community institution."""
+
+    referral = models.ForeignKey(
+        Referral, verbose_name=_("referral"), on_delete=models.CASCADE, related_name="follow_ups"
+    )
+    patient = models.ForeignKey(
+        Patient, verbose_name=_("patient"), on_delete=models.PROTECT, related_name="follow_ups"
+    )
+    institution = models.ForeignKey(
+        Institution,
+        verbose_name=_("responsible institution"),
+        on_delete=models.PROTECT,
+        related_name="follow_ups",
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=FollowUpKind.choices)
+    description = models.CharField(_("description"), max_length=300)
+    due_on = models.DateField(_("due on"))
+    done_at = models.DateTimeField(_("done at"), null=True, blank=True)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("done by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="follow_ups_done",
+    )
+    note = models.TextField(_("note"), blank=True)
+
+    objects = FollowUpTaskQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["due_on", "pk"]
+        verbose_name = _("follow-up task")
+        verbose_name_plural = _("follow-up tasks")
+        indexes = [
+            models.Index(fields=["institution", "done_at", "due_on"], name="followup_worklist")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.due_on}"

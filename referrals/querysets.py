@@ -55,3 +55,10 @@ def urgency_rank() -> Case:
         default=Value(2),
         output_field=IntegerField(),
     )
+
+
+class FollowUpTaskQuerySet(RestrictedQuerySet):
+    def visible_to(self, profile: StaffProfile) -> FollowUpTaskQuerySet:
+        """Tasks of the institutions the user works for, and of referrals they sent down."""
+        scope = list(referral_scope(profile).values_list("pk", flat=True))
+        return self.filter(Q(institution_id__in=scope) | Q(referral__from_institution_id__in=scope))

@@ -21,8 +21,24 @@ from alliance.errors import ActionNotAllowed, IllegalTransition
 from alliance.models import Department, Institution, Patient
 from alliance.querysets import profile_of
 
-from .choices import OPEN_STATUSES, Action, Direction, Outcome, Service, Status, Urgency
-from .models import DailyCounter, Referral, ReferralAttachment, ReferralEvent, ResponseLimit
+from .choices import (
+    OPEN_STATUSES,
+    Action,
+    Direction,
+    FollowUpKind,
+    Outcome,
+    Service,
+    Status,
+    Urgency,
+)
+from .models import (
+    DailyCounter,
+    FollowUpTask,
+    Referral,
+    ReferralAttachment,
+    ReferralEvent,
+    ResponseLimit,
+)
 from .querysets import referral_scope
 
 SENDER, RECEIVER, SYSTEM = "sender", "receiver", "system"
@@ -370,8 +386,42 @@ def referral_request_info(*, actor, referral: Referral, note: str) -> Referral:
 @transaction.atomic
 def referral_accept(*, actor, referral: Referral, note: str = "") -> Referral:
     referral = _transition(actor, referral, Action.ACCEPT, note=note, responded_at=timezone.now())
+    if referral.direction == Direction.DOWN:
+        _create_follow_ups(referral)
     _notify_sender(referral, _("Referral accepted"), note)
     return referral
+
+
+def _create_follow_ups(referral: Referral) -> None:
+    """The follow-up plan becomes dated tasks for the community institution that accepted."""
+    items = referral.follow_up_items
+    if not items and referral.follow_up_plan.strip():
+        items = [{"kind": FollowUpKind.VISIT, "due_in_days": 14,
+                  "description": referral.follow_up_plan.strip()[:300]}]  # fmt: skip
+    today = timezone.localdate()
+    FollowUpTask.objects.bulk_create(
+        FollowUpTask(
+            referral=referral, patient_id=referral.patient_id,
+            institution_id=referral.to_institution_id, kind=item["kind"],
+            description=item["description"],
+            due_on=today + datetime.timedelta(days=item["due_in_days"]),
+        )
+        for item in items
+    )  # fmt: skip
+
+
+@transaction.atomic
+def follow_up_done(*, actor, task: FollowUpTask, note: str = "") -> FollowUpTask:
+    locked = FollowUpTask.objects.select_for_update().get(pk=task.pk)
+    profile = profile_of(actor)
+    scope = set(referral_scope(profile).values_list("pk", flat=True)) if profile else set()
+    if not (actor.is_superuser or locked.institution_id in scope):
+        raise ActionNotAllowed(_("Only the responsible institution may record the follow-up."))
+    if locked.done_at is not None:
+        raise IllegalTransition(_("This follow-up has already been recorded."))
+    locked.done_at, locked.done_by, locked.note = timezone.now(), actor, note
+    locked.save(update_fields=["done_at", "done_by", "note"])
+    return locked
 
 
 @transaction.atomic
@@ -446,10 +496,36 @@ def referral_arrive(*, actor, referral: Referral, note: str = "") -> Referral:
     )  # fmt: skip
 
 
+def clean_follow_up_items(items) -> list[dict]:
+    """[{kind, due_in_days, description}], each checked; a field error names the list."""
+    cleaned, problems = [], []
+    for index, item in enumerate(items or []):
+        try:
+            kind = item["kind"]
+            days = int(item["due_in_days"])
+            text = str(item.get("description", "")).strip()
+        except (KeyError, TypeError, ValueError):
+            problems.append(
+                _("Item %(n)s needs kind, due_in_days and description.") % {"n": index + 1}
+            )
+            continue
+        if kind not in FollowUpKind.values or not 1 <= days <= 365 or not text or len(text) > 300:
+            problems.append(
+                _("Item %(n)s: a known kind, 1-365 days and a description.") % {"n": index + 1}
+            )
+            continue
+        cleaned.append({"kind": kind, "due_in_days": days, "description": text})
+    if problems:
+        raise ValidationError({"follow_up": problems})
+    return cleaned
+
+
 @transaction.atomic
 def referral_complete(
-    *, actor, referral: Referral, outcome: str, summary: str, follow_up_plan: str = ""
-) -> Referral:
+    *, actor, referral: Referral, outcome: str, summary: str, follow_up_plan: str = "",
+    follow_up: list[dict] | None = None,
+) -> Referral:  # fmt: skip
+    items = clean_follow_up_items(follow_up)
     errors = {}
     if outcome not in Outcome.values:
         errors["outcome"] = _("Choose the outcome.")
@@ -459,7 +535,8 @@ def referral_complete(
         raise ValidationError(errors)
     referral = _transition(
         actor, referral, Action.COMPLETE, note=summary, outcome=outcome,
-        outcome_summary=summary, follow_up_plan=follow_up_plan, closed_at=timezone.now(),
+        outcome_summary=summary, follow_up_plan=follow_up_plan, follow_up_items=items,
+        closed_at=timezone.now(),
     )  # fmt: skip
     _notify_sender(referral, _("Referral completed"), summary)
     return referral
@@ -507,6 +584,10 @@ def referral_refer_back(
         submit=submit, idempotency_key=idempotency_key, returns_referral=original,
     )  # fmt: skip
     if created:
+        Referral.objects.filter(pk=back.pk).update(
+            follow_up_plan=original.follow_up_plan, follow_up_items=original.follow_up_items
+        )
+        back.refresh_from_db()
         _record(original, Action.REFER_BACK, actor, original.status, returned_by=back.number)
     return back, created
 

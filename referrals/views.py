@@ -19,7 +19,7 @@ from alliance.querysets import profile_of
 from . import forms, selectors, services
 from .choices import Action, Service, Status
 from .filters import ReferralFilter
-from .models import Referral, ReferralAttachment
+from .models import FollowUpTask, Referral, ReferralAttachment
 
 
 class ReferralAccessMixin(LoginRequiredMixin, PermissionRequiredMixin):
@@ -75,6 +75,7 @@ class ReferralDetailView(ReferralAccessMixin, DetailView):
             actions=actions,
             events=referral.events.select_related("actor").order_by("at", "pk"),
             attachments=referral.attachments.all(),
+            follow_ups=referral.follow_ups.all(),
             may_attach=bool(
                 services.sides_of(self.request.user, referral)
                 & {services.SENDER, services.RECEIVER}
@@ -295,3 +296,39 @@ class ReferralCreateView(LoginRequiredMixin, PermissionRequiredMixin, FormView):
         else:
             messages.info(self.request, _("Draft %(number)s saved.") % {"number": referral.number})
         return redirect("referrals:detail", pk=referral.pk)
+
+
+class FollowUpListView(ReferralAccessMixin, ListView):
+    """The community's follow-up worklist: open tasks, earliest due first."""
+
+    template_name = "referrals/followup_list.html"
+    paginate_by = 50
+
+    def get_queryset(self):
+        return (
+            FollowUpTask.objects.restrict(self.request.user)
+            .filter(done_at__isnull=True)
+            .select_related("patient", "referral", "institution")
+            .order_by("due_on", "pk")
+        )
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["today"] = timezone.localdate()
+        return context
+
+
+class FollowUpDoneView(ReferralAccessMixin, View):
+    def post(self, request, pk: int):
+        task = FollowUpTask.objects.restrict(request.user).filter(pk=pk).first()
+        if task is None:
+            raise Http404
+        try:
+            services.follow_up_done(
+                actor=request.user, task=task, note=request.POST.get("note", "")
+            )
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Follow-up recorded."))
+        return redirect("referrals:follow-ups")

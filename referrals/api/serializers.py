@@ -4,8 +4,8 @@ from rest_framework import serializers
 from alliance.models import Department, Institution, Patient
 from alliance.validators import mask_id_number
 
-from ..choices import Action, Direction, ExamType, Outcome, Service, Urgency
-from ..models import Referral, ReferralAttachment, ReferralEvent
+from ..choices import Action, Direction, ExamType, FollowUpKind, Outcome, Service, Urgency
+from ..models import FollowUpTask, Referral, ReferralAttachment, ReferralEvent
 
 
 class ReferralPatientSerializer(serializers.ModelSerializer):
@@ -124,10 +124,20 @@ class ScheduleSerializer(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, default="")
 
 
+class FollowUpItemSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=FollowUpKind.choices)
+    due_in_days = serializers.IntegerField(min_value=1, max_value=365)
+    description = serializers.CharField(max_length=300)
+
+
 class CompleteSerializer(serializers.Serializer):
     outcome = serializers.ChoiceField(choices=Outcome.choices)
     summary = serializers.CharField()
     follow_up_plan = serializers.CharField(required=False, allow_blank=True, default="")
+    follow_up = FollowUpItemSerializer(
+        many=True, required=False, default=list,
+        help_text=_("For the community: tasks created when the downward referral is accepted."),
+    )  # fmt: skip
 
 
 class ReferBackSerializer(serializers.Serializer):
@@ -178,3 +188,16 @@ class AttachmentSerializer(serializers.ModelSerializer):
 
 class AttachmentUploadSerializer(serializers.Serializer):
     file = serializers.FileField()
+
+
+class FollowUpTaskSerializer(serializers.ModelSerializer):
+    patient = ReferralPatientSerializer(read_only=True)
+    referral_number = serializers.CharField(source="referral.number", read_only=True)
+
+    class Meta:
+        model = FollowUpTask
+        fields = [
+            "id", "referral", "referral_number", "patient", "institution", "kind",
+            "description", "due_on", "done_at", "done_by", "note",
+        ]  # fmt: skip
+        read_only_fields = fields

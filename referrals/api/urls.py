@@ -1,8 +1,9 @@
 from rest_framework.routers import SimpleRouter
 
-from .views import ReferralViewSet
+from .views import FollowUpTaskViewSet, ReferralViewSet
 
 router = SimpleRouter()
 router.register("referrals", ReferralViewSet)
+router.register("follow-ups", FollowUpTaskViewSet)
 
 urlpatterns = router.urls

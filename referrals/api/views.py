@@ -15,7 +15,7 @@ from alliance.models import Patient
 from .. import selectors, services
 from ..choices import ExamType, Service
 from ..filters import ReferralFilter
-from ..models import Referral
+from ..models import FollowUpTask, Referral
 from ..views import attachment_response
 from . import serializers as s
 
@@ -277,3 +277,44 @@ class ReferralViewSet(
             raise ValidationError(errors)
         targets = selectors.suggest_targets(request.user, patient, service, specialty, exam_type)
         return Response(s.TargetSerializer(targets, many=True).data)
+
+
+class FollowUpTaskViewSet(
+    RestrictedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):  # fmt: skip
+    """Follow-up tasks of downward referrals: the community's worklist, earliest due first."""
+
+    queryset = FollowUpTask.objects.select_related("patient", "referral")
+    serializer_class = s.FollowUpTaskSerializer
+    filterset_fields = ["institution", "kind", "referral"]
+    ordering_fields = ["due_on"]
+    ordering = ["due_on", "id"]
+    action_permissions = {
+        "list": "referrals.view_referral", "retrieve": "referrals.view_referral",
+        "done": "referrals.change_referral",
+    }  # fmt: skip
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        open_only = self.request.query_params.get("open")
+        if open_only in ("1", "true"):
+            queryset = queryset.filter(done_at__isnull=True)
+        return queryset
+
+    @extend_schema(request=s.NoteSerializer, responses=s.FollowUpTaskSerializer)
+    @action(detail=True, methods=["post"])
+    def done(self, request, pk=None):
+        """Record that the follow-up took place."""
+        task = self.get_object()
+        note = self._note()
+        return Response(
+            s.FollowUpTaskSerializer(
+                services.follow_up_done(actor=request.user, task=task, note=note)
+            ).data
+        )
+
+    def _note(self) -> str:
+        body = s.NoteSerializer(data=self.request.data)
+        body.is_valid(raise_exception=True)
+        return body.validated_data["note"]
