@@ -239,7 +239,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"ReferralStatusEnum": "referrals.choices.Status"},
+    "ENUM_NAME_OVERRIDES": {
+        "ReferralStatusEnum": "referrals.choices.Status",
+        "InstitutionKindEnum": "alliance.choices.InstitutionKind",
+        "FollowUpKindEnum": "referrals.choices.FollowUpKind",
+    },
 }
 
 # --- Celery: Redis broker when configured, in-process (eager) otherwise ----------------------
