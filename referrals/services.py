@@ -260,6 +260,7 @@ def referral_create(
     submit: bool = False,
     idempotency_key: str = "",
     returns_referral: Referral | None = None,
+    from_institution: Institution | None = None,
 ) -> tuple[Referral, bool]:
     """Create a draft (and submit it when asked). Returns (referral, created); a repeated
     idempotency key returns the first referral instead of a second one."""
@@ -275,6 +276,12 @@ def referral_create(
     if not Patient.objects.restrict(actor).filter(pk=patient.pk).exists():
         raise ValidationError({"patient": _("Patient not found.")})
     source = profile.institution
+    if from_institution is not None and from_institution.pk != source.pk:
+        # The office (or a centre for its station) may refer on behalf of an institution it
+        # works for: a referral back comes from the hospital that treated the patient.
+        if not referral_scope(profile).filter(pk=from_institution.pk).exists():
+            raise ActionNotAllowed(_("You may not refer on behalf of that institution."))
+        source = from_institution
     _check_target(source, to_institution, to_department)
     if from_department is not None and from_department.institution_id != source.pk:
         raise ValidationError(
@@ -286,7 +293,8 @@ def referral_create(
         direction=direction or direction_between(source, to_institution),
         urgency=urgency, service=service, exam_type=exam_type if service == Service.EXAM else "",
         patient=patient, from_institution=source,
-        from_department=from_department or profile.department,
+        from_department=from_department
+        or (profile.department if source.pk == profile.institution_id else None),
         referring_user=actor, to_institution=to_institution, to_department=to_department,
         diagnosis_code=diagnosis_code, diagnosis_text=diagnosis_text, reason=reason,
         clinical_summary=clinical_summary, consent=consent, idempotency_key=idempotency_key,
@@ -582,6 +590,7 @@ def referral_refer_back(
         reason=reason or _("Stable after treatment: continue care in the community."),
         clinical_summary=summary, consent=original.consent, direction=Direction.DOWN,
         submit=submit, idempotency_key=idempotency_key, returns_referral=original,
+        from_institution=original.to_institution,
     )  # fmt: skip
     if created:
         Referral.objects.filter(pk=back.pk).update(

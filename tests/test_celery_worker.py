@@ -4,7 +4,6 @@ Needs a server database (the worker is another process) and a broker: CI runs it
 and Redis. Elsewhere it is skipped with the reason shown; under CI=true a missing service fails.
 """
 
-import os
 import time
 
 import pytest
