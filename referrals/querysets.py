@@ -27,7 +27,9 @@ class ReferralQuerySet(RestrictedQuerySet):
         # A handful of ids as literals: the planner then combines the two institution indexes
         # instead of hashing a subquery against every referral.
         scope = list(referral_scope(profile).values_list("pk", flat=True))
-        return self.filter(Q(from_institution_id__in=scope) | Q(to_institution_id__in=scope))
+        # A draft is the sender's until submitted: the receiver sees neither it nor its patient.
+        received = Q(to_institution_id__in=scope) & ~Q(status="draft")
+        return self.filter(Q(from_institution_id__in=scope) | received)
 
     def counted(self) -> ReferralQuerySet:
         """Referrals that count in indicators: submitted at some point, not cancelled."""
@@ -43,7 +45,8 @@ def referred_patients(profile: StaffProfile) -> Q:
     from .models import Referral
 
     scope = referral_scope(profile).values("pk")  # a subquery: no extra round trip
-    referrals = Referral.objects.filter(Q(from_institution__in=scope) | Q(to_institution__in=scope))
+    received = Q(to_institution__in=scope) & ~Q(status="draft")
+    referrals = Referral.objects.filter(Q(from_institution__in=scope) | received)
     return Q(pk__in=referrals.values("patient_id"))
 
 

@@ -318,3 +318,16 @@ class TestEscalation:
         )
         assert late.escalated_at is not None and fresh.escalated_at is None
         assert alliance_office.notifications.count() == 2
+
+
+def test_a_draft_and_its_patient_stay_with_the_sender_until_submitted(
+    make_referral, clinic_doctor, hospital_triage, world
+):
+    from alliance.models import Patient
+
+    referral = make_referral()
+    assert not Referral.objects.restrict(hospital_triage).filter(pk=referral.pk).exists()
+    assert not Patient.objects.restrict(hospital_triage).filter(pk=world["patient"].pk).exists()
+    services.referral_submit(actor=clinic_doctor, referral=referral)
+    assert Referral.objects.restrict(hospital_triage).filter(pk=referral.pk).exists()
+    assert Patient.objects.restrict(hospital_triage).filter(pk=world["patient"].pk).exists()
