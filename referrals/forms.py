@@ -104,3 +104,24 @@ class CompleteForm(forms.Form):
     follow_up_plan = forms.CharField(
         label=_("follow-up plan"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
+
+
+class ResponseLimitsForm(forms.Form):
+    """Per urgency: minutes to respond, and further minutes before an unanswered one expires."""
+
+    def __init__(self, *args, current: dict[str, tuple[int, int]], **kwargs):
+        super().__init__(*args, **kwargs)
+        for urgency, label in Urgency.choices:
+            minutes, expire_after = current[urgency]
+            self.fields[f"{urgency}_minutes"] = forms.IntegerField(
+                label=_("%(urgency)s: minutes to respond") % {"urgency": label},
+                min_value=1, max_value=30 * 24 * 60, initial=minutes,
+            )  # fmt: skip
+            self.fields[f"{urgency}_expire"] = forms.IntegerField(
+                label=_("%(urgency)s: further minutes before expiry") % {"urgency": label},
+                min_value=1, max_value=90 * 24 * 60, initial=expire_after,
+            )  # fmt: skip
+
+    def limits(self) -> dict[str, tuple[int, int]]:
+        data = self.cleaned_data
+        return {u: (data[f"{u}_minutes"], data[f"{u}_expire"]) for u in Urgency.values}

@@ -14,7 +14,7 @@ from alliance.choices import Role, Specialty
 from alliance.models import Department, Institution, Patient, StaffProfile
 from alliance.querysets import profile_of
 
-from .choices import ExamType, Service, Status
+from .choices import Direction, ExamType, Service, Status
 from .models import Referral
 from .querysets import urgency_rank
 
@@ -54,7 +54,26 @@ def incoming_worklist(user) -> QuerySet[Referral]:
 
 
 def overdue(user) -> QuerySet[Referral]:
-    return referrals_for(user).filter(status=Status.SUBMITTED, due_at__lt=timezone.now())
+    """Unanswered past the deadline, the longest overdue first (the office's first list)."""
+    return (
+        referrals_for(user)
+        .filter(status=Status.SUBMITTED, due_at__lt=timezone.now())
+        .order_by("due_at")
+    )
+
+
+def to_refer_back(user) -> QuerySet[Referral]:
+    """Completed upward referrals the user's side received and has not yet sent back down."""
+    profile = profile_of(user)
+    queryset = referrals_for(user).filter(
+        status=Status.COMPLETED, direction=Direction.UP, referred_back_by__isnull=True
+    )
+    if profile is not None and profile.role != Role.ALLIANCE_OFFICE:
+        own = list(
+            Institution.objects.subtree_of(profile.institution_id).values_list("pk", flat=True)
+        )
+        queryset = queryset.filter(to_institution_id__in=own)
+    return queryset.order_by("-closed_at")
 
 
 # --- who hears about it ---------------------------------------------------------------------

@@ -608,6 +608,30 @@ def _notify_sender(referral: Referral, title: str, body: str) -> None:
     _queue(tasks.notify_referral_sender, referral.pk, event_id, str(title), body)
 
 
+# --- response limits ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def response_limits_set(*, actor, limits: dict[str, tuple[int, int]]) -> None:
+    """The alliance office sets, per urgency, minutes to respond and minutes more to expiry.
+    New limits apply to referrals submitted (or redirected) from now on."""
+    profile = profile_of(actor)
+    if not (actor.is_superuser or (profile and profile.role == Role.ALLIANCE_OFFICE)):
+        raise ActionNotAllowed(_("Only the alliance office sets the response limits."))
+    errors = {}
+    for urgency, (minutes, expire_after) in limits.items():
+        if urgency not in Urgency.values:
+            errors[urgency] = _("Unknown urgency.")
+        elif not (1 <= minutes <= 30 * 24 * 60 and 1 <= expire_after <= 90 * 24 * 60):
+            errors[urgency] = _("Minutes must be positive and at most 30 days (90 to expire).")
+    if errors:
+        raise ValidationError(errors)
+    for urgency, (minutes, expire_after) in limits.items():
+        ResponseLimit.objects.update_or_create(
+            urgency=urgency, defaults={"minutes": minutes, "expire_after_minutes": expire_after}
+        )
+
+
 # --- attachments ----------------------------------------------------------------------------
 
 # Signatures at the start of the file decide the type; the name and the browser's word do not.

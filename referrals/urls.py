@@ -9,6 +9,7 @@ urlpatterns = [
     path("incoming/", views.IncomingWorklistView.as_view(), name="incoming"),
     path("new/", views.ReferralCreateView.as_view(), name="create"),
     path("follow-ups/", views.FollowUpListView.as_view(), name="follow-ups"),
+    path("limits/", views.ResponseLimitsView.as_view(), name="limits"),
     path("follow-ups/<int:pk>/done/", views.FollowUpDoneView.as_view(), name="follow-up-done"),
     path("<int:pk>/", views.ReferralDetailView.as_view(), name="detail"),
     path("<int:pk>/slip/", views.ReferralSlipView.as_view(), name="slip"),

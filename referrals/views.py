@@ -2,7 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import redirect
@@ -17,7 +17,7 @@ from alliance.models import Institution, Patient
 from alliance.querysets import profile_of
 
 from . import forms, selectors, services
-from .choices import Action, Service, Status
+from .choices import Action, Service, Status, Urgency
 from .filters import ReferralFilter
 from .models import FollowUpTask, Referral, ReferralAttachment
 
@@ -55,7 +55,10 @@ class IncomingWorklistView(ReferralAccessMixin, ListView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["now"] = timezone.now()
-        context["overdue_count"] = selectors.overdue(self.request.user).count()
+        overdue = selectors.overdue(self.request.user)
+        context["overdue_count"] = overdue.count()
+        context["overdue_referrals"] = overdue[:20]
+        context["to_refer_back"] = selectors.to_refer_back(self.request.user)[:10]
         return context
 
 
@@ -332,3 +335,34 @@ class FollowUpDoneView(ReferralAccessMixin, View):
         else:
             messages.success(request, _("Follow-up recorded."))
         return redirect("referrals:follow-ups")
+
+
+class ResponseLimitsView(LoginRequiredMixin, FormView):
+    """The alliance office sets how fast receivers must answer, per urgency."""
+
+    template_name = "referrals/response_limits.html"
+    form_class = forms.ResponseLimitsForm
+
+    def dispatch(self, request, *args, **kwargs):
+        profile = profile_of(request.user)
+        office = profile is not None and profile.role == "alliance_office"
+        if request.user.is_authenticated and not (request.user.is_superuser or office):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        current = {}
+        for urgency in Urgency.values:
+            respond, expire = services.response_limit(urgency)
+            current[urgency] = (
+                int(respond.total_seconds() // 60),
+                int(expire.total_seconds() // 60),
+            )
+        kwargs["current"] = current
+        return kwargs
+
+    def form_valid(self, form):
+        services.response_limits_set(actor=self.request.user, limits=form.limits())
+        messages.success(self.request, _("Response limits saved."))
+        return redirect("referrals:limits")

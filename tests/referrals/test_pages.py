@@ -616,8 +616,8 @@ def more_referrals(referral_in, n: int) -> None:
         # session, user, profile, the ids of the user's institutions (for the rows, the
         # worklist and the overdue count: once each), page count, overdue count, unread count,
         # the user's institution, the page
-        ("/referrals/incoming/", "hospital_triage", 11, 50),
-        ("/referrals/incoming/", "alliance_office", 10, 50),  # the office: all of the alliance
+        ("/referrals/incoming/", "hospital_triage", 15, 50),
+        ("/referrals/incoming/", "alliance_office", 13, 50),  # the office: all of the alliance
         ("/referrals/", "clinic_doctor", 8, 25),
     ],
 )
@@ -635,3 +635,63 @@ def test_lists_make_the_same_number_of_queries_for_5_and_for_40_referrals(
     assert len(first.context["object_list"]) == 5
     assert len(second.context["object_list"]) == min(40, page_size)
     assert len(more) == len(few)
+
+
+def test_the_office_sets_response_limits_and_new_submissions_use_them(
+    alliance_office, clinic_doctor, make_referral, browser_client
+):
+    from referrals import services as referral_services
+
+    browser_client.force_login(alliance_office)
+    form = {
+        "emergency_minutes": 10, "emergency_expire": 30, "urgent_minutes": 120,
+        "urgent_expire": 600, "routine_minutes": 1440, "routine_expire": 2880,
+    }  # fmt: skip
+    assert browser_client.post("/referrals/limits/", form).status_code == 302
+    referral = referral_services.referral_submit(actor=clinic_doctor, referral=make_referral())
+    assert (referral.due_at - referral.submitted_at).total_seconds() == 120 * 60  # urgent
+
+
+@pytest.mark.parametrize("minutes", ["0", "-5", "abc", "99999999"])
+def test_a_bad_limit_is_a_field_error_and_nothing_changes(alliance_office, browser_client, minutes):
+    from referrals.models import ResponseLimit
+
+    browser_client.force_login(alliance_office)
+    form = {
+        "emergency_minutes": minutes, "emergency_expire": 30, "urgent_minutes": 120,
+        "urgent_expire": 600, "routine_minutes": 1440, "routine_expire": 2880,
+    }  # fmt: skip
+    response = browser_client.post("/referrals/limits/", form)
+    assert response.status_code == 200
+    assert response.context["form"].errors["emergency_minutes"]
+    assert not ResponseLimit.objects.exists()
+
+
+def test_only_the_office_sets_limits(clinic_doctor, hospital_triage, browser_client):
+    for user in (clinic_doctor, hospital_triage):
+        browser_client.force_login(user)
+        assert browser_client.get("/referrals/limits/").status_code == 403
+
+
+def test_the_worklist_shows_overdue_referrals_first_and_those_to_refer_back(
+    hospital_triage, clinic_doctor, make_referral, browser_client
+):
+    import datetime
+
+    from django.utils import timezone
+
+    from referrals import services as referral_services
+    from referrals.models import Referral
+
+    late = referral_services.referral_submit(actor=clinic_doctor, referral=make_referral())
+    Referral.objects.filter(pk=late.pk).update(due_at=timezone.now() - datetime.timedelta(hours=1))
+    done = referral_services.referral_submit(actor=clinic_doctor, referral=make_referral())
+    done = referral_services.referral_accept(actor=hospital_triage, referral=done)
+    done = referral_services.referral_arrive(actor=hospital_triage, referral=done)
+    referral_services.referral_complete(
+        actor=hospital_triage, referral=done, outcome="outpatient", summary="好转"
+    )
+    browser_client.force_login(hospital_triage)
+    response = browser_client.get("/referrals/incoming/")
+    assert [r.pk for r in response.context["overdue_referrals"]] == [late.pk]
+    assert [r.pk for r in response.context["to_refer_back"]] == [done.pk]
