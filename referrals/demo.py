@@ -18,7 +18,7 @@ from alliance.models import Department, Institution, Patient
 
 from . import services
 from .choices import Status
-from .models import DailyCounter, Referral, ReferralEvent
+from .models import DailyCounter, FollowUpTask, Referral, ReferralEvent
 
 DIAGNOSES = [
     ("I20.0", "不稳定型心绞痛", "心内科（胸痛中心）"),
@@ -42,6 +42,11 @@ PLAN = [
 RECENT = {"submitted", "info_requested", "accepted", "scheduled", "arrived", "draft"}
 COUNT = 120
 FOLLOW_UP = "社区每2周随访一次，监测血压、血糖，按时服药"
+FOLLOW_UP_ITEMS = [
+    {"kind": "visit", "due_in_days": 14, "description": "上门或门诊随访，测血压、血糖"},
+    {"kind": "medication_review", "due_in_days": 28, "description": "复核用药及不良反应"},
+    {"kind": "test", "due_in_days": 90, "description": "三个月后复查血脂、肝肾功能"},
+]
 
 
 def _walk(target: str, referral: Referral, sender, receiver, rng: random.Random) -> Referral:
@@ -86,6 +91,7 @@ def _walk(target: str, referral: Referral, sender, receiver, rng: random.Random)
         actor=receiver, referral=referral, outcome=outcome,
         summary="转上级专科医院继续治疗。" if outcome == "transferred" else "诊疗结束，病情稳定。",
         follow_up_plan=FOLLOW_UP if outcome == "admitted" else "",
+        follow_up=FOLLOW_UP_ITEMS if outcome == "admitted" else [],
     )  # fmt: skip
     if target == "refer_back":
         back, _ = services.referral_refer_back(actor=receiver, referral=referral, submit=True)
@@ -110,6 +116,9 @@ def _move_back(referral: Referral, delta: datetime.timedelta) -> None:
             appointment_at=F("appointment_at") - delta
         )
     ReferralEvent.objects.filter(referral_id__in=ids).update(at=F("at") - delta)
+    FollowUpTask.objects.filter(referral_id__in=ids).update(
+        due_on=F("due_on") - datetime.timedelta(days=delta.days)
+    )
     for pk in ids:
         created = Referral.objects.get(pk=pk).created_at
         Referral.objects.filter(pk=pk).update(
@@ -155,4 +164,9 @@ def load_demo() -> dict[str, int]:
         used_today = Referral.objects.filter(number__startswith=f"ZZ-{today:%Y%m%d}-").count()
         DailyCounter.objects.filter(day=today).update(last=used_today)
     services.escalate_overdue()
+    # Follow-ups long past their date were done; the recent ones are on the worklist.
+    for task in FollowUpTask.objects.filter(due_on__lt=today - datetime.timedelta(days=7)):
+        doer = User.objects.filter(staff_profile__institution_id=task.institution_id).first()
+        if doer is not None:
+            services.follow_up_done(actor=doer, task=task, note="已完成")
     return {"referrals": Referral.objects.count()}
