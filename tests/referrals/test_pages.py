@@ -695,3 +695,18 @@ def test_the_worklist_shows_overdue_referrals_first_and_those_to_refer_back(
     response = browser_client.get("/referrals/incoming/")
     assert [r.pk for r in response.context["overdue_referrals"]] == [late.pk]
     assert [r.pk for r in response.context["to_refer_back"]] == [done.pk]
+
+
+def test_one_click_accept_from_the_worklist(
+    hospital_triage, clinic_doctor, make_referral, browser_client
+):
+    from referrals import services as referral_services
+
+    referral = referral_services.referral_submit(actor=clinic_doctor, referral=make_referral())
+    browser_client.force_login(hospital_triage)
+    page = browser_client.get("/referrals/incoming/").content.decode()
+    assert f"/referrals/{referral.pk}/accept/" in page
+    response = browser_client.post(f"/referrals/{referral.pk}/accept/", {"accept-note": ""})
+    assert response.status_code == 302
+    referral.refresh_from_db()
+    assert referral.status == "accepted"
