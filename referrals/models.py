@@ -150,6 +150,7 @@ class Referral(models.Model):
             models.Index(fields=["status", "due_at"], name="referral_overdue"),
             models.Index(fields=["submitted_at"], name="referral_submitted"),
             models.Index(fields=["-created_at", "-id"], name="referral_newest"),
+            models.Index(fields=["status", "closed_at"], name="referral_recently_closed"),
             models.Index(urgency_rank(), "due_at", "submitted_at", name="referral_worklist_order"),
         ]
 

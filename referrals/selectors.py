@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import datetime
 import math
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -62,18 +63,20 @@ def overdue(user) -> QuerySet[Referral]:
     )
 
 
-def to_refer_back(user) -> QuerySet[Referral]:
-    """Completed upward referrals the user's side received and has not yet sent back down."""
+def to_refer_back(user, days: int = 30) -> QuerySet[Referral]:
+    """Upward referrals the user's side completed in the last days and has not sent back down."""
     profile = profile_of(user)
+    since = timezone.now() - datetime.timedelta(days=days)
     queryset = referrals_for(user).filter(
-        status=Status.COMPLETED, direction=Direction.UP, referred_back_by__isnull=True
+        status=Status.COMPLETED, direction=Direction.UP, closed_at__gte=since
     )
     if profile is not None and profile.role != Role.ALLIANCE_OFFICE:
         own = list(
             Institution.objects.subtree_of(profile.institution_id).values_list("pk", flat=True)
         )
         queryset = queryset.filter(to_institution_id__in=own)
-    return queryset.order_by("-closed_at")
+    returned = Referral.objects.filter(returns_referral=OuterRef("pk"))
+    return queryset.filter(~Exists(returned)).order_by("-closed_at")
 
 
 # --- who hears about it ---------------------------------------------------------------------

@@ -7,6 +7,7 @@ app_name = "referrals"
 urlpatterns = [
     path("", views.ReferralListView.as_view(), name="list"),
     path("incoming/", views.IncomingWorklistView.as_view(), name="incoming"),
+    path("to-refer-back/", views.ReferBackListView.as_view(), name="to-refer-back"),
     path("new/", views.ReferralCreateView.as_view(), name="create"),
     path("follow-ups/", views.FollowUpListView.as_view(), name="follow-ups"),
     path("limits/", views.ResponseLimitsView.as_view(), name="limits"),

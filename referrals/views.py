@@ -57,9 +57,18 @@ class IncomingWorklistView(ReferralAccessMixin, ListView):
         context["now"] = timezone.now()
         overdue = selectors.overdue(self.request.user)
         context["overdue_count"] = overdue.count()
-        context["overdue_referrals"] = overdue[:20]
-        context["to_refer_back"] = selectors.to_refer_back(self.request.user)[:10]
+        context["overdue_referrals"] = overdue[:20] if context["overdue_count"] else []
         return context
+
+
+class ReferBackListView(ReferralAccessMixin, ListView):
+    """Hospital side: completed upward referrals of the last 30 days not yet sent back down."""
+
+    template_name = "referrals/referral_refer_back.html"
+    paginate_by = 50
+
+    def get_queryset(self):
+        return selectors.to_refer_back(self.request.user)
 
 
 class ReferralDetailView(ReferralAccessMixin, DetailView):

@@ -694,7 +694,10 @@ def test_the_worklist_shows_overdue_referrals_first_and_those_to_refer_back(
     browser_client.force_login(hospital_triage)
     response = browser_client.get("/referrals/incoming/")
     assert [r.pk for r in response.context["overdue_referrals"]] == [late.pk]
-    assert [r.pk for r in response.context["to_refer_back"]] == [done.pk]
+    to_send = browser_client.get("/referrals/to-refer-back/")
+    assert [r.pk for r in to_send.context["object_list"]] == [done.pk]
+    back, _ = referral_services.referral_refer_back(actor=hospital_triage, referral=done)
+    assert list(browser_client.get("/referrals/to-refer-back/").context["object_list"]) == []
 
 
 def test_one_click_accept_from_the_worklist(

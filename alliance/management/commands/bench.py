@@ -122,16 +122,26 @@ class Command(BaseCommand):
         states = [state for state, weight in weights.items() for _ in range(weight)]
         urgencies, now = list(Urgency), timezone.now()
 
+        closed = {
+            Status.COMPLETED,
+            Status.REJECTED,
+            Status.CANCELLED,
+            Status.EXPIRED,
+            Status.NO_SHOW,
+        }
+
         def referral(n: int) -> Referral:
             patient = patients[n % len(patients)]
+            state = states[n % len(states)]
+            submitted = now - datetime.timedelta(minutes=n)
             return Referral(
-                number=f"BN-{n:09d}", status=states[n % len(states)], direction=Direction.UP,
+                number=f"BN-{n:09d}", status=state, direction=Direction.UP,
                 urgency=urgencies[n % 3], patient=patient, referring_user=user,
                 from_institution=patient.home_institution, to_institution=lead,
                 to_department=departments[n % len(departments)], diagnosis_code="I20.0",
                 diagnosis_text="不稳定型心绞痛", reason="压测", consent=True,
-                submitted_at=now - datetime.timedelta(minutes=n),
-                due_at=now + datetime.timedelta(minutes=240 - n % 600),
+                submitted_at=submitted, due_at=now + datetime.timedelta(minutes=240 - n % 600),
+                closed_at=submitted + datetime.timedelta(days=1) if state in closed else None,
             )  # fmt: skip
 
         rows = (referral(n) for n in range(count))
