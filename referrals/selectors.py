@@ -40,17 +40,21 @@ def referral_for_user(user, pk, *, for_update: bool = False) -> Referral:
         raise Http404 from exc
 
 
+def _received_by_own(user, queryset: QuerySet[Referral]) -> QuerySet[Referral]:
+    """Keep the referrals the user's own institutions receive; the office keeps them all."""
+    profile = profile_of(user)
+    if profile is None or profile.role == Role.ALLIANCE_OFFICE:
+        return queryset
+    own = list(Institution.objects.subtree_of(profile.institution_id).values_list("pk", flat=True))
+    return queryset.filter(to_institution_id__in=own)
+
+
 def incoming_worklist(user) -> QuerySet[Referral]:
     """What the receiving side must act on: most urgent first, then the nearest deadline."""
-    profile = profile_of(user)
     queryset = referrals_for(user).filter(
         status__in=[Status.SUBMITTED, Status.ACCEPTED, Status.SCHEDULED, Status.ARRIVED]
     )
-    if profile is not None and profile.role != Role.ALLIANCE_OFFICE:
-        own = list(
-            Institution.objects.subtree_of(profile.institution_id).values_list("pk", flat=True)
-        )
-        queryset = queryset.filter(to_institution_id__in=own)
+    queryset = _received_by_own(user, queryset)
     return queryset.order_by(urgency_rank(), "due_at", "submitted_at")
 
 
@@ -65,16 +69,11 @@ def overdue(user) -> QuerySet[Referral]:
 
 def to_refer_back(user, days: int = 30) -> QuerySet[Referral]:
     """Upward referrals the user's side completed in the last days and has not sent back down."""
-    profile = profile_of(user)
     since = timezone.now() - datetime.timedelta(days=days)
     queryset = referrals_for(user).filter(
         status=Status.COMPLETED, direction=Direction.UP, closed_at__gte=since
     )
-    if profile is not None and profile.role != Role.ALLIANCE_OFFICE:
-        own = list(
-            Institution.objects.subtree_of(profile.institution_id).values_list("pk", flat=True)
-        )
-        queryset = queryset.filter(to_institution_id__in=own)
+    queryset = _received_by_own(user, queryset)
     returned = Referral.objects.filter(returns_referral=OuterRef("pk"))
     return queryset.filter(~Exists(returned)).order_by("-closed_at")
 

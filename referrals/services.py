@@ -197,7 +197,10 @@ def _record(referral: Referral, action: str, actor, from_status: str, note: str 
     )  # fmt: skip
 
 
-def _transition(actor, referral: Referral, action: str, *, note: str = "", **changes) -> Referral:
+def _transition(
+    actor, referral: Referral, action: str, *, note: str = "", event_data: dict | None = None,
+    **changes,
+) -> tuple[Referral, ReferralEvent]:  # fmt: skip
     """Lock, check side and state, apply, record. Callers wrap this in their transaction."""
     locked = Referral.objects.select_for_update().get(pk=referral.pk)
     transition = TRANSITIONS[action]
@@ -218,8 +221,7 @@ def _transition(actor, referral: Referral, action: str, *, note: str = "", **cha
         setattr(locked, name, value)
     locked.status = transition.target
     locked.save()
-    _record(locked, action, actor, from_status, note)
-    return locked
+    return locked, _record(locked, action, actor, from_status, note, **(event_data or {}))
 
 
 def _side_label(side: str) -> str:
@@ -375,37 +377,39 @@ def referral_submit(*, actor, referral: Referral, note: str = "") -> Referral:
         raise ValidationError({"consent": _("Record the patient's consent before submitting.")})
     now = timezone.now()
     respond_within, _expiry = response_limit(referral.urgency)
-    referral = _transition(
+    referral, event = _transition(
         actor, referral, Action.SUBMIT, note=note,
         submitted_at=now, due_at=now + respond_within, escalated_at=None, responded_at=None,
     )  # fmt: skip
-    _announce_submission(referral)
+    _announce_submission(referral, event)
     return referral
 
 
-def _announce_submission(referral: Referral) -> None:
+def _announce_submission(referral: Referral, event: ReferralEvent) -> None:
     from . import tasks
 
-    _queue(tasks.notify_referral_submitted, referral.pk, referral.events.latest("pk").pk)
+    _queue(tasks.notify_referral_submitted, referral.pk, event.pk)
     if referral.urgency == Urgency.EMERGENCY:
-        _queue(tasks.send_pre_arrival_alert, referral.pk, referral.events.latest("pk").pk)
+        _queue(tasks.send_pre_arrival_alert, referral.pk, event.pk)
 
 
 @transaction.atomic
 def referral_request_info(*, actor, referral: Referral, note: str) -> Referral:
     if not note.strip():
         raise ValidationError({"note": _("Say what information is needed.")})
-    referral = _transition(actor, referral, Action.REQUEST_INFO, note=note, status_note=note)
-    _notify_sender(referral, _("More information requested"), note)
+    referral, event = _transition(actor, referral, Action.REQUEST_INFO, note=note, status_note=note)
+    _notify_sender(referral, event, _("More information requested"), note)
     return referral
 
 
 @transaction.atomic
 def referral_accept(*, actor, referral: Referral, note: str = "") -> Referral:
-    referral = _transition(actor, referral, Action.ACCEPT, note=note, responded_at=timezone.now())
+    referral, event = _transition(
+        actor, referral, Action.ACCEPT, note=note, responded_at=timezone.now()
+    )
     if referral.direction == Direction.DOWN:
         _create_follow_ups(referral)
-    _notify_sender(referral, _("Referral accepted"), note)
+    _notify_sender(referral, event, _("Referral accepted"), note)
     return referral
 
 
@@ -446,11 +450,11 @@ def referral_reject(*, actor, referral: Referral, reason: str) -> Referral:
     if not reason.strip():
         raise ValidationError({"reason": _("Give the reason for rejecting.")})
     now = timezone.now()
-    referral = _transition(
+    referral, event = _transition(
         actor, referral, Action.REJECT, note=reason, status_note=reason,
         responded_at=now, closed_at=now,
     )  # fmt: skip
-    _notify_sender(referral, _("Referral rejected"), reason)
+    _notify_sender(referral, event, _("Referral rejected"), reason)
     return referral
 
 
@@ -473,14 +477,13 @@ def referral_redirect(
         "to_institution": current.to_institution_id,
         "to_department": current.to_department_id,
     }
-    referral = _transition(
+    referral, event = _transition(
         actor, referral, Action.REDIRECT, note=note,
         to_institution=to_institution, to_department=to_department,
         direction=direction_between(current.from_institution, to_institution),
-        due_at=now + respond_within, escalated_at=None,
+        due_at=now + respond_within, escalated_at=None, event_data=previous,
     )  # fmt: skip
-    ReferralEvent.objects.filter(pk=referral.events.latest("pk").pk).update(data=previous)
-    _announce_submission(referral)
+    _announce_submission(referral, event)
     return referral
 
 
@@ -492,13 +495,13 @@ def referral_schedule(
         raise ValidationError({"appointment_at": _("The appointment cannot precede the referral.")})
     if not place.strip():
         raise ValidationError({"place": _("Say where the patient should go.")})
-    referral = _transition(
+    referral, event = _transition(
         actor, referral, Action.SCHEDULE, note=note,
         appointment_at=appointment_at, appointment_place=place,
         responded_at=referral.responded_at or timezone.now(),
     )  # fmt: skip
     _notify_sender(
-        referral, _("Appointment scheduled"),
+        referral, event, _("Appointment scheduled"),
         f"{timezone.localtime(appointment_at):%Y-%m-%d %H:%M} {place}",
     )  # fmt: skip
     return referral
@@ -507,10 +510,11 @@ def referral_schedule(
 @transaction.atomic
 def referral_arrive(*, actor, referral: Referral, note: str = "") -> Referral:
     now = timezone.now()
-    return _transition(
+    referral, _event = _transition(
         actor, referral, Action.ARRIVE, note=note,
         arrived_at=now, responded_at=referral.responded_at or now,
     )  # fmt: skip
+    return referral
 
 
 def clean_follow_up_items(items) -> list[dict]:
@@ -550,12 +554,12 @@ def referral_complete(
         errors["summary"] = _("Write the outcome summary for the referring doctor.")
     if errors:
         raise ValidationError(errors)
-    referral = _transition(
+    referral, event = _transition(
         actor, referral, Action.COMPLETE, note=summary, outcome=outcome,
         outcome_summary=summary, follow_up_plan=follow_up_plan, follow_up_items=items,
         closed_at=timezone.now(),
     )  # fmt: skip
-    _notify_sender(referral, _("Referral completed"), summary)
+    _notify_sender(referral, event, _("Referral completed"), summary)
     return referral
 
 
@@ -563,16 +567,20 @@ def referral_complete(
 def referral_cancel(*, actor, referral: Referral, reason: str) -> Referral:
     if not reason.strip():
         raise ValidationError({"reason": _("Give the reason for cancelling.")})
-    return _transition(
+    referral, _event = _transition(
         actor, referral, Action.CANCEL, note=reason, status_note=reason, closed_at=timezone.now()
     )
+    return referral
 
 
 @transaction.atomic
 def referral_no_show(*, actor, referral: Referral, note: str = "") -> Referral:
     if referral.appointment_at and referral.appointment_at > timezone.now():
         raise IllegalTransition(_("The appointment has not passed yet."))
-    return _transition(actor, referral, Action.NO_SHOW, note=note, closed_at=timezone.now())
+    referral, _event = _transition(
+        actor, referral, Action.NO_SHOW, note=note, closed_at=timezone.now()
+    )
+    return referral
 
 
 @transaction.atomic
@@ -610,11 +618,10 @@ def referral_refer_back(
     return back, created
 
 
-def _notify_sender(referral: Referral, title: str, body: str) -> None:
+def _notify_sender(referral: Referral, event: ReferralEvent, title: str, body: str) -> None:
     from . import tasks
 
-    event_id = referral.events.latest("pk").pk
-    _queue(tasks.notify_referral_sender, referral.pk, event_id, str(title), body)
+    _queue(tasks.notify_referral_sender, referral.pk, event.pk, str(title), body)
 
 
 # --- response limits ------------------------------------------------------------------------
@@ -624,8 +631,7 @@ def _notify_sender(referral: Referral, title: str, body: str) -> None:
 def response_limits_set(*, actor, limits: dict[str, tuple[int, int]]) -> None:
     """The alliance office sets, per urgency, minutes to respond and minutes more to expiry.
     New limits apply to referrals submitted (or redirected) from now on."""
-    profile = profile_of(actor)
-    if not (actor.is_superuser or (profile and profile.role == Role.ALLIANCE_OFFICE)):
+    if not actor.has_perm("referrals.change_responselimit"):
         raise ActionNotAllowed(_("Only the alliance office sets the response limits."))
     errors = {}
     for urgency, (minutes, expire_after) in limits.items():

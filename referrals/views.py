@@ -2,7 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import redirect
@@ -346,18 +346,12 @@ class FollowUpDoneView(ReferralAccessMixin, View):
         return redirect("referrals:follow-ups")
 
 
-class ResponseLimitsView(LoginRequiredMixin, FormView):
+class ResponseLimitsView(LoginRequiredMixin, PermissionRequiredMixin, FormView):
     """The alliance office sets how fast receivers must answer, per urgency."""
 
+    permission_required = "referrals.change_responselimit"
     template_name = "referrals/response_limits.html"
     form_class = forms.ResponseLimitsForm
-
-    def dispatch(self, request, *args, **kwargs):
-        profile = profile_of(request.user)
-        office = profile is not None and profile.role == "alliance_office"
-        if request.user.is_authenticated and not (request.user.is_superuser or office):
-            raise PermissionDenied
-        return super().dispatch(request, *args, **kwargs)
 
     def get_form_kwargs(self):
         kwargs = super().get_form_kwargs()

@@ -713,3 +713,12 @@ def test_one_click_accept_from_the_worklist(
     assert response.status_code == 302
     referral.refresh_from_db()
     assert referral.status == "accepted"
+
+
+def test_only_the_office_sees_the_response_limits_link(
+    alliance_office, clinic_doctor, browser_client
+):
+    browser_client.force_login(alliance_office)
+    assert "/referrals/limits/" in browser_client.get("/").content.decode()
+    browser_client.force_login(clinic_doctor)
+    assert "/referrals/limits/" not in browser_client.get("/").content.decode()
