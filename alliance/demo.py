@@ -121,6 +121,9 @@ ACCOUNTS = [
     ("shuyuan", "书院中心 全科医生", "shuyuan", "全科", Role.COMMUNITY_STAFF),
     ("situan", "四团平安中心 全科医生", "situan", "全科", Role.COMMUNITY_STAFF),
     ("bureau", "浦东新区卫健委 统计科", "bureau", None, Role.BUREAU_VIEWER),
+    ("lab", "临检中心 检验技师", LEAD, "检验科（临检中心）", Role.CENTER_STAFF),
+    ("imaging", "影像中心 放射科医生", LEAD, "医学影像科（影像中心）", Role.CENTER_STAFF),
+    ("cssd", "消毒供应中心 护士", LEAD, "消毒供应中心", Role.CENTER_STAFF),
 ]
 
 
@@ -217,7 +220,10 @@ def load_demo() -> dict[str, int]:
     for key in ("wanxiang", "nicheng", "luchaogang", "shuyuan", "situan"):
         switchboard = institutions[key].phone
         for index, (name, specialty, accepts) in enumerate(CENTER_DEPARTMENTS, start=1):
-            department(key, name, specialty, f"{switchboard[:-1]}{index}", "", accepts)
+            phone = f"{switchboard[:-1]}{index}"
+            # General practice answers critical values and pre-arrival calls around the clock.
+            on_duty = phone if specialty == Specialty.GENERAL_PRACTICE else ""
+            department(key, name, specialty, phone, on_duty, accepts)
     for key in ("shengsi", "daishan"):
         for index, (name, specialty, accepts) in enumerate(SECONDARY_DEPARTMENTS, start=1):
             department(key, name, specialty, f"{institutions[key].phone[:-1]}{index}", "", accepts)

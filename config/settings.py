@@ -240,6 +240,12 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
+        "OrderStatusEnum": "sharedcenters.choices.OrderStatus",
+        "OrderActionEnum": "sharedcenters.choices.OrderAction",
+        "RejectionReasonEnum": "sharedcenters.choices.RejectionReason",
+        "PackageStatusEnum": "sharedcenters.choices.PackageStatus",
+        "CycleStatusEnum": "sharedcenters.choices.CycleStatus",
+        "IndicatorResultEnum": "sharedcenters.choices.IndicatorResult",
         "ReferralStatusEnum": "referrals.choices.Status",
         "InstitutionKindEnum": "alliance.choices.InstitutionKind",
         "FollowUpKindEnum": "referrals.choices.FollowUpKind",
@@ -284,6 +290,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "referrals.tasks.escalate_overdue_referrals",
         "schedule": 60.0,
     },
+    "sharedcenters-escalate-critical-values": {
+        "task": "sharedcenters.tasks.escalate_critical_values",
+        "schedule": 60.0,
+    },
 }
 
 # --- Referrals ------------------------------------------------------------------------------
@@ -300,6 +310,14 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # Where pre-arrival alerts for emergencies go: a dotted path to a callable(phone, message).
 # The default writes them to the log; a hospital plugs in its SMS or paging gateway here.
 REFERRAL_ALERT_BACKEND = env.str("REFERRAL_ALERT_BACKEND", default="referrals.alerts.log_alert")
+
+# --- Shared centers -------------------------------------------------------------------------
+# A critical value (危急值) goes to the ordering department's on-duty phone through this backend;
+# unacknowledged after this many minutes, it is escalated to the alliance office.
+CRITICAL_VALUE_ALERT_BACKEND = env.str(
+    "CRITICAL_VALUE_ALERT_BACKEND", default="referrals.alerts.log_alert"
+)
+CRITICAL_VALUE_ACK_MINUTES = env.int("CRITICAL_VALUE_ACK_MINUTES", default=10)
 
 # --- Logging --------------------------------------------------------------------------------
 LOGGING = {

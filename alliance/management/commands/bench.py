@@ -7,11 +7,13 @@ medians and 95th percentiles in milliseconds, with the query count of one reques
 """
 
 import datetime
+import io
 import itertools
 import statistics
 import time
 
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import connection, transaction
 from django.test import Client
@@ -21,6 +23,7 @@ from stdnum.cn import ric
 from alliance.choices import InstitutionKind, Specialty
 from alliance.demo import load_demo
 from alliance.models import Department, District, Institution, Patient
+from sharedcenters.models import ExamOrder
 
 # (user, url) pairs measured with GET.
 PAGES = [
@@ -38,6 +41,12 @@ PAGES = [
     ("hospital", "/api/v1/referrals/?status=submitted&urgency=emergency"),
     ("wanxiang", "/referrals/"),
     ("office", "/api/v1/referrals/"),
+    ("lab", "/centers/worklist/"),
+    ("lab", "/api/v1/orders/"),
+    ("lab", "/api/v1/orders/?status=received"),
+    ("wanxiang", "/centers/orders/"),
+    ("wanxiang", "/api/v1/orders/"),
+    ("cssd", "/api/v1/sterilization/packages/?status=received"),
 ]
 
 
@@ -53,6 +62,7 @@ class Command(BaseCommand):
         parser.add_argument("--institutions", type=int, default=300)
         parser.add_argument("--patients", type=int, default=20000)
         parser.add_argument("--referrals", type=int, default=200000)
+        parser.add_argument("--orders", type=int, default=500000)
         parser.add_argument("--repeat", type=int, default=20)
 
     def handle(self, *args, **options) -> None:
@@ -65,10 +75,19 @@ class Command(BaseCommand):
                 self._scale_institutions(options["institutions"])
                 self._scale_patients(options["patients"])
                 self._scale_referrals(options["referrals"])
-            if connection.vendor == "postgresql":
-                with connection.cursor() as cursor:
-                    cursor.execute("VACUUM ANALYZE")
+            self._vacuum()
+        if not ExamOrder.objects.filter(number__startswith="BO-").exists():
+            self.stdout.write("Loading the shared-center bench data (first run only) ...")
+            with transaction.atomic():
+                call_command("seed_demo", stdout=io.StringIO())
+                self._scale_orders(options["orders"])
+            self._vacuum()
         self._run(options)
+
+    def _vacuum(self) -> None:
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("VACUUM ANALYZE")
 
     # --- data -----------------------------------------------------------------------------
 
@@ -148,6 +167,58 @@ class Command(BaseCommand):
         while batch := list(itertools.islice(rows, 5000)):
             Referral.objects.bulk_create(batch)
 
+    def _scale_orders(self, count: int) -> None:
+        """A year and a half of lab orders from every member: about 3 % still open."""
+        from sharedcenters.choices import OrderStatus
+        from sharedcenters.models import ExamOrderItem, SharedCenter
+
+        lab = SharedCenter.objects.get(kind="lab", name="临检中心")
+        items = list(lab.items.order_by("code"))
+        patients = list(
+            Patient.objects.exclude(name__startswith="压测").select_related("home_institution")
+        )
+        user = get_user_model().objects.get(username="wanxiang")
+        states = [OrderStatus.ACKNOWLEDGED] * 90 + [OrderStatus.REPORTED] * 7 + [
+            OrderStatus.COLLECTED, OrderStatus.RECEIVED, OrderStatus.IN_PROGRESS,
+        ]  # fmt: skip
+        now = timezone.now()
+
+        def order(n: int) -> ExamOrder:
+            patient = patients[n % len(patients)]
+            state = states[n % len(states)]
+            ordered = now - datetime.timedelta(minutes=n)
+            done = state in (OrderStatus.ACKNOWLEDGED, OrderStatus.REPORTED)
+            return ExamOrder(
+                number=f"BO-{n:09d}", center=lab, status=state,
+                priority="urgent" if n % 9 == 0 else "routine", patient=patient,
+                ordering_institution=patient.home_institution, ordering_user=user,
+                target_hours=4, ordered_at=ordered, collected_at=ordered,
+                received_at=ordered + datetime.timedelta(hours=1),
+                due_at=ordered + datetime.timedelta(hours=5),
+                reported_at=ordered + datetime.timedelta(hours=3) if done else None,
+            )  # fmt: skip
+
+        # Packages waiting at the sterilization center, for the batch-scan figure.
+        from sharedcenters.models import InstrumentSet, Package
+
+        instrument_set = InstrumentSet.objects.filter(method="steam").first()
+        Package.objects.bulk_create(
+            Package(
+                barcode=f"BP-{n:06d}",
+                instrument_set=instrument_set,
+                owner=patients[n % len(patients)].home_institution,
+                location=instrument_set.center.institution,
+                status="received",
+            )  # fmt: skip
+            for n in range(300)
+        )
+        rows = (order(n) for n in range(count))
+        while batch := list(itertools.islice(rows, 5000)):
+            created = ExamOrder.objects.bulk_create(batch)
+            ExamOrderItem.objects.bulk_create(
+                ExamOrderItem(order=o, item=items[o.pk % len(items)], price=1) for o in created
+            )
+
     # --- measuring ------------------------------------------------------------------------
 
     def _get(self, client: Client, url: str, repeat: int) -> tuple[float, float, int, int]:
@@ -212,3 +283,53 @@ class Command(BaseCommand):
             median, p95, status = self._post(client, "/api/v1/referrals/", payload, repeat)
             transaction.set_rollback(True)
         self._line("wanxiang", "POST /api/v1/referrals/ (submit)", median, p95, status=status)
+        self._centers(repeat)
+
+    def _timed_posts(self, client: Client, url: str, payloads: list[dict]) -> tuple:
+        """Each POST in its own transaction, rolled back, so every one does the same work."""
+        timings, status = [], None
+        for n, payload in enumerate(payloads):
+            with transaction.atomic():
+                start = time.perf_counter()
+                status = client.post(url, payload, content_type="application/json").status_code
+                elapsed = (time.perf_counter() - start) * 1000
+                transaction.set_rollback(True)
+            if n:  # the first request warms up
+                timings.append(elapsed)
+        return (*percentiles(timings), status)
+
+    def _centers(self, repeat: int) -> None:
+        from sharedcenters.models import ImagingSlot, Package
+
+        users = get_user_model().objects
+        orderer = users.get(username="wanxiang")
+        order = ExamOrder.objects.filter(
+            center__kind="imaging", ordering_user=orderer, status="scheduled"
+        ).first()
+        slots = list(
+            ImagingSlot.objects.filter(
+                center=order.center, modality=order.slot.modality, starts_at__gt=timezone.now()
+            ).order_by("starts_at")[: repeat + 1]
+        )
+        client = Client(HTTP_HOST="localhost")
+        client.force_login(orderer)
+        median, p95, status = self._timed_posts(
+            client, f"/api/v1/orders/{order.pk}/schedule/", [{"slot": s.pk} for s in slots]
+        )
+        self._line("wanxiang", "POST /api/v1/orders/{id}/schedule/ (book)", median, p95,
+                   status=status)  # fmt: skip
+
+        cssd = users.get(username="cssd")
+        client = Client(HTTP_HOST="localhost")
+        client.force_login(cssd)
+        at_center = list(
+            Package.objects.filter(status="received").values_list("barcode", flat=True)[:50]
+        )
+        if len(at_center) < 50:
+            self.stdout.write(f"(only {len(at_center)} packages at the center to move)")
+        payload = {"barcodes": at_center, "action": "clean"}
+        median, p95, status = self._timed_posts(
+            client, "/api/v1/sterilization/packages/move/", [payload] * (repeat + 1)
+        )
+        self._line("cssd", f"POST packages/move/ ({len(at_center)} packages)", median, p95,
+                   status=status)  # fmt: skip

@@ -1,0 +1,443 @@
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from alliance.models import Department, Institution, Patient
+from alliance.validators import mask_id_number
+from referrals.models import Referral
+
+from ..choices import (
+    IndicatorResult,
+    OrderAction,
+    PackageAction,
+    PackageStatus,
+    Priority,
+    RejectionReason,
+    ResultFlag,
+    SterilizationMethod,
+)
+from ..models import (
+    ExamOrder,
+    ExamOrderItem,
+    ImagingSlot,
+    InstrumentSet,
+    LabResult,
+    OrderEvent,
+    Package,
+    PackageEvent,
+    ServiceItem,
+    SharedCenter,
+    SterilizationCycle,
+)
+from ..services import PACKAGE_MOVES
+
+
+class RestrictedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
+    """Accepts only rows the requesting user may see: an invisible id is refused exactly like an
+    unknown one, so a request cannot probe which patients or referrals exist."""
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        # By id, because restrict() of centers joins their staff and may repeat a row, which
+        # would make the field's `get(pk=…)` fail with MultipleObjectsReturned.
+        visible = queryset.restrict(self.context["request"].user).values("pk")
+        return queryset.model._default_manager.filter(pk__in=visible)
+
+
+def _actor_name(user) -> str | None:
+    if user is None:
+        return None
+    return user.get_full_name() or user.get_username()
+
+
+# --- centers and catalog ---------------------------------------------------------------------
+
+
+class ServiceItemSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ServiceItem
+        fields = [
+            "id", "code", "name", "modality", "specimen_type", "tat_routine_hours",
+            "tat_urgent_hours", "price", "mutual_recognition",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class SharedCenterSerializer(serializers.ModelSerializer):
+    items = ServiceItemSerializer(
+        source="active_items", many=True, read_only=True, help_text=_("Active catalog items.")
+    )
+
+    class Meta:
+        model = SharedCenter
+        fields = [
+            "id", "name", "kind", "institution", "alliance", "phone", "on_duty_phone",
+            "priority_share_percent", "is_active", "items",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+# --- orders ----------------------------------------------------------------------------------
+
+
+class OrderPatientSerializer(serializers.ModelSerializer):
+    id_number = serializers.SerializerMethodField(help_text=_("Masked."))
+
+    class Meta:
+        model = Patient
+        fields = ["id", "name", "gender", "birth_date", "id_number", "signed"]
+        read_only_fields = fields
+
+    def get_id_number(self, patient: Patient) -> str:
+        return mask_id_number(patient.id_number)
+
+
+class OrderItemSerializer(serializers.ModelSerializer):
+    item = serializers.IntegerField(source="item_id", read_only=True)
+    code = serializers.CharField(source="item.code", read_only=True)
+    name = serializers.CharField(source="item.name", read_only=True)
+    modality = serializers.CharField(source="item.modality", read_only=True)
+    specimen_type = serializers.CharField(source="item.specimen_type", read_only=True)
+    price = serializers.DecimalField(
+        max_digits=10, decimal_places=2, read_only=True, help_text=_("As priced when ordered.")
+    )
+
+    class Meta:
+        model = ExamOrderItem
+        fields = ["item", "code", "name", "modality", "specimen_type", "price"]
+        read_only_fields = fields
+
+
+class LabResultSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = LabResult
+        fields = ["analyte", "value", "unit", "reference_range", "flag"]
+        read_only_fields = fields
+
+
+class ExamOrderSerializer(serializers.ModelSerializer):
+    patient = OrderPatientSerializer(read_only=True)
+    items = OrderItemSerializer(many=True, read_only=True)
+    results = LabResultSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = ExamOrder
+        fields = [
+            "id", "number", "status", "priority", "center", "patient", "ordering_institution",
+            "ordering_department", "ordering_user", "referral", "priority_channel", "slot",
+            "items", "clinical_info", "target_hours", "ordered_at", "collected_at",
+            "received_at", "due_at", "started_at", "reported_at", "acknowledged_at",
+            "cancelled_at", "rejection_reason", "status_note", "findings", "impression",
+            "reported_by", "reviewed_by", "critical", "critical_note",
+            "critical_acknowledged_at", "results",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class ExamOrderDetailSerializer(ExamOrderSerializer):
+    tat_hours = serializers.DecimalField(
+        max_digits=8, decimal_places=1, read_only=True, allow_null=True,
+        help_text=_("Ordered → reported, in hours."),
+    )  # fmt: skip
+    lab_tat_hours = serializers.DecimalField(
+        max_digits=8, decimal_places=1, read_only=True, allow_null=True,
+        help_text=_("Received at the center → reported, in hours."),
+    )  # fmt: skip
+    on_time = serializers.BooleanField(
+        read_only=True, allow_null=True, help_text=_("Reported by the due time; null until then.")
+    )
+    critical_ack_minutes = serializers.IntegerField(
+        read_only=True, allow_null=True,
+        help_text=_("Minutes from a critical report to its acknowledgement."),
+    )  # fmt: skip
+    allowed_actions = serializers.SerializerMethodField(
+        help_text=_("What the current user may do next.")
+    )
+
+    class Meta(ExamOrderSerializer.Meta):
+        fields = [
+            *ExamOrderSerializer.Meta.fields, "tat_hours", "lab_tat_hours", "on_time",
+            "critical_ack_minutes", "allowed_actions",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    @extend_schema_field(
+        serializers.ListField(child=serializers.ChoiceField(choices=OrderAction.choices))
+    )
+    def get_allowed_actions(self, order: ExamOrder) -> list[str]:
+        from ..services import allowed_actions
+
+        return [str(a) for a in allowed_actions(self.context["request"].user, order)]
+
+
+class ExamOrderCreateSerializer(serializers.Serializer):
+    center = RestrictedPrimaryKeyRelatedField(queryset=SharedCenter.objects.all())
+    patient = RestrictedPrimaryKeyRelatedField(queryset=Patient.objects.all())
+    items = serializers.PrimaryKeyRelatedField(
+        queryset=ServiceItem.objects.all(), many=True, help_text=_("Ids of the center's items.")
+    )
+    priority = serializers.ChoiceField(choices=Priority.choices, default=Priority.ROUTINE)
+    clinical_info = serializers.CharField(required=False, allow_blank=True, default="")
+    ordering_department = serializers.PrimaryKeyRelatedField(
+        queryset=Department.objects.all(), required=False, allow_null=True,
+        help_text=_("Defaults to the user's own department."),
+    )  # fmt: skip
+    referral = RestrictedPrimaryKeyRelatedField(
+        queryset=Referral.objects.all(), required=False, allow_null=True,
+        help_text=_("The patient's referral this order belongs to, if any."),
+    )  # fmt: skip
+
+
+class OrderNoteSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class OrderScheduleSerializer(OrderNoteSerializer):
+    slot = serializers.PrimaryKeyRelatedField(queryset=ImagingSlot.objects.all())
+
+
+class OrderRejectSerializer(OrderNoteSerializer):
+    reason = serializers.ChoiceField(choices=RejectionReason.choices)
+
+
+class ResultInputSerializer(serializers.Serializer):
+    analyte = serializers.CharField(max_length=80)
+    value = serializers.CharField(max_length=40)
+    unit = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
+    reference_range = serializers.CharField(
+        max_length=40, required=False, allow_blank=True, default=""
+    )
+    flag = serializers.ChoiceField(
+        choices=ResultFlag.choices, required=False, allow_blank=True, default=ResultFlag.NORMAL,
+        help_text=_("Empty for a normal value; `critical` raises a critical-value alert."),
+    )  # fmt: skip
+
+
+class OrderReportSerializer(serializers.Serializer):
+    results = ResultInputSerializer(
+        many=True, required=False, default=list, help_text=_("Required for a lab order.")
+    )
+    findings = serializers.CharField(required=False, allow_blank=True, default="")
+    impression = serializers.CharField(
+        required=False, allow_blank=True, default="",
+        help_text=_("Required for an imaging or ECG order."),
+    )  # fmt: skip
+    critical = serializers.BooleanField(
+        default=False, help_text=_("Set by the reporting doctor; a critical flag sets it too.")
+    )
+    critical_note = serializers.CharField(required=False, allow_blank=True, default="")
+    reviewed_by = serializers.PrimaryKeyRelatedField(
+        queryset=get_user_model().objects.filter(is_active=True), required=False,
+        allow_null=True, help_text=_("A colleague of the same center who checked the report."),
+    )  # fmt: skip
+
+
+class OrderCancelSerializer(serializers.Serializer):
+    reason = serializers.CharField()
+
+
+class OrderEventSerializer(serializers.ModelSerializer):
+    actor = serializers.SerializerMethodField()
+
+    class Meta:
+        model = OrderEvent
+        fields = ["id", "action", "from_status", "to_status", "actor", "at", "note", "data"]
+        read_only_fields = fields
+
+    def get_actor(self, event: OrderEvent) -> str | None:
+        return _actor_name(event.actor)
+
+
+# --- imaging slots ---------------------------------------------------------------------------
+
+
+class ImagingSlotSerializer(serializers.ModelSerializer):
+    booked = serializers.IntegerField(read_only=True, help_text=_("Places taken."))
+    booked_priority = serializers.IntegerField(
+        read_only=True, help_text=_("Places taken by green-channel patients.")
+    )
+    available_ordinary = serializers.SerializerMethodField(
+        help_text=_("Places an ordinary patient may still book.")
+    )
+    available_priority = serializers.SerializerMethodField(
+        help_text=_("Places a green-channel patient may still book (any free place).")
+    )
+
+    class Meta:
+        model = ImagingSlot
+        fields = [
+            "id", "center", "modality", "starts_at", "ends_at", "capacity", "priority_reserved",
+            "booked", "booked_priority", "available_ordinary", "available_priority",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    # The same arithmetic as services.order_schedule: the reserve only limits ordinary patients.
+    def get_available_ordinary(self, slot: ImagingSlot) -> int:
+        ordinary_taken = slot.booked - slot.booked_priority
+        return max(0, min(slot.ordinary_capacity - ordinary_taken, slot.capacity - slot.booked))
+
+    def get_available_priority(self, slot: ImagingSlot) -> int:
+        return max(0, slot.capacity - slot.booked)
+
+
+# --- sterilization ---------------------------------------------------------------------------
+
+
+class PatientRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class NamedRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="pk")
+    name = serializers.CharField()
+
+
+def _patient_ref(context: dict, patient_id: int | None) -> dict | None:
+    """`{id, name}` when the user may see the patient; the view looks the names up in one query
+    a page and passes them as `context["patients"]`."""
+    if patient_id is None:
+        return None
+    name = context.get("patients", {}).get(patient_id)
+    return None if name is None else {"id": patient_id, "name": name}
+
+
+class PackageSerializer(serializers.ModelSerializer):
+    instrument_set_name = serializers.CharField(source="instrument_set.name", read_only=True)
+    patient = serializers.SerializerMethodField(
+        help_text=_("Whom it was last used for; null when not used or not visible to you.")
+    )
+
+    class Meta:
+        model = Package
+        fields = [
+            "id", "barcode", "instrument_set", "instrument_set_name", "owner", "location",
+            "status", "cycle", "sterilized_at", "expires_on", "used_at", "patient",
+            "procedure", "updated_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    @extend_schema_field(PatientRefSerializer(allow_null=True))
+    def get_patient(self, package: Package) -> dict | None:
+        return _patient_ref(self.context, package.used_for_patient_id)
+
+
+class PackageRegisterSerializer(serializers.Serializer):
+    instrument_set = serializers.PrimaryKeyRelatedField(queryset=InstrumentSet.objects.all())
+    owner = serializers.PrimaryKeyRelatedField(
+        queryset=Institution.objects.all(),
+        help_text=_("The member institution the package belongs to."),
+    )
+    barcode = serializers.CharField(max_length=40)
+
+
+# Every step but `register`, which is not a move of an existing package (POST to the list).
+MOVE_CHOICES = [(action, PackageAction(action).label) for action in PACKAGE_MOVES]
+
+
+class PackageMoveSerializer(serializers.Serializer):
+    barcodes = serializers.ListField(
+        child=serializers.CharField(max_length=40, allow_blank=True),
+        help_text=_("Every scanned barcode; all move or none does."),
+    )
+    action = serializers.ChoiceField(choices=MOVE_CHOICES)
+    cycle = RestrictedPrimaryKeyRelatedField(
+        queryset=SterilizationCycle.objects.all(), required=False, allow_null=True,
+        help_text=_("The running cycle, for `sterilize`."),
+    )  # fmt: skip
+    patient = RestrictedPrimaryKeyRelatedField(
+        queryset=Patient.objects.all(), required=False, allow_null=True,
+        help_text=_("Whom the package was used for, for `use`."),
+    )  # fmt: skip
+    procedure = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class PackageMoveResultSerializer(serializers.Serializer):
+    moved = serializers.IntegerField()
+    packages = PackageSerializer(many=True)
+
+
+class PackageEventSerializer(serializers.ModelSerializer):
+    actor = serializers.SerializerMethodField()
+    patient = serializers.SerializerMethodField(help_text=_("Null when not visible to you."))
+
+    class Meta:
+        model = PackageEvent
+        fields = [
+            "id", "from_status", "to_status", "cycle", "location", "actor", "at", "note",
+            "patient", "procedure",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def get_actor(self, event: PackageEvent) -> str | None:
+        return _actor_name(event.actor)
+
+    @extend_schema_field(PatientRefSerializer(allow_null=True))
+    def get_patient(self, event: PackageEvent) -> dict | None:
+        return _patient_ref(self.context, event.patient_id)
+
+
+class SterilizationCycleSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SterilizationCycle
+        fields = [
+            "id", "center", "sterilizer", "cycle_number", "method", "status", "started_at",
+            "ended_at", "physical_result", "chemical_result", "biological_result", "operator",
+            "recalled_at", "recalled_by", "recall_reason",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class CycleStartSerializer(serializers.Serializer):
+    center = RestrictedPrimaryKeyRelatedField(queryset=SharedCenter.objects.all())
+    sterilizer = serializers.CharField(max_length=40)
+    cycle_number = serializers.CharField(max_length=40)
+    method = serializers.ChoiceField(choices=SterilizationMethod.choices)
+    started_at = serializers.DateTimeField(required=False, help_text=_("Defaults to now."))
+
+
+class CycleRecallSerializer(serializers.Serializer):
+    reason = serializers.CharField()
+
+
+class CycleResultsSerializer(serializers.Serializer):
+    physical = serializers.ChoiceField(choices=IndicatorResult.choices)
+    chemical = serializers.ChoiceField(choices=IndicatorResult.choices)
+    biological = serializers.ChoiceField(choices=IndicatorResult.choices)
+    ended_at = serializers.DateTimeField(required=False, help_text=_("Defaults to now."))
+
+
+class RecallUseSerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    patient = PatientRefSerializer(allow_null=True, help_text=_("Null when not visible to you."))
+    procedure = serializers.CharField()
+    location = NamedRefSerializer()
+
+
+class RecallLineSerializer(serializers.Serializer):
+    package = serializers.IntegerField(source="package.pk")
+    barcode = serializers.CharField(source="package.barcode")
+    instrument_set = NamedRefSerializer(source="package.instrument_set")
+    owner = NamedRefSerializer(source="package.owner")
+    status = serializers.ChoiceField(source="package.status", choices=PackageStatus.choices)
+    location = NamedRefSerializer(source="package.location")
+    uses = serializers.SerializerMethodField(
+        help_text=_("Uses since the cycle: the patients to follow up.")
+    )
+
+    @extend_schema_field(RecallUseSerializer(many=True))
+    def get_uses(self, line) -> list[dict]:
+        uses = [
+            {
+                "at": use.at,
+                "patient": _patient_ref(self.context, use.patient_id),
+                "procedure": use.procedure,
+                "location": use.location,
+            }
+            for use in line.uses
+        ]
+        return RecallUseSerializer(uses, many=True).data

@@ -1,0 +1,134 @@
+"""Who sees which center rows: orders go to the orderer, the center and the alliance office;
+a patient's results also reach every member that treats the patient (mutual recognition)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db.models import Count, Q
+
+from alliance.choices import Role
+from alliance.querysets import RestrictedQuerySet
+
+if TYPE_CHECKING:
+    from alliance.models import StaffProfile
+
+
+def alliance_ids_of(profile: StaffProfile) -> list[int]:
+    from alliance.models import Membership
+
+    memberships = Membership.objects.active().filter(institution_id=profile.institution_id)
+    return list(memberships.values_list("alliance_id", flat=True))
+
+
+def center_ids_of(profile: StaffProfile) -> list[int]:
+    """The centers a staff member works at (center staff are named on each center)."""
+
+    if profile.role != Role.CENTER_STAFF:
+        return []
+    return center_ids_of_user(profile)
+
+
+def center_ids_of_user(profile: StaffProfile) -> list[int]:
+    from .models import SharedCenter
+
+    return list(SharedCenter.objects.filter(staff=profile.user_id).values_list("pk", flat=True))
+
+
+def _worked_at(profile: StaffProfile):
+    """The same as a subquery: no extra round trip where one condition of several."""
+    from .models import SharedCenter
+
+    return SharedCenter.objects.filter(staff=profile.user_id).values("pk")
+
+
+def member_scope_ids(profile: StaffProfile) -> list[int]:
+    """Institutions a clinical user orders for: their own and those under it."""
+    from alliance.models import Institution
+
+    if profile.role not in (Role.COMMUNITY_STAFF, Role.HOSPITAL_STAFF):
+        return []
+    return list(Institution.objects.subtree_of(profile.institution_id).values_list("pk", flat=True))
+
+
+class SharedCenterQuerySet(RestrictedQuerySet):
+    def visible_to(self, profile: StaffProfile) -> SharedCenterQuerySet:
+        """Centers of the user's alliances, and the ones they work at: reference data."""
+        # Ids, not a join on the staff table: a join repeats a center once per staff member.
+        return self.filter(
+            Q(alliance_id__in=alliance_ids_of(profile)) | Q(pk__in=_worked_at(profile))
+        )
+
+
+class ExamOrderQuerySet(RestrictedQuerySet):
+    def visible_to(self, profile: StaffProfile) -> ExamOrderQuerySet:
+        from alliance.models import Patient
+
+        if profile.role == Role.CENTER_STAFF:
+            return self.filter(center_id__in=center_ids_of(profile))
+        if profile.role == Role.ALLIANCE_OFFICE:
+            return self.filter(center__alliance_id__in=alliance_ids_of(profile))
+        scope = member_scope_ids(profile)
+        if not scope:
+            return self.none()  # the health bureau: aggregates only
+        # Mutual recognition: results of a patient the user treats, from the alliance's centers.
+        treated = Q(
+            patient_id__in=Patient.objects.visible_to(profile).values("pk"),
+            center__alliance_id__in=alliance_ids_of(profile),
+        ) & ~Q(status="cancelled")
+        return self.filter(Q(ordering_institution_id__in=scope) | treated)
+
+
+class ImagingSlotQuerySet(RestrictedQuerySet):
+    def visible_to(self, profile: StaffProfile) -> ImagingSlotQuerySet:
+        if profile.role == Role.BUREAU_VIEWER:
+            return self.none()
+        return self.filter(
+            Q(center__alliance_id__in=alliance_ids_of(profile))
+            | Q(center_id__in=_worked_at(profile))
+        )
+
+    def with_bookings(self) -> ImagingSlotQuerySet:
+        """Places taken, counted from the orders booked into each slot (never stored)."""
+        booked = ~Q(orders__status="cancelled") & Q(orders__isnull=False)
+        return self.annotate(
+            booked=Count("orders", filter=booked),
+            booked_priority=Count("orders", filter=booked & Q(orders__priority_channel=True)),
+        )
+
+
+class PackageQuerySet(RestrictedQuerySet):
+    def visible_to(self, profile: StaffProfile) -> PackageQuerySet:
+        if profile.role == Role.CENTER_STAFF:
+            return self.filter(instrument_set__center_id__in=center_ids_of(profile))
+        if profile.role == Role.ALLIANCE_OFFICE:
+            return self.filter(instrument_set__center__alliance_id__in=alliance_ids_of(profile))
+        return self.filter(owner_id__in=member_scope_ids(profile))
+
+
+class SterilizationCycleQuerySet(RestrictedQuerySet):
+    def visible_to(self, profile: StaffProfile) -> SterilizationCycleQuerySet:
+        if profile.role == Role.CENTER_STAFF:
+            return self.filter(center_id__in=center_ids_of(profile))
+        if profile.role == Role.ALLIANCE_OFFICE:
+            return self.filter(center__alliance_id__in=alliance_ids_of(profile))
+        if profile.role == Role.BUREAU_VIEWER:
+            return self.none()
+        # Members see every cycle their packages went through (a recall concerns them), also
+        # after a package has been reprocessed in a later one.
+        from .models import PackageEvent
+
+        loads = PackageEvent.objects.filter(
+            package__owner_id__in=member_scope_ids(profile), to_status="sterilized"
+        )
+        return self.filter(pk__in=loads.values("cycle_id"))
+
+
+def ordered_patients(profile: StaffProfile) -> Q:
+    """Center staff see the patients of the orders their center works on."""
+    from .models import ExamOrder
+
+    centers = center_ids_of(profile)
+    if not centers:
+        return Q(pk__in=[])
+    return Q(pk__in=ExamOrder.objects.filter(center_id__in=centers).values("patient_id"))

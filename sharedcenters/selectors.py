@@ -1,0 +1,140 @@
+"""Reads shared by the pages, the API and the tasks of the shared centers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.db.models import Q, QuerySet
+
+from alliance.choices import Role
+from alliance.models import Institution, StaffProfile
+
+from .choices import OPEN_ORDER_STATUSES, PackageStatus
+from .models import ExamOrder, Package, PackageEvent, SterilizationCycle
+
+LIST_RELATED = ("center", "patient", "ordering_institution", "ordering_department", "slot")
+
+
+def orders_for(user) -> QuerySet[ExamOrder]:
+    return ExamOrder.objects.restrict(user).select_related(*LIST_RELATED)
+
+
+def order_for_user(user, pk) -> ExamOrder:
+    """Fetch and authorise together: an order the user may not see does not exist (404)."""
+    from django.http import Http404
+
+    try:
+        return (
+            orders_for(user)
+            .select_related(
+                "reported_by",
+                "reviewed_by",
+                "referral",
+                "ordering_user",
+                "critical_acknowledged_by",
+                "center__alliance",
+                "center__institution",
+            )
+            .get(pk=int(pk))
+        )
+    except (ValueError, TypeError, ExamOrder.DoesNotExist) as exc:
+        raise Http404 from exc
+
+
+def center_worklist(user, center_id: int | None = None) -> QuerySet[ExamOrder]:
+    """Open orders of the user's centers: urgent first, then the oldest."""
+    orders = orders_for(user).filter(status__in=OPEN_ORDER_STATUSES)
+    if center_id is not None:
+        orders = orders.filter(center_id=center_id)
+    return orders.order_by("-priority", "ordered_at", "pk")
+
+
+def unacknowledged_critical(user) -> QuerySet[ExamOrder]:
+    return orders_for(user).filter(critical=True, critical_acknowledged_at__isnull=True)
+
+
+# --- who hears about it ---------------------------------------------------------------------
+
+
+def ordering_staff(order: ExamOrder):
+    """The ordering doctor and the ordering department's staff (or the whole institution's)."""
+    User = get_user_model()
+    profiles = StaffProfile.objects.filter(
+        institution_id=order.ordering_institution_id,
+        role__in=[Role.COMMUNITY_STAFF, Role.HOSPITAL_STAFF],
+        user__is_active=True,
+    )
+    if order.ordering_department_id is not None:
+        profiles = profiles.filter(
+            Q(department_id=order.ordering_department_id) | Q(department__isnull=True)
+        )
+    return User.objects.filter(
+        Q(pk=order.ordering_user_id, is_active=True) | Q(staff_profile__in=profiles)
+    ).distinct()
+
+
+def office_staff(order: ExamOrder):
+    User = get_user_model()
+    members = Institution.objects.in_alliance(order.center.alliance_id).values("pk")
+    return User.objects.filter(
+        is_active=True,
+        staff_profile__role=Role.ALLIANCE_OFFICE,
+        staff_profile__institution__in=members,
+    )
+
+
+def on_duty_phone(order: ExamOrder) -> str:
+    """The ordering department's on-duty line, else the institution's first one."""
+    if order.ordering_department and order.ordering_department.on_duty_phone:
+        return order.ordering_department.on_duty_phone
+    department = (
+        order.ordering_institution.departments.filter(is_active=True)
+        .exclude(on_duty_phone="")
+        .order_by("pk")
+        .first()
+    )
+    return department.on_duty_phone if department else ""
+
+
+# --- sterilization ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecallLine:
+    package: Package
+    uses: list[PackageEvent]  # uses after this cycle: the patients to follow up
+
+
+def recall_report(cycle: SterilizationCycle) -> list[RecallLine]:
+    """Every package sterilized in the cycle, where it is now, and whom it was used on since."""
+    packages = (
+        Package.objects.filter(events__cycle=cycle, events__to_status=PackageStatus.STERILIZED)
+        .select_related("instrument_set", "owner", "location")
+        .distinct()
+        .order_by("barcode")
+    )
+    uses: dict[int, list[PackageEvent]] = {}
+    for event in (
+        PackageEvent.objects.filter(cycle=cycle, to_status=PackageStatus.USED)
+        .select_related("patient", "location")
+        .order_by("at")
+    ):
+        uses.setdefault(event.package_id, []).append(event)
+    return [RecallLine(package, uses.get(package.pk, [])) for package in packages]
+
+
+def recall_recipients(owner_ids: set[int], members):
+    """Clinical staff of the institutions holding packages, and the alliance office."""
+    User = get_user_model()
+    return User.objects.filter(
+        Q(
+            staff_profile__institution_id__in=owner_ids,
+            staff_profile__role__in=[Role.COMMUNITY_STAFF, Role.HOSPITAL_STAFF],
+        )
+        | Q(
+            staff_profile__role=Role.ALLIANCE_OFFICE,
+            staff_profile__institution__in=members.values("pk"),
+        ),
+        is_active=True,
+    ).distinct()

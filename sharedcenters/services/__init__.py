@@ -1,0 +1,53 @@
+"""Every write of the shared centers: diagnostic orders and sterilization packages."""
+
+from .orders import (
+    CENTER,
+    ORDERER,
+    TRANSITIONS,
+    allowed_actions,
+    escalate_critical_values,
+    order_acknowledge,
+    order_cancel,
+    order_collect,
+    order_create,
+    order_receive,
+    order_reject,
+    order_report,
+    order_schedule,
+    order_start,
+    sides_of,
+)
+from .sterilization import (
+    PACKAGE_MOVES,
+    cycle_recall,
+    cycle_record_results,
+    cycle_start,
+    package_register,
+    package_sides,
+    packages_move,
+)
+
+__all__ = [
+    "PACKAGE_MOVES",
+    "cycle_recall",
+    "cycle_record_results",
+    "cycle_start",
+    "package_register",
+    "package_sides",
+    "packages_move",
+    "CENTER",
+    "ORDERER",
+    "TRANSITIONS",
+    "allowed_actions",
+    "escalate_critical_values",
+    "order_acknowledge",
+    "order_cancel",
+    "order_collect",
+    "order_create",
+    "order_receive",
+    "order_reject",
+    "order_report",
+    "order_schedule",
+    "order_start",
+    "sides_of",
+]

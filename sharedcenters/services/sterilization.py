@@ -1,0 +1,368 @@
+"""Sterilization supply (消毒供应中心): packages moved in batches by barcode, cycles, recalls.
+
+A batch is all-or-nothing: every barcode is locked and checked first, and one bad barcode
+rejects the whole batch with a reason per barcode, so a scan never leaves half a batch moved.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from alliance.errors import ActionNotAllowed, IllegalTransition
+from alliance.models import Institution, Patient
+from alliance.querysets import profile_of
+
+from ..choices import (
+    CenterKind,
+    CycleStatus,
+    IndicatorResult,
+    PackageAction,
+    PackageStatus,
+    SterilizationMethod,
+)
+from ..models import InstrumentSet, Package, PackageEvent, SharedCenter, SterilizationCycle
+from ..querysets import center_ids_of, member_scope_ids
+
+MEMBER, CENTER = "member", "center"
+P = PackageStatus
+BATCH_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class Move:
+    sources: frozenset[str]
+    target: str
+    sides: frozenset[str]
+    where: str  # after the move the package is at the "center", its "owner", or stays put
+
+
+def _m(sources: set[str], target: str, sides: set[str], where: str) -> Move:
+    return Move(frozenset(sources), target, frozenset(sides), where)
+
+
+PACKAGE_MOVES: dict[str, Move] = {
+    # Blocked or expired packages go back through processing: a member sends them in; those
+    # still on the center's shelf are taken back in by the center directly.
+    PackageAction.COLLECT: _m({P.USED, P.EXPIRED, P.BLOCKED}, P.COLLECTED, {MEMBER}, "owner"),
+    PackageAction.RECEIVE: _m({P.COLLECTED, P.EXPIRED, P.BLOCKED}, P.RECEIVED, {CENTER}, "center"),
+    PackageAction.CLEAN: _m({P.RECEIVED}, P.CLEANED, {CENTER}, "center"),
+    PackageAction.PACK: _m({P.CLEANED}, P.INSPECTED_PACKED, {CENTER}, "center"),
+    PackageAction.STERILIZE: _m({P.INSPECTED_PACKED}, P.STERILIZED, {CENTER}, "center"),
+    PackageAction.STORE: _m({P.STERILIZED}, P.STORED, {CENTER}, "center"),
+    PackageAction.DISPATCH: _m({P.STORED}, P.DISPATCHED, {CENTER}, "owner"),
+    PackageAction.RECEIVE_BY_MEMBER: _m({P.DISPATCHED}, P.RECEIVED_BY_MEMBER, {MEMBER}, "owner"),
+    PackageAction.USE: _m({P.RECEIVED_BY_MEMBER}, P.USED, {MEMBER}, "owner"),
+    PackageAction.EXPIRE: _m({P.STORED, P.RECEIVED_BY_MEMBER}, P.EXPIRED, {MEMBER, CENTER}, "stay"),
+}
+# A recall blocks what is still sterile on the shelf, on the way or at the member.
+UNUSED_AFTER_STERILIZATION = frozenset({P.STERILIZED, P.STORED, P.DISPATCHED, P.RECEIVED_BY_MEMBER})
+# Where these states happen decides who may take the package back into processing.
+REPROCESSABLE = frozenset({P.EXPIRED, P.BLOCKED})
+
+
+def sides_resolver(actor) -> Callable[[Package], set[str]]:
+    """The sides the actor acts for on a package, with the actor's scope looked up once."""
+    if actor.is_active and actor.is_superuser:
+        return lambda package: {MEMBER, CENTER}
+    profile = profile_of(actor)
+    if profile is None:
+        return lambda package: set()
+    members, centers = set(member_scope_ids(profile)), set(center_ids_of(profile))
+
+    def sides(package: Package) -> set[str]:
+        found = set()
+        if package.owner_id in members:
+            found.add(MEMBER)
+        if package.instrument_set.center_id in centers:
+            found.add(CENTER)
+        return found
+
+    return sides
+
+
+def package_sides(actor, package: Package) -> set[str]:
+    return sides_resolver(actor)(package)
+
+
+def _sterilization_center(actor, center: SharedCenter) -> None:
+    if center.kind != CenterKind.STERILIZATION:
+        raise ValidationError({"center": _("Choose a sterilization supply center.")})
+    if actor.is_superuser and actor.is_active:
+        return
+    profile = profile_of(actor)
+    if profile is None or center.pk not in center_ids_of(profile):
+        raise ActionNotAllowed(_("Only the center's staff may do this."))
+
+
+@transaction.atomic
+def package_register(
+    *, actor, instrument_set: InstrumentSet, owner: Institution, barcode: str
+) -> Package:
+    """A new package enters the loop at the center, ready to be cleaned and packed."""
+    _sterilization_center(actor, instrument_set.center)
+    barcode = barcode.strip()
+    if not barcode:
+        raise ValidationError({"barcode": _("Scan or type the barcode.")})
+    if Package.objects.filter(barcode=barcode).exists():
+        raise ValidationError({"barcode": _("This barcode is already registered.")})
+    if (
+        not Institution.objects.in_alliance(instrument_set.center.alliance_id)
+        .filter(pk=owner.pk)
+        .exists()
+    ):
+        raise ValidationError({"owner": _("The institution is not a member of the alliance.")})
+    now = timezone.now()
+    package = Package.objects.create(
+        barcode=barcode, instrument_set=instrument_set, owner=owner,
+        location_id=instrument_set.center.institution_id, status=P.RECEIVED,
+    )  # fmt: skip
+    PackageEvent.objects.create(
+        package=package, to_status=P.RECEIVED, location_id=package.location_id, actor=actor,
+        at=now, note=_("registered"),
+    )  # fmt: skip
+    return package
+
+
+def _at_center(package: Package) -> bool:
+    return package.location_id == package.instrument_set.center.institution_id
+
+
+def _not_releasable(package: Package) -> str:
+    """Why the package may not leave its cycle for the shelf yet, or "" when it may."""
+    cycle = package.cycle
+    if cycle.status != CycleStatus.RELEASED:
+        return _("its cycle has not been released.")
+    if package.instrument_set.implant and cycle.biological_result != IndicatorResult.PASSED:
+        return _("implants wait for the biological indicator.")
+    return ""
+
+
+def _check_cycle_for_loading(cycle: SterilizationCycle | None, packages: list[Package]) -> None:
+    if cycle is None:
+        raise ValidationError({"cycle": _("Choose the sterilization cycle.")})
+    if any(p.instrument_set.center_id != cycle.center_id for p in packages):
+        raise ValidationError({"cycle": _("Choose a cycle of the packages' own center.")})
+    if cycle.status != CycleStatus.RUNNING:
+        raise IllegalTransition(_("Packages are loaded only into a running cycle."))
+    wrong = [p.barcode for p in packages if p.instrument_set.method != cycle.method]
+    if wrong:
+        raise ValidationError(
+            {"barcodes": [_("%(barcode)s needs another sterilization method.") % {"barcode": b}
+                          for b in wrong]}
+        )  # fmt: skip
+
+
+@transaction.atomic
+def packages_move(
+    *,
+    actor,
+    barcodes: list[str],
+    action: str,
+    cycle: SterilizationCycle | None = None,
+    patient: Patient | None = None,
+    procedure: str = "",
+    note: str = "",
+) -> list[Package]:
+    """Move every scanned package one step; all of them or none."""
+    if action not in PACKAGE_MOVES:
+        raise ValidationError({"action": _("Unknown step.")})
+    move = PACKAGE_MOVES[action]
+    codes = list(dict.fromkeys(code.strip() for code in barcodes if code.strip()))
+    if not codes:
+        raise ValidationError({"barcodes": _("Scan or type at least one barcode.")})
+    if len(codes) > BATCH_LIMIT:
+        raise ValidationError(
+            {"barcodes": _("At most %(n)d packages at once.") % {"n": BATCH_LIMIT}}
+        )
+    visible = Package.objects.restrict(actor).filter(barcode__in=codes)
+    packages = list(
+        Package.objects.select_for_update(of=("self",))
+        .select_related("instrument_set__center", "cycle")
+        .filter(pk__in=visible.values("pk"))
+        .order_by("pk")
+    )
+    found = {p.barcode: p for p in packages}
+    today = timezone.localdate()
+    sides = sides_resolver(actor)
+    problems = []
+    for code in codes:
+        package = found.get(code)
+        if package is None:
+            problems.append(_("%(barcode)s: not found.") % {"barcode": code})
+        elif not move.sides & sides(package):
+            problems.append(_("%(barcode)s: not yours to move.") % {"barcode": code})
+        elif package.status not in move.sources:
+            problems.append(
+                _("%(barcode)s is %(status)s.")
+                % {"barcode": code, "status": package.get_status_display()}
+            )
+        elif package.status in REPROCESSABLE and (
+            _at_center(package) != (action == PackageAction.RECEIVE)
+        ):
+            where = (
+                _("%(barcode)s is at the center: take it back in with “receive”.")
+                if _at_center(package)
+                else _("%(barcode)s is at the member: it must be collected first.")
+            )
+            problems.append(where % {"barcode": code})
+        elif action == PackageAction.STORE and (problem := _not_releasable(package)):
+            problems.append(f"{code}: {problem}")
+        elif action in (PackageAction.DISPATCH, PackageAction.USE) and (
+            package.expires_on is None or package.expires_on < today
+        ):
+            problems.append(_("%(barcode)s: sterility has expired.") % {"barcode": code})
+    if problems:
+        raise ValidationError({"barcodes": problems})
+    if action == PackageAction.STERILIZE:
+        _check_cycle_for_loading(cycle, packages)
+    if (
+        action == PackageAction.USE
+        and patient
+        and not Patient.objects.restrict(actor).filter(pk=patient.pk).exists()
+    ):
+        raise ValidationError({"patient": _("Patient not found.")})
+    now = timezone.now()
+    events = []
+    for package in packages:
+        from_status = package.status
+        package.status = move.target
+        if move.where == "center":
+            package.location_id = package.instrument_set.center.institution_id
+        elif move.where == "owner":
+            package.location_id = package.owner_id
+        if action == PackageAction.STERILIZE:
+            package.cycle, package.sterilized_at, package.expires_on = cycle, now, None
+        elif action == PackageAction.STORE:
+            package.expires_on = today + datetime.timedelta(
+                days=package.instrument_set.shelf_life_days
+            )
+        elif action == PackageAction.USE:
+            package.used_at, package.used_for_patient, package.procedure = now, patient, procedure
+        events.append(
+            PackageEvent(
+                package=package,
+                from_status=from_status,
+                to_status=move.target,
+                cycle=package.cycle,
+                location_id=package.location_id,
+                actor=actor,
+                at=now,
+                note=note,
+                patient=patient if action == PackageAction.USE else None,
+                procedure=procedure if action == PackageAction.USE else "",
+            )  # fmt: skip
+        )
+    Package.objects.bulk_update(
+        packages,
+        ["status", "location", "cycle", "sterilized_at", "expires_on", "used_at",
+         "used_for_patient", "procedure", "updated_at"],
+    )  # fmt: skip
+    PackageEvent.objects.bulk_create(events)
+    return packages
+
+
+# --- cycles ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def cycle_start(
+    *, actor, center: SharedCenter, sterilizer: str, cycle_number: str, method: str,
+    started_at: datetime.datetime | None = None,
+) -> SterilizationCycle:  # fmt: skip
+    _sterilization_center(actor, center)
+    if method not in SterilizationMethod.values:
+        raise ValidationError({"method": _("Choose the sterilization method.")})
+    if SterilizationCycle.objects.filter(
+        center=center, sterilizer=sterilizer, cycle_number=cycle_number
+    ).exists():
+        raise ValidationError({"cycle_number": _("This sterilizer already ran this cycle number.")})
+    return SterilizationCycle.objects.create(
+        center=center, sterilizer=sterilizer, cycle_number=cycle_number, method=method,
+        started_at=started_at or timezone.now(), operator=actor,
+    )  # fmt: skip
+
+
+@transaction.atomic
+def cycle_record_results(
+    *, actor, cycle: SterilizationCycle, physical: str, chemical: str, biological: str,
+    ended_at: datetime.datetime | None = None,
+) -> SterilizationCycle:  # fmt: skip
+    """Record the indicators (WS 310.3): physical and chemical passed release the cycle; the
+    biological result, read a day later, may follow. Implant sets wait for it (see store).
+    Any failed indicator, even after release, fails the cycle and recalls its packages."""
+    cycle = SterilizationCycle.objects.select_for_update().get(pk=cycle.pk)
+    _sterilization_center(actor, cycle.center)
+    final = cycle.status in (CycleStatus.FAILED, CycleStatus.RECALLED) or (
+        cycle.biological_result != IndicatorResult.PENDING
+    )
+    if final:
+        raise IllegalTransition(_("The results of this cycle are already final."))
+    results = {"physical_result": physical, "chemical_result": chemical,
+               "biological_result": biological}  # fmt: skip
+    bad = [name for name, value in results.items() if value not in IndicatorResult.values]
+    if bad:
+        raise ValidationError({name: _("Choose passed, failed or pending.") for name in bad})
+    if cycle.status == CycleStatus.RELEASED and (
+        physical != cycle.physical_result or chemical != cycle.chemical_result
+    ):
+        raise ValidationError(
+            {"biological_result": _("Only the biological result may follow a release.")}
+        )
+    for name, value in results.items():
+        setattr(cycle, name, value)
+    cycle.ended_at = ended_at or cycle.ended_at or timezone.now()
+    if cycle.indicators_failed:
+        cycle.status = CycleStatus.FAILED
+        cycle.save()
+        return cycle_recall(actor=actor, cycle=cycle, reason=_("An indicator failed."))
+    if physical == chemical == IndicatorResult.PASSED:
+        cycle.status = CycleStatus.RELEASED
+    cycle.save()
+    return cycle
+
+
+@transaction.atomic
+def cycle_recall(*, actor, cycle: SterilizationCycle, reason: str) -> SterilizationCycle:
+    """Block every package of the cycle not yet used; the used ones are listed for follow-up."""
+    cycle = SterilizationCycle.objects.select_for_update().get(pk=cycle.pk)
+    _sterilization_center(actor, cycle.center)
+    if cycle.recalled_at is not None:
+        raise IllegalTransition(_("This cycle has already been recalled."))
+    if not reason.strip():
+        raise ValidationError({"reason": _("Give the reason for the recall.")})
+    now = timezone.now()
+    cycle.recalled_at, cycle.recalled_by, cycle.recall_reason = now, actor, reason
+    if cycle.status != CycleStatus.FAILED:
+        cycle.status = CycleStatus.RECALLED
+    cycle.save()
+    to_block = list(
+        Package.objects.select_for_update()
+        .filter(cycle=cycle, status__in=UNUSED_AFTER_STERILIZATION)
+        .order_by("pk")
+    )
+    events = [
+        PackageEvent(
+            package=package,
+            from_status=package.status,
+            to_status=P.BLOCKED,
+            cycle=cycle,
+            location_id=package.location_id,
+            actor=actor,
+            at=now,
+            note=reason,
+        )  # fmt: skip
+        for package in to_block
+    ]
+    Package.objects.filter(pk__in=[p.pk for p in to_block]).update(status=P.BLOCKED, updated_at=now)
+    PackageEvent.objects.bulk_create(events)
+    from .. import tasks
+
+    transaction.on_commit(lambda: tasks.notify_recall.delay(cycle.pk), robust=True)
+    return cycle

@@ -1,0 +1,28 @@
+"""Pages of the shared centers (templates/sharedcenters/); URLs in sharedcenters/urls.py."""
+
+from .centers import CenterListView, DashboardView, SlotBoardView
+from .orders import (
+    OrderActionView,
+    OrderCreateView,
+    OrderDetailView,
+    OrderListView,
+    OrderReportView,
+    WorklistView,
+)
+from .sterilization import CycleDetailView, CycleListView, PackageDetailView, PackageListView
+
+__all__ = [
+    "CenterListView",
+    "CycleDetailView",
+    "CycleListView",
+    "DashboardView",
+    "OrderActionView",
+    "OrderCreateView",
+    "OrderDetailView",
+    "OrderListView",
+    "OrderReportView",
+    "PackageDetailView",
+    "PackageListView",
+    "SlotBoardView",
+    "WorklistView",
+]

@@ -1,0 +1,126 @@
+"""Reference and overview pages: the centers and their catalogs, the slot board, the dashboard."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.db.models import Prefetch
+from django.utils import timezone
+from django.views.generic import ListView, TemplateView
+
+from alliance.choices import Role
+from alliance.querysets import profile_of
+
+from .. import forms, selectors_dashboard
+from ..choices import DIAGNOSTIC_KINDS, CenterKind
+from ..models import ExamOrder, ImagingSlot, ServiceItem, SharedCenter
+from .base import OrdersAccessMixin, PredicateRequiredMixin, reads_dashboard, staff_center_ids
+from .orders import day_start
+
+
+class CenterListView(OrdersAccessMixin, ListView):
+    """The alliance's shared centers, who hosts them, how to call them, what they offer."""
+
+    template_name = "sharedcenters/center_list.html"
+
+    def get_queryset(self):
+        return (
+            SharedCenter.objects.restrict(self.request.user)
+            .filter(is_active=True)
+            .select_related("institution", "alliance")
+            .prefetch_related(
+                Prefetch("items", queryset=ServiceItem.objects.filter(is_active=True))
+            )
+        )
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["may_order"] = self.request.user.has_perm("sharedcenters.add_examorder")
+        return context
+
+
+class SlotBoardView(OrdersAccessMixin, TemplateView):
+    """One center's appointment slots on one day, with the places still free."""
+
+    template_name = "sharedcenters/slot_board.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        user = self.request.user
+        bookable = SharedCenter.objects.restrict(user).filter(
+            kind__in=[CenterKind.IMAGING, CenterKind.ECG], is_active=True
+        )
+        # Imaging first: its slot board is the busy one (ECG books few appointments).
+        centers = sorted(bookable, key=lambda c: (c.kind != CenterKind.IMAGING, c.name))
+        tomorrow = timezone.localdate() + datetime.timedelta(days=1)
+        data = {
+            "center": self.request.GET.get("center") or (centers[0].pk if centers else ""),
+            "day": self.request.GET.get("day") or tomorrow.isoformat(),
+        }
+        form = forms.SlotBoardForm(data, centers=bookable)
+        values = form.values()
+        center = values.get("center")
+        day = values.get("day", tomorrow)
+        rows = []
+        if center is not None:
+            slots = (
+                ImagingSlot.objects.restrict(user)
+                .filter(
+                    center=center,
+                    starts_at__gte=day_start(day),
+                    starts_at__lt=day_start(day + datetime.timedelta(days=1)),
+                )  # fmt: skip
+                .with_bookings()
+                .order_by("starts_at", "modality")
+            )
+            for slot in slots:
+                free_ordinary, free_reserved = forms.free_places(slot)
+                rows.append((slot, free_ordinary, free_reserved))
+        context.update(
+            form=form, centers=centers, center=center, day=day, rows=rows,
+            previous_day=day - datetime.timedelta(days=1),
+            next_day=day + datetime.timedelta(days=1),
+            totals={
+                "capacity": sum(s.capacity for s, _o, _r in rows),
+                "reserved": sum(s.priority_reserved for s, _o, _r in rows),
+                "booked": sum(s.booked for s, _o, _r in rows),
+                "booked_priority": sum(s.booked_priority for s, _o, _r in rows),
+                "free_ordinary": sum(o for _s, o, _r in rows),
+                "free_reserved": sum(r for _s, _o, r in rows),
+            },
+        )  # fmt: skip
+        return context
+
+
+class DashboardView(PredicateRequiredMixin, TemplateView):
+    """Per center over a period: volume by member, turnaround, on-time rate, rejections,
+    critical values and the green channel's imaging wait."""
+
+    template_name = "sharedcenters/dashboard.html"
+    predicate = reads_dashboard
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        user = self.request.user
+        centers = SharedCenter.objects.restrict(user).filter(kind__in=DIAGNOSTIC_KINDS)
+        profile = profile_of(user)
+        if profile is not None and profile.role == Role.CENTER_STAFF:
+            centers = centers.filter(pk__in=staff_center_ids(user))  # their own figures only
+        default_from, default_to = selectors_dashboard.default_period()
+        data = self.request.GET.copy()
+        data.setdefault("date_from", default_from.isoformat())
+        data.setdefault("date_to", default_to.isoformat())
+        form = forms.PeriodForm(data, centers=centers)
+        values = form.values()
+        date_from = values.get("date_from", default_from)
+        date_to = values.get("date_to", default_to)
+        if date_from > date_to:
+            date_from, date_to = default_from, default_to
+        if values.get("center"):
+            centers = centers.filter(pk=values["center"].pk)
+        figures = selectors_dashboard.dashboard(
+            centers.select_related("institution"), date_from, date_to,
+            orders=ExamOrder.objects.restrict(user),
+        )  # fmt: skip
+        context.update(form=form, figures=figures, date_from=date_from, date_to=date_to)
+        return context

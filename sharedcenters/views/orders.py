@@ -1,0 +1,434 @@
+"""Order pages: the list, a new order, the detail with its action forms, the printable report,
+the action POSTs and the center's worklist with its scan-to-receive box."""
+
+from __future__ import annotations
+
+import datetime
+
+import rules
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.forms import BaseFormSet
+from django.forms import Form as DjangoForm
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views import View
+from django.views.generic import FormView, ListView
+
+from alliance.errors import DomainError
+from alliance.models import Patient
+from referrals.models import Referral
+
+from .. import forms, selectors, services
+from ..choices import (
+    DIAGNOSTIC_KINDS,
+    OPEN_ORDER_STATUSES,
+    CenterKind,
+    OrderAction,
+    OrderStatus,
+)
+from ..models import ExamOrder, ExamOrderItem, ImagingSlot, ServiceItem, SharedCenter
+from .base import OrdersAccessMixin, add_service_errors, safe_next, staff_center_ids
+
+ITEMS = Prefetch("items", queryset=ExamOrderItem.objects.select_related("item"))
+# Worklist tabs in the order the work flows.
+WORKLIST_STATES = [
+    OrderStatus.ORDERED, OrderStatus.COLLECTED, OrderStatus.SCHEDULED, OrderStatus.RECEIVED,
+    OrderStatus.IN_PROGRESS, OrderStatus.REJECTED,
+]  # fmt: skip
+SLOT_HORIZON = datetime.timedelta(days=30)
+
+
+def day_start(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def diagnostic_centers(user) -> QuerySet[SharedCenter]:
+    return SharedCenter.objects.restrict(user).filter(kind__in=DIAGNOSTIC_KINDS, is_active=True)
+
+
+class OrderListView(OrdersAccessMixin, ListView):
+    """Orders the user sees: filter, search by number or patient, newest first."""
+
+    template_name = "sharedcenters/order_list.html"
+    paginate_by = 25
+
+    def get_queryset(self):
+        user = self.request.user
+        self.filter_form = forms.OrderFilterForm(self.request.GET, centers=diagnostic_centers(user))
+        orders = selectors.orders_for(user)
+        values = self.filter_form.values()
+        if q := values.get("q", "").strip():
+            orders = orders.filter(Q(number__iexact=q) | Q(patient__name__icontains=q))
+        for name in ("status", "center", "priority"):
+            if name in values:
+                orders = orders.filter(**{name: values[name]})
+        if values.get("critical"):
+            orders = orders.filter(critical=True)
+            if values["critical"] == "open":
+                orders = orders.filter(critical_acknowledged_at__isnull=True)
+        if "ordered_from" in values:
+            orders = orders.filter(ordered_at__gte=day_start(values["ordered_from"]))
+        if "ordered_until" in values:
+            end = day_start(values["ordered_until"] + datetime.timedelta(days=1))
+            orders = orders.filter(ordered_at__lt=end)
+        return orders.prefetch_related(ITEMS).order_by("-ordered_at", "-pk")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        critical = selectors.unacknowledged_critical(self.request.user).order_by("reported_at")
+        context.update(
+            filter_form=self.filter_form,
+            now=timezone.now(),
+            unacknowledged=list(critical[:20]),
+            may_order=self.request.user.has_perm("sharedcenters.add_examorder"),
+        )
+        return context
+
+
+class OrderCreateView(LoginRequiredMixin, PermissionRequiredMixin, FormView):
+    """New order: the center first (its catalog then shows), the patient, the items."""
+
+    permission_required = "sharedcenters.add_examorder"
+    template_name = "sharedcenters/order_form.html"
+    form_class = forms.OrderForm
+
+    def _param(self, name: str) -> str:
+        source = self.request.POST if self.request.method == "POST" else self.request.GET
+        value = source.get(name, "")
+        return value if value.isdigit() else ""
+
+    def _center(self) -> SharedCenter | None:
+        center_id = self._param("center")
+        if not center_id:
+            return None
+        return diagnostic_centers(self.request.user).filter(pk=center_id).first()
+
+    def _patients(self):
+        visible = Patient.objects.restrict(self.request.user)
+        if self.request.method == "POST":
+            # Validation needs only the posted patient, and a re-shown form lists just that one.
+            return visible.filter(pk=self._param("patient") or None)
+        find = self.request.GET.get("find", "").strip()
+        found = visible.order_by("-created_at")
+        if find:
+            found = found.filter(
+                Q(id_number=find.upper()) | Q(phone=find) | Q(name__icontains=find)
+            ).order_by("name", "pk")
+        ids = list(found.values_list("pk", flat=True)[:50])
+        if self._param("patient"):
+            ids.append(int(self._param("patient")))
+        return visible.filter(pk__in=ids).select_related("home_institution")
+
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        user = self.request.user
+        self.center = self._center()
+        patient_id = self._param("patient")
+        kwargs.update(
+            centers=diagnostic_centers(user),
+            patients=self._patients(),
+            items=(
+                self.center.items.filter(is_active=True)
+                if self.center
+                else ServiceItem.objects.none()
+            ),
+            referrals=(
+                Referral.objects.restrict(user)
+                .filter(patient_id=patient_id)
+                .select_related("to_institution")
+                .order_by("-created_at")
+                if patient_id
+                else Referral.objects.none()
+            ),
+        )
+        return kwargs
+
+    def get_initial(self):
+        initial = super().get_initial()
+        for name in ("center", "patient", "referral"):
+            if self.request.GET.get(name, "").isdigit():
+                initial[name] = self.request.GET[name]
+        return initial
+
+    def get_form(self, form_class=None):
+        form = super().get_form(form_class)
+        patients = form.fields["patient"].queryset
+        if not form.is_bound and "patient" not in form.initial and len(patients) == 1:
+            form.initial["patient"] = patients[0].pk  # the one match of a search
+        return form
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(
+            center=self.center,
+            centers=diagnostic_centers(self.request.user).select_related("institution"),
+            find=self.request.GET.get("find", ""),
+            patient_param=self._param("patient"),
+            referral_param=self._param("referral"),
+        )
+        return context
+
+    def form_valid(self, form):
+        data = form.cleaned_data
+        try:
+            order = services.order_create(
+                actor=self.request.user, center=data["center"], patient=data["patient"],
+                items=list(data["items"]), priority=data["priority"],
+                clinical_info=data["clinical_info"], referral=data["referral"],
+            )  # fmt: skip
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+            return self.form_invalid(form)
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+            return self.form_invalid(form)
+        messages.success(self.request, _("Order %(number)s placed.") % {"number": order.number})
+        return redirect("sharedcenters:order-detail", pk=order.pk)
+
+
+# --- the detail and its actions --------------------------------------------------------------
+
+
+def available_slots(user, order: ExamOrder) -> QuerySet[ImagingSlot]:
+    """Future slots of the order's center and modality with a place this patient may take."""
+    modality = order.items.values_list("item__modality", flat=True).first()
+    now = timezone.now()
+    slots = (
+        ImagingSlot.objects.restrict(user)
+        .filter(
+            center_id=order.center_id,
+            modality=modality,
+            starts_at__gt=now,
+            starts_at__lte=now + SLOT_HORIZON,
+        )
+        .with_bookings()
+        .filter(booked__lt=F("capacity"))
+        .order_by("starts_at")
+    )
+    if not order.priority_channel:
+        slots = slots.filter(
+            booked__lt=F("booked_priority") + F("capacity") - F("priority_reserved")
+        )
+    return slots
+
+
+def action_form(
+    action: str, user, order: ExamOrder, data=None, rows: int = 6
+) -> DjangoForm | tuple[DjangoForm, BaseFormSet]:
+    """The form of one action, bound to `data` when given; (form, formset) for a lab report."""
+    prefix = {"prefix": action}
+    if action == OrderAction.SCHEDULE:
+        return forms.ScheduleForm(
+            data, slots=available_slots(user, order), priority_channel=order.priority_channel,
+            **prefix,
+        )  # fmt: skip
+    if action == OrderAction.REJECT:
+        return forms.RejectForm(data, **prefix)
+    if action == OrderAction.CANCEL:
+        return forms.CancelForm(data, **prefix)
+    if action == OrderAction.REPORT:
+        if order.center.kind == CenterKind.LAB:
+            return forms.LabReportForm(data, **prefix), forms.result_formset(data=data, rows=rows)
+        return forms.ReportForm(data, **prefix)
+    return forms.NoteForm(data, **prefix)
+
+
+def _split(built) -> tuple[DjangoForm, BaseFormSet | None]:
+    return built if isinstance(built, tuple) else (built, None)
+
+
+def detail_context(request: HttpRequest, order: ExamOrder, bound: dict | None = None) -> dict:
+    user = request.user
+    actions = services.allowed_actions(user, order)
+    rows = request.GET.get("rows", "")
+    rows = min(int(rows), 60) if rows.isdigit() else 6
+    action_forms, formset = {}, None
+    for action in actions:
+        if bound and action in bound:
+            form, action_formset = bound[action]
+        else:
+            form, action_formset = _split(action_form(action, user, order, rows=rows))
+        action_forms[action] = form
+        formset = action_formset or formset
+    now = timezone.now()
+    return {
+        "order": order,
+        "actions": actions,
+        "forms": action_forms,
+        "results_formset": formset,
+        "items": order.items.select_related("item"),
+        "results": order.results.all(),
+        "events": order.events.select_related("actor").order_by("at", "pk"),
+        "now": now,
+        "is_lab": order.center.kind == CenterKind.LAB,
+        "report_ready": order.reported_at is not None,
+    }
+
+
+class OrderDetailView(OrdersAccessMixin, View):
+    template_name = "sharedcenters/order_detail.html"
+
+    def get(self, request, pk: int):
+        order = selectors.order_for_user(request.user, pk)
+        return render(request, self.template_name, detail_context(request, order))
+
+
+class OrderReportView(OrdersAccessMixin, View):
+    """The printable report (检查检验报告单), in one layout for every center."""
+
+    def get(self, request, pk: int):
+        order = selectors.order_for_user(request.user, pk)
+        if order.reported_at is None:
+            messages.info(request, _("The report of %(number)s is not ready yet.") % {
+                "number": order.number})  # fmt: skip
+            return redirect("sharedcenters:order-detail", pk=order.pk)
+        context = {
+            "order": order,
+            "alliance": order.center.alliance,
+            "items": order.items.select_related("item"),
+            "results": order.results.all(),
+        }
+        return render(request, "sharedcenters/order_report.html", context)
+
+    def post(self, request, pk: int) -> HttpResponse:
+        # `orders/<pk>/report/` is both the printable report and the "report" action's URL
+        # (reverse("sharedcenters:order-action", args=[pk, "report"]) gives the same path):
+        # the GET prints, the POST issues the report.
+        return OrderActionView.as_view()(request, pk=pk, action=OrderAction.REPORT)
+
+
+def _report_kwargs(form, formset) -> dict:
+    data = dict(form.cleaned_data)
+    if formset is not None:
+        data["results"] = [row.cleaned_data for row in formset.forms if row.cleaned_data]
+    return data
+
+
+SERVICES = {
+    OrderAction.COLLECT: services.order_collect,
+    OrderAction.SCHEDULE: services.order_schedule,
+    OrderAction.RECEIVE: services.order_receive,
+    OrderAction.REJECT: services.order_reject,
+    OrderAction.START: services.order_start,
+    OrderAction.REPORT: services.order_report,
+    OrderAction.ACKNOWLEDGE: services.order_acknowledge,
+    OrderAction.CANCEL: services.order_cancel,
+}
+
+
+class OrderActionView(LoginRequiredMixin, PermissionRequiredMixin, View):
+    """POST /centers/orders/<pk>/<action>/: one action through its service. An incomplete form
+    re-shows the detail with the errors and what was typed; a refused action is a message."""
+
+    permission_required = "sharedcenters.change_examorder"
+
+    def post(self, request, pk: int, action: str) -> HttpResponse:
+        order = selectors.order_for_user(request.user, pk)
+        if action not in SERVICES:
+            raise Http404
+        detail = reverse("sharedcenters:order-detail", args=[order.pk])
+        form, formset = _split(action_form(action, request.user, order, data=request.POST))
+        if form.is_valid() and (formset is None or formset.is_valid()):
+            try:
+                SERVICES[action](actor=request.user, order=order, **_report_kwargs(form, formset))
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            except DomainError as exc:
+                messages.error(request, exc.message)
+                return redirect(safe_next(request, detail))
+            else:
+                messages.success(request, _("%(number)s: %(action)s.") % {
+                    "number": order.number, "action": OrderAction(action).label,
+                })  # fmt: skip
+                return redirect(safe_next(request, detail))
+        if action not in services.allowed_actions(request.user, order):
+            messages.error(request, _("This action is not open to you on this order now."))
+            return redirect(detail)
+        context = detail_context(request, order, bound={action: (form, formset)})
+        context["failed_action"] = action
+        return render(request, OrderDetailView.template_name, context)
+
+
+# --- the center's worklist -------------------------------------------------------------------
+
+
+class WorklistView(LoginRequiredMixin, PermissionRequiredMixin, ListView):
+    """Open orders of the user's centers, urgent first; scan an order number to receive it."""
+
+    template_name = "sharedcenters/worklist.html"
+    paginate_by = 50
+
+    def has_permission(self) -> bool:
+        return rules.test_rule("sharedcenters.works_at_center", self.request.user)
+
+    def _centers(self):
+        centers = diagnostic_centers(self.request.user)
+        ids = staff_center_ids(self.request.user)
+        return centers if ids is None else centers.filter(pk__in=ids)
+
+    def get_queryset(self):
+        center_id = self.request.GET.get("center", "")
+        self.centers = list(self._centers())
+        self.center = next((c for c in self.centers if str(c.pk) == center_id), None)
+        orders = selectors.center_worklist(
+            self.request.user, self.center.pk if self.center else None
+        )
+        self.counts = dict(
+            orders.order_by().values("status").annotate(n=Count("pk")).values_list("status", "n")
+        )
+        self.status = self.request.GET.get("status", "")
+        if self.status in OPEN_ORDER_STATUSES:
+            orders = orders.filter(status=self.status)
+        else:
+            self.status = ""
+        return orders.select_related("ordering_user").prefetch_related(ITEMS)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        labels = dict(OrderStatus.choices)
+        context.update(
+            centers=self.centers,
+            center=self.center,
+            status=self.status,
+            tabs=[(s, labels[s], self.counts.get(s, 0)) for s in WORKLIST_STATES],
+            total=sum(self.counts.values()),
+            now=timezone.now(),
+            here=self.request.get_full_path(),
+        )
+        return context
+
+    def post(self, request, *args, **kwargs) -> HttpResponse:
+        """Scan to receive: each scan is one POST and a redirect back, the box focused again."""
+        back = request.get_full_path()
+        if not request.user.has_perm("sharedcenters.change_examorder"):
+            raise PermissionDenied
+        number = request.POST.get("number", "").strip().upper()
+        if not number:
+            messages.error(request, _("Scan or type an order number."))
+            return redirect(back)
+        order = selectors.center_worklist(request.user).filter(number=number).first()
+        if order is None:
+            known = selectors.orders_for(request.user).filter(number=number).first()
+            if known is None:
+                messages.error(request, _("%(number)s: no such order at your centers.") % {
+                    "number": number})  # fmt: skip
+            else:
+                messages.error(request, _("%(number)s is %(status)s.") % {
+                    "number": number, "status": known.get_status_display()})  # fmt: skip
+            return redirect(back)
+        try:
+            order = services.order_receive(actor=request.user, order=order)
+        except DomainError as exc:
+            messages.error(request, f"{number}: {exc.message}")
+        else:
+            messages.success(request, _("%(number)s received: %(patient)s, %(center)s.") % {
+                "number": order.number, "patient": order.patient.name,
+                "center": order.center.name,
+            })  # fmt: skip
+        return redirect(back)

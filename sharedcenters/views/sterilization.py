@@ -1,0 +1,359 @@
+"""Sterilization supply pages: packages with the batch scan, a package's trace, the cycles and
+a cycle's indicators and recall list."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.generic import DetailView, ListView
+
+from alliance.choices import Role
+from alliance.errors import DomainError
+from alliance.models import Institution, Membership, Patient
+from alliance.querysets import profile_of
+
+from .. import forms, selectors, services
+from ..choices import CenterKind, CycleStatus, PackageAction, PackageStatus
+from ..models import InstrumentSet, Package, SharedCenter, SterilizationCycle
+from ..services.sterilization import CENTER, MEMBER
+from .base import PackagesAccessMixin, add_service_errors, staff_center_ids
+from .orders import day_start
+
+# Where a package may sit when its sterility date matters.
+STERILE_STATES = [PackageStatus.STORED, PackageStatus.DISPATCHED, PackageStatus.RECEIVED_BY_MEMBER]
+
+
+def package_moves_for(user) -> list[str]:
+    """The steps the user's side scans: the center's, or a member's (the superuser: both)."""
+    if user.is_superuser and user.is_active:
+        return list(services.PACKAGE_MOVES)
+    profile = profile_of(user)
+    if profile is None or not user.has_perm("sharedcenters.change_package"):
+        return []
+    side = {
+        Role.CENTER_STAFF: CENTER, Role.COMMUNITY_STAFF: MEMBER, Role.HOSPITAL_STAFF: MEMBER,
+    }.get(profile.role)  # fmt: skip
+    return [action for action, move in services.PACKAGE_MOVES.items() if side in move.sides]
+
+
+def sterilization_centers(user) -> QuerySet[SharedCenter]:
+    """The sterilization centers the user works at (every one for the superuser)."""
+    centers = SharedCenter.objects.filter(kind=CenterKind.STERILIZATION, is_active=True)
+    ids = staff_center_ids(user)
+    return centers if ids is None else centers.filter(pk__in=ids)
+
+
+def alliance_members_of(centers: QuerySet[SharedCenter]) -> QuerySet[Institution]:
+    members = Membership.objects.active().filter(alliance_id__in=centers.values("alliance_id"))
+    return Institution.objects.within(members.values("institution_id")).active().in_tree_order()
+
+
+class PackageListView(PackagesAccessMixin, ListView):
+    """Packages per state; a batch scan moves many at once; the center registers new ones."""
+
+    template_name = "sharedcenters/package_list.html"
+    paginate_by = 50
+
+    def get_queryset(self):
+        user = self.request.user
+        visible = Package.objects.restrict(user)
+        self.counts = dict(
+            visible.order_by().values("status").annotate(n=Count("pk")).values_list("status", "n")
+        )
+        self.filter_form = forms.PackageFilterForm(
+            self.request.GET,
+            sets=InstrumentSet.objects.filter(pk__in=visible.values("instrument_set_id")),
+            owners=Institution.objects.filter(pk__in=visible.values("owner_id")),
+        )
+        values = self.filter_form.values()
+        packages = visible
+        if q := values.get("q", "").strip():
+            packages = packages.filter(barcode__icontains=q)
+        for name in ("status", "instrument_set", "owner"):
+            if name in values:
+                packages = packages.filter(**{name: values[name]})
+        if values.get("expiring"):
+            soon = timezone.localdate() + datetime.timedelta(days=3)
+            packages = packages.filter(status__in=STERILE_STATES, expires_on__lte=soon)
+        return packages.select_related("instrument_set", "owner", "location", "cycle").order_by(
+            "-updated_at", "-pk"
+        )
+
+    def _forms(self, data=None, op: str = "") -> dict:
+        user = self.request.user
+        moves = package_moves_for(user)
+        result = {"move_form": None, "register_form": None}
+        if moves:
+            result["move_form"] = forms.PackageMoveForm(
+                data if op == "move" else None, actions=moves,
+                cycles=SterilizationCycle.objects.restrict(user)
+                .filter(status=CycleStatus.RUNNING).select_related("center"),
+                patients=Patient.objects.restrict(user),
+            )  # fmt: skip
+        if user.has_perm("sharedcenters.change_sterilizationcycle"):
+            centers = sterilization_centers(user)
+            result["register_form"] = forms.PackageRegisterForm(
+                data if op == "register" else None,
+                sets=InstrumentSet.objects.filter(center__in=centers).select_related("center"),
+                owners=alliance_members_of(centers),
+            )  # fmt: skip
+        return result
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        labels = dict(PackageStatus.choices)
+        status = self.filter_form.values().get("status", "")
+        context.update(
+            filter_form=self.filter_form,
+            tabs=[(s, labels[s], self.counts.get(s, 0)) for s in PackageStatus.values],
+            total=sum(self.counts.values()),
+            status=status,
+            today=timezone.localdate(),
+        )
+        for name, form in self._forms().items():
+            context.setdefault(name, form)
+        return context
+
+    def post(self, request, *args, **kwargs) -> HttpResponse:
+        op = request.POST.get("op", "")
+        bound = self._forms(request.POST, op)
+        form = bound.get(f"{op}_form")
+        if form is None:
+            raise PermissionDenied
+        if form.is_valid():
+            try:
+                message = self._move(form) if op == "move" else self._register(form)
+            except ValidationError as exc:
+                add_service_errors(form, _patient_field(exc))
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, message)
+                return redirect(request.get_full_path())
+        self.object_list = self.get_queryset()
+        return self.render_to_response(self.get_context_data(**{f"{op}_form": form}))
+
+    def _move(self, form) -> str:
+        data = form.cleaned_data
+        moved = services.packages_move(
+            actor=self.request.user, barcodes=data["barcodes"], action=data["action"],
+            cycle=data["cycle"], patient=form.patient, procedure=data["procedure"],
+            note=data["note"],
+        )  # fmt: skip
+        return _("%(count)d packages: %(step)s.") % {
+            "count": len(moved), "step": PackageAction(data["action"]).label,
+        }  # fmt: skip
+
+    def _register(self, form) -> str:
+        data = form.cleaned_data
+        package = services.package_register(
+            actor=self.request.user, instrument_set=data["instrument_set"], owner=data["owner"],
+            barcode=data["barcode"],
+        )  # fmt: skip
+        return _("Package %(barcode)s registered.") % {"barcode": package.barcode}
+
+
+def _patient_field(exc: ValidationError) -> ValidationError:
+    """The service names the patient `patient`; the form asks for the identity number."""
+    if hasattr(exc, "error_dict") and "patient" in exc.error_dict:
+        exc.error_dict["patient_id_number"] = exc.error_dict.pop("patient")
+    return exc
+
+
+class PackageDetailView(PackagesAccessMixin, DetailView):
+    """One package's trace: every step, where, by whom, in which cycle, on which patient."""
+
+    template_name = "sharedcenters/package_detail.html"
+    context_object_name = "package"
+
+    def get_object(self, queryset=None):
+        package = (
+            Package.objects.restrict(self.request.user)
+            .select_related(
+                "instrument_set__center", "owner", "location", "cycle", "used_for_patient"
+            )
+            .filter(pk=self.kwargs["pk"])
+            .first()
+        )
+        if package is None:
+            raise Http404
+        return package
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        events = list(
+            self.object.events.select_related("location", "actor", "cycle", "patient").order_by(
+                "at", "pk"
+            )
+        )
+        context.update(
+            events=events,
+            visible_patients=visible_patient_ids(
+                self.request.user,
+                {e.patient_id for e in events} | {self.object.used_for_patient_id},
+            ),
+        )
+        return context
+
+
+def visible_patient_ids(user, ids: set) -> set[int]:
+    """Of these patients, the ones the user may see by name (others show as hidden)."""
+    ids = {pk for pk in ids if pk is not None}
+    if not ids:
+        return set()
+    return set(Patient.objects.restrict(user).filter(pk__in=ids).values_list("pk", flat=True))
+
+
+class CycleListView(PackagesAccessMixin, ListView):
+    """Sterilization cycles with their indicators; the center starts a new one here."""
+
+    template_name = "sharedcenters/cycle_list.html"
+    paginate_by = 50
+
+    def get_queryset(self):
+        self.filter_form = forms.CycleFilterForm(self.request.GET)
+        values = self.filter_form.values()
+        cycles = SterilizationCycle.objects.restrict(self.request.user)
+        if "status" in values:
+            cycles = cycles.filter(status=values["status"])
+        if "started_from" in values:
+            cycles = cycles.filter(started_at__gte=day_start(values["started_from"]))
+        return (
+            cycles.select_related("center", "operator")
+            .annotate(
+                loaded=Count(
+                    "package_events",
+                    filter=Q(package_events__to_status=PackageStatus.STERILIZED),
+                    distinct=True,
+                )  # fmt: skip
+            )
+            .order_by("-started_at", "-pk")
+        )
+
+    def _start_form(self, data=None):
+        if not self.request.user.has_perm("sharedcenters.change_sterilizationcycle"):
+            return None
+        return forms.CycleStartForm(data, centers=sterilization_centers(self.request.user))
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["filter_form"] = self.filter_form
+        context.setdefault("start_form", self._start_form())
+        return context
+
+    def post(self, request, *args, **kwargs) -> HttpResponse:
+        form = self._start_form(request.POST)
+        if form is None:
+            raise PermissionDenied
+        if form.is_valid():
+            try:
+                cycle = services.cycle_start(actor=request.user, **form.cleaned_data)
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, _("Cycle %(cycle)s started.") % {"cycle": cycle})
+                return redirect("sharedcenters:cycle-detail", pk=cycle.pk)
+        self.object_list = self.get_queryset()
+        return self.render_to_response(self.get_context_data(start_form=form))
+
+
+class CycleDetailView(PackagesAccessMixin, DetailView):
+    """A cycle's indicators, the recall button, and every package with its uses since."""
+
+    template_name = "sharedcenters/cycle_detail.html"
+    context_object_name = "cycle"
+
+    def get_object(self, queryset=None):
+        cycle = (
+            SterilizationCycle.objects.restrict(self.request.user)
+            .select_related("center", "operator", "recalled_by")
+            .filter(pk=self.kwargs["pk"])
+            .first()
+        )
+        if cycle is None:
+            raise Http404
+        return cycle
+
+    def _may_change(self, cycle: SterilizationCycle) -> bool:
+        user = self.request.user
+        if not user.has_perm("sharedcenters.change_sterilizationcycle"):
+            return False
+        ids = staff_center_ids(user)
+        return ids is None or cycle.center_id in ids
+
+    def _forms(self, cycle, data=None, op: str = "") -> dict:
+        if not self._may_change(cycle):
+            return {"results_form": None, "recall_form": None}
+        initial = {
+            "physical": cycle.physical_result, "chemical": cycle.chemical_result,
+            "biological": cycle.biological_result,
+        }  # fmt: skip
+        running = cycle.status == CycleStatus.RUNNING
+        return {
+            "results_form": forms.CycleResultsForm(
+                data if op == "results" else None, initial=initial
+            ) if running else None,
+            "recall_form": forms.RecallForm(data if op == "recall" else None)
+            if cycle.recalled_at is None else None,
+        }  # fmt: skip
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        user = self.request.user
+        lines = selectors.recall_report(self.object)
+        # A member sees its own packages of the cycle; the center sees them all.
+        visible = set(
+            Package.objects.restrict(user)
+            .filter(pk__in=[line.package.pk for line in lines])
+            .values_list("pk", flat=True)
+        )
+        lines = [line for line in lines if line.package.pk in visible]
+        patients = {use.patient_id for line in lines for use in line.uses}
+        context.update(
+            lines=lines,
+            used=sum(1 for line in lines if line.uses),
+            visible_patients=visible_patient_ids(user, patients),
+        )
+        for name, form in self._forms(self.object).items():
+            context.setdefault(name, form)
+        return context
+
+    def post(self, request, *args, **kwargs) -> HttpResponse:
+        self.object = cycle = self.get_object()
+        op = request.POST.get("op", "")
+        form = self._forms(cycle, request.POST, op).get(f"{op}_form")
+        if form is None:
+            raise PermissionDenied
+        if form.is_valid():
+            try:
+                if op == "results":
+                    cycle = services.cycle_record_results(
+                        actor=request.user, cycle=cycle, **form.cleaned_data
+                    )
+                    message = _("Indicators recorded: %(status)s.") % {
+                        "status": cycle.get_status_display()
+                    }
+                else:
+                    services.cycle_recall(
+                        actor=request.user, cycle=cycle, reason=form.cleaned_data["reason"]
+                    )
+                    message = _("Cycle %(cycle)s recalled; its packages are blocked.") % {
+                        "cycle": cycle
+                    }
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, message)
+                return redirect("sharedcenters:cycle-detail", pk=cycle.pk)
+        return self.render_to_response(self.get_context_data(**{f"{op}_form": form}))
