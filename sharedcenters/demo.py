@@ -80,19 +80,32 @@ SETS = [
 ORDERERS = ["wanxiang", "nicheng", "luchaogang", "shuyuan", "situan", "hospital"]
 DAYS = 90
 ORDER_COUNT = 540
-NORMAL = [
-    {"analyte": "白细胞计数", "value": "6.3", "unit": "10^9/L", "reference_range": "3.5-9.5"},
-    {"analyte": "血红蛋白", "value": "132", "unit": "g/L", "reference_range": "115-150"},
-    {"analyte": "血钾", "value": "4.2", "unit": "mmol/L", "reference_range": "3.5-5.3"},
-]
-HIGH_GLUCOSE = {"analyte": "空腹血糖", "value": "8.9", "unit": "mmol/L",
-                "reference_range": "3.9-6.1", "flag": "H"}  # fmt: skip
-CRITICAL = [
-    {"analyte": "血钾", "value": "6.8", "unit": "mmol/L", "reference_range": "3.5-5.3",
-     "flag": "critical"},
-    {"analyte": "心肌肌钙蛋白I", "value": "12.6", "unit": "ng/mL", "reference_range": "<0.04",
-     "flag": "critical"},
-]  # fmt: skip
+
+
+def _r(analyte, value, unit, reference, flag=""):
+    return {"analyte": analyte, "value": value, "unit": unit, "reference_range": reference,
+            "flag": flag}  # fmt: skip
+
+
+# The results each lab item reports, and the critical values two of them may give.
+RESULTS = {
+    "L001": [_r("白细胞计数", "6.3", "10^9/L", "3.5-9.5"), _r("血红蛋白", "132", "g/L", "115-150"),
+             _r("血小板计数", "210", "10^9/L", "125-350")],
+    "L002": [_r("丙氨酸氨基转移酶", "28", "U/L", "9-50"),
+             _r("天门冬氨酸氨基转移酶", "24", "U/L", "15-40")],
+    "L003": [_r("肌酐", "78", "μmol/L", "57-111"), _r("尿素", "5.2", "mmol/L", "3.1-8.0")],
+    "L004": [_r("血钾", "4.2", "mmol/L", "3.5-5.3"), _r("血钠", "140", "mmol/L", "137-147")],
+    "L005": [_r("空腹血糖", "8.9", "mmol/L", "3.9-6.1", "H")],
+    "L006": [_r("糖化血红蛋白", "7.4", "%", "4.0-6.0", "H")],
+    "L007": [_r("尿蛋白", "阴性", "", "阴性"), _r("尿葡萄糖", "阴性", "", "阴性")],
+    "L008": [_r("心肌肌钙蛋白I", "0.01", "ng/mL", "<0.04")],
+    "L009": [_r("总胆固醇", "5.8", "mmol/L", "<5.2", "H"),
+             _r("低密度脂蛋白胆固醇", "3.6", "mmol/L", "<3.4", "H")],
+}  # fmt: skip
+CRITICAL = {
+    "L004": _r("血钾", "6.8", "mmol/L", "3.5-5.3", "critical"),
+    "L008": _r("心肌肌钙蛋白I", "12.6", "ng/mL", "<0.04", "critical"),
+}
 
 
 def _minutes(rng: random.Random, low: float, high: float) -> datetime.timedelta:
@@ -205,11 +218,15 @@ def _walk_order(order, sender, staff, rng, now):
     at += _minutes(rng, target * 1.05, target * 1.6) if late else _minutes(rng, 10, target * 0.9)
     if at > now:
         return order
-    critical = kind == CenterKind.LAB and rng.random() < 0.03
+    codes = list(order.items.values_list("item__code", flat=True))
+    critical_codes = [code for code in codes if code in CRITICAL]
+    critical = bool(critical_codes) and rng.random() < 0.06
     if kind == CenterKind.LAB:
-        results = (
-            [rng.choice(CRITICAL)] if critical else [*NORMAL, HIGH_GLUCOSE][: rng.randint(2, 4)]
-        )
+        results = [row for code in codes for row in RESULTS[code]]
+        if critical:
+            results = [CRITICAL[critical_codes[0]]] + [
+                row for row in results if row["analyte"] != CRITICAL[critical_codes[0]]["analyte"]
+            ]
         order = services.order_report(actor=staff, order=order, results=results, at=at)
     else:
         impression = "窦性心律，正常心电图" if kind == CenterKind.ECG else "未见明显异常"
