@@ -494,7 +494,7 @@ def test_an_ordinary_patient_may_not_take_the_reserved_places(
     response = doctor.post(url_of(order, "schedule"), {"slot": reserved.pk}, format="json")
 
     body = assert_json_error(response, 409)
-    assert "green channel" in body["detail"]
+    assert "绿色通道" in body["detail"]
 
 
 # --- Transitions: the happy paths ----------------------------------------------------------------

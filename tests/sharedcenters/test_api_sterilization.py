@@ -146,7 +146,7 @@ def test_a_package_of_another_member_is_not_found_for_a_member(
         MOVE, {"barcodes": ["PKG00001"], "action": "expire"}, "json"
     )
 
-    assert "not found" in assert_field_error(response, "barcodes")["barcodes"][0]
+    assert "未找到" in assert_field_error(response, "barcodes")["barcodes"][0]
     assert statuses(packages) == ["received_by_member"]
 
 

@@ -337,7 +337,7 @@ def test_the_list_shows_turnaround_on_time_and_critical_badges(clinic_doctor, la
     content = html(logged_in(clinic_doctor).get("/centers/orders/"))
 
     assert f"{order.tat_hours} h" in content
-    assert "on time" in content  # badge (its Chinese comes with the catalogue)
+    assert "按时" in content  # the on-time badge, in Chinese
     assert "bg-red text-red-fg" in content  # the unacknowledged critical badge
 
 
@@ -551,7 +551,7 @@ def test_the_acknowledged_critical_value_shows_the_minutes_it_took(clinic_doctor
 
     content = html(logged_in(clinic_doctor).get(f"/centers/orders/{order.pk}/"))
 
-    assert "alert-warning" in content and "7 min" in content
+    assert "alert-warning" in content and "报告发出 7 分钟后" in content
 
 
 def test_rejecting_without_a_reason_shows_the_error_and_keeps_the_note(center_staff, lab_order_in):
@@ -838,7 +838,7 @@ def test_the_schedule_form_offers_reserved_places_only_to_the_green_channel(
 
     assert list(ordinary_form.fields["slot"].queryset) == []
     assert list(green_page.context["forms"]["schedule"].fields["slot"].queryset) == [small_slot]
-    assert "1 free" in html(green_page)  # the reserved place, shown as free to this patient
+    assert "剩余 1 个" in html(green_page)  # the reserved place, shown as free to this patient
 
 
 def test_booking_a_slot_from_the_detail_page(clinic_doctor, make_order, small_slot):
