@@ -114,3 +114,17 @@ class PatientLookupSerializer(serializers.Serializer):
         except DjangoValidationError as exc:
             raise serializers.ValidationError(exc.messages) from exc
         return value
+
+
+class PatientSummarySerializer(serializers.ModelSerializer):
+    """A patient as referrals and orders show one: the identity number masked."""
+
+    id_number = serializers.SerializerMethodField(help_text=_("Masked."))
+
+    class Meta:
+        model = Patient
+        fields = ["id", "name", "gender", "birth_date", "id_number", "signed"]
+        read_only_fields = fields
+
+    def get_id_number(self, patient: Patient) -> str:
+        return mask_id_number(patient.id_number)

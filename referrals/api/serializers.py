@@ -1,27 +1,15 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from alliance.api.serializers import PatientSummarySerializer
 from alliance.models import Department, Institution, Patient
-from alliance.validators import mask_id_number
 
 from ..choices import Action, Direction, ExamType, FollowUpKind, Outcome, Service, Urgency
 from ..models import FollowUpTask, Referral, ReferralAttachment, ReferralEvent
 
 
-class ReferralPatientSerializer(serializers.ModelSerializer):
-    id_number = serializers.SerializerMethodField(help_text=_("Masked."))
-
-    class Meta:
-        model = Patient
-        fields = ["id", "name", "gender", "birth_date", "id_number", "signed"]
-        read_only_fields = fields
-
-    def get_id_number(self, patient: Patient) -> str:
-        return mask_id_number(patient.id_number)
-
-
 class ReferralSerializer(serializers.ModelSerializer):
-    patient = ReferralPatientSerializer(read_only=True)
+    patient = PatientSummarySerializer(read_only=True)
     referred_back_by = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
 
     class Meta:
@@ -191,7 +179,7 @@ class AttachmentUploadSerializer(serializers.Serializer):
 
 
 class FollowUpTaskSerializer(serializers.ModelSerializer):
-    patient = ReferralPatientSerializer(read_only=True)
+    patient = PatientSummarySerializer(read_only=True)
     referral_number = serializers.CharField(source="referral.number", read_only=True)
 
     class Meta:

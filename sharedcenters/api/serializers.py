@@ -5,8 +5,8 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from alliance.api.serializers import PatientSummarySerializer
 from alliance.models import Department, Institution, Patient
-from alliance.validators import mask_id_number
 from referrals.models import Referral
 
 from ..choices import (
@@ -83,18 +83,6 @@ class SharedCenterSerializer(serializers.ModelSerializer):
 # --- orders ----------------------------------------------------------------------------------
 
 
-class OrderPatientSerializer(serializers.ModelSerializer):
-    id_number = serializers.SerializerMethodField(help_text=_("Masked."))
-
-    class Meta:
-        model = Patient
-        fields = ["id", "name", "gender", "birth_date", "id_number", "signed"]
-        read_only_fields = fields
-
-    def get_id_number(self, patient: Patient) -> str:
-        return mask_id_number(patient.id_number)
-
-
 class OrderItemSerializer(serializers.ModelSerializer):
     item = serializers.IntegerField(source="item_id", read_only=True)
     code = serializers.CharField(source="item.code", read_only=True)
@@ -119,7 +107,7 @@ class LabResultSerializer(serializers.ModelSerializer):
 
 
 class ExamOrderSerializer(serializers.ModelSerializer):
-    patient = OrderPatientSerializer(read_only=True)
+    patient = PatientSummarySerializer(read_only=True)
     items = OrderItemSerializer(many=True, read_only=True)
     results = LabResultSerializer(many=True, read_only=True)
 

@@ -159,11 +159,15 @@ def _check(actor, locked: ExamOrder, action: str) -> Transition:
 
 def _transition(
     actor, order: ExamOrder, action: str, *, note: str = "", event_data: dict | None = None,
-    at: datetime.datetime | None = None, **changes,
+    at: datetime.datetime | None = None, checked: bool = False, **changes,
 ) -> tuple[ExamOrder, OrderEvent]:  # fmt: skip
-    """Lock, check, apply, record. Callers wrap this in their transaction."""
-    locked = _lock(order)
-    transition = _check(actor, locked, action)
+    """Lock, check, apply, record. Callers wrap this in their transaction; a caller that had to
+    lock and check first (to validate against the locked row) passes it with `checked=True`."""
+    if checked:
+        locked, transition = order, TRANSITIONS[action]
+    else:
+        locked = _lock(order)
+        transition = _check(actor, locked, action)
     from_status = locked.status
     for name, value in changes.items():
         setattr(locked, name, value)
@@ -300,7 +304,7 @@ def order_schedule(
             _("The remaining places of this slot are reserved for the alliance green channel.")
         )
     order, _event = _transition(
-        actor, locked, OrderAction.SCHEDULE, note=note, at=at, slot=slot,
+        actor, locked, OrderAction.SCHEDULE, note=note, at=at, checked=True, slot=slot,
         event_data={"slot": slot.pk, "starts_at": slot.starts_at.isoformat()},
     )  # fmt: skip
     return order
@@ -394,24 +398,20 @@ def order_report(
         critical_note = "; ".join(flagged) or impression
     at = at or timezone.now()
     order, event = _transition(
-        actor, order, OrderAction.REPORT, at=at, reported_at=at, reported_by=actor,
+        actor, locked, OrderAction.REPORT, at=at, checked=True, reported_at=at, reported_by=actor,
         reviewed_by=reviewed_by, findings=findings, impression=impression, critical=critical,
         critical_note=critical_note if critical else "", event_data={"critical": critical},
     )  # fmt: skip
     order.results.all().delete()
-    LabResult.objects.bulk_create([*_with_order(rows, order)])
+    for row in rows:
+        row.order = order
+    LabResult.objects.bulk_create(rows)
     tasks = _tasks()
     if critical:
         _queue(tasks.alert_critical_value, order.pk, event.pk)
     else:
         _queue(tasks.notify_orderer, order.pk, event.pk)
     return order
-
-
-def _with_order(rows: list[LabResult], order: ExamOrder):
-    for row in rows:
-        row.order = order
-        yield row
 
 
 @transaction.atomic
