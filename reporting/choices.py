@@ -1,0 +1,38 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class VisitType(models.TextChoices):
+    OUTPATIENT = "outpatient", _("Outpatient")
+    EMERGENCY = "emergency", _("Emergency")
+
+
+class FactKind(models.TextChoices):
+    """The three kinds of file hospital systems export to the platform."""
+
+    VISITS = "visits", _("Outpatient and emergency visits")
+    STAYS = "stays", _("Inpatient stays")
+    BEDS = "beds", _("Open beds")
+
+
+class JobKind(models.TextChoices):
+    IMPORT = "import", _("Import")
+    RECOMPUTE = "recompute", _("Recompute indicators")
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class PeriodKind(models.TextChoices):
+    YEAR = "year", _("Year")
+    QUARTER = "quarter", _("Quarter")
+    MONTH = "month", _("Month")
+
+
+class ScopeKind(models.TextChoices):
+    INSTITUTION = "institution", _("Institution")
+    ALLIANCE = "alliance", _("Alliance")

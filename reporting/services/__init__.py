@@ -1,0 +1,1 @@
+"""Every write of reporting: importing facts and recomputing indicators."""

@@ -1,0 +1,593 @@
+"""Computing the indicators: components summed in SQL, ratios of sums, values replaced per year.
+
+Per institution and month the database sums the additive components (bed-days, discharges,
+visits, costs, referral and order counts). Quarters, years and alliances are sums of those
+monthly sums, so an alliance value is the ratio of its members' sums. Medians cannot be summed:
+they are computed in SQL for each period and scope.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, ExtractMonth, ExtractQuarter, Greatest, Least
+from django.utils import timezone
+
+from alliance.choices import Tier
+from alliance.models import Alliance, Institution, Membership
+
+from ..choices import JobStatus, PeriodKind
+from ..expressions import DaysBetween, Median, SecondsBetween
+from ..indicators import INDICATORS, ZERO, Components, Indicator
+from ..models import BedCapacity, IndicatorValue, InpatientStay, Job, OutpatientVisit
+
+logger = logging.getLogger(__name__)
+DAY = datetime.timedelta(days=1)
+MonthKey = tuple[int, int]  # (institution id, month 1–12)
+
+
+@dataclass(frozen=True)
+class Period:
+    kind: str
+    key: str
+    start: datetime.date
+    end: datetime.date  # exclusive
+    months: tuple[int, ...]
+
+
+def periods_of(year: int, today: datetime.date | None = None) -> list[Period]:
+    """The year, its quarters and months that have begun by `today`."""
+    today = today or timezone.localdate()
+    periods = [Period(PeriodKind.YEAR, str(year), datetime.date(year, 1, 1),
+                      datetime.date(year + 1, 1, 1), tuple(range(1, 13)))]  # fmt: skip
+    for quarter in range(1, 5):
+        first = 3 * quarter - 2
+        end = datetime.date(year + 1, 1, 1) if quarter == 4 else datetime.date(year, first + 3, 1)
+        months = (first, first + 1, first + 2)
+        start = datetime.date(year, first, 1)
+        periods.append(Period(PeriodKind.QUARTER, f"{year}-Q{quarter}", start, end, months))
+    for month in range(1, 13):
+        end = datetime.date(year + 1, 1, 1) if month == 12 else datetime.date(year, month + 1, 1)
+        periods.append(Period(PeriodKind.MONTH, f"{year}-{month:02d}",
+                              datetime.date(year, month, 1), end, (month,)))  # fmt: skip
+    return [p for p in periods if p.start <= today]
+
+
+def parse_period(text: str) -> Period | None:
+    """'2019', '2019-Q3' or '2019-07' → the period, or None when the text is none of these."""
+    try:
+        year = int(text[:4])
+    except ValueError:
+        return None
+    if not 1900 < year < 2200:
+        return None
+    for period in periods_of(year, today=datetime.date(year, 12, 31)):
+        if period.key == text.upper():
+            return period
+    return None
+
+
+def _month_bounds(year: int, month: int) -> tuple[datetime.date, datetime.date]:
+    start = datetime.date(year, month, 1)
+    return start, (
+        datetime.date(year + 1, 1, 1) if month == 12 else datetime.date(year, month + 1, 1)
+    )
+
+
+def _aware(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+# --- additive components, per institution and month --------------------------------------------
+
+
+def _add(target: dict, rows: Iterable[dict], names: Iterable[str], month: str = "month") -> None:
+    for row in rows:
+        components = target[(row["institution"], row[month])]
+        for name in names:
+            if row[name]:
+                components[name] = components.get(name, ZERO) + Decimal(row[name])
+
+
+def _census(year: int, cutoff: datetime.date, institutions) -> dict[MonthKey, Components]:
+    """Occupied bed-days (24:00 census) per month: days d with admission ≤ d < discharge.
+
+    A stay still open counts up to `cutoff` (the end of the period or today); a same-day stay
+    counts one day. One pass over the year's stays, one conditional sum per month.
+    """
+    start, end = datetime.date(year, 1, 1), datetime.date(year + 1, 1, 1)
+    stop = Least(Coalesce("discharge_date", Value(cutoff + DAY)), Value(cutoff + DAY))
+    sums = {}
+    for month in range(1, 13):
+        first, after = _month_bounds(year, month)
+        if first > cutoff:
+            break
+        nights = Greatest(
+            DaysBetween(Least(stop, Value(after)), Greatest("admit_date", Value(first))),
+            Value(0),
+        )
+        same_day = Case(
+            When(Q(discharge_date=F("admit_date"), admit_date__gte=first, admit_date__lt=after),
+                 then=Value(1)),
+            default=Value(0), output_field=IntegerField(),
+        )  # fmt: skip
+        sums[f"m{month}"] = Sum(nights + same_day)
+    stays = InpatientStay.objects.filter(
+        Q(discharge_date__isnull=True) | Q(discharge_date__gte=start),
+        admit_date__lt=min(end, cutoff + DAY),
+        institution__in=institutions,
+    )
+    result: dict[MonthKey, Components] = defaultdict(dict)
+    for row in stays.values("institution").annotate(**sums).order_by():
+        for name, value in row.items():
+            if name.startswith("m") and value:
+                result[(row["institution"], int(name[1:]))]["occupied_bed_days"] = Decimal(value)
+    return result
+
+
+def _capacity(year: int, cutoff: datetime.date, institutions) -> dict[MonthKey, Components]:
+    """Open bed-days per month (beds open each day, from the latest record on or before it),
+    and the beds open on the month's last counted day."""
+    following = BedCapacity.objects.filter(
+        institution=OuterRef("institution"), effective_from__gt=OuterRef("effective_from")
+    ).order_by("effective_from")
+    rows = BedCapacity.objects.filter(institution__in=institutions).annotate(
+        until=Coalesce(Subquery(following.values("effective_from")[:1]), Value(cutoff + DAY))
+    )
+    sums = {}
+    for month in range(1, 13):
+        first, after = _month_bounds(year, month)
+        if first > cutoff:
+            break
+        after = min(after, cutoff + DAY)
+        last = after - DAY
+        days = Greatest(
+            DaysBetween(Least("until", Value(after)), Greatest("effective_from", Value(first))),
+            Value(0),
+        )
+        sums[f"d{month}"] = Sum(days * F("open_beds"))
+        sums[f"b{month}"] = Sum(
+            Case(
+                When(effective_from__lte=last, until__gt=last, then=F("open_beds")),
+                default=Value(0),
+                output_field=IntegerField(),
+            )  # fmt: skip
+        )
+    rows = rows.filter(effective_from__lt=min(datetime.date(year + 1, 1, 1), cutoff + DAY))
+    result: dict[MonthKey, Components] = defaultdict(dict)
+    for row in rows.values("institution").annotate(**sums).order_by():
+        for name, value in row.items():
+            if name[0] in "db" and name[1:].isdigit():
+                key = "open_bed_days" if name[0] == "d" else "beds_at_end"
+                result[(row["institution"], int(name[1:]))][key] = Decimal(value or 0)
+    return result
+
+
+def _facts(year: int, cutoff: datetime.date, institutions, result) -> None:
+    discharged = (
+        InpatientStay.objects.filter(
+            institution__in=institutions, discharge_date__year=year, discharge_date__lte=cutoff
+        )
+        .values("institution", month=ExtractMonth("discharge_date"))
+        .annotate(
+            discharges=Count("pk"),
+            discharged_bed_days=Sum(
+                Greatest(DaysBetween("discharge_date", "admit_date"), Value(1))
+            ),
+            inpatient_cost=Sum("total_cost"),
+        )
+        .order_by()
+    )
+    _add(result, discharged, ("discharges", "discharged_bed_days", "inpatient_cost"))
+    visits = (
+        OutpatientVisit.objects.filter(
+            institution__in=institutions, visit_date__year=year, visit_date__lte=cutoff
+        )
+        .values("institution", month=ExtractMonth("visit_date"))
+        .annotate(visits=Sum("visit_count"), outpatient_cost=Sum("total_cost"))
+        .order_by()
+    )
+    _add(result, visits, ("visits", "outpatient_cost"))
+
+
+def _activity(year: int, cutoff: datetime.date, institutions, result) -> None:
+    """Referrals and shared-center work on the platform itself."""
+    from referrals.choices import Direction
+    from referrals.choices import Status as ReferralStatus
+    from referrals.models import Referral
+    from sharedcenters.choices import CenterKind, IndicatorResult, OrderStatus
+    from sharedcenters.models import ExamOrder, SterilizationCycle
+
+    start, end = (
+        _aware(datetime.date(year, 1, 1)),
+        _aware(min(datetime.date(year + 1, 1, 1), cutoff + DAY)),
+    )
+    sent = (
+        Referral.objects.filter(from_institution__in=institutions, submitted_at__gte=start,
+                                submitted_at__lt=end)
+        .exclude(status__in=[ReferralStatus.DRAFT, ReferralStatus.CANCELLED])
+        .values(institution=F("from_institution"), month=ExtractMonth("submitted_at"))
+        .annotate(upward_referrals=Count("pk", filter=Q(direction=Direction.UP)),
+                  downward_referrals=Count("pk", filter=Q(direction=Direction.DOWN)))
+        .order_by()
+    )  # fmt: skip
+    _add(result, sent, ("upward_referrals", "downward_referrals"))
+    answered = (
+        Referral.objects.filter(to_institution__in=institutions, submitted_at__gte=start,
+                                submitted_at__lt=end, responded_at__isnull=False)
+        .exclude(status__in=[ReferralStatus.DRAFT, ReferralStatus.CANCELLED])
+        .values(institution=F("to_institution"), month=ExtractMonth("submitted_at"))
+        .annotate(referrals_answered=Count("pk"),
+                  referrals_rejected=Count("pk", filter=Q(status=ReferralStatus.REJECTED)))
+        .order_by()
+    )  # fmt: skip
+    _add(result, answered, ("referrals_answered", "referrals_rejected"))
+
+    orders = ExamOrder.objects.filter(ordering_institution__in=institutions)
+    placed = (
+        orders.filter(ordered_at__gte=start, ordered_at__lt=end)
+        .exclude(status=OrderStatus.CANCELLED)
+        .values(institution=F("ordering_institution"), month=ExtractMonth("ordered_at"))
+        .annotate(exam_orders=Count("pk"))
+        .order_by()
+    )
+    _add(result, placed, ("exam_orders",))
+    reported = (
+        orders.filter(reported_at__gte=start, reported_at__lt=end, due_at__isnull=False)
+        .values(institution=F("ordering_institution"), month=ExtractMonth("reported_at"))
+        .annotate(exams_reported=Count("pk"),
+                  exams_on_time=Count("pk", filter=Q(reported_at__lte=F("due_at"))))
+        .order_by()
+    )  # fmt: skip
+    _add(result, reported, ("exams_reported", "exams_on_time"))
+    wait = SecondsBetween("slot__starts_at", "ordered_at") / 86400.0
+    booked = (
+        orders.filter(ordered_at__gte=start, ordered_at__lt=end, slot__isnull=False,
+                      center__kind=CenterKind.IMAGING)
+        .exclude(status=OrderStatus.CANCELLED)
+        .values(institution=F("ordering_institution"), month=ExtractMonth("ordered_at"))
+        .annotate(
+            priority_waits=Count("pk", filter=Q(priority_channel=True)),
+            priority_wait_days=Sum(wait, filter=Q(priority_channel=True)),
+            ordinary_waits=Count("pk", filter=Q(priority_channel=False)),
+            ordinary_wait_days=Sum(wait, filter=Q(priority_channel=False)),
+        )
+        .order_by()
+    )  # fmt: skip
+    _add(result, booked, ("priority_waits", "priority_wait_days", "ordinary_waits",
+                          "ordinary_wait_days"))  # fmt: skip
+    passed = Q(physical_result=IndicatorResult.PASSED, chemical_result=IndicatorResult.PASSED) & ~Q(
+        biological_result=IndicatorResult.FAILED
+    )
+    tested = (
+        ~Q(physical_result=IndicatorResult.PENDING)
+        | ~Q(chemical_result=IndicatorResult.PENDING)
+        | Q(biological_result=IndicatorResult.FAILED)
+    )
+    cycles = (
+        SterilizationCycle.objects.filter(center__institution__in=institutions,
+                                          started_at__gte=start, started_at__lt=end)
+        .filter(tested)
+        .values(institution=F("center__institution"), month=ExtractMonth("started_at"))
+        .annotate(cycles_tested=Count("pk"), cycles_passed=Count("pk", filter=passed))
+        .order_by()
+    )  # fmt: skip
+    _add(result, cycles, ("cycles_tested", "cycles_passed"))
+
+
+def monthly_components(
+    year: int, institution_ids: Iterable[int], today: datetime.date | None = None
+) -> dict[MonthKey, Components]:
+    today = today or timezone.localdate()
+    cutoff = min(datetime.date(year, 12, 31), today)
+    ids = list(institution_ids)
+    result: dict[MonthKey, Components] = defaultdict(dict)
+    for source in (_census(year, cutoff, ids), _capacity(year, cutoff, ids)):
+        for key, components in source.items():
+            result[key].update(components)
+    _facts(year, cutoff, ids, result)
+    _activity(year, cutoff, ids, result)
+    return result
+
+
+# --- medians, per period and scope -----------------------------------------------------------
+
+
+def _median_sources(year: int, cutoff: datetime.date):
+    """Each median indicator: its rows in the year, the institution field, the date and value."""
+    from referrals.choices import Status as ReferralStatus
+    from referrals.models import Referral
+    from sharedcenters.choices import OrderStatus
+    from sharedcenters.models import ExamOrder
+
+    start, end = (
+        _aware(datetime.date(year, 1, 1)),
+        _aware(min(datetime.date(year + 1, 1, 1), cutoff + DAY)),
+    )
+    return {
+        "referral_response_median_minutes": (
+            Referral.objects.filter(submitted_at__gte=start, submitted_at__lt=end,
+                                    responded_at__isnull=False)
+            .exclude(status__in=[ReferralStatus.DRAFT, ReferralStatus.CANCELLED]),
+            "to_institution", "submitted_at", SecondsBetween("responded_at", "submitted_at") / 60.0,
+        ),
+        "exam_tat_median_hours": (
+            ExamOrder.objects.filter(reported_at__gte=start, reported_at__lt=end)
+            .exclude(status=OrderStatus.CANCELLED),
+            "ordering_institution", "reported_at",
+            SecondsBetween("reported_at", "ordered_at") / 3600.0,
+        ),
+        "critical_value_ack_median_minutes": (
+            ExamOrder.objects.filter(critical=True, reported_at__gte=start, reported_at__lt=end,
+                                     critical_acknowledged_at__isnull=False),
+            "ordering_institution", "reported_at",
+            SecondsBetween("critical_acknowledged_at", "reported_at") / 60.0,
+        ),
+    }  # fmt: skip
+
+
+def _medians(
+    year: int, cutoff: datetime.date, institution_ids: list[int], alliances: dict[int, set[int]]
+) -> dict[tuple[str, str, int, str], tuple[Decimal, int]]:
+    """(indicator, 'institution'|'alliance', scope id, period key) → (median, cases)."""
+    found: dict[tuple[str, str, int, str], tuple[Decimal, int]] = {}
+    groupings = [
+        (lambda field: ExtractMonth(field), lambda n: f"{year}-{n:02d}"),
+        (lambda field: ExtractQuarter(field), lambda n: f"{year}-Q{n}"),
+        (lambda field: Value(0), lambda n: str(year)),
+    ]
+    for key, (rows, owner, when, value) in _median_sources(year, cutoff).items():
+        scopes = [("institution", None, rows.filter(**{f"{owner}__in": institution_ids}))]
+        scopes += [
+            ("alliance", alliance_id, rows.filter(**{f"{owner}__in": members}))
+            for alliance_id, members in alliances.items()
+        ]
+        for scope, scope_id, scoped in scopes:
+            for part, label in groupings:
+                group = {"part": part(when)}
+                if scope == "institution":
+                    group["owner"] = F(owner)
+                for row in (
+                    scoped.values(**group).annotate(m=Median(value), n=Count("pk")).order_by()
+                ):
+                    if row["m"] is None:
+                        continue
+                    found[(key, scope, row.get("owner", scope_id), label(row["part"]))] = (
+                        Decimal(str(row["m"])), row["n"],
+                    )  # fmt: skip
+    return found
+
+
+# --- rolling up and storing ------------------------------------------------------------------
+
+# Components that are a level on a day (beds, staff, population), not a flow: a period takes its
+# last month's, an alliance the sum of its members'.
+LEVELS = ("beds_at_end", "population", "health_workers")
+
+
+def _roll_up(monthly: dict[MonthKey, Components], ids: Iterable[int], period: Period) -> Components:
+    total: Components = {}
+    for institution_id in ids:
+        last_month = None
+        for month in period.months:
+            components = monthly.get((institution_id, month))
+            if not components:
+                continue
+            for name, value in components.items():
+                if name not in LEVELS:
+                    total[name] = total.get(name, ZERO) + value
+            last_month = components
+        if last_month is not None:
+            for name in LEVELS:
+                if name in last_month:
+                    total[name] = total.get(name, ZERO) + last_month[name]
+    return total
+
+
+def _value(
+    indicator: Indicator, components: Components
+) -> tuple[Decimal | None, Decimal, Decimal | None]:
+    numerator, denominator = indicator.parts(components)
+    if denominator is None:
+        return numerator, numerator, None
+    if not denominator:
+        return None, numerator, denominator
+    return numerator * indicator.factor / denominator, numerator, denominator
+
+
+def _has_data(indicator: Indicator, year_components: Components) -> bool:
+    names = indicator.needs or ()
+    if names:
+        return any(year_components.get(name) for name in names)
+    numerator, denominator = indicator.parts(year_components)
+    return bool(numerator) or bool(denominator)
+
+
+def _q(number: Decimal | None, places: str) -> Decimal | None:
+    return None if number is None else number.quantize(Decimal(places))
+
+
+def _institution_levels(institutions: list[Institution], monthly, year, cutoff) -> None:
+    """Register figures (population, staff) hold for every month counted; tier decides the
+    primary-care split of visits and referrals."""
+    primary = {i.pk for i in institutions if i.tier == Tier.PRIMARY}
+    hospitals = {i.pk for i in institutions if i.tier in (Tier.SECONDARY, Tier.TERTIARY)}
+    for institution in institutions:
+        for month in range(1, (cutoff.month if cutoff.year == year else 12) + 1):
+            components = monthly[(institution.pk, month)]
+            if institution.population_served:
+                components["population"] = Decimal(institution.population_served)
+            if institution.health_technical_staff:
+                components["health_workers"] = Decimal(institution.health_technical_staff)
+            if institution.pk in primary:
+                if "visits" in components:
+                    components["primary_visits"] = components["visits"]
+                if "upward_referrals" in components:
+                    components["primary_upward_referrals"] = components["upward_referrals"]
+            if institution.pk in hospitals:
+                if "downward_referrals" in components:
+                    components["hospital_downward_referrals"] = components["downward_referrals"]
+                if "discharges" in components:
+                    components["hospital_discharges"] = components["discharges"]
+
+
+def alliance_members(
+    year: int, institution_ids: Iterable[int] | None = None
+) -> dict[int, set[int]]:
+    """Each alliance (touching the given institutions) → its members at the year's end."""
+    on = min(datetime.date(year, 12, 31), timezone.localdate())
+    alliances = Alliance.objects.all()
+    if institution_ids is not None:
+        touching = Membership.objects.active(on).filter(institution__in=list(institution_ids))
+        alliances = alliances.filter(pk__in=touching.values("alliance_id"))
+    return {
+        alliance.pk: set(
+            Institution.objects.in_alliance(alliance.pk, on=on).values_list("pk", flat=True)
+        )
+        for alliance in alliances
+    }
+
+
+@transaction.atomic
+def recompute(
+    year: int,
+    institution_ids: Iterable[int] | None = None,
+    *,
+    today: datetime.date | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Replace the year's values for the institutions (default: all) and their alliances.
+
+    Returns the number of values written. Idempotent: the same facts give the same values.
+    """
+    today = today or timezone.localdate()
+    if datetime.date(year, 1, 1) > today:
+        return 0
+    cutoff = min(datetime.date(year, 12, 31), today)
+    alliances = alliance_members(year, institution_ids)
+    if institution_ids is None:
+        targets = set(Institution.objects.values_list("pk", flat=True))
+    else:
+        targets = set(institution_ids)
+    everyone = targets.union(*alliances.values())
+    institutions = list(Institution.objects.filter(pk__in=everyone))
+    periods = periods_of(year, today)
+    steps, step = 4, 0
+
+    def advance() -> None:
+        nonlocal step
+        step += 1
+        if progress:
+            progress(step, steps)
+
+    monthly = monthly_components(year, everyone, today)
+    _institution_levels(institutions, monthly, year, cutoff)
+    advance()
+    medians = _medians(year, cutoff, sorted(targets), alliances)
+    advance()
+
+    now = timezone.now()
+    rows: list[IndicatorValue] = []
+    scopes = [("institution", pk, (pk,)) for pk in sorted(targets)]
+    scopes += [("alliance", pk, sorted(members)) for pk, members in alliances.items()]
+    year_period = periods[0]
+    for scope, scope_id, members in scopes:
+        year_components = _roll_up(monthly, members, year_period)
+        for indicator in INDICATORS.values():
+            if scope == "institution" and not indicator.institution_scope:
+                continue
+            for period in periods:
+                if indicator.is_median:
+                    found = medians.get((indicator.key, scope, scope_id, period.key))
+                    if found is None:
+                        continue
+                    value, numerator, denominator = found[0], None, Decimal(found[1])
+                else:
+                    if not _has_data(indicator, year_components):
+                        break
+                    components = _roll_up(monthly, members, period)
+                    components["days"] = Decimal(
+                        (min(period.end, cutoff + DAY) - period.start).days
+                    )
+                    value, numerator, denominator = _value(indicator, components)
+                rows.append(
+                    IndicatorValue(
+                        indicator=indicator.key, period=period.key, period_kind=period.kind,
+                        period_start=period.start, value=_q(value, "0.000001"),
+                        numerator=_q(numerator, "0.0001"), denominator=_q(denominator, "0.0001"),
+                        computed_at=now,
+                        institution_id=scope_id if scope == "institution" else None,
+                        alliance_id=scope_id if scope == "alliance" else None,
+                    )
+                )  # fmt: skip
+    advance()
+    keys = [p.key for p in periods]
+    IndicatorValue.objects.filter(period__in=keys).filter(
+        Q(institution__in=targets) | Q(alliance__in=list(alliances))
+    ).delete()
+    IndicatorValue.objects.bulk_create(rows, batch_size=5000)
+    advance()
+    logger.info("recomputed %s: %d values", year, len(rows))
+    return len(rows)
+
+
+def recompute_job(
+    *, year: int, institution_ids: list[int] | None = None, job_id: int | None = None
+) -> int:
+    """Recompute as a job an operator can watch: progress while running, the error if it fails."""
+    job = Job.objects.filter(pk=job_id).first() if job_id else None
+
+    def progress(done: int, total: int) -> None:
+        if job is not None:
+            Job.objects.filter(pk=job.pk).update(progress_done=done, progress_total=total)
+
+    if job is not None:
+        Job.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING, started_at=timezone.now())
+    try:
+        written = recompute(year, institution_ids, progress=progress)
+    except Exception as exc:
+        if job is not None:
+            Job.objects.filter(pk=job.pk).update(
+                status=JobStatus.FAILED, finished_at=timezone.now(),
+                errors=[{"row": None, "column": "", "message": str(exc)}],
+            )  # fmt: skip
+        raise
+    if job is not None:
+        Job.objects.filter(pk=job.pk).update(
+            status=JobStatus.DONE, finished_at=timezone.now(), result={"values": written}
+        )
+    return written
+
+
+def recompute_current(today: datetime.date | None = None) -> None:
+    """The nightly job: this year, and last year too in January while late files arrive."""
+    today = today or timezone.localdate()
+    recompute(today.year, today=today)
+    if today.month == 1:
+        recompute(today.year - 1, today=today)
+
+
+def years_with_facts() -> list[int]:
+    years = set()
+    for model, field in ((OutpatientVisit, "visit_date"), (InpatientStay, "admit_date"),
+                         (BedCapacity, "effective_from")):  # fmt: skip
+        years.update(d.year for d in model.objects.dates(field, "year"))
+    return sorted(years)

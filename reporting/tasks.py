@@ -1,0 +1,36 @@
+"""Celery tasks of reporting: thin wrappers that take ids, re-read and call the services."""
+
+from celery import shared_task
+
+from .models import Job
+
+RETRY = {"autoretry_for": (ConnectionError,), "retry_backoff": True, "max_retries": 5}
+
+
+@shared_task(ignore_result=True)
+def run_import_job(job_id: int) -> None:
+    """Import an uploaded file; the job records progress, counts and row errors."""
+    from .services.imports import run_import_job as run
+
+    run(Job.objects.get(pk=job_id))
+
+
+@shared_task(ignore_result=True, **RETRY)
+def recompute_indicators(
+    year: int, institution_ids: list[int] | None = None, job_id: int | None = None
+) -> None:
+    """Recompute one year's indicators (all institutions, or those given, and their alliances).
+
+    Recomputing is idempotent: the values are replaced, so a retry or a duplicate does no harm.
+    """
+    from .services.indicators import recompute_job
+
+    recompute_job(year=year, institution_ids=institution_ids, job_id=job_id)
+
+
+@shared_task(ignore_result=True, **RETRY)
+def recompute_current_periods() -> None:
+    """Nightly: the current year (and last year during January, when late files still arrive)."""
+    from .services.indicators import recompute_current
+
+    recompute_current()
