@@ -1,0 +1,204 @@
+"""Demo facts: 2017–2019 visits, stays and beds from which the paper's Table 1 is computed.
+
+The generator does not store the table: it builds encounter-level rows (visits as daily
+department totals, individual stays, bed capacities) whose totals make the normal computation
+arrive at the published figures (cost to the cent, utilization to 0.01 percentage point).
+"""
+
+from __future__ import annotations
+
+import datetime
+import random
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from alliance.models import Institution
+
+from .choices import VisitType
+from .models import BedCapacity, InpatientStay, OutpatientVisit
+from .services.indicators import recompute
+
+YEARS = (2017, 2018, 2019)
+CENT = Decimal("0.01")
+
+# Table 1 of the paper: outpatient cost per visit (yuan) and bed utilization (%) per year.
+TABLE_1: dict[str, dict[str, tuple]] = {
+    "万祥": {"cost": ("139.62", "161.95", "171.29"), "use": ("94.07", "88.61", "98.67")},
+    "泥城": {"cost": ("144.11", "163.45", "155.16"), "use": ("82.43", "87.82", "55.19")},
+    "芦潮港": {"cost": ("90.11", "106.00", "115.63"), "use": ("87.00", "76.00", "85.00")},
+    "书院": {"cost": ("165.00", "175.00", "182.00"), "use": (None, None, None)},
+}
+# Open beds of the centers (书院 reports none) and their daily outpatient volume.
+CENTER_BEDS = {"万祥": 80, "泥城": 100, "芦潮港": 60, "书院": 0}
+CENTER_VISITS = {"万祥": 420, "泥城": 610, "芦潮港": 380, "书院": 520}
+CENTER_DEPARTMENTS = [("全科", VisitType.OUTPATIENT, 0.72), ("中医科", VisitType.OUTPATIENT, 0.2),
+                      ("急诊", VisitType.EMERGENCY, 0.08)]  # fmt: skip
+LEAD = "临港院区"
+LEAD_BEDS = ((datetime.date(2017, 1, 1), 600), (datetime.date(2019, 7, 1), 620))
+LEAD_DEPARTMENTS = [
+    ("心内科", 0.14), ("内分泌科", 0.1), ("消化内科", 0.1), ("呼吸内科", 0.1), ("骨科", 0.12),
+    ("普外科", 0.1), ("妇产科", 0.1), ("儿科", 0.1), ("急诊科", 0.14),
+]  # fmt: skip
+
+
+def _days(year: int) -> list[datetime.date]:
+    first = datetime.date(year, 1, 1)
+    return [
+        first + datetime.timedelta(days=n)
+        for n in range((datetime.date(year + 1, 1, 1) - first).days)
+    ]
+
+
+def _visits(institution: Institution, year: int, daily: int, per_visit: Decimal, departments,
+            rng: random.Random, exact: bool) -> list[OutpatientVisit]:  # fmt: skip
+    """Daily department totals; with `exact`, the year's cost ÷ visits rounds to `per_visit`."""
+    rows = []
+    for day in _days(year):
+        weekend = day.weekday() >= 5
+        volume = daily * (0.6 if weekend else 1.0) * rng.uniform(0.85, 1.15)
+        for index, (name, kind, share) in enumerate(departments):
+            count = max(1, round(volume * share))
+            cost = (per_visit * count * Decimal(rng.uniform(0.8, 1.2))).quantize(CENT)
+            rows.append(OutpatientVisit(
+                institution=institution, record_id=f"MZ{day:%Y%m%d}-{index + 1:02d}",
+                visit_date=day, visit_type=kind, department=name, visit_count=count,
+                total_cost=cost,
+            ))  # fmt: skip
+    if exact:
+        visits = sum(r.visit_count for r in rows)
+        target = (per_visit * visits).quantize(CENT, ROUND_HALF_UP)
+        # Spread the difference over the rows by their size so none goes negative.
+        difference = target - sum(r.total_cost for r in rows)
+        share = (difference / visits).quantize(CENT, rounding="ROUND_DOWN")
+        for r in rows:
+            r.total_cost += share * r.visit_count
+        rows[-1].total_cost += target - sum(r.total_cost for r in rows)
+    return rows
+
+
+def _stays(institution: Institution, year: int, beds: list[tuple[datetime.date, int]],
+           occupied: int, mean_stay: int, per_day: Decimal,
+           rng: random.Random) -> list[InpatientStay]:  # fmt: skip
+    """Stays bed by bed, inside the year, whose nights add up to exactly `occupied`."""
+    first, after = datetime.date(year, 1, 1), datetime.date(year + 1, 1, 1)
+    # Each bed's open days in the year: beds added by a later record open on its date.
+    bed_windows, previous = [], 0
+    for since, count in beds:
+        opens = max(since, first)
+        if opens < after:
+            bed_windows += [(opens, after)] * max(0, count - previous)
+        previous = count
+    total_open = sum((end - start).days for start, end in bed_windows)
+    rows, serial = [], 0
+    remaining = occupied
+    for number, (start, end) in enumerate(bed_windows):
+        open_days = (end - start).days
+        quota = min(open_days - 1, round(remaining * open_days / total_open))
+        if number == len(bed_windows) - 1:
+            quota = remaining
+        remaining -= quota
+        total_open -= open_days
+        lengths = []
+        while sum(lengths) < quota:
+            lengths.append(max(1, round(rng.gauss(mean_stay, mean_stay / 3))))
+        lengths[-1] -= sum(lengths) - quota
+        lengths = [n for n in lengths if n > 0]
+        gap_budget = open_days - quota - 1
+        cuts = sorted(rng.randint(0, gap_budget) for _ in lengths)
+        gaps = [b - a for a, b in zip([0, *cuts], cuts, strict=False)]
+        day = start
+        for length, gap in zip(lengths, gaps, strict=True):
+            day += datetime.timedelta(days=gap)
+            discharge = day + datetime.timedelta(days=length)
+            serial += 1
+            cost = (per_day * length * Decimal(rng.uniform(0.7, 1.3))).quantize(CENT)
+            rows.append(InpatientStay(
+                institution=institution, stay_id=f"ZY{year}{serial:06d}", department="",
+                admit_date=day, discharge_date=discharge, total_cost=cost,
+            ))  # fmt: skip
+            day = discharge
+    return rows
+
+
+def _occupied(percent: str, open_bed_days: int) -> int:
+    """The whole number of bed-days whose rate rounds to `percent` at 0.01."""
+    target = Decimal(percent)
+    guess = round(target * open_bed_days / 100)
+    for candidate in (guess, guess - 1, guess + 1):
+        rate = (Decimal(candidate) * 100 / open_bed_days).quantize(CENT, ROUND_HALF_UP)
+        if rate == target:
+            return candidate
+    raise ValueError(f"no bed-day count gives {percent} % of {open_bed_days}")
+
+
+def _open_bed_days(year: int, beds: list[tuple[datetime.date, int]]) -> int:
+    total = 0
+    for day in _days(year):
+        total += max((count for since, count in beds if since <= day), default=0)
+    return total
+
+
+def build(institution: Institution, rng: random.Random) -> tuple[list, list, list]:
+    name = institution.short_name
+    visits, stays, capacity = [], [], []
+    if name == LEAD:
+        beds = list(LEAD_BEDS)
+        capacity = [
+            BedCapacity(institution=institution, effective_from=s, open_beds=n) for s, n in beds
+        ]
+        departments = [(n, VisitType.EMERGENCY if n == "急诊科" else VisitType.OUTPATIENT, share)
+                       for n, share in LEAD_DEPARTMENTS]  # fmt: skip
+        for offset, year in enumerate(YEARS):
+            visits += _visits(institution, year, 2500 + 150 * offset, Decimal(310 + 12 * offset),
+                              departments, rng, exact=False)  # fmt: skip
+            occupied = round(_open_bed_days(year, beds) * rng.uniform(0.88, 0.93))
+            stays += _stays(institution, year, beds, occupied, 14, Decimal(1800), rng)
+        return visits, stays, capacity
+    figures = TABLE_1[name]
+    beds = [(datetime.date(2017, 1, 1), CENTER_BEDS[name])] if CENTER_BEDS[name] else []
+    capacity = [
+        BedCapacity(institution=institution, effective_from=s, open_beds=n) for s, n in beds
+    ]
+    for index, year in enumerate(YEARS):
+        visits += _visits(institution, year, CENTER_VISITS[name], Decimal(figures["cost"][index]),
+                          CENTER_DEPARTMENTS, rng, exact=True)  # fmt: skip
+        if beds:
+            occupied = _occupied(figures["use"][index], _open_bed_days(year, beds))
+            stays += _stays(institution, year, beds, occupied, 21, Decimal(650), rng)
+    return visits, stays, capacity
+
+
+def load_demo() -> dict[str, int]:
+    institutions = Institution.objects.filter(short_name__in=[LEAD, *TABLE_1]).order_by("pk")
+    loaded = set(
+        OutpatientVisit.objects.filter(institution__in=institutions, visit_date__year=YEARS[0])
+        .values_list("institution", flat=True)
+        .distinct()
+    )
+    with transaction.atomic():
+        for institution in institutions:
+            if institution.pk in loaded:
+                continue
+            rng = random.Random(f"facts-{institution.short_name}")  # noqa: S311 - demo data
+            visits, stays, capacity = build(institution, rng)
+            BedCapacity.objects.bulk_create(capacity, ignore_conflicts=True)
+            OutpatientVisit.objects.bulk_create(visits, batch_size=2000, ignore_conflicts=True)
+            InpatientStay.objects.bulk_create(stays, batch_size=2000, ignore_conflicts=True)
+        for year in demo_years():
+            recompute(year)
+    return {
+        "visit rows": OutpatientVisit.objects.count(),
+        "inpatient stays": InpatientStay.objects.count(),
+    }
+
+
+def demo_years() -> list[int]:
+    """The fact years and the years of the platform's own activity up to this one."""
+    from referrals.models import Referral
+
+    first = Referral.objects.filter(submitted_at__isnull=False).order_by("submitted_at").first()
+    this_year = timezone.localdate().year
+    start = timezone.localtime(first.submitted_at).year if first else this_year
+    return [*YEARS, *range(max(start, YEARS[-1] + 1), this_year + 1)]
