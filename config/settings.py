@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -246,6 +247,7 @@ SPECTACULAR_SETTINGS = {
         "PackageStatusEnum": "sharedcenters.choices.PackageStatus",
         "CycleStatusEnum": "sharedcenters.choices.CycleStatus",
         "IndicatorResultEnum": "sharedcenters.choices.IndicatorResult",
+        "SupplyRequestStatusEnum": "sharedcenters.choices.SupplyRequestStatus",
         "ReferralStatusEnum": "referrals.choices.Status",
         "InstitutionKindEnum": "alliance.choices.InstitutionKind",
         "FollowUpKindEnum": "referrals.choices.FollowUpKind",
@@ -293,6 +295,11 @@ CELERY_BEAT_SCHEDULE = {
     "sharedcenters-escalate-critical-values": {
         "task": "sharedcenters.tasks.escalate_critical_values",
         "schedule": 60.0,
+    },
+    # Nightly, after the hospitals' overnight exports: the current periods' indicators.
+    "reporting-recompute-current-periods": {
+        "task": "reporting.tasks.recompute_current_periods",
+        "schedule": crontab(hour=2, minute=30),
     },
 }
 

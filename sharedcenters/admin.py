@@ -1,5 +1,6 @@
 """Shared centers in the admin: centers, catalogs, slots and instrument sets are reference data;
-orders, packages and cycles are read-only records (changes go through the services)."""
+orders, packages, cycles and supply requests are read-only records (changes go through the
+services)."""
 
 from django.contrib import admin
 
@@ -14,6 +15,8 @@ from .models import (
     ServiceItem,
     SharedCenter,
     SterilizationCycle,
+    SupplyRequest,
+    SupplyRequestLine,
 )
 
 
@@ -90,3 +93,26 @@ class PackageAdmin(SuperuserReadOnlyAdmin):
     search_fields = ["barcode"]
     list_select_related = ["instrument_set", "owner", "location"]
     exclude = ["used_for_patient"]
+
+
+class SupplyRequestLineInline(admin.TabularInline):
+    model = SupplyRequestLine
+    extra = 0
+    can_delete = False
+    fields = ["instrument_set", "quantity"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(SupplyRequest)
+class SupplyRequestAdmin(ReadOnlyAdmin):
+    list_display = [
+        "number", "status", "requesting_institution", "center", "created_at", "needed_by",
+    ]  # fmt: skip
+    list_filter = ["status", "center"]
+    search_fields = ["number"]
+    list_select_related = ["requesting_institution", "center"]
+    date_hierarchy = "created_at"
+    inlines = [SupplyRequestLineInline]

@@ -12,6 +12,8 @@ class CenterKind(models.TextChoices):
 # Centers that take diagnostic orders (the sterilization center works with packages instead).
 DIAGNOSTIC_KINDS = (CenterKind.LAB, CenterKind.IMAGING, CenterKind.ECG)
 ORDER_PREFIX = {CenterKind.LAB: "JY", CenterKind.IMAGING: "YX", CenterKind.ECG: "XD"}
+# Supply requests to the sterilization center are numbered from the same per-day counters.
+SUPPLY_REQUEST_PREFIX = "SQ"
 
 
 class Modality(models.TextChoices):
@@ -137,3 +139,9 @@ class PackageAction(models.TextChoices):
     RECEIVE_BY_MEMBER = "receive_by_member", _("receive at member")
     USE = "use", _("use")
     EXPIRE = "expire", _("mark expired")
+
+
+class SupplyRequestStatus(models.TextChoices):
+    SUBMITTED = "submitted", _("Submitted")
+    FULFILLED = "fulfilled", _("Fulfilled")
+    CANCELLED = "cancelled", _("Cancelled")

@@ -1,5 +1,6 @@
 """Demo shared centers for the Lingang alliance: catalogs, slots, three months of orders with
-realistic turnaround and a few critical values, and sterilization cycles with two recalls.
+realistic turnaround and a few critical values, sterilization cycles with two recalls, and the
+community centers' supply requests (one fulfilled, one half sent, one open, one cancelled).
 
 Orders are created through the services with explicit times (`at=`), so every step has its event
 and the turnaround shown is computed from them. Idempotent: skipped once demo orders exist.
@@ -31,6 +32,7 @@ from .models import (
     ServiceItem,
     SharedCenter,
     SterilizationCycle,
+    SupplyRequest,
 )
 
 CENTERS = [
@@ -397,6 +399,86 @@ def _sterilization(center: SharedCenter, members: list[Institution], now) -> Non
         )
 
 
+def _clinical_user(institution: Institution):
+    return (
+        get_user_model()
+        .objects.filter(
+            staff_profile__institution=institution,
+            staff_profile__role__in=[Role.COMMUNITY_STAFF, Role.HOSPITAL_STAFF],
+        )
+        .order_by("pk")
+        .first()
+    )
+
+
+# member (by position among the community centers), set code: (requested, dispatched)
+SUPPLY_REQUESTS = [
+    (0, {"S001": (2, 2), "S002": (1, 1)}, 2, "fulfilled", "周一清创门诊用"),
+    (1, {"S002": (4, 2), "S003": (1, 0)}, 1, "open", "换药室补充"),
+    (2, {"S001": (3, 0), "S003": (2, 0)}, 0, "open", ""),
+    (3, {"S004": (1, 0)}, 1, "cancel", "手术改期"),
+]
+SHELF_EXTRA = {2: {"S001": 1}}  # on the shelf for the open request: the pick list shows it
+
+
+def _supply_requests(center: SharedCenter, members: list[Institution], now) -> None:
+    """Requests from the community centers, served from packages processed for them today.
+
+    Each member's barcodes continue its series of `_sterilization` (XD02…, XD03…)."""
+    staff = center.staff.order_by("pk").first()
+    sets = {kit.code: kit for kit in InstrumentSet.objects.filter(center=center)}
+    today = timezone.localdate(now)
+    stock: dict[tuple[int, str], list[str]] = {}
+    for position, lines, _days, _state, _note in SUPPLY_REQUESTS:
+        member = members[position]
+        wanted = {code: sent for code, (_asked, sent) in lines.items()}
+        for code, extra in SHELF_EXTRA.get(position, {}).items():
+            wanted[code] = wanted.get(code, 0) + extra
+        number = 9  # after the eight packages each member got in `_sterilization`
+        for code, count in wanted.items():
+            for _ in range(count):
+                barcode = f"XD{position + 2:02d}{number:04d}"
+                number += 1
+                services.package_register(
+                    actor=staff, instrument_set=sets[code], owner=member, barcode=barcode
+                )
+                stock.setdefault((member.pk, code), []).append(barcode)
+    codes = [barcode for barcodes in stock.values() for barcode in barcodes]
+    for action in (PackageAction.CLEAN, PackageAction.PACK):
+        services.packages_move(actor=staff, barcodes=codes, action=action)
+    cycle = services.cycle_start(
+        actor=staff, center=center, sterilizer="1号脉动真空灭菌器",
+        cycle_number=f"{today:%Y%m%d}-01", method="steam",
+    )  # fmt: skip
+    services.packages_move(actor=staff, barcodes=codes, action=PackageAction.STERILIZE, cycle=cycle)
+    services.cycle_record_results(
+        actor=staff, cycle=cycle, physical="passed", chemical="passed", biological="passed"
+    )
+    services.packages_move(actor=staff, barcodes=codes, action=PackageAction.STORE)
+    for position, lines, days, state, note in SUPPLY_REQUESTS:
+        member = members[position]
+        requester = _clinical_user(member)
+        supply_request = services.supply_request_create(
+            actor=requester, center=center, note=note,
+            lines=[(sets[code], asked) for code, (asked, _sent) in lines.items()],
+            needed_by=today + datetime.timedelta(days=2) if state == "open" else None,
+            at=now - datetime.timedelta(days=days, hours=3),
+        )  # fmt: skip
+        if state == "cancel":
+            services.supply_request_cancel(actor=requester, request=supply_request)
+            continue
+        sent = [
+            barcode
+            for code, (_asked, count) in lines.items()
+            for barcode in stock.get((member.pk, code), [])[:count]
+        ]
+        if sent:
+            services.packages_move(
+                actor=staff, barcodes=sent, action=PackageAction.DISPATCH,
+                supply_request=supply_request, note="按申领单配送",
+            )  # fmt: skip
+
+
 def load_demo() -> dict[str, int]:
     lead = Institution.objects.get(short_name="临港院区")
     alliance = Alliance.objects.get(name="临港医联体")
@@ -418,8 +500,10 @@ def load_demo() -> dict[str, int]:
         )
         with transaction.atomic():
             _sterilization(centers[CenterKind.STERILIZATION], [lead, *members], now)
+            _supply_requests(centers[CenterKind.STERILIZATION], members, timezone.now())
     return {
         "exam orders": ExamOrder.objects.count(),
         "imaging slots": ImagingSlot.objects.count(),
         "instrument packages": Package.objects.count(),
+        "supply requests": SupplyRequest.objects.count(),
     }

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from django.db.models import Count, Q
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 
 from alliance.choices import Role
 from alliance.querysets import RestrictedQuerySet
@@ -122,6 +123,68 @@ class SterilizationCycleQuerySet(RestrictedQuerySet):
             package__owner_id__in=member_scope_ids(profile), to_status="sterilized"
         )
         return self.filter(pk__in=loads.values("cycle_id"))
+
+
+class SupplyRequestQuerySet(RestrictedQuerySet):
+    def visible_to(self, profile: StaffProfile) -> SupplyRequestQuerySet:
+        """The requesting institution (and those over it), the center, the alliance office."""
+        if profile.role == Role.CENTER_STAFF:
+            return self.filter(center_id__in=center_ids_of(profile))
+        if profile.role == Role.ALLIANCE_OFFICE:
+            return self.filter(center__alliance_id__in=alliance_ids_of(profile))
+        scope = member_scope_ids(profile)
+        if not scope:
+            return self.none()  # the health bureau
+        return self.filter(requesting_institution_id__in=scope)
+
+    def open(self) -> SupplyRequestQuerySet:
+        return self.filter(status="submitted")
+
+    def with_totals(self) -> SupplyRequestQuerySet:
+        """`requested` and `dispatched` packages of each request, as subqueries: a join over
+        both the lines and the events would multiply one by the other."""
+        from .models import PackageEvent, SupplyRequestLine
+
+        requested = (
+            SupplyRequestLine.objects.filter(request_id=OuterRef("pk"))
+            .order_by()
+            .values("request_id")
+            .annotate(total=Sum("quantity"))
+            .values("total")
+        )
+        dispatched = (
+            PackageEvent.objects.filter(supply_request_id=OuterRef("pk"), to_status="dispatched")
+            .order_by()
+            .values("supply_request_id")
+            .annotate(total=Count("pk"))
+            .values("total")
+        )
+        return self.annotate(
+            requested=Coalesce(Subquery(requested, output_field=IntegerField()), Value(0)),
+            dispatched=Coalesce(Subquery(dispatched, output_field=IntegerField()), Value(0)),
+        )
+
+
+class SupplyRequestLineQuerySet(QuerySet):
+    def with_dispatched(self) -> SupplyRequestLineQuerySet:
+        """`dispatched`: packages of the line's set sent out against its request (each dispatch
+        event counts, so a package sent, used, reprocessed and sent again counts twice)."""
+        from .models import PackageEvent
+
+        sent = (
+            PackageEvent.objects.filter(
+                supply_request_id=OuterRef("request_id"),
+                package__instrument_set_id=OuterRef("instrument_set_id"),
+                to_status="dispatched",
+            )
+            .order_by()
+            .values("supply_request_id")
+            .annotate(total=Count("pk"))
+            .values("total")
+        )
+        return self.annotate(
+            dispatched=Coalesce(Subquery(sent, output_field=IntegerField()), Value(0))
+        )
 
 
 def ordered_patients(profile: StaffProfile) -> Q:

@@ -18,4 +18,9 @@ rules.add_perm("sharedcenters.change_examorder", works_orders)
 rules.add_perm("sharedcenters.view_package", reads_orders)
 rules.add_perm("sharedcenters.change_package", works_orders)
 rules.add_perm("sharedcenters.change_sterilizationcycle", is_center_staff)
+# Members request sterile packages and may withdraw them; the center serves them by dispatching
+# packages (change_package); the office reads them. Which rows: SupplyRequest.objects.restrict().
+rules.add_perm("sharedcenters.view_supplyrequest", reads_orders)
+rules.add_perm("sharedcenters.add_supplyrequest", orders_clinically)
+rules.add_perm("sharedcenters.change_supplyrequest", works_orders)
 rules.add_rule("sharedcenters.works_at_center", is_center_staff)

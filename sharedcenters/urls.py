@@ -22,4 +22,17 @@ urlpatterns = [
     ),
     path("sterilization/cycles/", views.CycleListView.as_view(), name="cycle-list"),
     path("sterilization/cycles/<int:pk>/", views.CycleDetailView.as_view(), name="cycle-detail"),
+    path(
+        "sterilization/requests/", views.SupplyRequestListView.as_view(), name="supply-request-list"
+    ),
+    path(
+        "sterilization/requests/new/",
+        views.SupplyRequestCreateView.as_view(),
+        name="supply-request-create",
+    ),
+    path(
+        "sterilization/requests/<int:pk>/",
+        views.SupplyRequestDetailView.as_view(),
+        name="supply-request-detail",
+    ),
 ]

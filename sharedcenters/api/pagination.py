@@ -13,3 +13,7 @@ class PackageCursorPagination(NewestFirstCursorPagination):
 
 class CycleCursorPagination(NewestFirstCursorPagination):
     ordering = ("-started_at", "-id")
+
+
+class SupplyRequestCursorPagination(NewestFirstCursorPagination):
+    ordering = ("-created_at", "-id")

@@ -20,6 +20,7 @@ from ..choices import (
     SterilizationMethod,
 )
 from ..models import (
+    MAX_REQUEST_QUANTITY,
     ExamOrder,
     ExamOrderItem,
     ImagingSlot,
@@ -31,6 +32,8 @@ from ..models import (
     ServiceItem,
     SharedCenter,
     SterilizationCycle,
+    SupplyRequest,
+    SupplyRequestLine,
 )
 from ..services import PACKAGE_MOVES
 
@@ -342,6 +345,14 @@ class PackageMoveSerializer(serializers.Serializer):
     )  # fmt: skip
     procedure = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
     note = serializers.CharField(required=False, allow_blank=True, default="")
+    supply_request = RestrictedPrimaryKeyRelatedField(
+        queryset=SupplyRequest.objects.all(), required=False, allow_null=True,
+        help_text=_(
+            "For `dispatch`: the member's open supply request these packages serve. Each package "
+            "must be the requester's, of a set on the request, and not beyond what it still "
+            "waits for; the request is fulfilled by the dispatch that completes it."
+        ),
+    )  # fmt: skip
 
 
 class PackageMoveResultSerializer(serializers.Serializer):
@@ -429,3 +440,60 @@ class RecallLineSerializer(serializers.Serializer):
             for use in line.uses
         ]
         return RecallUseSerializer(uses, many=True).data
+
+
+# --- supply requests -------------------------------------------------------------------------
+
+
+class SupplyRequestLineSerializer(serializers.ModelSerializer):
+    instrument_set_name = serializers.CharField(source="instrument_set.name", read_only=True)
+    dispatched = serializers.IntegerField(
+        read_only=True, help_text=_("Packages of the set dispatched against the request.")
+    )
+    remaining = serializers.IntegerField(
+        read_only=True, help_text=_("Still to dispatch (0 once the line is complete).")
+    )
+
+    class Meta:
+        model = SupplyRequestLine
+        fields = ["instrument_set", "instrument_set_name", "quantity", "dispatched", "remaining"]
+        read_only_fields = fields
+
+
+class SupplyRequestSerializer(serializers.ModelSerializer):
+    lines = SupplyRequestLineSerializer(many=True, read_only=True)
+    requested = serializers.IntegerField(read_only=True, help_text=_("Packages requested."))
+    dispatched = serializers.IntegerField(
+        read_only=True, help_text=_("Packages dispatched against the request so far.")
+    )
+
+    class Meta:
+        model = SupplyRequest
+        fields = [
+            "id", "number", "status", "center", "requesting_institution", "department",
+            "requested_by", "created_at", "needed_by", "note", "requested", "dispatched",
+            "lines", "fulfilled_at", "cancelled_at", "cancelled_by",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class SupplyRequestLineInputSerializer(serializers.Serializer):
+    instrument_set = serializers.PrimaryKeyRelatedField(
+        queryset=InstrumentSet.objects.all(), help_text=_("A set of the chosen center.")
+    )
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_REQUEST_QUANTITY)
+
+
+class SupplyRequestCreateSerializer(serializers.Serializer):
+    center = RestrictedPrimaryKeyRelatedField(
+        queryset=SharedCenter.objects.all(), help_text=_("A sterilization supply center.")
+    )
+    lines = SupplyRequestLineInputSerializer(
+        many=True, help_text=_("One line per instrument set, each set once.")
+    )
+    department = serializers.PrimaryKeyRelatedField(
+        queryset=Department.objects.all(), required=False, allow_null=True,
+        help_text=_("Defaults to the user's own department."),
+    )  # fmt: skip
+    needed_by = serializers.DateField(required=False, allow_null=True)
+    note = serializers.CharField(required=False, allow_blank=True, default="")

@@ -6,6 +6,7 @@ from .views import (
     PackageViewSet,
     SharedCenterViewSet,
     SterilizationCycleViewSet,
+    SupplyRequestViewSet,
 )
 
 router = SimpleRouter()
@@ -14,5 +15,6 @@ router.register("orders", ExamOrderViewSet)
 router.register("slots", ImagingSlotViewSet)
 router.register("sterilization/packages", PackageViewSet)
 router.register("sterilization/cycles", SterilizationCycleViewSet)
+router.register("sterilization/requests", SupplyRequestViewSet)
 
 urlpatterns = router.urls

@@ -1,10 +1,20 @@
-"""Shared centers: catalog, diagnostic orders and their reports, imaging slots, sterilization."""
+"""Shared centers: catalog, diagnostic orders and their reports, imaging slots, sterilization
+and the members' requests for sterile packages."""
 
 from .centers import ServiceItem, SharedCenter
 from .orders import ExamOrder, ExamOrderItem, ImagingSlot, LabResult, OrderCounter, OrderEvent
-from .sterilization import InstrumentSet, Package, PackageEvent, SterilizationCycle
+from .sterilization import (
+    MAX_REQUEST_QUANTITY,
+    InstrumentSet,
+    Package,
+    PackageEvent,
+    SterilizationCycle,
+    SupplyRequest,
+    SupplyRequestLine,
+)
 
 __all__ = [
+    "MAX_REQUEST_QUANTITY",
     "ExamOrder",
     "ExamOrderItem",
     "ImagingSlot",
@@ -17,4 +27,6 @@ __all__ = [
     "ServiceItem",
     "SharedCenter",
     "SterilizationCycle",
+    "SupplyRequest",
+    "SupplyRequestLine",
 ]

@@ -194,6 +194,18 @@ class ExamOrder(models.Model):
             models.Index(
                 fields=["center", "status", "-priority", "ordered_at"], name="order_worklist"
             ),
+            # The center's worklist: open orders are a few percent of all, urgent first, then
+            # the oldest; a partial index keeps the page a short index walk at any table size.
+            models.Index(
+                fields=["center", "-priority", "ordered_at", "id"],
+                condition=Q(status__in=sorted(OPEN_ORDER_STATUSES)),
+                name="order_open_queue",
+            ),
+            models.Index(
+                fields=["center", "status"],
+                condition=Q(status__in=sorted(OPEN_ORDER_STATUSES)),
+                name="order_open_by_status",
+            ),
             models.Index(fields=["ordering_institution", "-ordered_at"], name="order_outbox"),
             models.Index(fields=["patient", "-ordered_at"], name="order_patient"),
             models.Index(fields=["center", "-ordered_at", "-id"], name="order_center_newest"),

@@ -1,4 +1,5 @@
-"""Every write of the shared centers: diagnostic orders and sterilization packages."""
+"""Every write of the shared centers: diagnostic orders, sterilization packages and the members'
+supply requests."""
 
 from .orders import (
     CENTER,
@@ -25,6 +26,9 @@ from .sterilization import (
     package_register,
     package_sides,
     packages_move,
+    supply_request_cancel,
+    supply_request_create,
+    supply_request_sides,
 )
 
 __all__ = [
@@ -35,6 +39,9 @@ __all__ = [
     "package_register",
     "package_sides",
     "packages_move",
+    "supply_request_cancel",
+    "supply_request_create",
+    "supply_request_sides",
     "CENTER",
     "ORDERER",
     "TRANSITIONS",

@@ -1,4 +1,5 @@
-"""Sterilization supply (消毒供应中心): packages moved in batches by barcode, cycles, recalls.
+"""Sterilization supply (消毒供应中心): packages moved in batches by barcode, cycles, recalls,
+and the members' requests for sterile packages (申领), served by dispatches.
 
 A batch is all-or-nothing: every barcode is locked and checked first, and one bad barcode
 rejects the whole batch with a reason per barcode, so a scan never leaves half a batch moved.
@@ -7,28 +8,43 @@ rejects the whole batch with a reason per barcode, so a scan never leaves half a
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from alliance.choices import Role
 from alliance.errors import ActionNotAllowed, IllegalTransition
-from alliance.models import Institution, Patient
+from alliance.models import Department, Institution, Patient
 from alliance.querysets import profile_of
 
 from ..choices import (
+    SUPPLY_REQUEST_PREFIX,
     CenterKind,
     CycleStatus,
     IndicatorResult,
     PackageAction,
     PackageStatus,
     SterilizationMethod,
+    SupplyRequestStatus,
 )
-from ..models import InstrumentSet, Package, PackageEvent, SharedCenter, SterilizationCycle
+from ..models import (
+    MAX_REQUEST_QUANTITY,
+    InstrumentSet,
+    Package,
+    PackageEvent,
+    SharedCenter,
+    SterilizationCycle,
+    SupplyRequest,
+    SupplyRequestLine,
+)
 from ..querysets import center_ids_of, member_scope_ids
+from .orders import next_number
 
 MEMBER, CENTER = "member", "center"
 P = PackageStatus
@@ -169,11 +185,15 @@ def packages_move(
     patient: Patient | None = None,
     procedure: str = "",
     note: str = "",
+    supply_request: SupplyRequest | None = None,
 ) -> list[Package]:
-    """Move every scanned package one step; all of them or none."""
+    """Move every scanned package one step; all of them or none. A dispatch may serve a member's
+    supply request: then every package must be one the request still waits for."""
     if action not in PACKAGE_MOVES:
         raise ValidationError({"action": _("Unknown step.")})
     move = PACKAGE_MOVES[action]
+    if supply_request is not None and action != PackageAction.DISPATCH:
+        raise ValidationError({"supply_request": _("Only a dispatch serves a request.")})
     codes = list(dict.fromkeys(code.strip() for code in barcodes if code.strip()))
     if not codes:
         raise ValidationError({"barcodes": _("Scan or type at least one barcode.")})
@@ -181,10 +201,13 @@ def packages_move(
         raise ValidationError(
             {"barcodes": _("At most %(n)d packages at once.") % {"n": BATCH_LIMIT}}
         )
+    # The request row before the packages: two dispatches against one request queue there, and
+    # the second counts what the first has sent.
+    serving = _RequestServing(actor, supply_request) if supply_request is not None else None
     visible = Package.objects.restrict(actor).filter(barcode__in=codes)
     packages = list(
         Package.objects.select_for_update(of=("self",))
-        .select_related("instrument_set__center", "cycle")
+        .select_related("instrument_set__center", "cycle", "owner")
         .filter(pk__in=visible.values("pk"))
         .order_by("pk")
     )
@@ -218,6 +241,8 @@ def packages_move(
             package.expires_on is None or package.expires_on < today
         ):
             problems.append(_("%(barcode)s: sterility has expired.") % {"barcode": code})
+        elif serving is not None and (problem := serving.take(package)):
+            problems.append(problem)
     if problems:
         raise ValidationError({"barcodes": problems})
     if action == PackageAction.STERILIZE:
@@ -257,6 +282,7 @@ def packages_move(
                 note=note,
                 patient=patient if action == PackageAction.USE else None,
                 procedure=procedure if action == PackageAction.USE else "",
+                supply_request=serving.request if serving else None,
             )  # fmt: skip
         )
     Package.objects.bulk_update(
@@ -265,6 +291,10 @@ def packages_move(
          "used_for_patient", "procedure", "updated_at"],
     )  # fmt: skip
     PackageEvent.objects.bulk_create(events)
+    if serving is not None and serving.complete():
+        serving.request.status = SupplyRequestStatus.FULFILLED
+        serving.request.fulfilled_at = now
+        serving.request.save(update_fields=["status", "fulfilled_at"])
     return packages
 
 
@@ -366,3 +396,184 @@ def cycle_recall(*, actor, cycle: SterilizationCycle, reason: str) -> Sterilizat
 
     transaction.on_commit(lambda: tasks.notify_recall.delay(cycle.pk), robust=True)
     return cycle
+
+
+# --- supply requests (申领) ---------------------------------------------------------------------
+
+
+def supply_request_sides(actor, request: SupplyRequest) -> set[str]:
+    """MEMBER for the requesting institution's staff, CENTER for the center's (both for the
+    superuser); the office reads requests but acts for neither side."""
+    if actor.is_active and actor.is_superuser:
+        return {MEMBER, CENTER}
+    profile = profile_of(actor)
+    if profile is None:
+        return set()
+    sides = set()
+    if request.requesting_institution_id in member_scope_ids(profile):
+        sides.add(MEMBER)
+    if request.center_id in center_ids_of(profile):
+        sides.add(CENTER)
+    return sides
+
+
+def _lock_request(request: SupplyRequest) -> SupplyRequest:
+    # `of=self`: the center row stays free for every other request of the center.
+    return (
+        SupplyRequest.objects.select_for_update(of=("self",))
+        .select_related("center")
+        .get(pk=request.pk)
+    )
+
+
+def dispatched_by_set(request: SupplyRequest) -> Counter[int]:
+    """Packages sent against the request so far, by instrument set id."""
+    rows = (
+        PackageEvent.objects.filter(supply_request=request, to_status=P.DISPATCHED)
+        .order_by()
+        .values("package__instrument_set_id")
+        .annotate(n=Count("pk"))
+        .values_list("package__instrument_set_id", "n")
+    )
+    return Counter(dict(rows))
+
+
+class _RequestServing:
+    """A dispatch batch against one request: locks it, then takes its packages one by one."""
+
+    def __init__(self, actor, request: SupplyRequest):
+        self.request = _lock_request(request)
+        _sterilization_center(actor, self.request.center)
+        if self.request.status != SupplyRequestStatus.SUBMITTED:
+            raise IllegalTransition(
+                _("Request %(number)s is %(status)s; nothing more is dispatched against it.")
+                % {"number": self.request.number, "status": self.request.get_status_display()}
+            )
+        self.lines = {
+            line.instrument_set_id: line
+            for line in self.request.lines.select_related("instrument_set")
+        }
+        self.sent = dispatched_by_set(self.request)
+
+    def take(self, package: Package) -> str:
+        """Why the package cannot serve the request, or "" after counting it in."""
+        if package.owner_id != self.request.requesting_institution_id:
+            return _("%(barcode)s belongs to %(owner)s, not to the requesting institution.") % {
+                "barcode": package.barcode, "owner": package.owner.display_name,
+            }  # fmt: skip
+        line = self.lines.get(package.instrument_set_id)
+        if line is None:
+            return _("%(barcode)s: %(set)s is not on request %(number)s.") % {
+                "barcode": package.barcode, "set": package.instrument_set.name,
+                "number": self.request.number,
+            }  # fmt: skip
+        if self.sent[line.instrument_set_id] >= line.quantity:
+            return _(
+                "%(barcode)s: %(set)s is already complete (%(quantity)d requested)."
+            ) % {
+                "barcode": package.barcode, "set": line.instrument_set.name,
+                "quantity": line.quantity,
+            }  # fmt: skip
+        self.sent[line.instrument_set_id] += 1
+        return ""
+
+    def complete(self) -> bool:
+        return all(self.sent[set_id] >= line.quantity for set_id, line in self.lines.items())
+
+
+def _requesting_profile(actor):
+    profile = profile_of(actor)
+    if profile is None or profile.role not in (Role.COMMUNITY_STAFF, Role.HOSPITAL_STAFF):
+        raise ActionNotAllowed(_("Only staff of a member institution request sterile packages."))
+    return profile
+
+
+def _check_lines(
+    center: SharedCenter, lines: Iterable[tuple[InstrumentSet, int]]
+) -> tuple[list[tuple[InstrumentSet, int]], str]:
+    lines = list(lines)
+    if not lines:
+        return lines, _("Request at least one instrument set.")
+    sets = [instrument_set for instrument_set, _quantity in lines]
+    if any(instrument_set.center_id != center.pk for instrument_set in sets):
+        return lines, _("Every set must be one of the chosen center's.")
+    if len({instrument_set.pk for instrument_set in sets}) != len(sets):
+        return lines, _("A set is listed twice; give its total on one line.")
+    if not all(_whole_number_in_range(quantity) for _set, quantity in lines):
+        return lines, _("Each quantity is a whole number from 1 to %(max)d.") % {
+            "max": MAX_REQUEST_QUANTITY
+        }
+    return lines, ""
+
+
+def _whole_number_in_range(quantity) -> bool:
+    is_int = isinstance(quantity, int) and not isinstance(quantity, bool)
+    return is_int and 1 <= quantity <= MAX_REQUEST_QUANTITY
+
+
+@transaction.atomic
+def supply_request_create(
+    *,
+    actor,
+    center: SharedCenter,
+    lines: Iterable[tuple[InstrumentSet, int]],
+    department: Department | None = None,
+    needed_by: datetime.date | None = None,
+    note: str = "",
+    at: datetime.datetime | None = None,
+) -> SupplyRequest:
+    """A member institution asks the sterilization center for packages of some sets."""
+    profile = _requesting_profile(actor)
+    errors: dict[str, str] = {}
+    if (
+        center.kind != CenterKind.STERILIZATION
+        or not center.is_active
+        or not Institution.objects.in_alliance(center.alliance_id)
+        .filter(pk=profile.institution_id)
+        .exists()
+    ):
+        errors["center"] = _("Choose a sterilization supply center of your alliance.")
+    else:
+        lines, problem = _check_lines(center, lines)
+        if problem:
+            errors["lines"] = problem
+    if department is not None and department.institution_id != profile.institution_id:
+        errors["department"] = _("The department belongs to another institution.")
+    at = at or timezone.now()
+    if needed_by is not None and needed_by < timezone.localdate(at):
+        errors["needed_by"] = _("This date has passed.")
+    if errors:
+        raise ValidationError(errors)
+    request = SupplyRequest.objects.create(
+        number=next_number(SUPPLY_REQUEST_PREFIX, timezone.localdate(at)),
+        center=center, requesting_institution_id=profile.institution_id,
+        department=department or profile.department, requested_by=actor, created_at=at,
+        needed_by=needed_by, note=note.strip(),
+    )  # fmt: skip
+    SupplyRequestLine.objects.bulk_create(
+        SupplyRequestLine(request=request, instrument_set=instrument_set, quantity=quantity)
+        for instrument_set, quantity in lines
+    )
+    return request
+
+
+@transaction.atomic
+def supply_request_cancel(*, actor, request: SupplyRequest) -> SupplyRequest:
+    """The requester withdraws a request the center has not started to serve."""
+    locked = _lock_request(request)
+    if MEMBER not in supply_request_sides(actor, locked):
+        raise ActionNotAllowed(_("Only the requesting institution may cancel its request."))
+    if locked.status != SupplyRequestStatus.SUBMITTED:
+        raise IllegalTransition(
+            _("Request %(number)s is %(status)s; it cannot be cancelled.")
+            % {"number": locked.number, "status": locked.get_status_display()}
+        )
+    if locked.package_events.filter(to_status=P.DISPATCHED).exists():
+        raise IllegalTransition(
+            _("Packages have been dispatched against %(number)s; it cannot be cancelled.")
+            % {"number": locked.number}
+        )
+    locked.status = SupplyRequestStatus.CANCELLED
+    locked.cancelled_at, locked.cancelled_by = timezone.now(), actor
+    locked.save(update_fields=["status", "cancelled_at", "cancelled_by"])
+    return locked

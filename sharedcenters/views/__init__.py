@@ -9,7 +9,15 @@ from .orders import (
     OrderReportView,
     WorklistView,
 )
-from .sterilization import CycleDetailView, CycleListView, PackageDetailView, PackageListView
+from .sterilization import (
+    CycleDetailView,
+    CycleListView,
+    PackageDetailView,
+    PackageListView,
+    SupplyRequestCreateView,
+    SupplyRequestDetailView,
+    SupplyRequestListView,
+)
 
 __all__ = [
     "CenterListView",
@@ -24,5 +32,8 @@ __all__ = [
     "PackageDetailView",
     "PackageListView",
     "SlotBoardView",
+    "SupplyRequestCreateView",
+    "SupplyRequestDetailView",
+    "SupplyRequestListView",
     "WorklistView",
 ]

@@ -380,7 +380,7 @@ class WorklistView(LoginRequiredMixin, PermissionRequiredMixin, ListView):
             self.request.user, self.center.pk if self.center else None
         )
         self.counts = dict(
-            orders.order_by().values("status").annotate(n=Count("pk")).values_list("status", "n")
+            orders.order_by().values("status").annotate(n=Count("*")).values_list("status", "n")
         )
         self.status = self.request.GET.get("status", "")
         if self.status in OPEN_ORDER_STATUSES:

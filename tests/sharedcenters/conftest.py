@@ -2,6 +2,7 @@
 center at the lead hospital, each with a small catalog; `center_staff` works at the lab."""
 
 import datetime
+import itertools
 from decimal import Decimal
 
 import pytest
@@ -12,6 +13,7 @@ from sharedcenters import services
 from sharedcenters.models import (
     ImagingSlot,
     InstrumentSet,
+    Package,
     ServiceItem,
     SharedCenter,
 )
@@ -186,5 +188,64 @@ def make_packages(instrument_set, cssd_staff, world):
             )  # fmt: skip
             for n in range(1, count + 1)
         ]
+
+    return make
+
+
+# --- supply requests -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def dressing_set(centers):
+    """A second set of the sterilization center."""
+    return InstrumentSet.objects.create(
+        center=centers["cssd"], code="S002", name="换药包", contents="弯盘2、镊子2、纱布10",
+        method="steam", shelf_life_days=14,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def stored_packages(instrument_set, cssd_staff, centers, world):
+    """`stored_packages(3, owner=…, kit=…, prefix=…)`: registered, cleaned, packed, sterilized in
+    a released cycle and on the center's shelf: ready to dispatch. The world's centre owns them
+    unless told; `kit` is the instrument set (the `instrument_set` fixture by default)."""
+    cycle_numbers = itertools.count(1)
+
+    def make(count: int = 3, *, owner=None, kit=None, prefix: str = "STK") -> list[Package]:
+        kit = kit or instrument_set
+        codes = [
+            services.package_register(
+                actor=cssd_staff, instrument_set=kit, owner=owner or world["center"],
+                barcode=f"{prefix}{n:05d}",
+            ).barcode
+            for n in range(1, count + 1)
+        ]  # fmt: skip
+        for step in ("clean", "pack"):
+            services.packages_move(actor=cssd_staff, barcodes=codes, action=step)
+        cycle = services.cycle_start(
+            actor=cssd_staff, center=kit.center, sterilizer="脉动真空灭菌器1号",
+            cycle_number=f"STOCK-{next(cycle_numbers)}", method=kit.method,
+        )  # fmt: skip
+        services.packages_move(actor=cssd_staff, barcodes=codes, action="sterilize", cycle=cycle)
+        services.cycle_record_results(
+            actor=cssd_staff, cycle=cycle, physical="passed", chemical="passed",
+            biological="passed",
+        )  # fmt: skip
+        services.packages_move(actor=cssd_staff, barcodes=codes, action="store")
+        return list(Package.objects.filter(barcode__in=codes).order_by("barcode"))
+
+    return make
+
+
+@pytest.fixture
+def make_supply_request(centers, instrument_set, clinic_doctor):
+    """`make_supply_request([(instrument_set, 3)])`: a request of the world's centre to the
+    sterilization center (two of `instrument_set` unless told)."""
+
+    def make(lines=None, *, actor=None, **extra):
+        return services.supply_request_create(
+            actor=actor or clinic_doctor, center=centers["cssd"],
+            lines=lines if lines is not None else [(instrument_set, 2)], **extra,
+        )  # fmt: skip
 
     return make
