@@ -32,8 +32,10 @@ class Indicator:
     # (numerator, denominator) from the period's summed components; None: a median.
     parts: Callable[[Components], tuple[Decimal, Decimal | None]] | None = None
     institution_scope: bool = True
-    # Which component says the institution has data of this kind (no data: no value stored).
-    needs: tuple[str, ...] = field(default_factory=tuple)
+    # What the scope must have in the year for a value to be stored at all: in every group, one
+    # of its components. Beds but no stay imported is missing data, not an empty ward; a year
+    # before the platform recorded referrals has no referral rate. Empty: the parts' components.
+    needs: tuple[tuple[str, ...], ...] = field(default_factory=tuple)
 
     @property
     def is_median(self) -> bool:
@@ -54,6 +56,9 @@ def _per_average_beds(c: Components) -> tuple[Decimal, Decimal]:
     return c.get("discharges", ZERO), average_beds
 
 
+STAYS = ("occupied_bed_days", "discharges")  # any stay in the year
+REFERRALS_RECORDED = ("referrals_sent", "referrals_received")
+
 FACTS = _("Imported facts (hospital information systems)")
 REFERRALS = _("Referrals on the platform")
 ORDERS = _("Shared-center orders on the platform")
@@ -68,55 +73,56 @@ INDICATORS: dict[str, Indicator] = {
             _("Occupied bed-days (nightly census: each day d with admission ≤ d < discharge; "
               "a same-day stay counts 1)"),
             _("Open bed-days (beds open each day of the period)"), FACTS, factor=100,
-            parts=_ratio("occupied_bed_days", "open_bed_days"), needs=("open_bed_days",),
+            parts=_ratio("occupied_bed_days", "open_bed_days"),
+            needs=(("open_bed_days",), STAYS),
         ),
         Indicator(
             "avg_length_of_stay", _("Average length of stay"), _("days"),
             _("Bed-days of the patients discharged in the period (whole stay, at least 1 day)"),
             _("Discharges"), FACTS, parts=_ratio("discharged_bed_days", "discharges"),
-            needs=("open_bed_days", "discharges"),
+            needs=(STAYS,),
         ),
         Indicator(
             "bed_turnover", _("Bed turnover"), _("times"), _("Discharges"),
             _("Average open beds (open bed-days ÷ days in the period)"), FACTS,
-            parts=_per_average_beds, needs=("open_bed_days",),
+            parts=_per_average_beds, needs=(("open_bed_days",), STAYS),
         ),
         Indicator(
             "discharges", _("Discharges"), _("persons"),
             _("Stays with a discharge date in the period"), None, FACTS, decimals=0,
-            parts=_count("discharges"), needs=("open_bed_days", "discharges"),
+            parts=_count("discharges"), needs=(STAYS,),
         ),
         Indicator(
             "avg_inpatient_cost", _("Inpatient cost per discharge"), _("yuan"),
             _("Total cost of the stays discharged in the period"), _("Discharges"), FACTS,
-            parts=_ratio("inpatient_cost", "discharges"), needs=("open_bed_days", "discharges"),
+            parts=_ratio("inpatient_cost", "discharges"), needs=(STAYS,),
         ),
         Indicator(
             "outpatient_visits", _("Outpatient and emergency visits"), _("visits"),
             _("Outpatient and emergency visits in the period"), None, FACTS, decimals=0,
-            parts=_count("visits"), needs=("visits",),
+            parts=_count("visits"), needs=(("visits",),),
         ),
         Indicator(
             "avg_outpatient_cost", _("Outpatient cost per visit"), _("yuan"),
             _("Outpatient and emergency revenue"), _("Outpatient and emergency visits"), FACTS,
-            parts=_ratio("outpatient_cost", "visits"), needs=("visits",),
+            parts=_ratio("outpatient_cost", "visits"), needs=(("visits",),),
         ),
         Indicator(
             "beds_per_1000", _("Beds per 1,000 residents"), _("beds"),
             _("Open beds on the last day of the period"), _("Resident population served"),
             INSTITUTIONS, factor=1000, parts=_ratio("beds_at_end", "population"),
-            needs=("open_bed_days",),
+            needs=(("open_bed_days",),),
         ),
         Indicator(
             "health_workers_per_1000", _("Health workers per 1,000 residents"), _("persons"),
             _("Health technical staff"), _("Resident population served"), INSTITUTIONS,
-            factor=1000, parts=_ratio("health_workers", "population"), needs=("population",),
+            factor=1000, parts=_ratio("health_workers", "population"), needs=(("population",),),
         ),
         Indicator(
             "primary_care_visit_share", _("Primary-care share of visits"), _("%"),
             _("Visits at primary institutions"), _("All visits of the alliance"), FACTS,
             factor=100, parts=_ratio("primary_visits", "visits"), institution_scope=False,
-            needs=("visits",),
+            needs=(("visits",),),
         ),
         Indicator(
             "upward_referrals", _("Upward referrals"), _("referrals"),
@@ -132,13 +138,14 @@ INDICATORS: dict[str, Indicator] = {
             "upward_referral_rate", _("Upward referral rate"), _("%"),
             _("Upward referrals sent by primary institutions"),
             _("Their outpatient and emergency visits"), REFERRALS, factor=100,
-            parts=_ratio("primary_upward_referrals", "primary_visits"), needs=("visits",),
+            parts=_ratio("primary_upward_referrals", "primary_visits"),
+            needs=(("primary_visits",), REFERRALS_RECORDED),
         ),
         Indicator(
             "downward_referral_share", _("Downward referral share"), _("%"),
             _("Downward referrals sent by hospitals"), _("Their discharges"), REFERRALS,
             factor=100, parts=_ratio("hospital_downward_referrals", "hospital_discharges"),
-            needs=("open_bed_days",),
+            needs=(("hospital_discharges",), REFERRALS_RECORDED),
         ),
         Indicator(
             "referral_response_median_minutes", _("Referral response time (median)"),

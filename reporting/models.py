@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from .choices import FactKind, JobKind, JobStatus, PeriodKind, VisitType
+from .querysets import IndicatorValueQuerySet
 
 
 class OutpatientVisit(models.Model):
@@ -125,6 +126,8 @@ class IndicatorValue(models.Model):
     numerator = models.DecimalField(_("numerator"), max_digits=20, decimal_places=4, null=True)
     denominator = models.DecimalField(_("denominator"), max_digits=20, decimal_places=4, null=True)
     computed_at = models.DateTimeField(_("computed at"))
+
+    objects = IndicatorValueQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("indicator value")

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import (
     Case,
@@ -30,17 +31,19 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, ExtractMonth, ExtractQuarter, Greatest, Least
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from alliance.choices import Tier
 from alliance.models import Alliance, Institution, Membership
 
-from ..choices import JobStatus, PeriodKind
+from ..choices import JobKind, JobStatus, PeriodKind
 from ..expressions import DaysBetween, Median, SecondsBetween
 from ..indicators import INDICATORS, ZERO, Components, Indicator
 from ..models import BedCapacity, IndicatorValue, InpatientStay, Job, OutpatientVisit
 
 logger = logging.getLogger(__name__)
 DAY = datetime.timedelta(days=1)
+FIRST_YEAR = 2000  # no hospital system here exports anything older
 MonthKey = tuple[int, int]  # (institution id, month 1–12)
 
 
@@ -226,10 +229,20 @@ def _activity(year: int, cutoff: datetime.date, institutions, result) -> None:
         .exclude(status__in=[ReferralStatus.DRAFT, ReferralStatus.CANCELLED])
         .values(institution=F("from_institution"), month=ExtractMonth("submitted_at"))
         .annotate(upward_referrals=Count("pk", filter=Q(direction=Direction.UP)),
-                  downward_referrals=Count("pk", filter=Q(direction=Direction.DOWN)))
+                  downward_referrals=Count("pk", filter=Q(direction=Direction.DOWN)),
+                  referrals_sent=Count("pk"))
         .order_by()
     )  # fmt: skip
-    _add(result, sent, ("upward_referrals", "downward_referrals"))
+    _add(result, sent, ("upward_referrals", "downward_referrals", "referrals_sent"))
+    received = (
+        Referral.objects.filter(to_institution__in=institutions, submitted_at__gte=start,
+                                submitted_at__lt=end)
+        .exclude(status__in=[ReferralStatus.DRAFT, ReferralStatus.CANCELLED])
+        .values(institution=F("to_institution"), month=ExtractMonth("submitted_at"))
+        .annotate(referrals_received=Count("pk"))
+        .order_by()
+    )  # fmt: skip
+    _add(result, received, ("referrals_received",))
     answered = (
         Referral.objects.filter(to_institution__in=institutions, submitted_at__gte=start,
                                 submitted_at__lt=end, responded_at__isnull=False)
@@ -414,9 +427,8 @@ def _value(
 
 
 def _has_data(indicator: Indicator, year_components: Components) -> bool:
-    names = indicator.needs or ()
-    if names:
-        return any(year_components.get(name) for name in names)
+    if indicator.needs:
+        return all(any(year_components.get(n) for n in group) for group in indicator.needs)
     numerator, denominator = indicator.parts(year_components)
     return bool(numerator) or bool(denominator)
 
@@ -591,3 +603,28 @@ def years_with_facts() -> list[int]:
                          (BedCapacity, "effective_from")):  # fmt: skip
         years.update(d.year for d in model.objects.dates(field, "year"))
     return sorted(years)
+
+
+@transaction.atomic
+def recompute_job_create(*, actor, year: int, institution: Institution | None = None) -> Job:
+    """An operator's recomputation of a year (for one institution and its alliances, or all):
+    a job queued after commit, whose progress and errors the recompute page shows."""
+    from alliance.errors import ActionNotAllowed
+
+    from .. import tasks
+    from ..rules import imports_facts
+
+    if not imports_facts(actor):
+        raise ActionNotAllowed(_("Only the alliance office recomputes indicators."))
+    this_year = timezone.localdate().year
+    if not FIRST_YEAR <= year <= this_year:
+        raise ValidationError(
+            {"year": _("Choose a year from %(first)d to %(last)d.") % {"first": FIRST_YEAR,
+                                                                        "last": this_year}}
+        )  # fmt: skip
+    job = Job.objects.create(
+        kind=JobKind.RECOMPUTE, year=year, institution=institution, requested_by=actor
+    )
+    ids = [institution.pk] if institution is not None else None
+    transaction.on_commit(lambda: tasks.recompute_indicators.delay(year, ids, job.pk), robust=True)
+    return job

@@ -175,3 +175,13 @@ def test_recompute_is_idempotent_and_follows_the_facts(ward):
         ).numerator
         == 2 + 1 + 2 + 1
     )
+
+
+def test_beds_without_any_stay_in_the_year_are_missing_data_not_an_empty_ward(ward):
+    InpatientStay.objects.filter(stay_id="S4").delete()  # the one stay reaching into 2020
+    recompute(2020, today=TODAY)  # the capacity records still hold in 2020; no stay was imported
+    assert not IndicatorValue.objects.filter(
+        institution=ward, period__startswith="2020",
+        indicator__in=["bed_utilization_rate", "bed_turnover", "discharges", "avg_length_of_stay"],
+    ).exists()  # fmt: skip
+    assert value("beds_per_1000", "2020", ward) == Decimal("0.5")

@@ -1,20 +1,26 @@
-"""`make bench`: response times and query counts of the main pages and API endpoints at scale.
+"""`make bench`: response times and query counts of the main pages and API endpoints at scale,
+and the reporting figures (import rate and memory, recomputation against reference SQL).
 
-Runs against its own database (`make bench` points DATABASE_URL at BENCH_DATABASE_URL): the
-first run loads the demo plus synthetic institutions, patients and referrals and lets the
-database settle (VACUUM ANALYZE, as autovacuum would); later runs reuse them. Figures are
-medians and 95th percentiles in milliseconds, with the query count of one request.
+Runs against its own PostgreSQL database (`make bench` points DATABASE_URL at
+BENCH_DATABASE_URL and creates it): the first run loads the demo plus synthetic institutions,
+patients, referrals, orders and facts at BENCH_SCALE and lets the database settle (VACUUM
+ANALYZE, as autovacuum would); later runs at the same scale reuse them. Figures are medians and
+95th percentiles in milliseconds, with the query count of one request; the named ones go to
+bench-results.json.
 """
 
 import datetime
 import io
 import itertools
+import json
+import os
 import statistics
 import time
+from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.test import Client
 from django.utils import timezone
@@ -23,6 +29,8 @@ from stdnum.cn import ric
 from alliance.choices import InstitutionKind, Specialty
 from alliance.demo import load_demo
 from alliance.models import Department, District, Institution, Patient
+from reporting import bench as reporting_bench
+from reporting import benchdb
 from sharedcenters.models import ExamOrder
 
 # (user, url) pairs measured with GET.
@@ -48,6 +56,16 @@ PAGES = [
     ("wanxiang", "/api/v1/orders/"),
     ("cssd", "/api/v1/sterilization/packages/?status=received"),
 ]
+# Named figures for bench-results.json: (user, url) → name.
+NAMED = {
+    ("hospital", "/api/v1/referrals/"): "referral_list_median_ms",
+    ("hospital", "/referrals/incoming/"): "referral_worklist_median_ms",
+    ("lab", "/centers/worklist/"): "worklist_median_ms",
+    ("lab", "/api/v1/orders/"): "center_orders_api_median_ms",
+    ("wanxiang", "/centers/orders/"): "member_orders_median_ms",
+}
+# The alliance office's and the bureau's dashboards, and an institution's own page.
+DASHBOARDS = [("office", "/reporting/"), ("bureau", "/reporting/"), ("wanxiang", "万祥")]
 
 
 def percentiles(timings: list[float]) -> tuple[float, float]:
@@ -56,33 +74,79 @@ def percentiles(timings: list[float]) -> tuple[float, float]:
 
 
 class Command(BaseCommand):
-    help = "Print response-time and query-count figures for the main pages and API endpoints."
+    help = (
+        "Load the bench data at BENCH_SCALE (first run only) and print response times, query "
+        "counts and the reporting figures; write them to bench-results.json."
+    )
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--institutions", type=int, default=300)
-        parser.add_argument("--patients", type=int, default=20000)
-        parser.add_argument("--referrals", type=int, default=200000)
-        parser.add_argument("--orders", type=int, default=500000)
+        parser.add_argument("--scale", type=float, default=float(os.environ.get("BENCH_SCALE", 1)))
         parser.add_argument("--repeat", type=int, default=20)
+        parser.add_argument("--json", default="bench-results.json", help="where to write figures")
 
     def handle(self, *args, **options) -> None:
         from referrals.models import Referral
 
+        scale = options["scale"]
+        if not 0 < scale <= 10:
+            raise CommandError("BENCH_SCALE must be above 0 and at most 10.")
+        self.results: dict[str, float | int | str] = {"scale": scale}
+        benchdb.ensure_database(scale, self.stdout)
+        call_command("migrate", verbosity=0)
+        benchdb.remember_scale(scale)
+        counts = {
+            "institutions": max(10, round(300 * scale)),
+            "patients": max(1000, round(20000 * scale)),
+            "referrals": round(200000 * scale),
+            "orders": round(500000 * scale),
+        }
         if not Referral.objects.filter(number__startswith="BN-").exists():
             self.stdout.write("Loading the bench data (first run only) ...")
             with transaction.atomic():
                 load_demo()
-                self._scale_institutions(options["institutions"])
-                self._scale_patients(options["patients"])
-                self._scale_referrals(options["referrals"])
+                self._scale_institutions(counts["institutions"])
+                self._scale_patients(counts["patients"])
+                self._scale_referrals(counts["referrals"])
             self._vacuum()
         if not ExamOrder.objects.filter(number__startswith="BO-").exists():
             self.stdout.write("Loading the shared-center bench data (first run only) ...")
             with transaction.atomic():
                 call_command("seed_demo", stdout=io.StringIO())
-                self._scale_orders(options["orders"])
+                self._scale_orders(counts["orders"])
             self._vacuum()
         self._run(options)
+        self._reporting(scale, options["repeat"])
+        path = Path(options["json"])
+        path.write_text(json.dumps(self.results, indent=2, ensure_ascii=False) + "\n")
+        self.stdout.write(f"Figures written to {path}:")
+        for name, value in self.results.items():
+            self.stdout.write(f"  {name:<32} {value}")
+
+    def _reporting(self, scale: float, repeat: int) -> None:
+        if connection.vendor != "postgresql":
+            self.stdout.write("(the reporting figures are measured on PostgreSQL only)")
+            return
+        if not reporting_bench.facts_loaded(scale):
+            self.stdout.write("Loading the reporting facts (first run only) ...")
+            reporting_bench.load_facts(scale)
+        self.stdout.write("Importing a visits file, recomputing the year ...")
+        self.results |= reporting_bench.measure_import(scale)
+        self.results |= reporting_bench.measure_recompute(scale)
+        timings = []
+        for username, url in DASHBOARDS:
+            if not url.startswith("/"):
+                url = f"/reporting/institutions/{Institution.objects.get(short_name=url).pk}/"
+            client = Client(HTTP_HOST="localhost")
+            client.force_login(get_user_model().objects.get(username=username))
+            median, p95, queries, status = self._get(client, url, repeat)
+            self._line(username, url, median, p95, queries, status)
+            if status != 200:
+                raise CommandError(f"{url} answered {status} for {username}")
+            timings.append(median)
+            self.results["dashboard_queries"] = max(
+                self.results.get("dashboard_queries", 0), queries
+            )
+        self.results["dashboard_median_ms"] = round(max(timings), 1)  # the slowest page
 
     def _vacuum(self) -> None:
         if connection.vendor == "postgresql":
@@ -268,6 +332,9 @@ class Command(BaseCommand):
             client.force_login(users.get(username=username))
             median, p95, queries, status = self._get(client, url, repeat)
             self._line(username, url, median, p95, queries, status)
+            if (username, url) in NAMED:
+                self.results[NAMED[(username, url)]] = round(median, 1)
+                self.results[NAMED[(username, url)].replace("median_ms", "queries")] = queries
 
         sender = users.get(username="wanxiang")
         client = Client(HTTP_HOST="localhost")
@@ -283,6 +350,7 @@ class Command(BaseCommand):
             median, p95, status = self._post(client, "/api/v1/referrals/", payload, repeat)
             transaction.set_rollback(True)
         self._line("wanxiang", "POST /api/v1/referrals/ (submit)", median, p95, status=status)
+        self.results["referral_submit_median_ms"] = round(median, 1)
         self._centers(repeat)
 
     def _timed_posts(self, client: Client, url: str, payloads: list[dict]) -> tuple:
@@ -318,6 +386,7 @@ class Command(BaseCommand):
         )
         self._line("wanxiang", "POST /api/v1/orders/{id}/schedule/ (book)", median, p95,
                    status=status)  # fmt: skip
+        self.results["slot_booking_median_ms"] = round(median, 1)
 
         cssd = users.get(username="cssd")
         client = Client(HTTP_HOST="localhost")
@@ -333,3 +402,4 @@ class Command(BaseCommand):
         )
         self._line("cssd", f"POST packages/move/ ({len(at_center)} packages)", median, p95,
                    status=status)  # fmt: skip
+        self.results["package_move_50_median_ms"] = round(median, 1)

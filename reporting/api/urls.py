@@ -1,0 +1,13 @@
+from django.urls import path
+
+from . import indicators, views
+
+urlpatterns = [
+    path("facts/<str:kind>/import/", views.FactImportView.as_view(), name="facts-import"),
+    path("indicators/", indicators.IndicatorValueList.as_view(), name="indicator-list"),
+    path(
+        "indicators/definitions/",
+        indicators.IndicatorDefinitions.as_view(),
+        name="indicator-definitions",
+    ),
+]

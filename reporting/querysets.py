@@ -1,0 +1,43 @@
+"""Who sees which indicator values: aggregates only, and only of the viewer's own world."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db.models import Q
+
+from alliance.choices import Role
+from alliance.models import Alliance, Institution, Membership
+from alliance.querysets import RestrictedQuerySet
+
+if TYPE_CHECKING:
+    from alliance.models import StaffProfile
+
+
+def indicator_scope(profile: StaffProfile) -> tuple[Q, Q]:
+    """(institutions, alliances) whose figures the profile may read.
+
+    The health bureau reads its district's institutions and every alliance with a member there;
+    the alliance office its alliances and their members; other staff their own institution
+    (with its stations) and the aggregates of its alliances.
+    """
+    own = profile.institution
+    memberships = Membership.objects.active()
+    if profile.role == Role.BUREAU_VIEWER:
+        local = Institution.objects.filter(district_id=own.district_id)
+        alliances = memberships.filter(institution__in=local).values("alliance_id")
+        return Q(district_id=own.district_id), Q(pk__in=alliances)
+    alliances = memberships.filter(institution_id=own.pk).values("alliance_id")
+    if profile.role == Role.ALLIANCE_OFFICE:
+        members = Institution.objects.in_alliances_of(own.pk).values("pk")
+        return Q(pk__in=members), Q(pk__in=alliances)
+    return Q(pk__in=Institution.objects.within([own.pk]).values("pk")), Q(pk__in=alliances)
+
+
+class IndicatorValueQuerySet(RestrictedQuerySet):
+    def visible_to(self, profile: StaffProfile) -> IndicatorValueQuerySet:
+        institutions, alliances = indicator_scope(profile)
+        return self.filter(
+            Q(institution__in=Institution.objects.filter(institutions))
+            | Q(alliance__in=Alliance.objects.filter(alliances))
+        )

@@ -1,0 +1,609 @@
+"""Importing facts (visits, stays, open beds) from CSV or XLSX files: all rows or none.
+
+One service, three ways in: the `import_facts` command, the upload page (through a Job run by
+Celery) and the API. Each row is checked in Python as the file streams (readers.py); a file
+with any bad row is rejected whole, with the first ERROR_LIMIT problems and the count of bad
+rows, and nothing is written. A good file is upserted on its natural key, so importing it again
+updates the same rows. The years the rows touch, before and after, are recomputed after commit.
+
+Everything happens in one transaction. On PostgreSQL a file of new rows is COPYed straight into
+the fact table (a savepoint); if a key already exists, or a row is bad, that attempt is rolled
+back and the file is read again into a TEMP staging table, checked for duplicate keys and merged
+in SQL. Elsewhere (SQLite, for development and the default test run) rows are bulk-upserted in
+batches. All paths give the same counts, the same rows and the same error report.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import logging
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from functools import partial
+from itertools import islice
+from typing import BinaryIO
+
+from django.core.files.base import File
+from django.db import (
+    DEFAULT_DB_ALIAS,
+    IntegrityError,
+    connection,
+    connections,
+    models,
+    transaction,
+)
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from alliance.errors import ActionNotAllowed
+from alliance.models import Institution
+from alliance.querysets import profile_of
+
+from .. import readers, tasks
+from ..choices import FactKind, JobKind, JobStatus
+from ..models import Job
+from ..readers import SPECS, ErrorReport, Parse, Spec, row_parser
+
+logger = logging.getLogger(__name__)
+
+ERROR_LIMIT = 1000
+PROGRESS_EVERY = 10_000  # rows between two progress reports
+DIRECT_BATCH = 200_000  # rows per COPY into the fact table: a conflict wastes at most one
+LOCK_SPACE = 0x4D454446  # pg_advisory_xact_lock(LOCK_SPACE, kind) while importing a file
+
+Progress = Callable[[int, int | None], None]
+Rows = Iterable[tuple[int, tuple | None]]
+Merged = tuple[int, int, set[tuple[int, int, int]]]  # created, updated, spans of old rows
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    kind: str
+    created: int
+    updated: int
+    rows: int
+    years: dict[int, list[int]]  # year → institutions whose indicators are recomputed
+
+
+class ImportRejected(Exception):
+    """The file was rejected whole; `errors` are {row, column, message}, at most ERROR_LIMIT."""
+
+    def __init__(self, detail: str, errors: list[dict], error_count: int):
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors
+        self.error_count = error_count
+
+    def as_dict(self) -> dict:
+        return {"detail": self.detail, "error_count": self.error_count, "errors": self.errors}
+
+
+class _Merge(Exception):
+    """The direct COPY could not take the file as it is: merge it through staging instead."""
+
+
+# --- who may import what ----------------------------------------------------------------------
+
+
+def may_import(user) -> bool:
+    return user.has_perm("reporting.import_facts")
+
+
+def institution_codes(actor) -> dict[str, int]:
+    """Institution code → id of the institutions the actor may import for (all for None)."""
+    institutions = Institution.objects.all()
+    if actor is not None and not actor.is_superuser:
+        profile = profile_of(actor)
+        if profile is None:
+            return {}
+        institutions = Institution.objects.in_alliances_of(profile.institution_id)
+    return dict(institutions.values_list("code", "pk"))
+
+
+# --- the import -----------------------------------------------------------------------------
+
+
+def import_facts(
+    *, kind: str, file: BinaryIO | File, actor, progress: Progress | None = None
+) -> ImportResult:
+    """Import one file of `kind` (visits, stays, beds) for `actor` (None: the system, for any
+    institution). Raises ImportRejected when the file or any row is bad; writes nothing then.
+    `progress(rows_read, estimated_rows)` is called every PROGRESS_EVERY rows."""
+    if kind not in SPECS:
+        raise ValueError(f"unknown fact kind {kind!r}")
+    if actor is not None and not may_import(actor):
+        raise ActionNotAllowed(_("Only the alliance office imports facts."))
+    spec = SPECS[kind]
+    today = timezone.localdate()
+    run = partial(
+        _run, spec=spec, file=_binary(file), codes=institution_codes(actor), today=today,
+        progress=progress,
+    )  # fmt: skip
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                # One import of a kind at a time: two files sharing keys cannot collide.
+                kind_number = list(SPECS).index(kind)
+                cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_SPACE, kind_number])
+            try:
+                merged, stream = run(DirectWriter)
+            except _Merge:
+                merged, stream = run(StagingWriter)
+        else:
+            merged, stream = run(PlainWriter)
+    created, updated, old_spans = merged
+    years = _years(stream.spans | old_spans, today)
+    for year, institution_ids in years.items():
+        transaction.on_commit(
+            partial(tasks.recompute_indicators.delay, year, institution_ids), robust=True
+        )
+    return ImportResult(kind, created, updated, stream.rows, years)
+
+
+def _run(writer_class, *, spec, file, codes, today, progress) -> tuple[Merged, RowStream]:
+    """Read the whole file once through one writer; raise ImportRejected if anything is bad."""
+    report = ErrorReport(ERROR_LIMIT)
+    try:
+        table = readers.open_table(file, estimate=progress is not None)
+    except readers.FileError as exc:
+        raise _file_rejected(exc) from exc
+    with table:
+        parse = row_parser(spec, table.header, codes, today)
+        if isinstance(parse, list):
+            raise ImportRejected(
+                _("The header row does not have the expected columns: %(columns)s.")
+                % {"columns": ", ".join(spec.column_names)},
+                [{"row": 1, "column": column, "message": message} for column, message in parse],
+                1,
+            )
+        stream = RowStream(table, parse, spec, report, today, progress)
+        merged = writer_class(spec, report, today).write(stream)
+    if merged is None:
+        raise _rows_rejected(report)
+    if stream.rows == stream.blank_rows:
+        message = _("The file has no data rows.")
+        raise ImportRejected(message, [{"row": 2, "column": "", "message": message}], 1)
+    return merged, stream
+
+
+class RowStream:
+    """The file's rows, checked: iterating yields (row number, row), row None when bad or
+    blank. Problems go to the report; the years each good row touches are kept as spans."""
+
+    def __init__(self, table, parse: Parse, spec: Spec, report, today, progress):
+        self.table, self.parse, self.spec, self.report = table, parse, spec, report
+        self.today, self.progress = today, progress
+        self.spans: set[tuple[int, int, int]] = set()  # (institution, first year, last year)
+        self.rows = 0
+        self.blank_rows = 0
+
+    def __iter__(self) -> Iterator[tuple[int, tuple | None]]:
+        # The hot loop: a million rows should take seconds, so nothing here is spare.
+        parse, add_problems, add_span = self.parse, self.report.add, self.spans.add
+        first, last = self.spec.span
+        today, progress, total = self.today, self.progress, self.table.estimated_rows
+        every = PROGRESS_EVERY if progress is not None else 1 << 62
+        if progress is not None:
+            progress(0, total)
+        row_no = 1
+        try:
+            for row_no, values in self.table.rows:  # noqa: B007 - row_no is read afterwards
+                row, problems = parse(values)
+                if row is not None:
+                    year = row[first].year
+                    if last == first:
+                        add_span((row[0], year, year))
+                    else:  # a stay still open, or a bed count, lasts until today
+                        end = row[last] if last is not None else None
+                        add_span((row[0], year, (end or today).year))
+                elif problems:
+                    add_problems(row_no, problems)
+                else:
+                    self.blank_rows += 1
+                if row_no % every == 1:  # every 10,000 rows read (row 1 is the header)
+                    progress(row_no - 1, total)
+                yield row_no, row
+        except self.table.read_errors as exc:
+            error = self.table.read_error(exc, row_no + 1)
+            add_problems(error.row, [("", error.message)])
+        self.rows = row_no - 1
+        if progress is not None:
+            progress(self.rows, total)
+
+
+def _binary(file):
+    """The plain binary file under Django's File wrappers (uploads, FieldFile)."""
+    while isinstance(file, File):
+        file = file.file
+    return file
+
+
+def _years(spans: set[tuple[int, int, int]], today: datetime.date) -> dict[int, list[int]]:
+    years: dict[int, set[int]] = {}
+    for institution_id, first, last in spans:
+        for year in range(first, min(last, today.year) + 1):
+            years.setdefault(year, set()).add(institution_id)
+    return {year: sorted(ids) for year, ids in sorted(years.items())}
+
+
+def _file_rejected(exc: readers.FileError) -> ImportRejected:
+    return ImportRejected(exc.message, [{"row": exc.row, "column": "", "message": exc.message}], 1)
+
+
+def _rows_rejected(report: ErrorReport) -> ImportRejected:
+    detail = ngettext(
+        "%(count)d row has errors: nothing was imported.",
+        "%(count)d rows have errors: nothing was imported.",
+        report.bad_rows,
+    ) % {"count": report.bad_rows}
+    return ImportRejected(detail, report.as_list(), report.bad_rows)
+
+
+def _duplicate(spec: Spec, first_row: int) -> tuple[str, str]:
+    column = spec.columns[1].name
+    return column, _(
+        "Duplicate of row %(row)d: the same institution and %(column)s appear twice."
+    ) % {"row": first_row, "column": column}
+
+
+# --- writing on PostgreSQL: COPY ---------------------------------------------------------------
+
+
+class _Lines(list):
+    write = list.append  # a csv.writer target collecting lines
+
+
+class _CopySource:
+    """What COPY reads: the next `limit` rows of the stream as CSV text, made on demand, so
+    PostgreSQL stores one chunk while Python checks the next (two cores at work, flat memory).
+    Staging rows lead with their row number. It stops early once `stop_on` holds a problem."""
+
+    CHUNK_ROWS = 500
+
+    def __init__(self, rows: Iterator, limit: int, last_row: int, *, numbered: bool, stop_on=None):
+        self.rows, self.left, self.last_row = rows, limit, last_row
+        self.numbered, self.stop_on = numbered, stop_on
+        self.exhausted = False
+        self.written = 0
+        self.lines = _Lines()
+        self.writerow = csv.writer(self.lines, lineterminator="\n").writerow
+
+    def read(self, size: int = -1) -> str:
+        lines, writerow = self.lines, self.writerow
+        while not lines and self.left and not self.exhausted:
+            if self.stop_on:
+                return ""
+            wanted = min(self.CHUNK_ROWS, self.left)
+            row_no = self.last_row
+            if self.numbered:
+                for row_no, row in islice(self.rows, wanted):  # noqa: B007
+                    if row is not None:
+                        writerow((row_no, *row))
+            else:
+                for row_no, row in islice(self.rows, wanted):  # noqa: B007
+                    if row is not None:
+                        writerow(row)
+            seen = row_no - self.last_row  # every row is yielded: the numbers are consecutive
+            self.exhausted = seen < wanted
+            self.last_row, self.left = row_no, self.left - seen
+        self.written += len(lines)
+        text = "".join(lines)
+        lines.clear()
+        return text  # "" ends this COPY
+
+
+def _copy(sql: str, source: _CopySource) -> None:
+    with connection.cursor() as cursor, connection.wrap_database_errors:
+        if hasattr(cursor, "copy_expert"):  # psycopg2
+            cursor.copy_expert(sql, source, size=65536)
+        else:  # psycopg 3
+            with cursor.copy(sql) as copy:
+                while text := source.read():
+                    copy.write(text)
+
+
+def _copy_sql(spec: Spec, table: str, with_row_no: bool) -> str:
+    # An empty text is '', not NULL; an empty date stays NULL (a stay not yet discharged).
+    texts = [n for n, f in spec.model_fields.items() if isinstance(f, models.CharField)]
+    not_null = f", FORCE_NOT_NULL ({', '.join(texts)})" if texts else ""
+    columns = ("row_no, " if with_row_no else "") + ", ".join(spec.fields)
+    return f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv{not_null})"
+
+
+class DirectWriter:
+    """The fast path for a file of new rows: COPY straight into the fact table, in a savepoint,
+    while Python checks the next rows. A key that exists already (or twice in the file) breaks
+    the unique index, a bad row stops the COPY: either way the savepoint is rolled back and
+    `_Merge` sends the file through staging, which says what is wrong or merges it."""
+
+    def __init__(self, spec: Spec, report: ErrorReport, today: datetime.date):
+        self.spec, self.report = spec, report
+
+    def write(self, rows: Rows) -> Merged:
+        sql = _copy_sql(self.spec, self.spec.model._meta.db_table, with_row_no=False)
+        rows, last_row, created = iter(rows), 1, 0
+        batch = 1_000  # a re-imported file conflicts on its first rows: find out quickly
+        try:
+            with transaction.atomic():
+                while True:
+                    source = _CopySource(rows, batch, last_row, numbered=False, stop_on=self.report)
+                    _copy(sql, source)
+                    if self.report:
+                        raise _Merge
+                    created += source.written
+                    last_row, batch = source.last_row, DIRECT_BATCH
+                    if source.exhausted:
+                        break
+        except IntegrityError as exc:
+            raise _Merge from exc
+        return created, 0, set()
+
+
+class StagingWriter:
+    """Rows go by COPY into a TEMP staging table, with their row numbers. A rejected file gets
+    its duplicate keys listed in SQL (its other problems are known already); a good one is
+    merged: new keys by one INSERT ... SELECT, changed rows by one UPDATE ... FROM, rows
+    identical to what is stored are left alone.
+
+    Why not one INSERT ... ON CONFLICT DO UPDATE: its speculative insertion made a million-row
+    import a third slower, and it rewrites every row of a re-imported file even when nothing
+    changed. Facts have no other writer, and imports of a kind hold an advisory lock. Keys twice
+    in the file break the INSERT (unique index) or show in the join with stored rows.
+
+    The SQL is built from model metadata and a random table name only (hence the S608 noqa);
+    every value from the file travels as COPY data.
+    """
+
+    def __init__(self, spec: Spec, report: ErrorReport, today: datetime.date):
+        self.spec, self.report, self.today = spec, report, today
+        self.staging = f"import_staging_{uuid.uuid4().hex[:12]}"
+        self.table = spec.model._meta.db_table
+        self.fields = ", ".join(spec.fields)
+        self.key = " AND ".join(f"f.{name} = s.{name}" for name in spec.key_fields)
+
+    def write(self, rows: Rows) -> Merged | None:
+        fields = self.spec.model_fields
+        columns = ", ".join(f"{name} {fields[name].db_type(connection)}" for name in fields)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"CREATE TEMP TABLE {self.staging} (row_no integer, {columns}) ON COMMIT DROP"
+            )
+        source = _CopySource(iter(rows), 1 << 62, 1, numbered=True)
+        _copy(_copy_sql(self.spec, self.staging, with_row_no=True), source)
+        with connection.cursor() as cursor:
+            try:
+                return self._merge(cursor)
+            finally:
+                cursor.execute(f"DROP TABLE IF EXISTS {self.staging}")
+
+    def _merge(self, cursor) -> Merged | None:
+        if self.report:  # rejected already: list the duplicates too, as the plain path does
+            self._report_duplicates(cursor)
+            return None
+        old_spans, matched, distinct = self._existing(cursor)
+        if matched > distinct:  # one stored row matched by two rows of the file
+            self._report_duplicates(cursor)
+            return None
+        try:
+            with transaction.atomic():
+                cursor.execute(self._insert_sql(only_new=matched > 0))
+                created = cursor.rowcount
+        except IntegrityError:
+            self._report_duplicates(cursor)
+            if not self.report:
+                raise
+            return None
+        if matched:
+            cursor.execute(self._update_sql())
+        return created, matched, old_spans
+
+    def _existing(self, cursor) -> tuple[set[tuple[int, int, int]], int, int]:
+        """The spans of the stored rows about to be updated (their old years change too), how
+        many rows of the file match one, and how many distinct stored rows they match."""
+        start, end = self.spec.span
+        first = f"f.{self.spec.fields[start]}"
+        last = "%(today)s" if end is None else f"f.{self.spec.fields[end]}"
+        if end is not None and end != start:
+            last = f"COALESCE({last}, %(today)s)"
+        cursor.execute(
+            f"SELECT f.institution_id, EXTRACT(YEAR FROM {first})::int,"  # noqa: S608
+            f" EXTRACT(YEAR FROM {last})::int, count(*), count(DISTINCT f.id)"
+            f" FROM {self.table} f JOIN {self.staging} s ON {self.key} GROUP BY 1, 2, 3",
+            {"today": self.today},
+        )
+        spans, matched, distinct = set(), 0, 0
+        for institution_id, first_year, last_year, count, count_distinct in cursor.fetchall():
+            spans.add((institution_id, first_year, last_year))
+            matched += count
+            distinct += count_distinct
+        return spans, matched, distinct
+
+    def _insert_sql(self, only_new: bool) -> str:
+        new = f" WHERE NOT EXISTS (SELECT 1 FROM {self.table} f WHERE {self.key})"  # noqa: S608
+        return (
+            f"INSERT INTO {self.table} ({self.fields})"  # noqa: S608
+            f" SELECT {self.fields} FROM {self.staging} s{new if only_new else ''}"
+        )
+
+    def _update_sql(self) -> str:
+        values = self.spec.fields[2:]
+        return (
+            f"UPDATE {self.table} f SET "  # noqa: S608
+            + ", ".join(f"{name} = s.{name}" for name in values)
+            + f" FROM {self.staging} s WHERE {self.key} AND"
+            f" ({', '.join(f'f.{n}' for n in values)})"
+            f" IS DISTINCT FROM ({', '.join(f's.{n}' for n in values)})"
+        )
+
+    def _report_duplicates(self, cursor) -> None:
+        key = ", ".join(self.spec.key_fields)
+        cursor.execute(
+            f"SELECT row_no, first_row, count(*) OVER () FROM ("  # noqa: S608
+            f" SELECT row_no, min(row_no) OVER (PARTITION BY {key}) AS first_row"
+            f" FROM {self.staging}) d WHERE row_no > first_row ORDER BY row_no LIMIT %s",
+            [self.report.limit],
+        )
+        found = cursor.fetchall()
+        problems = []
+        for row_no, first_row, _count in found:
+            column, message = _duplicate(self.spec, first_row)
+            problems.append({"row": row_no, "column": column, "message": message})
+        self.report.merge(problems, found[0][2] if found else 0)
+
+
+# --- writing elsewhere (SQLite) ------------------------------------------------------------------
+
+
+class PlainWriter:
+    """Bulk upserts in batches (inside the import's transaction, which a rejected file rolls
+    back). The keys seen are kept in memory to find duplicates: fine at development sizes."""
+
+    BATCH = 2_000
+
+    def __init__(self, spec: Spec, report: ErrorReport, today: datetime.date):
+        self.spec, self.report, self.today = spec, report, today
+        self.seen: dict[tuple, int] = {}
+        self.batch: list[tuple] = []
+        self.created = self.updated = 0
+        self.old_spans: set[tuple[int, int, int]] = set()
+
+    def write(self, rows: Rows) -> Merged | None:
+        for row_no, row in rows:
+            if row is not None:
+                self._add(row_no, row)
+        if self.report:
+            return None
+        self._flush()
+        return self.created, self.updated, self.old_spans
+
+    def _add(self, row_no: int, row: tuple) -> None:
+        first = self.seen.setdefault(row[:2], row_no)
+        if first != row_no:
+            self.report.add(row_no, [_duplicate(self.spec, first)])
+        elif not self.report:  # once the file is rejected, writing more is wasted
+            self.batch.append(row)
+            if len(self.batch) >= self.BATCH:
+                self._flush()
+
+    def _flush(self) -> None:
+        if not self.batch:
+            return
+        spec = self.spec
+        institution, key = spec.key_fields
+        start, end = spec.span
+        keys = {row[:2] for row in self.batch}
+        existing = spec.model.objects.filter(
+            **{f"{institution}__in": {k[0] for k in keys}, f"{key}__in": {k[1] for k in keys}}
+        ).values_list(institution, key, spec.fields[start], spec.fields[end or start])
+        matched = 0
+        for institution_id, key_value, first, last in existing:
+            if (institution_id, key_value) in keys:
+                matched += 1
+                last = self.today if end is None else (last or self.today)
+                self.old_spans.add((institution_id, first.year, last.year))
+        self.created += len(self.batch) - matched
+        self.updated += matched
+        spec.model.objects.bulk_create(
+            [spec.model(**dict(zip(spec.fields, row, strict=True))) for row in self.batch],
+            update_conflicts=True,
+            unique_fields=["institution", key],
+            update_fields=list(spec.fields[2:]),
+        )
+        self.batch = []
+
+
+# --- jobs: the upload page's imports, run by Celery --------------------------------------------
+
+
+def import_job_create(*, actor, kind: str, upload: File) -> Job:
+    """Keep the uploaded file in a job and queue its import after commit."""
+    if not may_import(actor):
+        raise ActionNotAllowed(_("Only the alliance office imports facts."))
+    if kind not in FactKind.values:
+        raise ValueError(f"unknown fact kind {kind!r}")
+    with transaction.atomic():
+        job = Job.objects.create(
+            kind=JobKind.IMPORT, fact_kind=kind, file=upload,
+            file_name=(upload.name or "")[-255:], requested_by=actor,
+        )  # fmt: skip
+        transaction.on_commit(partial(tasks.run_import_job.delay, job.pk), robust=True)
+    return job
+
+
+class _ProgressRecorder:
+    """Writes a job's progress where others can see it while the import's transaction is
+    still open: through a second connection on PostgreSQL (on SQLite, which has one writer,
+    through the same one; the page then sees the progress at the end)."""
+
+    def __init__(self, job: Job):
+        self.job = job
+        self.side = None
+        if connection.vendor == "postgresql":
+            main = connections[DEFAULT_DB_ALIAS]
+            self.side = type(main)(dict(main.settings_dict), DEFAULT_DB_ALIAS)
+
+    def __call__(self, done: int, total: int | None) -> None:
+        if self.side is None:
+            Job.objects.filter(pk=self.job.pk).update(progress_done=done, progress_total=total)
+            return
+        with self.side.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {Job._meta.db_table} SET progress_done = %s, progress_total = %s"  # noqa: S608
+                " WHERE id = %s",
+                [done, total, self.job.pk],
+            )
+
+    def close(self) -> None:
+        if self.side is not None:
+            self.side.close()
+
+
+def run_import_job(job: Job) -> None:
+    """Run a queued import job; its row records progress, then the counts or the errors.
+
+    Only a queued job is claimed, so a duplicate delivery of the task does nothing.
+    """
+    claimed = Job.objects.filter(pk=job.pk, status=JobStatus.QUEUED).update(
+        status=JobStatus.RUNNING, started_at=timezone.now()
+    )
+    if not claimed:
+        return
+    job.refresh_from_db()
+
+    def finish(status: str, **fields) -> None:
+        Job.objects.filter(pk=job.pk).update(status=status, finished_at=timezone.now(), **fields)
+
+    if job.requested_by is None:  # the account is gone: never import with the system's rights
+        gone = _("The account that uploaded the file no longer exists.")
+        finish(JobStatus.FAILED, result={"detail": gone})
+        return
+    progress = _ProgressRecorder(job)
+    try:
+        with job.file.open("rb") as file:
+            result = import_facts(
+                kind=job.fact_kind, file=file, actor=job.requested_by, progress=progress
+            )
+    except ImportRejected as exc:
+        finish(
+            JobStatus.FAILED, errors=exc.errors,
+            result={"detail": exc.detail, "error_count": exc.error_count},
+        )  # fmt: skip
+    except ActionNotAllowed as exc:
+        finish(JobStatus.FAILED, result={"detail": exc.message})
+    except Exception:
+        logger.exception("import job %s failed", job.pk)
+        finish(
+            JobStatus.FAILED,
+            result={"detail": _("The import stopped on an unexpected error; it has been logged.")},
+        )
+        raise
+    else:
+        finish(
+            JobStatus.DONE, progress_done=result.rows, progress_total=result.rows,
+            result={"created": result.created, "updated": result.updated},
+        )  # fmt: skip
+    finally:
+        progress.close()

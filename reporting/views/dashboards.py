@@ -1,0 +1,241 @@
+"""The dashboards: the alliance office's and the health bureau's overview (/reporting/), and one
+institution's figures over time. Aggregates only: no page here names a patient.
+
+Each page (and its XLSX/CSV export, `?format=xlsx&table=...`) reads a fixed number of queries:
+the scope, then the indicator values of the scope, pivoted in reporting/selectors.py.
+"""
+
+from __future__ import annotations
+
+import rules
+from django import forms
+from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
+from django.http import Http404
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.generic import TemplateView
+
+from alliance.choices import Tier
+
+from .. import exports, selectors
+
+ALL = [("", gettext_lazy("All"))]
+
+
+class FilterForm(forms.Form):
+    """A GET filter: an invalid field shows its error and is ignored, the others still apply."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if isinstance(field.widget, forms.CheckboxSelectMultiple):
+                css = "form-check-input"
+            elif isinstance(field.widget, forms.Select):
+                css = "form-select"
+            else:
+                css = "form-control"
+            field.widget.attrs["class"] = css
+
+    def values(self) -> dict:
+        self.is_valid()
+        return {k: v for k, v in getattr(self, "cleaned_data", {}).items() if v not in ("", None)}
+
+
+def _year_choices(years) -> list[tuple[int, str]]:
+    return [(year, str(year)) for year in sorted(years, reverse=True)]
+
+
+class YearForm(FilterForm):
+    year = forms.TypedChoiceField(
+        label=gettext_lazy("Year"), coerce=int, required=False, empty_value=None
+    )
+
+    def __init__(self, *args, years, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["year"].choices = _year_choices(years)
+
+
+class DashboardFilterForm(YearForm):
+    alliance = forms.TypedChoiceField(
+        label=gettext_lazy("Alliance"), coerce=int, required=False, empty_value=None
+    )
+    tier = forms.ChoiceField(
+        label=gettext_lazy("Institution tier"), required=False, choices=ALL + Tier.choices
+    )
+    district = forms.TypedChoiceField(
+        label=gettext_lazy("District"), coerce=int, required=False, empty_value=None
+    )
+    indicators = forms.MultipleChoiceField(
+        label=gettext_lazy("Table columns"), required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )  # fmt: skip
+
+    def __init__(self, *args, scope: selectors.Scope, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["alliance"].choices = ALL + [(a.pk, a.name) for a in scope.alliances]
+        district = self.fields["district"]
+        if scope.district is not None:  # the bureau: its own district only
+            district.choices = [(scope.district.pk, scope.district.name)]
+            district.initial = scope.district.pk
+            district.disabled = True
+        else:
+            district.choices = ALL + [(d.pk, d.name) for d in scope.districts]
+        self.fields["indicators"].choices = [(i.key, i.name) for i in selectors.table_indicators()]
+
+
+def _export_format(request) -> str | None:
+    fmt = request.GET.get("format")
+    return fmt if fmt in exports.FORMATS else None
+
+
+class DashboardAccessMixin(LoginRequiredMixin, PermissionRequiredMixin):
+    def has_permission(self) -> bool:
+        return rules.test_rule("reporting.reads_dashboards", self.request.user)
+
+
+@method_decorator(never_cache, name="dispatch")
+class DashboardView(DashboardAccessMixin, TemplateView):
+    """The office's alliances or the bureau's district: headline figures against benchmarks,
+    the paper's Table 1 for the member institutions, monthly trends and referral flows, and
+    (for the office) the shared centers' and referrals' performance."""
+
+    template_name = "reporting/dashboard.html"
+    tables = ("comparison", "headline", "monthly", "centers")
+
+    def get(self, request, *args, **kwargs):
+        scope = selectors.dashboard_scope(request.user)
+        if scope.kind == "institution":  # other staff: their own institution's page
+            url = reverse("reporting:institution", args=[scope.institution_id])
+            query = request.GET.urlencode()
+            return redirect(f"{url}?{query}" if query else url)
+        years = selectors.years_with_values(request.user, scope)
+        # The latest year the comparison table has figures for (facts arrive a year late);
+        # without facts, the latest year with any value.
+        with_table = [y for y, found in years.items() if found & set(selectors.TABLE_DEFAULT)]
+        default_year = max(with_table or years, default=timezone.localdate().year)
+        data = request.GET.copy()
+        data.setdefault("year", str(default_year))
+        if not data.getlist("indicators"):
+            data.setlist("indicators", selectors.TABLE_DEFAULT)
+        form = DashboardFilterForm(data, scope=scope, years=years or [default_year])
+        values = form.values()
+        year = values.get("year", default_year)
+        keys = values.get("indicators") or selectors.TABLE_DEFAULT
+        narrowed = scope.narrowed(
+            alliance_id=values.get("alliance"), tier=values.get("tier"),
+            district_id=scope.district.pk if scope.district else values.get("district"),
+        )  # fmt: skip
+        show_centers = scope.kind in ("all", "alliance")
+        label = self.scope_label(scope, narrowed, values)
+
+        fmt = _export_format(request)
+        if fmt:
+            return self.export(fmt, request.GET.get("table", "comparison"), narrowed, keys,
+                               year, label, show_centers)  # fmt: skip
+
+        figures = selectors.alliance_figures(request.user, narrowed.alliances, year)
+        table = selectors.comparison(request.user, narrowed.institutions, keys, year)
+        context = self.get_context_data(
+            form=form, scope=scope, year=year, label=label, table=table, figures=figures,
+            show_centers=show_centers,
+            charts=selectors.alliance_charts(figures, year),
+            years_with_columns=sorted(
+                (y for y, found in years.items() if found & set(keys)), reverse=True
+            ),
+            performance=self.performance(figures) if show_centers else [],
+        )  # fmt: skip
+        return self.render_to_response(context)
+
+    def performance(self, figures) -> list[tuple[str, list]]:
+        return [
+            (_("Shared centers"), selectors.by_indicator(figures, selectors.CENTER_PERFORMANCE)),
+            (_("Referrals"), selectors.by_indicator(figures, selectors.REFERRAL_PERFORMANCE)),
+        ]
+
+    def scope_label(self, scope, narrowed, values) -> str:
+        if values.get("alliance"):
+            parts = [a.name for a in narrowed.alliances]
+        elif scope.district is not None:
+            parts = [scope.district.name]
+        elif scope.kind == "all" and not values.get("district"):
+            parts = [_("All alliances")]
+        else:
+            parts = [a.name for a in narrowed.alliances] or [_("No alliance")]
+        if values.get("district") and scope.district is None:
+            parts += [d.name for d in scope.districts if d.pk == values["district"]]
+        if values.get("tier"):
+            parts.append(str(Tier(values["tier"]).label))
+        return " / ".join(parts)
+
+    def export(self, fmt, table, narrowed, keys, year, label, show_centers):
+        if table not in self.tables or (table == "centers" and not show_centers):
+            raise Http404
+        name = f"dashboard-{table}-{year}"
+        if table == "comparison":
+            data = selectors.comparison(self.request.user, narrowed.institutions, keys, year)
+            title = f"{label} · {data.years[0]}–{data.years[-1]}"
+            return exports.response(exports.comparison_table(data, name=name, title=title), fmt)
+        figures = selectors.alliance_figures(self.request.user, narrowed.alliances, year)
+        title = f"{label} · {year}"
+        if table == "headline":
+            out = exports.headline_table(figures, name=name, title=title)
+        elif table == "monthly":
+            months = selectors.alliance_charts(figures, year)["months"]
+            out = exports.monthly_table(
+                figures, selectors.TRENDS + selectors.FLOWS, months, name=name, title=title
+            )
+        else:
+            out = exports.centers_table(figures, name=name, title=title)
+        return exports.response(out, fmt)
+
+
+@method_decorator(never_cache, name="dispatch")
+class InstitutionDashboardView(LoginRequiredMixin, TemplateView):
+    """One institution's figures over time: every indicator with a value, year by year, and
+    the months of the chosen year. Its staff, its alliance's office and its district's bureau
+    may open it; anyone else gets a 404."""
+
+    template_name = "reporting/institution.html"
+    tables = ("years", "monthly")
+
+    def get(self, request, *args, **kwargs):
+        institution = selectors.institution_for_user(request.user, kwargs["pk"])
+        history = selectors.institution_history(request.user, institution)
+        default_year = history.years[-1] if history.years else timezone.localdate().year
+        data = request.GET.copy()
+        data.setdefault("year", str(default_year))
+        form = YearForm(data, years=history.years or [default_year])
+        form.fields["year"].widget.attrs["class"] = "form-select form-select-sm w-auto"
+        year = form.values().get("year", default_year)
+        selectors.with_months(request.user, history, year)
+        charts = selectors.institution_charts(history)
+
+        fmt = _export_format(request)
+        if fmt:
+            table = request.GET.get("table", "years")
+            if table not in self.tables:
+                raise Http404
+            name = f"institution-{institution.pk}-{table}"
+            if table == "years":
+                title = institution.name
+                if history.years:
+                    title += f" · {history.years[0]}–{history.years[-1]}"
+                out = exports.institution_years_table(history, name=name, title=title)
+            else:
+                out = exports.institution_monthly_table(
+                    history, charts["months"], name=f"{name}-{year}",
+                    title=f"{institution.name} · {year}",
+                )  # fmt: skip
+            return exports.response(out, fmt)
+
+        context = self.get_context_data(
+            form=form, institution=institution, history=history, year=year, charts=charts,
+            back_to_dashboard=rules.test_rule("reporting.reads_alliance_dashboards",
+                                              request.user),
+        )  # fmt: skip
+        return self.render_to_response(context)

@@ -1,0 +1,132 @@
+"""The alliance office's import pages: upload a file, watch its job, read the rejected rows."""
+
+from __future__ import annotations
+
+import codecs
+
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
+from django.db.models import Q, QuerySet
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views import View
+from django.views.generic import DetailView, ListView
+
+from alliance.errors import DomainError
+from alliance.models import Institution
+from alliance.querysets import profile_of
+
+from ..choices import FactKind, JobKind
+from ..forms import ImportForm
+from ..models import Job
+from ..readers import SPECS
+from ..services import imports as services
+
+# What to write in each column, shown next to the upload form.
+COLUMN_HINTS = {
+    "institution_code": gettext_lazy("the institution's code in the directory"),
+    "record_id": gettext_lazy("the visit's number in the hospital system, unique per institution"),
+    "stay_id": gettext_lazy("the stay's number in the hospital system, unique per institution"),
+    "visit_date": gettext_lazy("YYYY-MM-DD"),
+    "admit_date": gettext_lazy("YYYY-MM-DD"),
+    "discharge_date": gettext_lazy("YYYY-MM-DD; empty while in hospital"),
+    "effective_from": gettext_lazy("YYYY-MM-DD: beds open from this day on"),
+    "visit_type": gettext_lazy("outpatient or emergency (门诊 or 急诊); empty is outpatient"),
+    "department": gettext_lazy("optional"),
+    "visit_count": gettext_lazy("whole number, at least 1; empty is 1"),
+    "total_cost": gettext_lazy("yuan, at most two decimals"),
+    "open_beds": gettext_lazy("whole number of beds actually open"),
+}
+
+
+def import_jobs_for(user) -> QuerySet[Job]:
+    """Import jobs of the user's alliance(s): those its offices started; all for a superuser."""
+    jobs = Job.objects.filter(kind=JobKind.IMPORT)
+    if user.is_superuser and user.is_active:
+        return jobs
+    profile = profile_of(user)
+    if profile is None:
+        return jobs.none()
+    alliance = Institution.objects.in_alliances_of(profile.institution_id)
+    return jobs.filter(
+        Q(requested_by=user) | Q(requested_by__staff_profile__institution__in=alliance.values("pk"))
+    )
+
+
+class ImportAccessMixin(LoginRequiredMixin, PermissionRequiredMixin):
+    permission_required = "reporting.import_facts"
+
+
+class ImportListView(ImportAccessMixin, ListView):
+    """The upload form, the expected columns of each kind, and the alliance's recent imports."""
+
+    template_name = "reporting/import_list.html"
+    context_object_name = "jobs"
+    paginate_by = 20
+
+    def get_queryset(self):
+        return import_jobs_for(self.request.user).select_related("requested_by")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.setdefault("form", ImportForm())
+        context["kinds"] = [
+            {
+                "kind": kind,
+                "label": FactKind(kind).label,
+                "columns": [(c.name, c.required, COLUMN_HINTS[c.name]) for c in spec.columns],
+                "template_url": reverse("reporting:import-template", args=[kind]),
+            }
+            for kind, spec in SPECS.items()
+        ]
+        return context
+
+    def post(self, request, *args, **kwargs):
+        form = ImportForm(request.POST, request.FILES)
+        if form.is_valid():
+            try:
+                job = services.import_job_create(
+                    actor=request.user, kind=form.cleaned_data["kind"],
+                    upload=form.cleaned_data["file"],
+                )  # fmt: skip
+            except DomainError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(request, _("File received: the import runs in the background."))
+                return redirect("reporting:import-detail", pk=job.pk)
+        self.object_list = self.get_queryset()
+        return self.render_to_response(self.get_context_data(form=form))
+
+
+class ImportDetailView(ImportAccessMixin, DetailView):
+    """One import: status and progress (refreshed by htmx while it runs), counts, bad rows."""
+
+    template_name = "reporting/import_detail.html"
+    context_object_name = "job"
+
+    def get_object(self, queryset=None):
+        return get_object_or_404(
+            import_jobs_for(self.request.user).select_related("requested_by"), pk=self.kwargs["pk"]
+        )
+
+    def get_template_names(self):
+        if getattr(self.request, "htmx", False):
+            return ["reporting/_import_job_status.html"]
+        return [self.template_name]
+
+
+class ImportTemplateView(ImportAccessMixin, View):
+    """An empty file of one kind: the header row, UTF-8 with a BOM so Excel opens it right."""
+
+    def get(self, request, kind: str):
+        if kind not in SPECS:
+            raise Http404
+        header = ",".join(SPECS[kind].column_names) + "\r\n"
+        response = HttpResponse(
+            codecs.BOM_UTF8 + header.encode(), content_type="text/csv; charset=utf-8"
+        )
+        response["Content-Disposition"] = f'attachment; filename="{kind}.csv"'
+        return response

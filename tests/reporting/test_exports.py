@@ -1,0 +1,166 @@
+"""The dashboards' exports: XLSX with numbers as numbers under a title row, CSV with a BOM,
+Chinese headers, missing values left empty (never 0), and no patient anywhere."""
+
+import csv
+import io
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext_lazy
+from openpyxl import load_workbook
+
+from alliance.choices import InstitutionKind
+from reporting.indicators import INDICATORS
+from tests.factories import InstitutionFactory, MembershipFactory
+
+from .test_dashboards import YEAR, build_facts
+
+DASHBOARD = "/reporting/"
+
+
+@pytest.fixture
+def facts(world):
+    return build_facts(world)
+
+
+def logged_in(user) -> Client:
+    client = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
+    client.force_login(user)
+    return client
+
+
+def sheet_rows(response) -> list[tuple]:
+    workbook = load_workbook(io.BytesIO(response.content))
+    return list(workbook.active.iter_rows(values_only=True))
+
+
+def csv_rows(response) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+
+
+def zh(text) -> str:
+    with translation.override("zh-hans"):
+        return str(text)
+
+
+def column(key: str, year: int | None = None) -> str:
+    """An indicator's column header as the export writes it in Chinese."""
+    indicator = INDICATORS[key]
+    with translation.override("zh-hans"):
+        label = f"{indicator.name}（{indicator.unit}）"
+    return label if year is None else f"{label} {year}"
+
+
+def test_the_comparison_table_as_xlsx(facts, alliance_office):
+    response = logged_in(alliance_office).get(
+        DASHBOARD, {"year": YEAR, "format": "xlsx", "table": "comparison"}
+    )
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+    assert response["Content-Disposition"] == (
+        f'attachment; filename="dashboard-comparison-{YEAR}.xlsx"'
+    )
+    title, header, *rows = sheet_rows(response)
+    assert title[0] == f"{facts['alliance'].name} · {YEAR - 2}–{YEAR}"
+    assert header[0] == "机构"
+    assert list(header[1:]) == [
+        column(key, year)
+        for key in ("avg_outpatient_cost", "bed_utilization_rate")
+        for year in (YEAR - 2, YEAR - 1, YEAR)
+    ]
+    by_name = {row[0]: row[1:] for row in rows}
+    center = by_name[facts["center"].name]
+    assert center[2] == 165 and isinstance(center[2], int | float)
+    assert all(isinstance(v, int | float) for v in center[2::3])
+    # No value in the two earlier years: empty cells, not zero.
+    assert center[0] is None and center[1] is None
+    assert facts["foreign_center"].name not in by_name
+
+
+def test_a_missing_value_is_an_empty_cell(facts, alliance_office):
+    params = {"year": YEAR, "indicators": ["avg_length_of_stay"], "table": "comparison"}
+    client = logged_in(alliance_office)
+    rows = {r[0]: r[1:] for r in sheet_rows(client.get(DASHBOARD, params | {"format": "xlsx"}))}
+    assert rows[facts["other_center"].name][2] is None
+    assert rows[facts["center"].name][2] == 20
+    lines = {r[0]: r[1:] for r in csv_rows(client.get(DASHBOARD, params | {"format": "csv"}))}
+    assert lines[facts["other_center"].name][2] == ""
+    assert lines[facts["center"].name][2] == "20.00"
+
+
+def test_the_comparison_table_as_csv(facts, bureau_viewer):
+    response = logged_in(bureau_viewer).get(
+        DASHBOARD, {"year": YEAR, "format": "csv", "table": "comparison"}
+    )
+    assert response.status_code == 200
+    assert response.content.startswith(b"\xef\xbb\xbf")
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"].endswith('.csv"')
+    header, *rows = csv_rows(response)
+    assert header[0] == "机构"
+    by_name = {row[0]: row[1:] for row in rows}
+    assert set(by_name) == {facts["hospital"].name, facts["center"].name}
+    assert by_name[facts["hospital"].name][2] == "310.00"
+
+
+def test_headline_and_monthly_tables(facts, alliance_office):
+    client = logged_in(alliance_office)
+    title, header, *rows = sheet_rows(
+        client.get(DASHBOARD, {"year": YEAR, "format": "xlsx", "table": "headline"})
+    )
+    assert str(YEAR) in title[0]
+    assert header[0] == zh(gettext_lazy("Alliance"))
+    beds = next(r for r in rows if r[1] == zh(INDICATORS["beds_per_1000"].name))
+    assert beds[2:6] == (1.63, zh(INDICATORS["beds_per_1000"].unit), 130, 80000)
+    title, header, *rows = sheet_rows(
+        client.get(DASHBOARD, {"year": YEAR, "format": "xlsx", "table": "monthly"})
+    )
+    assert len(rows) == 12
+    visits = header.index(column("outpatient_visits"))
+    assert rows[3][visits] == 120  # April: 100 + 10 + 10 visits at the three members
+    assert rows[2][visits] == 0
+
+
+def test_the_office_exports_service_figures_the_bureau_does_not(
+    facts, alliance_office, bureau_viewer
+):
+    params = {"year": YEAR, "format": "csv", "table": "centers"}
+    assert logged_in(alliance_office).get(DASHBOARD, params).status_code == 200
+    assert logged_in(bureau_viewer).get(DASHBOARD, params).status_code == 404
+    params["table"] = "patients"
+    assert logged_in(alliance_office).get(DASHBOARD, params).status_code == 404
+
+
+def test_the_institution_tables(facts, clinic_doctor):
+    client = logged_in(clinic_doctor)
+    url = reverse("reporting:institution", args=[facts["center"].pk])
+    response = client.get(url, {"format": "xlsx", "table": "years"})
+    assert response["Content-Disposition"] == (
+        f'attachment; filename="institution-{facts["center"].pk}-years.xlsx"'
+    )
+    title, header, *rows = sheet_rows(response)
+    assert title[0].startswith(facts["center"].name)
+    assert header[2] == str(YEAR)
+    cost = next(r for r in rows if r[0] == zh(INDICATORS["avg_outpatient_cost"].name))
+    assert cost[2] == 165
+    response = client.get(url, {"year": YEAR, "format": "csv", "table": "monthly"})
+    header, *rows = csv_rows(response)
+    assert len(rows) == 12
+    foreign = reverse("reporting:institution", args=[facts["foreign_center"].pk])
+    assert client.get(foreign, {"format": "csv"}).status_code == 404
+
+
+def test_text_a_spreadsheet_would_run_is_neutralised(world, alliance_office):
+    tricky = InstitutionFactory(
+        name='=HYPERLINK("http://example.com")', kind=InstitutionKind.COMMUNITY_CENTER
+    )
+    MembershipFactory(alliance=world["alliance"], institution=tricky)
+    build_facts(world)  # recomputes, with the new member's register figures
+    client = logged_in(alliance_office)
+    params = {"year": YEAR, "indicators": ["health_workers_per_1000"], "table": "comparison"}
+    names = [r[0] for r in sheet_rows(client.get(DASHBOARD, params | {"format": "xlsx"}))[2:]]
+    assert '\'=HYPERLINK("http://example.com")' in names
+    lines = csv_rows(client.get(DASHBOARD, params | {"format": "csv"}))
+    assert '\'=HYPERLINK("http://example.com")' in [line[0] for line in lines]
