@@ -6,7 +6,7 @@ import codecs
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
@@ -16,9 +16,8 @@ from django.views import View
 from django.views.generic import DetailView, ListView
 
 from alliance.errors import DomainError
-from alliance.models import Institution
-from alliance.querysets import profile_of
 
+from .. import selectors
 from ..choices import FactKind, JobKind
 from ..forms import ImportForm
 from ..models import Job
@@ -43,17 +42,7 @@ COLUMN_HINTS = {
 
 
 def import_jobs_for(user) -> QuerySet[Job]:
-    """Import jobs of the user's alliance(s): those its offices started; all for a superuser."""
-    jobs = Job.objects.filter(kind=JobKind.IMPORT)
-    if user.is_superuser and user.is_active:
-        return jobs
-    profile = profile_of(user)
-    if profile is None:
-        return jobs.none()
-    alliance = Institution.objects.in_alliances_of(profile.institution_id)
-    return jobs.filter(
-        Q(requested_by=user) | Q(requested_by__staff_profile__institution__in=alliance.values("pk"))
-    )
+    return selectors.jobs_for(user, JobKind.IMPORT)
 
 
 class ImportAccessMixin(LoginRequiredMixin, PermissionRequiredMixin):
