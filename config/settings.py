@@ -4,11 +4,13 @@ Production is the default: DEBUG is off and SECRET_KEY is required. `make run` s
 the test suite (pytest) gets a fixed throwaway key and fast password hashing.
 """
 
+import datetime
 import sys
 from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -63,11 +65,13 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "django_bootstrap5",
+    "csp",
     "rules.apps.AutodiscoverRulesConfig",
     "alliance",
     "referrals",
     "sharedcenters",
     "reporting",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -78,9 +82,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "alliance.middleware.NoStoreForAuthenticatedMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "alliance.middleware_sessions.SessionTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a lockout into the lockout page
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -130,17 +138,45 @@ else:
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out login before any check
     "rules.permissions.ObjectPermissionBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# Login throttling (django-axes): five failures for one username from one address lock that pair
+# for 30 minutes. By the pair, so that one hospital behind a NAT address is not locked out as a
+# whole, and one user's typos do not lock a colleague out. Attempts and lockouts are rows
+# (AccessAttempt, AccessFailureLog, AccessLog) in the admin; `manage.py axes_reset` unlocks.
+AXES_ENABLED = True
+AXES_FAILURE_LIMIT = 5
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=30)
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# The client address is REMOTE_ADDR unless the deployment names the header its own proxy sets
+# (e.g. AXES_IPWARE_META_PRECEDENCE_ORDER=HTTP_X_REAL_IP): a client can forge any other header.
+AXES_IPWARE_META_PRECEDENCE_ORDER = tuple(
+    env.list("AXES_IPWARE_META_PRECEDENCE_ORDER", default=["REMOTE_ADDR"])
+)
+AXES_IPWARE_PROXY_COUNT = env.int("AXES_IPWARE_PROXY_COUNT", default=None)
+
+# Sessions end after 30 minutes idle (SESSION_COOKIE_AGE; activity renews it, written at most once
+# a minute), 12 hours after login whatever the activity, and when the browser closes: all in
+# alliance.middleware_sessions.
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_ABSOLUTE_SECONDS = env.int("SESSION_ABSOLUTE_SECONDS", default=12 * 3600)
 if TESTING:
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
@@ -182,12 +218,23 @@ MEDIA_URL = "media/"
 
 # --- Security -------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=30 * 60)  # idle limit: see Auth
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 if not DEBUG:
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # Behind a TLS-terminating proxy that sets the header (and drops a client's own): NAME:value.
+    # "off" when clients reach the server directly, so that none can claim HTTPS.
+    _proxy_ssl_header = env.str("SECURE_PROXY_SSL_HEADER", default="HTTP_X_FORWARDED_PROTO:https")
+    if _proxy_ssl_header.strip().lower() not in {"", "off", "false", "none"}:
+        _name, _value = (part.strip() for part in _proxy_ssl_header.partition(":")[::2])
+        if not (_name.startswith("HTTP_") and _value):
+            raise ImproperlyConfigured(
+                f"SECURE_PROXY_SSL_HEADER={_proxy_ssl_header!r} is not HTTP_NAME:value "
+                "(e.g. HTTP_X_FORWARDED_PROTO:https) or off."
+            )
+        SECURE_PROXY_SSL_HEADER = (_name, _value)
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=not TESTING)
     SECURE_REDIRECT_EXEMPT = [r"^healthz/$"]  # load-balancer probes speak plain HTTP
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", default=not TESTING)
@@ -199,6 +246,27 @@ if not DEBUG:
         # Preloading commits the whole domain to HTTPS in browsers for months: the operator's
         # decision, not a default (README, "Deployment checks").
         SILENCED_SYSTEM_CHECKS = ["security.W021"]
+
+# Content Security Policy (django-csp 4): no inline script or style, no eval. The few inline
+# scripts left carry the per-request nonce (`request.csp_nonce`); data for scripts goes in
+# `json_script` blocks. Style attributes are not allowed: templates use classes (site.css);
+# ECharts and Tabler set element styles from JavaScript (CSSOM), which the policy permits.
+# The API documentation pages (drf-spectacular's Swagger UI and Redoc) relax style-src only:
+# config/urls.py.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+        "base-uri": [SELF],
+        "object-src": [NONE],
+    },
+}
 
 # --- Email ----------------------------------------------------------------------------------
 EMAIL_BACKEND = env.str(

@@ -71,7 +71,7 @@ def load_facts(scale: float) -> None:
                         WHEN n %% 50 = 0 THEN admit ELSE admit + 1 + (n * 7) %% 27 END,
                    round((2000 + random() * 20000)::numeric, 2)
             FROM (SELECT n, (%(ids)s::bigint[])[1 + n %% %(k)s] AS institution_id,
-                         %(start)s::date - 20 + ((n * 7919) %% 385)::int AS admit
+                         %(start)s::date - 20 + ((n::bigint * 7919) %% 385)::int AS admit
                   FROM generate_series(0, %(n)s - 1) AS n) s
             """,
             {"ids": ids, "k": len(ids), "start": start, "n": stays},

@@ -1,7 +1,10 @@
+from axes.handlers.proxy import AxesProxyHandler
+from django.conf import settings
 from django.db.models import Prefetch
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import mixins, serializers, viewsets
+from rest_framework import exceptions, mixins, serializers, viewsets
+from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action, api_view
 from rest_framework.generics import get_object_or_404
@@ -118,7 +121,24 @@ class TokenView(ObtainAuthToken):
 
     @extend_schema(summary=_("Obtain an API token"))
     def post(self, request, *args, **kwargs):
-        return super().post(request, *args, **kwargs)
+        serializer = self.get_serializer(data=request.data)
+        try:
+            serializer.is_valid(raise_exception=True)
+        except exceptions.ValidationError:
+            # axes flags the request when these credentials are (now) locked out: say so,
+            # rather than "wrong password", and say for how long.
+            if getattr(request, "axes_locked_out", False):
+                raise exceptions.Throttled(
+                    wait=settings.AXES_COOLOFF_TIME.total_seconds(),
+                    detail=str(_("Too many failed login attempts. Try again later.")),
+                ) from None
+            raise
+        user = serializer.validated_data["user"]
+        # No session login here, so no user_logged_in signal: tell axes directly, which logs
+        # the access and clears the failures as for the login page.
+        AxesProxyHandler.user_logged_in(sender=type(self), request=request, user=user)
+        token, _created = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})
 
 
 @extend_schema(

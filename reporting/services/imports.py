@@ -297,8 +297,8 @@ class _CopySource:
 
 def _copy(sql: str, source: _CopySource) -> None:
     with connection.cursor() as cursor, connection.wrap_database_errors:
-        if hasattr(cursor, "copy_expert"):  # psycopg2
-            cursor.copy_expert(sql, source, size=65536)
+        if hasattr(cursor, "copy_expert"):  # psycopg2 (size positional: DEBUG wraps it)
+            cursor.copy_expert(sql, source, 65536)
         else:  # psycopg 3
             with cursor.copy(sql) as copy:
                 while text := source.read():

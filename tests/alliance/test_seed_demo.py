@@ -2,7 +2,8 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth import authenticate, get_user_model
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
+from django.test import RequestFactory
 
 from alliance import selectors
 from alliance.choices import Role
@@ -46,12 +47,19 @@ def seeded(db):
 
 
 def test_seeding_twice_gives_the_same_data(db):
-    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    call_command("seed_demo", force=True, stdout=open("/dev/null", "w"))  # noqa: SIM115
     first = snapshot()
-    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    call_command("seed_demo", force=True, stdout=open("/dev/null", "w"))  # noqa: SIM115
     assert snapshot() == first
     assert len(first["Patient"]) == 40
     assert len(first["Referral"]) > 100
+
+
+def test_seeding_is_refused_with_debug_off_unless_forced(db, settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="DEBUG off"):
+        call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    assert not get_user_model().objects.filter(username="admin").exists()
 
 
 def test_every_demo_row_passes_model_validation(seeded):
@@ -74,13 +82,13 @@ def test_every_demo_row_passes_model_validation(seeded):
     ],
 )
 def test_demo_accounts_log_in_with_the_documented_password_and_role(seeded, username, role):
-    user = authenticate(username=username, password=DEMO_PASSWORD)
+    user = authenticate(RequestFactory().post("/"), username=username, password=DEMO_PASSWORD)
     assert user is not None
     assert user.staff_profile.role == role
 
 
 def test_admin_is_a_superuser(seeded):
-    user = authenticate(username="admin", password=DEMO_PASSWORD)
+    user = authenticate(RequestFactory().post("/"), username="admin", password=DEMO_PASSWORD)
     assert user is not None and user.is_superuser
 
 
@@ -114,7 +122,7 @@ def test_the_demo_has_referrals_in_every_state_over_the_last_months(db):
 
     from referrals.choices import Status
 
-    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    call_command("seed_demo", force=True, stdout=open("/dev/null", "w"))  # noqa: SIM115
     states = set(Referral.objects.values_list("status", flat=True))
     assert states == set(Status.values)
     oldest = Referral.objects.order_by("created_at").first().created_at

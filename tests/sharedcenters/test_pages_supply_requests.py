@@ -3,6 +3,7 @@ JSON bodies of every refusal, and fixed query counts. Visible text is checked th
 translation changes (numbers, barcodes, URLs)."""
 
 import datetime
+import re
 
 import pytest
 from django.test import Client
@@ -670,7 +671,7 @@ def test_an_overfilling_or_foreign_package_is_a_400_naming_it(
     )  # fmt: skip
 
     problems = assert_field_error(response, "barcodes")["barcodes"]
-    assert [p.split(" ")[0].rstrip(":") for p in problems] == ["STK00003", "OTH00001"]
+    assert [re.split(r"[:：\s]", p)[0] for p in problems] == ["STK00003", "OTH00001"]
     assert statuses([*packages, *theirs]) == [PackageStatus.STORED] * 4
 
 

@@ -3,7 +3,7 @@ from importlib.util import find_spec
 
 from django.apps import apps
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.utils import translation
 
 from alliance.demo import ACCOUNTS, DEMO_PASSWORD
@@ -12,7 +12,20 @@ from alliance.demo import ACCOUNTS, DEMO_PASSWORD
 class Command(BaseCommand):
     help = "Load the Lingang demo alliance (idempotent: running it again changes nothing)."
 
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Load the demo even with DEBUG off (it creates accounts with a known password).",
+        )
+
     def handle(self, *args, **options) -> None:
+        if not settings.DEBUG and not options["force"]:
+            raise CommandError(
+                "Refusing to load the demo with DEBUG off: it creates shared accounts with a "
+                "published password. Run it with DEBUG=true (as `make run` does), or pass "
+                "--force on a machine that is not in production."
+            )
         # Each app brings its own demo data (<app>/demo.py: load_demo), in INSTALLED_APPS order,
         # so alliance never imports the apps that build on it.
         counts: dict[str, int] = {}

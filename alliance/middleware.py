@@ -1,0 +1,25 @@
+"""Responses to signed-in users are not stored by browsers or shared caches (ASVS 14.3)."""
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponseBase
+
+
+class NoStoreForAuthenticatedMiddleware:
+    """Send `Cache-Control: no-store, private` on every response to an authenticated request.
+
+    Any page or API answer a signed-in user gets may carry patient data, so the rule is by user
+    rather than by URL: nothing can be forgotten. A view that set its own Cache-Control keeps it.
+    Static files never get here (whitenoise answers them earlier in MIDDLEWARE).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        response = self.get_response(request)
+        # Read after the view: DRF's token authentication sets request.user only while it runs.
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and not response.has_header("Cache-Control"):
+            response["Cache-Control"] = "no-store, private"
+        return response
