@@ -19,10 +19,12 @@ from .querysets import IndicatorValueQuerySet
 class OutpatientVisit(models.Model):
     """One visit, or a department's daily total of visits: `visit_count` says which."""
 
-    # No index of its own: the natural key's unique index starts with the institution.
+    # No index of its own (the natural key's unique index starts with the institution) and no
+    # database constraint: a million imported rows would pay a deferred check each at commit,
+    # and the import resolves every institution code itself. PROTECT still guards deletes.
     institution = models.ForeignKey(
         "alliance.Institution", verbose_name=_("institution"), on_delete=models.PROTECT,
-        related_name="+", db_index=False,
+        related_name="+", db_index=False, db_constraint=False,
     )  # fmt: skip
     record_id = models.CharField(_("record id"), max_length=64)
     visit_date = models.DateField(_("visit date"))
@@ -49,10 +51,12 @@ class OutpatientVisit(models.Model):
 
 
 class InpatientStay(models.Model):
-    # No index of its own: the natural key's unique index starts with the institution.
+    # No index of its own (the natural key's unique index starts with the institution) and no
+    # database constraint: a million imported rows would pay a deferred check each at commit,
+    # and the import resolves every institution code itself. PROTECT still guards deletes.
     institution = models.ForeignKey(
         "alliance.Institution", verbose_name=_("institution"), on_delete=models.PROTECT,
-        related_name="+", db_index=False,
+        related_name="+", db_index=False, db_constraint=False,
     )  # fmt: skip
     stay_id = models.CharField(_("stay id"), max_length=64)
     department = models.CharField(_("department"), max_length=64, blank=True)
@@ -86,10 +90,12 @@ class InpatientStay(models.Model):
 class BedCapacity(models.Model):
     """Beds actually open from a date on, until the institution's next record."""
 
-    # No index of its own: the natural key's unique index starts with the institution.
+    # No index of its own (the natural key's unique index starts with the institution) and no
+    # database constraint: a million imported rows would pay a deferred check each at commit,
+    # and the import resolves every institution code itself. PROTECT still guards deletes.
     institution = models.ForeignKey(
         "alliance.Institution", verbose_name=_("institution"), on_delete=models.PROTECT,
-        related_name="+", db_index=False,
+        related_name="+", db_index=False, db_constraint=False,
     )  # fmt: skip
     effective_from = models.DateField(_("effective from"))
     open_beds = models.PositiveIntegerField(_("open beds"))

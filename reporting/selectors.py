@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cached_property
 
 import rules
 from django.db.models import F, Q
@@ -114,7 +115,7 @@ class Figure:
             return cls(indicator)
         return cls(indicator, row.value, row.numerator, row.denominator, True)
 
-    @property
+    @cached_property  # read twice per table cell
     def text(self) -> str:
         return format_number(self.value, self.indicator.decimals)
 
@@ -130,7 +131,7 @@ class Figure:
     def chart_value(self) -> float | None:
         return None if self.value is None else float(rounded(self.value, self.indicator.decimals))
 
-    @property
+    @cached_property  # read twice per table cell
     def note(self) -> str:
         if self.value is not None:
             return ""
@@ -138,7 +139,7 @@ class Figure:
             return _("no value (denominator is zero)")
         return _("no data")
 
-    @property
+    @cached_property  # read twice per table cell
     def computation(self) -> str:
         """The numbers the value was computed from: '171,285 ÷ 1,000' or 'n = 12'."""
         if not self.present:
