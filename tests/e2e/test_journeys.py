@@ -129,7 +129,8 @@ def _journey(journey: Journey, t, lang: str, tmp_path) -> None:
     #    patient. There is no patient registration page, only POST /api/v1/patients/; the test
     #    sends it with the page's own session cookie and CSRF token.
     doctor = journey.login("wanxiang", switch_language=True)
-    assert "万祥中心 全科医生" in doctor.inner_text("header")
+    # The header names the signed-in user (written out from 1400 px, a tooltip below that).
+    assert doctor.get_attribute("header [data-account]", "title") == "万祥中心 全科医生"
     journey.shot(doctor, "community-signed-in")
     response = post_json(doctor, "/api/v1/patients/", {
         "name": name, "gender": Gender.MALE, "birth_date": BIRTH[lang].isoformat(),
