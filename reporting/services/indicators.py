@@ -234,25 +234,20 @@ def _activity(year: int, cutoff: datetime.date, institutions, result) -> None:
         .order_by()
     )  # fmt: skip
     _add(result, sent, ("upward_referrals", "downward_referrals", "referrals_sent"))
+    # One pass over the referrals received: all of them, those answered, those rejected.
+    answered = Q(responded_at__isnull=False)
+    rejected = answered & Q(status=ReferralStatus.REJECTED)
     received = (
         Referral.objects.filter(to_institution__in=institutions, submitted_at__gte=start,
                                 submitted_at__lt=end)
         .exclude(status__in=[ReferralStatus.DRAFT, ReferralStatus.CANCELLED])
         .values(institution=F("to_institution"), month=ExtractMonth("submitted_at"))
-        .annotate(referrals_received=Count("pk"))
+        .annotate(referrals_received=Count("pk"),
+                  referrals_answered=Count("pk", filter=answered),
+                  referrals_rejected=Count("pk", filter=rejected))
         .order_by()
     )  # fmt: skip
-    _add(result, received, ("referrals_received",))
-    answered = (
-        Referral.objects.filter(to_institution__in=institutions, submitted_at__gte=start,
-                                submitted_at__lt=end, responded_at__isnull=False)
-        .exclude(status__in=[ReferralStatus.DRAFT, ReferralStatus.CANCELLED])
-        .values(institution=F("to_institution"), month=ExtractMonth("submitted_at"))
-        .annotate(referrals_answered=Count("pk"),
-                  referrals_rejected=Count("pk", filter=Q(status=ReferralStatus.REJECTED)))
-        .order_by()
-    )  # fmt: skip
-    _add(result, answered, ("referrals_answered", "referrals_rejected"))
+    _add(result, received, ("referrals_received", "referrals_answered", "referrals_rejected"))
 
     orders = ExamOrder.objects.filter(ordering_institution__in=institutions)
     placed = (
