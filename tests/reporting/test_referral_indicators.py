@@ -12,7 +12,7 @@ from tests.referrals.conftest import make_referral, referral_in  # noqa: F401 - 
 @pytest.mark.django_db
 def test_counts_exclude_drafts_and_cancelled_and_rejections_are_over_answers(
     world,
-    referral_in,
+    referral_in,  # noqa: F811 - the imported fixture
     make_referral,  # noqa: F811
 ):
     for state in ("rejected", "accepted", "cancelled"):
