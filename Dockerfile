@@ -16,7 +16,10 @@ COPY reporting reporting
 RUN pip install .
 COPY . .
 COPY --from=assets /build/node_modules node_modules
-RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput \
+# Throwaway settings for collectstatic only; the real ones come from the environment at run time.
+RUN SECRET_KEY=collectstatic-only PATIENT_ID_KEYS=build:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= \
+    PATIENT_ID_HMAC_KEY=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= \
+    python manage.py collectstatic --noinput \
     && rm -rf node_modules \
     && useradd --system --uid 1000 alliance && chown -R alliance /app
 USER alliance

@@ -13,6 +13,7 @@ from .models import (
     District,
     Institution,
     Membership,
+    OutboxMessage,
     Patient,
     PatientAccess,
     SpecialtyNetwork,
@@ -215,3 +216,28 @@ class PatientAccessAdmin(ReadOnlyAdmin):
 @admin.register(WorkerHeartbeat)
 class WorkerHeartbeatAdmin(ReadOnlyAdmin):
     list_display = ["hostname", "seen_at"]
+
+
+class OutboxStatusFilter(admin.SimpleListFilter):
+    title = _("status")
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin) -> list[tuple[str, str]]:
+        return [("pending", _("pending")), ("sent", _("sent"))]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("pending", "sent"):
+            return queryset.filter(sent_at__isnull=self.value() == "pending")
+        return queryset
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(ReadOnlyAdmin):
+    """Side effects waiting for the broker (alliance.outbox): pending ones have no "sent at";
+    the sweeper retries them every minute, `manage.py sweep_outbox` at once."""
+
+    list_display = ["pk", "task", "args", "created_at", "sent_at", "attempts", "last_error"]
+    list_filter = [OutboxStatusFilter, "task"]
+    search_fields = ["task"]
+    date_hierarchy = "created_at"
+    ordering = ["-created_at", "-pk"]

@@ -100,3 +100,5 @@ class PatientAction(models.TextChoices):
     VIEW = "view", _("Viewed")
     CREATE = "create", _("Created")
     UPDATE = "update", _("Updated")
+    # The one way to see a full identity number (everywhere else it is masked): always audited.
+    REVEAL_ID = "reveal_id", _("view full identity number")

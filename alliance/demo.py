@@ -278,7 +278,10 @@ def load_demo() -> dict[str, int]:
         network.departments.set(members)
 
     for row in _patients(institutions):
-        Patient.objects.update_or_create(id_number=row.pop("id_number"), defaults=row)
+        # Found again by the keyed hash: the encrypted number itself cannot be compared.
+        Patient.objects.update_or_create(
+            id_number_hash=Patient.hash_id_number(row["id_number"]), defaults=row
+        )
 
     User = get_user_model()
     admin, created = User.objects.get_or_create(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
@@ -24,6 +25,7 @@ from .choices import (
     Specialty,
     Tier,
 )
+from .fields import ID_NUMBER_PURPOSE, EncryptedTextField, id_number_hash
 from .querysets import (
     InstitutionQuerySet,
     MembershipQuerySet,
@@ -353,8 +355,14 @@ class Patient(models.Model):
     name = models.CharField(pgettext_lazy("person", "name"), max_length=64)
     gender = models.CharField(_("gender"), max_length=8, choices=Gender.choices)
     birth_date = models.DateField(_("birth date"))
-    id_number = models.CharField(
-        _("identity number"), max_length=18, unique=True, validators=[validate_id_number]
+    # Encrypted at rest; the attribute is the plaintext. Uniqueness and exact lookups go through
+    # id_number_hash (see alliance/fields.py): look residents up with
+    # Patient.objects.with_id_number(number), never by filtering on id_number.
+    id_number = EncryptedTextField(
+        _("identity number"), purpose=ID_NUMBER_PURPOSE, validators=[validate_id_number]
+    )
+    id_number_hash = models.CharField(
+        _("identity number hash"), max_length=64, unique=True, editable=False
     )
     phone = models.CharField(_("phone"), max_length=32, blank=True, validators=[validate_phone])
     address = models.CharField(_("address"), max_length=255, blank=True)
@@ -396,9 +404,42 @@ class Patient(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.masked_id_number})"
 
+    def save(self, *args, **kwargs) -> None:
+        # Kept in step on every save, so that the unique hash always matches the number.
+        self.id_number_hash = id_number_hash(self.id_number)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "id_number" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "id_number_hash"}
+        super().save(*args, **kwargs)
+
     @property
     def masked_id_number(self) -> str:
         return mask_id_number(self.id_number)
+
+    @staticmethod
+    def hash_id_number(value: str) -> str:
+        """The keyed hash stored in id_number_hash; for callers that bypass save()."""
+        return id_number_hash(value)
+
+    def validate_unique(self, exclude: set[str] | None = None) -> None:
+        """Uniqueness lives on the hash; a duplicate is reported on id_number, the field people
+        type (as the unique id_number column used to report it)."""
+        exclude = set(exclude or ())
+        errors: dict[str, list] = {}
+        try:
+            super().validate_unique(exclude=exclude | {"id_number_hash"})
+        except ValidationError as exc:
+            errors = exc.update_error_dict(errors)
+        if "id_number" not in exclude and self.id_number:
+            others = type(self)._default_manager.with_id_number(self.id_number)
+            if not self._state.adding and self.pk is not None:
+                others = others.exclude(pk=self.pk)
+            if others.exists():
+                errors.setdefault("id_number", []).append(
+                    self.unique_error_message(type(self), ("id_number",))
+                )
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def masked_phone(self) -> str:
@@ -512,3 +553,42 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class OutboxMessage(models.Model):
+    """A Celery task written in the same transaction as the change it announces (the outbox).
+
+    A rollback takes it away with the change; a commit keeps it even when the broker is down.
+    alliance.outbox publishes it right after the commit and its sweeper retries whatever is
+    still pending, so a notification is neither lost nor sent twice."""
+
+    task = models.CharField(_("task"), max_length=200)
+    # DjangoJSONEncoder: lazy translations and dates pass as strings, as Celery would send them.
+    args = models.JSONField(_("arguments"), default=list, blank=True, encoder=DjangoJSONEncoder)
+    kwargs = models.JSONField(
+        _("keyword arguments"), default=dict, blank=True, encoder=DjangoJSONEncoder
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    attempts = models.PositiveIntegerField(_("failed attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    next_attempt_at = models.DateTimeField(
+        _("next attempt"),
+        null=True,
+        blank=True,
+        help_text=_("Set after a failure other than the broker's: the sweeper waits until then."),
+    )
+
+    class Meta:
+        ordering = ["pk"]
+        verbose_name = _("outbox message")
+        verbose_name_plural = _("outbox messages")
+        indexes = [
+            # The sweeper only ever reads the pending few among many sent rows.
+            models.Index(
+                fields=["created_at"], name="outbox_pending", condition=Q(sent_at__isnull=True)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task}{tuple(self.args)} #{self.pk}"

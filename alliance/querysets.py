@@ -17,6 +17,7 @@ from django.db.models.lookups import In
 from django.utils import timezone
 
 from .choices import Role
+from .fields import id_number_hash
 
 if TYPE_CHECKING:
     from .models import StaffProfile
@@ -135,6 +136,36 @@ class PatientQuerySet(RestrictedQuerySet):
         for rule in PATIENT_VISIBILITY:
             condition |= rule(profile)
         return self.filter(condition)
+
+    def with_id_number(self, value: str) -> PatientQuerySet:
+        """Residents with exactly this identity number (any spacing, either case of X).
+
+        The number is encrypted with a random nonce, so only the keyed hash can be compared:
+        an exact match on the whole number is the only search there is, never a partial one.
+        """
+        return self.filter(id_number_hash=id_number_hash(value))
+
+    # The writes that bypass Patient.save() keep the hash in step with the number too.
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        for obj in objs:
+            obj.id_number_hash = id_number_hash(obj.id_number)
+        return super().bulk_create(objs, *args, **kwargs)
+
+    def bulk_update(self, objs, fields, *args, **kwargs):
+        objs, fields = list(objs), list(fields)
+        if "id_number" in fields:
+            for obj in objs:
+                obj.id_number_hash = id_number_hash(obj.id_number)
+            fields.append("id_number_hash")
+        return super().bulk_update(objs, fields, *args, **kwargs)
+
+    def update(self, **kwargs):
+        if "id_number" in kwargs and "id_number_hash" not in kwargs:  # bulk_update sets both
+            if not isinstance(kwargs["id_number"], str):
+                raise TypeError("Patient.id_number is encrypted: update it with a plain string.")
+            kwargs["id_number_hash"] = id_number_hash(kwargs["id_number"])
+        return super().update(**kwargs)
 
 
 def patient_scope_for(profile: StaffProfile):

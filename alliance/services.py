@@ -24,7 +24,7 @@ PATIENT_FIELDS = (
 def _check_identity_number_free(id_number: str, exclude_pk: int | None = None) -> None:
     # Refuse without saying where the resident is registered: that would disclose a record
     # of another institution.
-    if Patient.objects.exclude(pk=exclude_pk).filter(id_number=id_number).exists():
+    if Patient.objects.exclude(pk=exclude_pk).with_id_number(id_number).exists():
         raise DomainError(
             _(
                 "A resident with this identity number is already registered in the alliance. "
@@ -94,6 +94,18 @@ def patient_viewed(*, actor, patient: Patient, channel: str = "api") -> None:
     PatientAccess.objects.create(
         patient=patient, user=actor, action=PatientAction.VIEW, channel=channel
     )
+
+
+def patient_id_number_revealed(*, actor, patient: Patient, channel: str = "api") -> str:
+    """The full identity number, for the one explicit "show" action; the access is recorded.
+
+    The caller has already checked that the actor may see the record. The number goes back to
+    the caller only: never into the log row, a log line or a URL.
+    """
+    PatientAccess.objects.create(
+        patient=patient, user=actor, action=PatientAction.REVEAL_ID, channel=channel
+    )
+    return patient.id_number
 
 
 def record_worker_heartbeat(*, hostname: str) -> WorkerHeartbeat:

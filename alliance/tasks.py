@@ -4,10 +4,17 @@ import socket
 
 from celery import shared_task
 
-from . import services
+from . import outbox, services
 
 
 @shared_task(bind=True, ignore_result=True)
 def record_worker_heartbeat(self) -> None:
     """Runs every minute (settings.CELERY_BEAT_SCHEDULE); the health page reads the result."""
     services.record_worker_heartbeat(hostname=self.request.hostname or socket.gethostname())
+
+
+@shared_task(ignore_result=True)
+def sweep_outbox() -> None:
+    """Runs every minute (settings.CELERY_BEAT_SCHEDULE): publishes the pending outbox messages
+    that could not go out at commit time."""
+    outbox.sweep()

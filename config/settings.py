@@ -344,6 +344,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": 3,
     "visibility_timeout": 3600,
 }
+# Publishers give up on a broker that accepted the connection but does not answer after one try
+# (socket_timeout above) instead of reconnecting for the default 4 s window: a request pays
+# about 3 s once, and alliance.outbox leaves the message to its sweeper.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "max_retries": 2,
     "interval_start": 0,
@@ -354,6 +358,11 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {
         "task": "alliance.tasks.record_worker_heartbeat",
+        "schedule": 60.0,
+    },
+    # Publishes the side effects the broker missed while it was down (alliance.outbox).
+    "alliance-sweep-outbox": {
+        "task": "alliance.tasks.sweep_outbox",
         "schedule": 60.0,
     },
     "referrals-escalate-overdue": {
@@ -370,6 +379,71 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=2, minute=30),
     },
 }
+
+
+# --- Patient data ---------------------------------------------------------------------------
+# Identity numbers are encrypted at rest (AES-256-GCM, alliance/fields.py) and found by a keyed
+# hash (HMAC-SHA256). Each key has its own environment variable, never derived from SECRET_KEY in
+# production:
+#   PATIENT_ID_KEYS="2025a:<base64 32 bytes>,2024b:<base64 32 bytes>"  the first encrypts; every
+#       key listed decrypts the values it wrote (the key id is stored with each value), so a new
+#       key goes first and an old one stays until no row uses it any more;
+#   PATIENT_ID_HMAC_KEY="<base64, at least 32 bytes>"  for lookups and uniqueness.
+# Make a key with: python -c "import base64, os; print(base64.b64encode(os.urandom(32)).decode())"
+# For development and the test suite only, fixed keys are derived from SECRET_KEY when the
+# variables are not set; in production (DEBUG off) a missing key stops the start-up.
+def _b64_key(name: str, raw: str, sizes: set[int] | None = None, minimum: int = 0) -> bytes:
+    import base64
+    import binascii
+
+    try:
+        key = base64.b64decode(raw.strip(), validate=True)
+    except binascii.Error:
+        raise ImproperlyConfigured(f"{name}: a key is not valid base64.") from None
+    if (sizes and len(key) not in sizes) or len(key) < minimum:
+        wanted = " or ".join(map(str, sorted(sizes))) if sizes else f"at least {minimum}"
+        raise ImproperlyConfigured(f"{name}: a key must be {wanted} bytes, not {len(key)}.")
+    return key
+
+
+def _patient_id_keys(raw: str) -> dict[str, bytes]:
+    keys: dict[str, bytes] = {}
+    for entry in filter(None, (part.strip() for part in raw.split(","))):
+        key_id, separator, value = entry.partition(":")
+        key_id = key_id.strip()
+        if not separator or not key_id or not key_id.replace("-", "").replace("_", "").isalnum():
+            raise ImproperlyConfigured(
+                "PATIENT_ID_KEYS is a comma-separated list of key_id:base64key "
+                "(key ids of letters, digits, - and _)."
+            )
+        if key_id in keys:
+            raise ImproperlyConfigured(f"PATIENT_ID_KEYS names the key id {key_id!r} twice.")
+        keys[key_id] = _b64_key("PATIENT_ID_KEYS", value, sizes={32})
+    return keys
+
+
+def _development_key(label: str) -> bytes:
+    import hashlib
+
+    return hashlib.sha256(f"alliance-dev-only:{label}:{SECRET_KEY}".encode()).digest()
+
+
+PATIENT_ID_KEYS = _patient_id_keys(env.str("PATIENT_ID_KEYS", default=""))
+_patient_id_hmac_key = env.str("PATIENT_ID_HMAC_KEY", default="")
+PATIENT_ID_HMAC_KEY = (
+    _b64_key("PATIENT_ID_HMAC_KEY", _patient_id_hmac_key, minimum=32)
+    if _patient_id_hmac_key
+    else b""
+)
+if not (PATIENT_ID_KEYS and PATIENT_ID_HMAC_KEY) and not (DEBUG or TESTING):
+    raise ImproperlyConfigured(
+        "PATIENT_ID_KEYS and PATIENT_ID_HMAC_KEY must both be set in production: identity "
+        "numbers are encrypted with them (see config/settings.py, 'Patient data')."
+    )
+if not PATIENT_ID_KEYS:
+    PATIENT_ID_KEYS = {"dev": _development_key("patient-id-aes")}
+if not PATIENT_ID_HMAC_KEY:
+    PATIENT_ID_HMAC_KEY = _development_key("patient-id-hmac")
 
 # --- Referrals ------------------------------------------------------------------------------
 # Minutes to answer a referral, and minutes past that deadline before it expires, per urgency.

@@ -2,7 +2,8 @@
 
 Each locks the referral row, checks the actor's side (sender, receiver, alliance office) and the
 current state against TRANSITIONS, applies the change and writes a ReferralEvent. Notifications
-are queued with transaction.on_commit, so a failed delivery never rolls back the referral.
+go through the transactional outbox (alliance.outbox): sent after the commit, so a failed
+delivery never rolls back the referral, and retried by its sweeper, so none is lost.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from alliance import outbox
 from alliance.choices import KIND_TIER, Role, Tier
 from alliance.errors import ActionNotAllowed, IllegalTransition
 from alliance.models import Department, Institution, Patient
@@ -231,7 +233,8 @@ def _side_label(side: str) -> str:
 
 
 def _queue(task, *args) -> None:
-    transaction.on_commit(lambda: task.delay(*args), robust=True)
+    # Through the outbox: a broker that is down or hangs neither fails the change nor loses it.
+    outbox.enqueue(task, *args)
 
 
 # --- creating and editing ---------------------------------------------------------------------

@@ -237,8 +237,12 @@ class ReferralCreateView(LoginRequiredMixin, PermissionRequiredMixin, FormView):
         patients = Patient.objects.restrict(self.request.user).select_related("home_institution")
         query = self.request.GET.get("find", "").strip()
         if query:
+            # Identity numbers are encrypted: only the whole number matches, through its keyed
+            # hash (Patient.objects.with_id_number); a partial number cannot be searched.
             patients = patients.filter(
-                Q(id_number=query.upper()) | Q(phone=query) | Q(name__icontains=query)
+                Q(id_number_hash=Patient.hash_id_number(query))
+                | Q(phone=query)
+                | Q(name__icontains=query)
             )
         return patients
 

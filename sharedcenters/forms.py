@@ -361,7 +361,7 @@ class PackageMoveForm(forms.Form):
             if not id_number:
                 self.add_error("patient_id_number", _("Enter the patient's identity number."))
             else:
-                self.patient = self.patients.filter(id_number=id_number).first()
+                self.patient = self.patients.with_id_number(id_number).first()
                 if self.patient is None:
                     self.add_error("patient_id_number", _("Patient not found."))
         return data

@@ -4,6 +4,7 @@ The world: a lead hospital, two member centres (one with a village clinic), a ce
 alliance, the district bureau, and one patient registered at each primary institution.
 """
 
+import base64
 import os
 import subprocess
 import sys
@@ -195,6 +196,13 @@ def celery_worker_queue(transactional_db):
         "CELERY_TASK_DEFAULT_QUEUE": queue,
         "SECRET_KEY": "worker-test-secret",  # noqa: S105
         "DEBUG": "false",
+        # Production settings need the patient data keys; the worker must use the suite's own
+        # to read the identity numbers the tests wrote.
+        "PATIENT_ID_KEYS": ",".join(
+            f"{key_id}:{base64.b64encode(key).decode()}"
+            for key_id, key in settings.PATIENT_ID_KEYS.items()
+        ),
+        "PATIENT_ID_HMAC_KEY": base64.b64encode(settings.PATIENT_ID_HMAC_KEY).decode(),
     }
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo",

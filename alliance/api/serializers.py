@@ -79,7 +79,11 @@ class PatientSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
         extra_kwargs = {
             "id_number": {
-                "help_text": _("Full number on write; masked (310115********1234) on read."),
+                "help_text": _(
+                    "Full number on write; masked (310115********1234) on read. The full number "
+                    "is only returned by POST /api/v1/patients/{id}/reveal-id-number/, which is "
+                    "logged."
+                ),
                 # Room for the spaces people type between groups; they are removed before the
                 # model's own 18-character limit and check-digit validation apply.
                 "max_length": 24,

@@ -71,7 +71,8 @@ class PatientViewSet(
     mixins.UpdateModelMixin,
     viewsets.GenericViewSet,
 ):
-    """Residents; lists and details show identity numbers masked. Views and changes are logged."""
+    """Residents; lists and details show identity numbers masked, and only the reveal-id-number
+    action shows one in full. Views, reveals and changes are logged."""
 
     queryset = Patient.objects.select_related("home_institution")
     serializer_class = PatientSerializer
@@ -85,6 +86,7 @@ class PatientViewSet(
         "update": "alliance.change_patient",
         "partial_update": "alliance.change_patient",
         "lookup": "alliance.view_patient",
+        "reveal_id_number": "alliance.view_patient",
     }
 
     def retrieve(self, request, *args, **kwargs):
@@ -100,10 +102,24 @@ class PatientViewSet(
         query = PatientLookupSerializer(data=request.data)
         query.is_valid(raise_exception=True)
         patient = get_object_or_404(
-            self.get_queryset(), id_number=query.validated_data["id_number"]
+            self.get_queryset().with_id_number(query.validated_data["id_number"])
         )
         services.patient_viewed(actor=request.user, patient=patient)
         return Response(self.get_serializer(patient).data)
+
+    @extend_schema(
+        request=None,
+        responses=inline_serializer("RevealedIdNumber", {"id_number": serializers.CharField()}),
+    )
+    @action(detail=True, methods=["post"], url_path="reveal-id-number")
+    def reveal_id_number(self, request, pk=None):
+        """The full identity number of one resident: the only answer that is not masked.
+
+        POST (never a cacheable or prefetchable GET); the same rules as the detail apply (404
+        for a resident the user may not see), and each call is recorded in the access log."""
+        patient = self.get_object()
+        number = services.patient_id_number_revealed(actor=request.user, patient=patient)
+        return Response({"id_number": number}, headers={"Cache-Control": "no-store, private"})
 
     def perform_create(self, serializer):
         serializer.instance = services.patient_create(

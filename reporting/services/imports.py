@@ -38,6 +38,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from alliance import outbox
 from alliance.errors import ActionNotAllowed
 from alliance.models import Institution
 from alliance.querysets import profile_of
@@ -137,9 +138,7 @@ def import_facts(
     created, updated, old_spans = merged
     years = _years(stream.spans | old_spans, today)
     for year, institution_ids in years.items():
-        transaction.on_commit(
-            partial(tasks.recompute_indicators.delay, year, institution_ids), robust=True
-        )
+        outbox.enqueue(tasks.recompute_indicators, year, institution_ids)
     return ImportResult(kind, created, updated, stream.rows, years)
 
 
@@ -529,7 +528,7 @@ def import_job_create(*, actor, kind: str, upload: File) -> Job:
             kind=JobKind.IMPORT, fact_kind=kind, file=upload,
             file_name=(upload.name or "")[-255:], requested_by=actor,
         )  # fmt: skip
-        transaction.on_commit(partial(tasks.run_import_job.delay, job.pk), robust=True)
+        outbox.enqueue(tasks.run_import_job, job.pk)
     return job
 
 

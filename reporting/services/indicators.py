@@ -33,6 +33,7 @@ from django.db.models.functions import Coalesce, ExtractMonth, ExtractQuarter, G
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from alliance import outbox
 from alliance.choices import Tier
 from alliance.models import Alliance, Institution, Membership
 
@@ -621,5 +622,5 @@ def recompute_job_create(*, actor, year: int, institution: Institution | None = 
         kind=JobKind.RECOMPUTE, year=year, institution=institution, requested_by=actor
     )
     ids = [institution.pk] if institution is not None else None
-    transaction.on_commit(lambda: tasks.recompute_indicators.delay(year, ids, job.pk), robust=True)
+    outbox.enqueue(tasks.recompute_indicators, year, ids, job.pk)
     return job

@@ -18,6 +18,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from alliance import outbox
 from alliance.choices import Role
 from alliance.errors import ActionNotAllowed, IllegalTransition
 from alliance.models import Department, Patient
@@ -180,7 +181,8 @@ def _transition(
 
 
 def _queue(task, *args) -> None:
-    transaction.on_commit(lambda: task.delay(*args), robust=True)
+    # Through the outbox: a broker that is down or hangs neither fails the change nor loses it.
+    outbox.enqueue(task, *args)
 
 
 def _tasks():

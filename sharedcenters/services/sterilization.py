@@ -18,6 +18,7 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from alliance import outbox
 from alliance.choices import Role
 from alliance.errors import ActionNotAllowed, IllegalTransition
 from alliance.models import Department, Institution, Patient
@@ -399,7 +400,7 @@ def cycle_recall(*, actor, cycle: SterilizationCycle, reason: str) -> Sterilizat
     PackageEvent.objects.bulk_create(events)
     from .. import tasks
 
-    transaction.on_commit(lambda: tasks.notify_recall.delay(cycle.pk), robust=True)
+    outbox.enqueue(tasks.notify_recall, cycle.pk)
     return cycle
 
 

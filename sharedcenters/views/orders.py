@@ -117,8 +117,12 @@ class OrderCreateView(LoginRequiredMixin, PermissionRequiredMixin, FormView):
         find = self.request.GET.get("find", "").strip()
         found = visible.order_by("-created_at")
         if find:
+            # Identity numbers are encrypted: only the whole number matches, through its keyed
+            # hash (Patient.objects.with_id_number); a partial number cannot be searched.
             found = found.filter(
-                Q(id_number=find.upper()) | Q(phone=find) | Q(name__icontains=find)
+                Q(id_number_hash=Patient.hash_id_number(find))
+                | Q(phone=find)
+                | Q(name__icontains=find)
             ).order_by("name", "pk")
         ids = list(found.values_list("pk", flat=True)[:50])
         if self._param("patient"):

@@ -10,7 +10,13 @@ from django.urls import reverse
 
 from alliance.choices import InstitutionKind, Role, Specialty
 from alliance.demo import ACCOUNTS, DEMO_PASSWORD, load_demo
-from alliance.models import Patient, PatientAccess, SpecialtyNetwork, WorkerHeartbeat
+from alliance.models import (
+    OutboxMessage,
+    Patient,
+    PatientAccess,
+    SpecialtyNetwork,
+    WorkerHeartbeat,
+)
 from alliance.querysets import profile_of
 from tests.factories import (
     DepartmentFactory,
@@ -391,6 +397,7 @@ def every_model_has_a_row(world, superuser, clinic_doctor):
     network.departments.add(world["cardiology"])
     PatientAccess.objects.create(patient=world["patient"], user=clinic_doctor, action="view")
     WorkerHeartbeat.objects.create(hostname="worker@test", seen_at="2025-01-01T08:00:00+08:00")
+    OutboxMessage.objects.create(task="alliance.tasks.record_worker_heartbeat")
 
 
 @pytest.mark.parametrize("model", ALLIANCE_ADMIN_MODELS, ids=lambda m: m._meta.label)

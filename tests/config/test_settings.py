@@ -1,18 +1,27 @@
 """Production defaults are safe: checked in a fresh interpreter with a production environment."""
 
+import base64
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from django.conf import settings
 
+PATIENT_KEYS = {
+    # Two keys, the first current: production may list an old one for rotation.
+    "PATIENT_ID_KEYS": f"k2:{base64.b64encode(b'2' * 32).decode()},"
+    f"k1:{base64.b64encode(b'1' * 32).decode()}",
+    "PATIENT_ID_HMAC_KEY": base64.b64encode(b"h" * 32).decode(),
+}
 PRODUCTION_ENV = {
     "PATH": os.environ.get("PATH", ""),
     "DJANGO_SETTINGS_MODULE": "config.settings",
     "DATABASE_URL": "sqlite:////tmp/unused.sqlite3",
     "ALLOWED_HOSTS": "alliance.example.org",
+    **PATIENT_KEYS,
 }
 
 
@@ -37,6 +46,30 @@ def test_a_malformed_boolean_is_a_startup_error():
     result = run_manage("check", SECRET_KEY="x" * 50, DEBUG="perhaps")
     assert result.returncode != 0
     assert "DEBUG='perhaps' is not a boolean" in result.stderr
+
+
+@pytest.mark.parametrize("missing", ["PATIENT_ID_KEYS", "PATIENT_ID_HMAC_KEY"])
+def test_production_without_a_patient_data_key_stops_with_a_clear_message(missing):
+    # Never the development keys derived from SECRET_KEY: they are not secret enough.
+    result = run_manage("check", SECRET_KEY="x" * 50, **{missing: ""})
+    assert result.returncode != 0
+    assert "PATIENT_ID_KEYS and PATIENT_ID_HMAC_KEY must both be set" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("keys", "message"),
+    [
+        ("k1:not-base64!", "not valid base64"),
+        (f"k1:{base64.b64encode(b'short').decode()}", "must be 32 bytes"),
+        (base64.b64encode(b"1" * 32).decode(), "key_id:base64key"),
+        (f"a:{base64.b64encode(b'1' * 32).decode()},a:{base64.b64encode(b'2' * 32).decode()}",
+         "twice"),
+    ],
+)  # fmt: skip
+def test_a_malformed_patient_key_is_a_startup_error(keys, message):
+    result = run_manage("check", SECRET_KEY="x" * 50, PATIENT_ID_KEYS=keys)
+    assert result.returncode != 0
+    assert message in result.stderr
 
 
 def test_the_deployment_check_is_clean_in_production():
