@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pgtrigger
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
@@ -15,6 +16,7 @@ from .choices import (
     CENTER_KINDS,
     KIND_TIER,
     KINDS_NEEDING_PARENT,
+    AccessKind,
     AllianceMode,
     Closeness,
     Gender,
@@ -461,6 +463,56 @@ class PatientAccess(models.Model):
         return (
             f"{self.user} {self.get_action_display()} {self.patient_id} @ {self.at:%Y-%m-%d %H:%M}"
         )
+
+
+class AccessLog(models.Model):
+    """The append-only access log: sign-ins and failures, lockouts, views and changes of patient
+    records, exports and permission denials. PostgreSQL refuses UPDATE and DELETE on the table
+    (a trigger), so not even the application can rewrite it; rows are kept at least 6 months
+    (网络安全法 第二十一条) and archived as README §Audit describes."""
+
+    at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+    kind = models.CharField(_("event"), max_length=24, choices=AccessKind.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,  # accounts are deactivated, never deleted, once they acted
+        related_name="access_log",
+    )
+    # As typed at the sign-in form (failed sign-ins may name no account), or the account's.
+    username = models.CharField(_("user name"), max_length=150, blank=True)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    method = models.CharField(_("HTTP method"), max_length=8, blank=True)
+    path = models.CharField(_("address"), max_length=255, blank=True)
+    patient = models.ForeignKey(
+        "Patient",
+        verbose_name=_("patient"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    detail = models.JSONField(_("detail"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name = _("access log entry")
+        verbose_name_plural = _("access log")
+        indexes = [
+            models.Index(fields=["user", "at"], name="accesslog_user_at"),
+            models.Index(fields=["patient", "at"], name="accesslog_patient_at"),
+            models.Index(fields=["kind", "at"], name="accesslog_kind_at"),
+        ]
+        triggers = [
+            pgtrigger.Protect(
+                name="accesslog_append_only", operation=pgtrigger.Update | pgtrigger.Delete
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.username or '-'} {self.get_kind_display()}"
 
 
 class WorkerHeartbeat(models.Model):

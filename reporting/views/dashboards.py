@@ -186,7 +186,9 @@ class DashboardView(DashboardAccessMixin, TemplateView):
         if table == "comparison":
             data = selectors.comparison(self.request.user, narrowed.institutions, keys, year)
             title = f"{label} · {data.years[0]}–{data.years[-1]}"
-            return exports.response(exports.comparison_table(data, name=name, title=title), fmt)
+            return exports.response(
+                exports.comparison_table(data, name=name, title=title), fmt, self.request
+            )
         figures = selectors.alliance_figures(self.request.user, narrowed.alliances, year)
         title = f"{label} · {year}"
         if table == "headline":
@@ -198,7 +200,7 @@ class DashboardView(DashboardAccessMixin, TemplateView):
             )
         else:
             out = exports.centers_table(figures, name=name, title=title)
-        return exports.response(out, fmt)
+        return exports.response(out, fmt, self.request)
 
 
 @method_decorator(never_cache, name="dispatch")
@@ -238,7 +240,7 @@ class InstitutionDashboardView(LoginRequiredMixin, TemplateView):
                     history, charts["months"], name=f"{name}-{year}",
                     title=f"{institution.name} · {year}",
                 )  # fmt: skip
-            return exports.response(out, fmt)
+            return exports.response(out, fmt, self.request)
 
         context = self.get_context_data(
             form=form, institution=institution, history=history, year=year, charts=charts,

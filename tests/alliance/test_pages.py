@@ -170,7 +170,7 @@ def test_every_demo_account_logs_in_and_gets_the_home_of_its_role(demo, username
     client = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
 
     login = client.post("/accounts/login/", {"username": username, "password": DEMO_PASSWORD})
-    response = client.get("/")
+    response = client.get("/", follow=True)  # the security auditor's home is the access log
 
     assert login.status_code == 302
     assert response.status_code == 200
@@ -183,6 +183,9 @@ def test_every_demo_account_logs_in_and_gets_the_home_of_its_role(demo, username
         for patient in Patient.objects.all():
             assert patient.name not in html
             assert patient.masked_id_number not in html
+    elif profile is not None and profile.role == Role.SECURITY_AUDITOR:
+        assert response.redirect_chain == [("/alliance/audit/", 302)]
+        assert "访问日志" in html and not any(p.name in html for p in Patient.objects.all())
     elif profile is not None:
         assert response.context["patients"].count() == Patient.objects.restrict(user).count()
         assert profile.institution.name in html
