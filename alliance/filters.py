@@ -73,8 +73,10 @@ class AccessLogFilter(django_filters.FilterSet):
         label=_("Patient"), method="filter_patient", help_text=_("Name or record number")
     )
     kind = django_filters.ChoiceFilter(label=_("Event"), choices=AccessKind.choices)
-    since = django_filters.DateFilter(label=_("From"), field_name="at__date", lookup_expr="gte")
-    until = django_filters.DateFilter(label=_("To"), field_name="at__date", lookup_expr="lte")
+    since = django_filters.DateFilter(
+        label=_("First day"), field_name="at__date", lookup_expr="gte"
+    )
+    until = django_filters.DateFilter(label=_("Last day"), field_name="at__date", lookup_expr="lte")
 
     class Meta:
         model = AccessLog

@@ -38,5 +38,5 @@ class AuditDeniedMiddleware:
             from .audit import record  # late: the models load after the middleware
             from .choices import AccessKind
 
-            record(AccessKind.DENIED, request=request, status=403)
+            record(AccessKind.DENIED, request=request)
         return response

@@ -514,6 +514,23 @@ class AccessLog(models.Model):
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.username or '-'} {self.get_kind_display()}"
 
+    @property
+    def summary(self) -> str:
+        """The detail in words, for the auditor's page and export."""
+        detail = self.detail or {}
+        if self.kind == AccessKind.EXPORT:
+            filters = "; ".join(
+                f"{key}={','.join(map(str, value)) if isinstance(value, list) else value}"
+                for key, value in (detail.get("filters") or {}).items()
+            )
+            return _("%(table)s as %(format)s, %(rows)s rows; filter: %(filters)s") % {
+                "table": detail.get("table", ""), "format": detail.get("format", ""),
+                "rows": detail.get("rows", ""), "filters": filters or "—",
+            }  # fmt: skip
+        if self.kind == AccessKind.UNLOCK and "failures" in detail:
+            return _("after %(failures)s failed sign-ins") % detail
+        return "; ".join(f"{key}={value}" for key, value in detail.items())
+
 
 class WorkerHeartbeat(models.Model):
     """Last time each Celery worker ran the heartbeat task: the operator's sign of life."""

@@ -3,7 +3,6 @@ the security auditor's access log."""
 
 import codecs
 import csv
-import json
 
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from django.db import connection
@@ -191,7 +190,7 @@ class AccessLogView(LoginRequiredMixin, PermissionRequiredMixin, FilterView):
                     timezone.localtime(entry.at).isoformat(timespec="seconds"),
                     entry.get_kind_display(), entry.username, entry.ip_address or "",
                     entry.method, entry.path, entry.patient.name if entry.patient else "",
-                    json.dumps(entry.detail, ensure_ascii=False) if entry.detail else "",
+                    entry.summary,
                 ])  # fmt: skip
 
         response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")

@@ -13,7 +13,7 @@ from django.db.models import F
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from alliance import audit
 from alliance.choices import AccessKind, Role
@@ -84,6 +84,8 @@ def test_a_lockout_and_its_lifting_are_logged(db, client):
     AccessAttempt.objects.update(attempt_time=F("attempt_time") - datetime.timedelta(minutes=31))
     assert log_in(client, "nurse", PASSWORD).status_code == 302
     unlock = AccessLog.objects.get(kind=AccessKind.UNLOCK, username="nurse")
+    with translation.override("zh-hans"):
+        assert unlock.summary == "此前连续 6 次登录失败"
     # Five failures and the refused sixth try while locked.
     assert (unlock.ip_address, unlock.detail) == (IP, {"failures": 6})
 
@@ -200,6 +202,8 @@ def test_the_auditors_export_is_the_search_and_is_itself_logged(log, auditor):
     assert export.detail == {
         "table": "access_log", "format": "csv", "filters": {"user": "office"}, "rows": 2,
     }  # fmt: skip
+    with translation.override("zh-hans"):
+        assert export.summary == "access_log，csv 格式，2 行；筛选条件：user=office"
 
 
 def test_the_audit_page_runs_a_fixed_number_of_queries(log, auditor, clinic_doctor):
