@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pgtrigger
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
@@ -26,6 +27,7 @@ from .choices import (
     Specialty,
     Tier,
 )
+from .history import tracked
 from .querysets import (
     InstitutionQuerySet,
     MembershipQuerySet,
@@ -66,6 +68,7 @@ class District(models.Model):
         return self.name
 
 
+@tracked("InstitutionHistory")
 class Institution(models.Model):
     """A member institution: lead or secondary hospital, community centre, station or clinic."""
 
@@ -581,3 +584,14 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+# Accounts are Django's own model: tracked through a proxy so the triggers' migrations are this
+# app's, not django.contrib.auth's. The password hash (a secret) and the sign-in time (sign-ins
+# are in the access log) are left out of the history.
+@tracked("UserHistory", exclude=["password", "last_login"])
+class Account(User):
+    class Meta:
+        proxy = True
+        verbose_name = _("user account")
+        verbose_name_plural = _("user accounts")
