@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import services
 from .models import (
+    AccessLog,
     Alliance,
     Department,
     District,
@@ -15,7 +16,6 @@ from .models import (
     Membership,
     OutboxMessage,
     Patient,
-    PatientAccess,
     SpecialtyNetwork,
     StaffProfile,
     WorkerHeartbeat,
@@ -202,14 +202,15 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-@admin.register(PatientAccess)
-class PatientAccessAdmin(ReadOnlyAdmin):
+@admin.register(AccessLog)
+class AccessLogAdmin(ReadOnlyAdmin):
     def has_view_permission(self, request, obj=None) -> bool:
         return request.user.is_active and request.user.is_superuser
 
-    list_display = ["at", "user", "action", "patient", "channel"]
-    list_filter = ["action", "channel"]
-    list_select_related = ["user", "patient"]
+    list_display = ["at", "kind", "username", "ip_address", "path", "patient"]
+    list_filter = ["kind"]
+    search_fields = ["username", "path"]
+    list_select_related = ["patient"]
     date_hierarchy = "at"
 
 

@@ -7,11 +7,22 @@ class AllianceConfig(AppConfig):
     verbose_name = _("Alliance and institutions")
 
     def ready(self) -> None:
+        from axes.models import AccessAttempt
         from axes.signals import user_locked_out
-        from django.contrib.auth.signals import user_logged_in
+        from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+        from django.db.models.signals import post_delete
 
+        from . import audit
         from .middleware_sessions import record_login_time
         from .signals import log_lockout
 
         user_logged_in.connect(record_login_time, dispatch_uid="alliance-record-login-time")
         user_locked_out.connect(log_lockout, dispatch_uid="alliance-log-lockout")
+        # The access log (等保2.0 安全审计): sign-ins, failures, lockouts and unlocks.
+        user_logged_in.connect(audit.on_login, dispatch_uid="alliance-audit-login")
+        user_logged_out.connect(audit.on_logout, dispatch_uid="alliance-audit-logout")
+        user_login_failed.connect(audit.on_login_failed, dispatch_uid="alliance-audit-failed")
+        user_locked_out.connect(audit.on_lockout, dispatch_uid="alliance-audit-lockout")
+        post_delete.connect(
+            audit.on_attempt_deleted, sender=AccessAttempt, dispatch_uid="alliance-audit-unlock"
+        )

@@ -94,11 +94,29 @@ class Role(models.TextChoices):
     CENTER_STAFF = "center_staff", _("Shared center staff")
     ALLIANCE_OFFICE = "alliance_office", _("Alliance office")
     BUREAU_VIEWER = "bureau_viewer", _("Health bureau")
+    # Separation of duties: reads the access log and nothing else (no patient, no referral).
+    SECURITY_AUDITOR = "security_auditor", _("Security auditor")
 
 
-class PatientAction(models.TextChoices):
-    VIEW = "view", _("Viewed")
-    CREATE = "create", _("Created")
-    UPDATE = "update", _("Updated")
-    # The one way to see a full identity number (everywhere else it is masked): always audited.
-    REVEAL_ID = "reveal_id", _("view full identity number")
+class AccessKind(models.TextChoices):
+    """What the append-only access log records (等保2.0 安全审计)."""
+
+    LOGIN = "login", _("Signed in")
+    LOGIN_FAILED = "login_failed", _("Failed sign-in")
+    LOGOUT = "logout", _("Signed out")
+    LOCKOUT = "lockout", _("Account locked")
+    UNLOCK = "unlock", _("Account unlocked")
+    PATIENT_VIEW = "patient_view", _("Viewed a patient record")
+    PATIENT_CREATE = "patient_create", _("Registered a patient")
+    PATIENT_UPDATE = "patient_update", _("Changed a patient record")
+    PATIENT_REVEAL_ID = "patient_reveal_id", _("Viewed a full identity number")
+    EXPORT = "export", _("Exported data")
+    DENIED = "denied", _("Permission denied")
+
+
+PATIENT_ACCESS_KINDS = (
+    AccessKind.PATIENT_VIEW,
+    AccessKind.PATIENT_CREATE,
+    AccessKind.PATIENT_UPDATE,
+    AccessKind.PATIENT_REVEAL_ID,
+)

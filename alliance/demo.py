@@ -124,6 +124,7 @@ ACCOUNTS = [
     ("lab", "临检中心 检验技师", LEAD, "检验科（临检中心）", Role.CENTER_STAFF),
     ("imaging", "影像中心 放射科医生", LEAD, "医学影像科（影像中心）", Role.CENTER_STAFF),
     ("cssd", "消毒供应中心 护士", LEAD, "消毒供应中心", Role.CENTER_STAFF),
+    ("auditor", "临港院区 信息科 安全审计员", LEAD, None, Role.SECURITY_AUDITOR),
 ]
 
 

@@ -5,8 +5,8 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
-from .choices import InstitutionKind, Specialty, Tier
-from .models import Alliance, Department, District, Institution, Patient
+from .choices import AccessKind, InstitutionKind, Specialty, Tier
+from .models import AccessLog, Alliance, Department, District, Institution, Patient
 from .selectors import filter_by_tier, search_institutions
 
 
@@ -61,3 +61,29 @@ class PatientFilter(django_filters.FilterSet):
     class Meta:
         model = Patient
         fields = ["q", "home_institution", "signed", "gender"]
+
+
+class AccessLogFilter(django_filters.FilterSet):
+    """The security auditor's search: by user, patient, event and date range."""
+
+    user = django_filters.CharFilter(
+        label=_("User"), field_name="username", lookup_expr="icontains"
+    )
+    patient = django_filters.CharFilter(
+        label=_("Patient"), method="filter_patient", help_text=_("Name or record number")
+    )
+    kind = django_filters.ChoiceFilter(label=_("Event"), choices=AccessKind.choices)
+    since = django_filters.DateFilter(
+        label=_("First day"), field_name="at__date", lookup_expr="gte"
+    )
+    until = django_filters.DateFilter(label=_("Last day"), field_name="at__date", lookup_expr="lte")
+
+    class Meta:
+        model = AccessLog
+        fields = ["user", "patient", "kind", "since", "until"]
+
+    def filter_patient(self, queryset, name, value):
+        value = value.strip()
+        if value.isdigit() and len(value) <= 9:  # a record number, never an overflow
+            return queryset.filter(patient_id=int(value))
+        return queryset.filter(patient__name__icontains=value)

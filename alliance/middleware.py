@@ -1,4 +1,4 @@
-"""Responses to signed-in users are not stored by browsers or shared caches (ASVS 14.3)."""
+"""Response middleware: no-store for signed-in users (ASVS 14.3), permission denials audited."""
 
 from collections.abc import Callable
 
@@ -22,4 +22,21 @@ class NoStoreForAuthenticatedMiddleware:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated and not response.has_header("Cache-Control"):
             response["Cache-Control"] = "no-store, private"
+        return response
+
+
+class AuditDeniedMiddleware:
+    """Write every 403 answer, page or API, to the access log: a permission denial is a
+    security event whoever asked (ASVS 16.3: log authorization failures)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        response = self.get_response(request)
+        if response.status_code == 403:
+            from .audit import record  # late: the models load after the middleware
+            from .choices import AccessKind
+
+            record(AccessKind.DENIED, request=request)
         return response

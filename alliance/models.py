@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import pgtrigger
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
@@ -16,16 +18,18 @@ from .choices import (
     CENTER_KINDS,
     KIND_TIER,
     KINDS_NEEDING_PARENT,
+    PATIENT_ACCESS_KINDS,
+    AccessKind,
     AllianceMode,
     Closeness,
     Gender,
     InstitutionKind,
-    PatientAction,
     Role,
     Specialty,
     Tier,
 )
 from .fields import ID_NUMBER_PURPOSE, EncryptedTextField, id_number_hash
+from .history import tracked
 from .querysets import (
     InstitutionQuerySet,
     MembershipQuerySet,
@@ -66,6 +70,7 @@ class District(models.Model):
         return self.name
 
 
+@tracked("InstitutionHistory")
 class Institution(models.Model):
     """A member institution: lead or secondary hospital, community centre, station or clinic."""
 
@@ -349,6 +354,8 @@ class StaffProfile(models.Model):
         return patient_scope_for(self)
 
 
+# The ciphertext stays out of the history; a changed number shows as a changed hash.
+@tracked("PatientHistory", exclude=["id_number"])
 class Patient(models.Model):
     """A resident known to the alliance; the identity number is shown masked outside its record."""
 
@@ -476,32 +483,79 @@ class Patient(models.Model):
         return False
 
 
-class PatientAccess(models.Model):
-    """Append-only trail of who viewed, created or changed a patient record, and when."""
+class AccessLogQuerySet(models.QuerySet):
+    def patient_accesses(self) -> AccessLogQuerySet:
+        """Views, registrations, changes and identity-number reveals of patient records."""
+        return self.filter(kind__in=PATIENT_ACCESS_KINDS)
 
-    patient = models.ForeignKey(
-        Patient, verbose_name=_("patient"), on_delete=models.PROTECT, related_name="access_log"
-    )
+
+class AccessLog(models.Model):
+    """The append-only access log: sign-ins and failures, lockouts, views and changes of patient
+    records, exports and permission denials. PostgreSQL refuses UPDATE and DELETE on the table
+    (a trigger), so not even the application can rewrite it; rows are kept at least 6 months
+    (网络安全法 第二十一条) and archived as README §Audit describes."""
+
+    at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+    kind = models.CharField(_("event"), max_length=24, choices=AccessKind.choices)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("user"),
-        on_delete=models.PROTECT,
-        related_name="patient_accesses",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,  # accounts are deactivated, never deleted, once they acted
+        related_name="access_log",
     )
-    action = models.CharField(_("action"), max_length=16, choices=PatientAction.choices)
-    at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
-    channel = models.CharField(_("channel"), max_length=16, default="api")
-    fields = models.JSONField(_("changed fields"), default=list, blank=True)
+    # As typed at the sign-in form (failed sign-ins may name no account), or the account's.
+    username = models.CharField(_("user name"), max_length=150, blank=True)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    method = models.CharField(_("HTTP method"), max_length=8, blank=True)
+    path = models.CharField(_("address"), max_length=255, blank=True)
+    patient = models.ForeignKey(
+        "Patient",
+        verbose_name=_("patient"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    detail = models.JSONField(_("detail"), default=dict, blank=True)
+
+    objects = AccessLogQuerySet.as_manager()
 
     class Meta:
-        ordering = ["-at"]
-        verbose_name = _("patient record access")
-        verbose_name_plural = _("patient record accesses")
+        ordering = ["-at", "-pk"]
+        verbose_name = _("access log entry")
+        verbose_name_plural = _("access log")
+        indexes = [
+            models.Index(fields=["user", "at"], name="accesslog_user_at"),
+            models.Index(fields=["patient", "at"], name="accesslog_patient_at"),
+            models.Index(fields=["kind", "at"], name="accesslog_kind_at"),
+        ]
+        triggers = [
+            pgtrigger.Protect(
+                name="accesslog_append_only", operation=pgtrigger.Update | pgtrigger.Delete
+            )
+        ]
 
     def __str__(self) -> str:
-        return (
-            f"{self.user} {self.get_action_display()} {self.patient_id} @ {self.at:%Y-%m-%d %H:%M}"
-        )
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.username or '-'} {self.get_kind_display()}"
+
+    @property
+    def summary(self) -> str:
+        """The detail in words, for the auditor's page and export."""
+        detail = self.detail or {}
+        if self.kind == AccessKind.EXPORT:
+            filters = "; ".join(
+                f"{key}={','.join(map(str, value)) if isinstance(value, list) else value}"
+                for key, value in (detail.get("filters") or {}).items()
+            )
+            return _("%(table)s as %(format)s, %(rows)s rows; filter: %(filters)s") % {
+                "table": detail.get("table", ""), "format": detail.get("format", ""),
+                "rows": detail.get("rows", ""), "filters": filters or "—",
+            }  # fmt: skip
+        if self.kind == AccessKind.UNLOCK and "failures" in detail:
+            return _("after %(failures)s failed sign-ins") % detail
+        return "; ".join(f"{key}={value}" for key, value in detail.items())
 
 
 class WorkerHeartbeat(models.Model):
@@ -592,3 +646,14 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task}{tuple(self.args)} #{self.pk}"
+
+
+# Accounts are Django's own model: tracked through a proxy so the triggers' migrations are this
+# app's, not django.contrib.auth's. The password hash (a secret) and the sign-in time (sign-ins
+# are in the access log) are left out of the history.
+@tracked("UserHistory", exclude=["password", "last_login"])
+class Account(User):
+    class Meta:
+        proxy = True
+        verbose_name = _("user account")
+        verbose_name_plural = _("user accounts")

@@ -38,8 +38,8 @@ class RestrictedQuerySet(models.QuerySet):
         if getattr(user, "is_superuser", False) and user.is_active:
             return self
         profile = profile_of(user)
-        if profile is None:
-            return self.none()
+        if profile is None or profile.role == Role.SECURITY_AUDITOR:
+            return self.none()  # the security auditor reads the access log, no other row
         return self.visible_to(profile)
 
     def visible_to(self, profile: StaffProfile) -> RestrictedQuerySet:
@@ -172,7 +172,7 @@ def patient_scope_for(profile: StaffProfile):
     """Institutions whose registered residents the profile may see (and register)."""
     from .models import Institution
 
-    if profile.role == Role.BUREAU_VIEWER:
+    if profile.role in (Role.BUREAU_VIEWER, Role.SECURITY_AUDITOR):
         return Institution.objects.none()  # the health bureau sees aggregates only
     if profile.role == Role.ALLIANCE_OFFICE:
         return Institution.objects.in_alliances_of(profile.institution_id)

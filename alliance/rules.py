@@ -28,3 +28,9 @@ can_register_patients = is_superuser | has_role(
 rules.add_perm("alliance.view_patient", can_view_patients)
 rules.add_perm("alliance.add_patient", can_register_patients)
 rules.add_perm("alliance.change_patient", can_register_patients)
+
+# Separation of duties: the security auditor reads the access log and nothing else; a
+# superuser may read it too. Also a named rule, for the page header.
+reads_access_log = is_superuser | has_role(Role.SECURITY_AUDITOR)
+rules.add_perm("alliance.view_accesslog", reads_access_log)
+rules.add_rule("alliance.reads_access_log", reads_access_log)

@@ -9,9 +9,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .choices import PatientAction
+from . import audit
+from .choices import AccessKind
 from .errors import ActionNotAllowed, DomainError
-from .models import Patient, PatientAccess, WorkerHeartbeat
+from .models import Patient, WorkerHeartbeat
 from .querysets import profile_of
 from .validators import normalize_id_number
 
@@ -60,9 +61,7 @@ def patient_create(*, actor, channel: str = "api", **data: Any) -> Patient:
         _check_identity_number_free(patient.id_number)
     patient.full_clean(validate_unique=False)
     patient.save()
-    PatientAccess.objects.create(
-        patient=patient, user=actor, action=PatientAction.CREATE, channel=channel
-    )
+    audit.record(AccessKind.PATIENT_CREATE, user=actor, patient=patient, channel=channel)
     return patient
 
 
@@ -84,16 +83,14 @@ def patient_update(*, actor, patient: Patient, channel: str = "api", **data: Any
         _check_identity_number_free(patient.id_number, exclude_pk=patient.pk)
     patient.full_clean(validate_unique=False)
     patient.save()
-    PatientAccess.objects.create(
-        patient=patient, user=actor, action=PatientAction.UPDATE, channel=channel, fields=changed
+    audit.record(
+        AccessKind.PATIENT_UPDATE, user=actor, patient=patient, channel=channel, fields=changed
     )
     return patient
 
 
 def patient_viewed(*, actor, patient: Patient, channel: str = "api") -> None:
-    PatientAccess.objects.create(
-        patient=patient, user=actor, action=PatientAction.VIEW, channel=channel
-    )
+    audit.record(AccessKind.PATIENT_VIEW, user=actor, patient=patient, channel=channel)
 
 
 def patient_id_number_revealed(*, actor, patient: Patient, channel: str = "api") -> str:
@@ -102,9 +99,7 @@ def patient_id_number_revealed(*, actor, patient: Patient, channel: str = "api")
     The caller has already checked that the actor may see the record. The number goes back to
     the caller only: never into the log row, a log line or a URL.
     """
-    PatientAccess.objects.create(
-        patient=patient, user=actor, action=PatientAction.REVEAL_ID, channel=channel
-    )
+    audit.record(AccessKind.PATIENT_REVEAL_ID, user=actor, patient=patient, channel=channel)
     return patient.id_number
 
 

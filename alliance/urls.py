@@ -9,4 +9,5 @@ urlpatterns = [
     path(
         "institutions/<int:pk>/", views.InstitutionDetailView.as_view(), name="institution-detail"
     ),
+    path("audit/", views.AccessLogView.as_view(), name="access-log"),
 ]

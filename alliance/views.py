@@ -1,18 +1,22 @@
-"""Pages of the alliance app: home per role, the institution directory, institution detail."""
+"""Pages of the alliance app: home per role, the institution directory, institution detail,
+the security auditor's access log."""
 
-from django.contrib.auth.mixins import LoginRequiredMixin
+import codecs
+import csv
+
+from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.generic import DetailView, TemplateView
 from django_filters.views import FilterView
 
-from . import selectors
-from .choices import Role
-from .filters import InstitutionFilter
-from .models import Alliance, Institution, Patient, WorkerHeartbeat
+from . import audit, selectors
+from .choices import AccessKind, Role
+from .filters import AccessLogFilter, InstitutionFilter
+from .models import AccessLog, Alliance, Institution, Patient, WorkerHeartbeat
 from .querysets import profile_of
 
 
@@ -25,6 +29,12 @@ class RestrictedMixin(LoginRequiredMixin):
 
 class HomeView(LoginRequiredMixin, TemplateView):
     template_name = "alliance/home.html"
+
+    def get(self, request, *args, **kwargs):
+        profile = profile_of(request.user)
+        if profile is not None and profile.role == Role.SECURITY_AUDITOR:
+            return redirect("alliance:access-log")  # the auditor's only page
+        return super().get(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -138,3 +148,52 @@ class NotificationListView(LoginRequiredMixin, TemplateView):
             user=self.request.user, notification_ids=[n.pk for n in notifications if not n.read_at]
         )
         return context
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+class AccessLogView(LoginRequiredMixin, PermissionRequiredMixin, FilterView):
+    """The security auditor's search of the access log; `?format=csv` exports what it found
+    (and that export is itself logged, with its filter and row count)."""
+
+    permission_required = "alliance.view_accesslog"
+    filterset_class = AccessLogFilter
+    template_name = "alliance/access_log.html"
+    paginate_by = 50
+
+    def get_queryset(self):
+        return AccessLog.objects.select_related("user", "patient")
+
+    def render_to_response(self, context, **response_kwargs):
+        if self.request.GET.get("format") != "csv" or not self.filterset.is_valid():
+            return super().render_to_response(context, **response_kwargs)
+        rows = self.filterset.qs
+        filters = {k: v for k, v in self.request.GET.items() if k not in ("format", "page")}
+        audit.record(
+            AccessKind.EXPORT, request=self.request, table="access_log", format="csv",
+            filters=filters, rows=rows.count(),
+        )  # fmt: skip
+        return self.csv(rows)
+
+    def csv(self, rows) -> StreamingHttpResponse:
+        writer = csv.writer(_Echo())
+        header = [_("Time"), _("Event"), _("User"), _("IP address"), _("HTTP method"),
+                  _("Address"), _("Patient"), _("Detail")]  # fmt: skip
+
+        def lines():
+            yield codecs.BOM_UTF8.decode() + writer.writerow(header)
+            for entry in rows.iterator(chunk_size=2000):
+                yield writer.writerow([
+                    timezone.localtime(entry.at).isoformat(timespec="seconds"),
+                    entry.get_kind_display(), entry.username, entry.ip_address or "",
+                    entry.method, entry.path, entry.patient.name if entry.patient else "",
+                    entry.summary,
+                ])  # fmt: skip
+
+        response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+        stamp = timezone.localdate().isoformat()
+        response["Content-Disposition"] = f'attachment; filename="access-log-{stamp}.csv"'
+        return response

@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from alliance.history import tracked
 from alliance.models import Department, Institution, Patient
 
 from .choices import (
@@ -24,6 +25,7 @@ from .querysets import FollowUpTaskQuerySet, ReferralQuerySet, urgency_rank
 from .validators import validate_icd10
 
 
+@tracked("ReferralHistory")
 class Referral(models.Model):
     """A patient sent from one institution to another of the alliance, up, down or across."""
 

@@ -13,11 +13,14 @@ import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
+
+from alliance import audit
+from alliance.choices import AccessKind
 
 from .indicators import INDICATORS
 from .selectors import (
@@ -93,7 +96,13 @@ def _attachment(content: bytes, content_type: str, filename: str) -> HttpRespons
     return response
 
 
-def response(table: Table, fmt: str) -> HttpResponse:
+def response(table: Table, fmt: str, request: HttpRequest) -> HttpResponse:
+    """The table as a download; the export goes into the access log with its filter and size."""
+    filters = {k: v for k, v in request.GET.lists() if k != "format"}
+    audit.record(
+        AccessKind.EXPORT, request=request, table=table.name, format=fmt, filters=filters,
+        rows=len(table.rows),
+    )  # fmt: skip
     return xlsx_response(table) if fmt == "xlsx" else csv_response(table)
 
 

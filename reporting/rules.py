@@ -14,7 +14,7 @@ rules.add_rule("reporting.imports_facts", imports_facts)
 
 
 # Dashboards (views/dashboards.py): aggregates, scoped by role in selectors.dashboard_scope.
-reads_dashboards = is_superuser | has_role(*Role.values)
+reads_dashboards = is_superuser | has_role(*(r for r in Role.values if r != Role.SECURITY_AUDITOR))
 reads_alliance_dashboards = is_superuser | has_role(Role.ALLIANCE_OFFICE, Role.BUREAU_VIEWER)
 
 

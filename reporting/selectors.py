@@ -252,7 +252,7 @@ def dashboard_scope(user) -> Scope:
         alliances, members = _members(memberships, institutions)
         return Scope("all", alliances, members, institutions)
     profile = profile_of(user)
-    if profile is None:
+    if profile is None or profile.role == Role.SECURITY_AUDITOR:
         return Scope("none")
     if profile.role == Role.ALLIANCE_OFFICE:
         own = active.filter(institution_id=profile.institution_id).values("alliance_id")
@@ -279,7 +279,7 @@ def may_view_institution(user, institution: Institution) -> bool:
     if user.is_superuser and user.is_active:
         return True
     profile = profile_of(user)
-    if profile is None:
+    if profile is None or profile.role == Role.SECURITY_AUDITOR:
         return False
     if profile.role == Role.ALLIANCE_OFFICE:
         return (

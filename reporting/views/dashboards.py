@@ -10,6 +10,7 @@ from __future__ import annotations
 import rules
 from django import forms
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -25,6 +26,9 @@ from alliance.choices import Tier
 from .. import exports, selectors
 
 ALL = [("", gettext_lazy("All"))]
+# Institutions per page of the comparison table: a district has hundreds, which no one reads
+# on one screen (and which cost more to render than the rest of the page); exports hold all.
+TABLE_ROWS_PER_PAGE = 50
 
 
 class FilterForm(forms.Form):
@@ -140,8 +144,11 @@ class DashboardView(DashboardAccessMixin, TemplateView):
 
         figures = selectors.alliance_figures(request.user, narrowed.alliances, year)
         table = selectors.comparison(request.user, narrowed.institutions, keys, year)
+        paginator = Paginator(table.rows, TABLE_ROWS_PER_PAGE)
+        page = paginator.get_page(request.GET.get("page"))
         context = self.get_context_data(
             form=form, scope=scope, year=year, label=label, table=table, figures=figures,
+            page_obj=page, paginator=paginator, is_paginated=page.has_other_pages(),
             show_centers=show_centers,
             charts=selectors.alliance_charts(figures, year),
             years_with_columns=sorted(
@@ -179,7 +186,9 @@ class DashboardView(DashboardAccessMixin, TemplateView):
         if table == "comparison":
             data = selectors.comparison(self.request.user, narrowed.institutions, keys, year)
             title = f"{label} · {data.years[0]}–{data.years[-1]}"
-            return exports.response(exports.comparison_table(data, name=name, title=title), fmt)
+            return exports.response(
+                exports.comparison_table(data, name=name, title=title), fmt, self.request
+            )
         figures = selectors.alliance_figures(self.request.user, narrowed.alliances, year)
         title = f"{label} · {year}"
         if table == "headline":
@@ -191,7 +200,7 @@ class DashboardView(DashboardAccessMixin, TemplateView):
             )
         else:
             out = exports.centers_table(figures, name=name, title=title)
-        return exports.response(out, fmt)
+        return exports.response(out, fmt, self.request)
 
 
 @method_decorator(never_cache, name="dispatch")
@@ -231,7 +240,7 @@ class InstitutionDashboardView(LoginRequiredMixin, TemplateView):
                     history, charts["months"], name=f"{name}-{year}",
                     title=f"{institution.name} · {year}",
                 )  # fmt: skip
-            return exports.response(out, fmt)
+            return exports.response(out, fmt, self.request)
 
         context = self.get_context_data(
             form=form, institution=institution, history=history, year=year, charts=charts,

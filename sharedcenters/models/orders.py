@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from alliance.history import tracked
 from alliance.models import Department, Institution, Patient
 
 from ..choices import (
@@ -70,6 +71,7 @@ class ImagingSlot(models.Model):
         return self.capacity - self.priority_reserved
 
 
+@tracked("ExamOrderHistory")
 class ExamOrder(models.Model):
     """A lab, imaging or ECG order from a member institution to a shared center."""
 

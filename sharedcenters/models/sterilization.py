@@ -7,6 +7,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from alliance.history import tracked
 from alliance.models import Department, Institution, Patient
 
 from ..choices import (
@@ -128,6 +129,7 @@ class SterilizationCycle(models.Model):
         )
 
 
+@tracked("PackageHistory")
 class Package(models.Model):
     """One physical instrument package, traced by its barcode through every step."""
 

@@ -11,8 +11,8 @@ import re
 import pytest
 from django.utils import timezone
 
-from alliance.choices import InstitutionKind, PatientAction, Specialty
-from alliance.models import Patient, PatientAccess, SpecialtyNetwork
+from alliance.choices import AccessKind, InstitutionKind, Specialty
+from alliance.models import AccessLog, Patient, SpecialtyNetwork
 from tests.conftest import PERSONAS
 from tests.factories import (
     AllianceFactory,
@@ -157,7 +157,7 @@ def test_writing_a_patient_without_credentials_is_a_401_and_writes_nothing(api, 
     assert_json_error(create, 401)
     assert_json_error(update, 401)
     assert Patient.objects.count() == before
-    assert not PatientAccess.objects.exists()
+    assert not AccessLog.objects.patient_accesses().exists()
 
 
 def test_me_describes_the_users_institution_and_role(api, clinic_doctor, world):
@@ -607,7 +607,7 @@ def test_outsider_gets_404_for_another_institutions_patient(api, outsider_clinic
     response = api.as_user(outsider_clinic_user).get(f"/api/v1/patients/{world['patient'].pk}/")
 
     assert_json_error(response, 404)
-    assert not PatientAccess.objects.exists()
+    assert not AccessLog.objects.patient_accesses().exists()
 
 
 def test_outsider_cannot_find_a_foreign_patient_by_the_full_identity_number(
@@ -620,7 +620,7 @@ def test_outsider_cannot_find_a_foreign_patient_by_the_full_identity_number(
     )
 
     assert_json_error(response, 404)
-    assert not PatientAccess.objects.exists()
+    assert not AccessLog.objects.patient_accesses().exists()
 
 
 def test_outsider_cannot_see_residents_by_filtering_on_a_foreign_home_institution(
@@ -669,7 +669,11 @@ def test_patient_filters_by_name_and_full_identity_number(api, clinic_doctor, wo
     found = api.post("/api/v1/patients/lookup/", {"id_number": number.lower()}, format="json")
     assert found.status_code == 200 and found.json()["name"] == "李芳"
     assert MASKED_ID.match(found.json()["id_number"])
-    assert PatientAccess.objects.filter(patient=world["station_patient"], action="view").exists()
+    assert (
+        AccessLog.objects.patient_accesses()
+        .filter(patient=world["station_patient"], kind="patient_view")
+        .exists()
+    )
     partial = api.post("/api/v1/patients/lookup/", {"id_number": number[:10]}, format="json")
     assert "id_number" in assert_json_error(partial, 400)["errors"]
     # The identity number is not a query parameter: it would be written to access logs.
@@ -736,7 +740,7 @@ def test_a_role_that_may_not_register_gets_403_and_nothing_is_written(api, perso
 
     assert_json_error(response, 403)
     assert Patient.objects.count() == before
-    assert not PatientAccess.objects.exists()
+    assert not AccessLog.objects.patient_accesses().exists()
 
 
 @pytest.mark.parametrize("where", ["hospital", "other_center", "foreign_center", "bureau"])
@@ -752,7 +756,7 @@ def test_registering_at_another_institution_is_a_400_naming_home_institution(
     body = assert_json_error(response, 400)
     assert "home_institution" in body["errors"]
     assert Patient.objects.count() == before
-    assert not PatientAccess.objects.exists()
+    assert not AccessLog.objects.patient_accesses().exists()
 
 
 def test_registering_with_a_wrong_check_digit_is_a_400_naming_id_number(api, clinic_doctor, world):
@@ -766,7 +770,7 @@ def test_registering_with_a_wrong_check_digit_is_a_400_naming_id_number(api, cli
     assert "id_number" in body["errors"]
     assert "id_number" in body["detail"]
     assert Patient.objects.count() == before
-    assert not PatientAccess.objects.exists()
+    assert not AccessLog.objects.patient_accesses().exists()
 
 
 @pytest.mark.parametrize("number", ["", "31011519850302", "3101151985030200A1", "not a number"])
@@ -805,7 +809,7 @@ def test_registering_with_a_birth_date_not_matching_the_id_is_a_400_naming_birth
     body = assert_json_error(response, 400)
     assert "birth_date" in body["errors"]
     assert not Patient.objects.filter(name="陈静").exists()
-    assert not PatientAccess.objects.exists()
+    assert not AccessLog.objects.patient_accesses().exists()
 
 
 def test_registering_with_a_gender_not_matching_the_id_is_a_400_naming_gender(
@@ -865,7 +869,7 @@ def test_a_signed_resident_without_a_signing_institution_is_a_400(api, clinic_do
     body = assert_json_error(response, 400)
     assert "signing_institution" in body["errors"]
     assert not Patient.objects.filter(name="陈静").exists()
-    assert not PatientAccess.objects.exists()
+    assert not AccessLog.objects.patient_accesses().exists()
 
 
 def test_a_malformed_json_body_is_a_400_json(api, clinic_doctor, world):
@@ -879,7 +883,7 @@ def test_a_malformed_json_body_is_a_400_json(api, clinic_doctor, world):
 
     assert_json_error(create, 400)
     assert_json_error(update, 400)
-    assert not PatientAccess.objects.exists()
+    assert not AccessLog.objects.patient_accesses().exists()
 
 
 def test_a_json_body_that_is_not_an_object_is_a_400(api, clinic_doctor, world):
@@ -902,10 +906,10 @@ def test_clinic_doctor_registers_a_resident_of_their_own_centre(api, clinic_doct
     assert patient.home_institution == world["center"]
     assert MASKED_ID.match(body["id_number"])
     assert MASKED_MOBILE.match(body["phone"])
-    access = PatientAccess.objects.get(patient=patient)
+    access = AccessLog.objects.patient_accesses().get(patient=patient)
     assert access.user == clinic_doctor
-    assert access.action == PatientAction.CREATE
-    assert access.channel == "api"
+    assert access.kind == AccessKind.PATIENT_CREATE
+    assert access.detail["channel"] == "api"
 
 
 def test_clinic_doctor_registers_a_resident_of_their_station(api, clinic_doctor, world):
@@ -954,11 +958,11 @@ def test_retrieving_a_patient_writes_a_view_row(api, clinic_doctor, world):
 
     api.as_user(clinic_doctor).get(f"/api/v1/patients/{patient.pk}/")
 
-    access = PatientAccess.objects.get()
+    access = AccessLog.objects.patient_accesses().get()
     assert access.patient == patient
     assert access.user == clinic_doctor
-    assert access.action == PatientAction.VIEW
-    assert access.channel == "api"
+    assert access.kind == AccessKind.PATIENT_VIEW
+    assert access.detail["channel"] == "api"
 
 
 def test_a_refused_retrieval_writes_no_view_row(api, bureau_viewer, outsider_clinic_user, world):
@@ -967,7 +971,7 @@ def test_a_refused_retrieval_writes_no_view_row(api, bureau_viewer, outsider_cli
     api.as_user(bureau_viewer).get(url)
     api.as_user(outsider_clinic_user).get(url)
 
-    assert not PatientAccess.objects.exists()
+    assert not AccessLog.objects.patient_accesses().exists()
 
 
 def test_patching_an_invisible_patient_is_a_404_and_changes_nothing(
@@ -982,7 +986,7 @@ def test_patching_an_invisible_patient_is_a_404_and_changes_nothing(
     assert_json_error(response, 404)
     patient.refresh_from_db()
     assert patient.address == ""
-    assert not PatientAccess.objects.exists()
+    assert not AccessLog.objects.patient_accesses().exists()
 
 
 @pytest.mark.parametrize("persona", ["center_staff", "bureau_viewer", "no_profile_user"])
@@ -1016,7 +1020,7 @@ def test_patching_an_invalid_identity_number_is_a_400_and_changes_nothing(
     assert "id_number" in body["errors"]
     patient.refresh_from_db()
     assert patient.id_number == original
-    assert not PatientAccess.objects.exists()
+    assert not AccessLog.objects.patient_accesses().exists()
 
 
 def test_patching_the_birth_date_away_from_the_id_is_a_400_naming_birth_date(
@@ -1033,7 +1037,7 @@ def test_patching_the_birth_date_away_from_the_id_is_a_400_naming_birth_date(
     assert "birth_date" in body["errors"]
     patient.refresh_from_db()
     assert patient.birth_date == original
-    assert not PatientAccess.objects.exists()
+    assert not AccessLog.objects.patient_accesses().exists()
 
 
 def test_moving_a_patient_to_another_institution_is_a_400_naming_home_institution(
@@ -1051,7 +1055,7 @@ def test_moving_a_patient_to_another_institution_is_a_400_naming_home_institutio
     assert "home_institution" in body["errors"]
     patient.refresh_from_db()
     assert patient.home_institution == world["center"]
-    assert not PatientAccess.objects.exists()
+    assert not AccessLog.objects.patient_accesses().exists()
 
 
 def test_patching_a_duplicate_identity_number_is_a_409(api, clinic_doctor, world):
@@ -1082,11 +1086,11 @@ def test_clinic_doctor_patches_a_patient_and_the_changed_fields_are_logged(
     patient.refresh_from_db()
     assert patient.phone == "13800001111"
     assert patient.address == "泥城镇新城路1号"
-    access = PatientAccess.objects.get()
-    assert access.action == PatientAction.UPDATE
+    access = AccessLog.objects.patient_accesses().get()
+    assert access.kind == AccessKind.PATIENT_UPDATE
     assert access.user == clinic_doctor
     # The unchanged name is not reported as a change.
-    assert sorted(access.fields) == ["address", "phone"]
+    assert sorted(access.detail["fields"]) == ["address", "phone"]
 
 
 def test_clinic_doctor_moves_a_patient_to_their_own_station(api, clinic_doctor, world):
@@ -1099,7 +1103,7 @@ def test_clinic_doctor_moves_a_patient_to_their_own_station(api, clinic_doctor, 
     assert response.status_code == 200, response.content
     patient.refresh_from_db()
     assert patient.home_institution == world["station"]
-    assert PatientAccess.objects.get().fields == ["home_institution"]
+    assert AccessLog.objects.patient_accesses().get().detail["fields"] == ["home_institution"]
 
 
 def test_patients_cannot_be_deleted(api, superuser, world):
@@ -1201,4 +1205,4 @@ def test_roles_without_patient_access_cannot_look_up_an_identity_number(api, per
         "/api/v1/patients/lookup/", {"id_number": world["patient"].id_number}, format="json"
     )
     assert_json_error(response, 403)
-    assert not PatientAccess.objects.exists()
+    assert not AccessLog.objects.patient_accesses().exists()

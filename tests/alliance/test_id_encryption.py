@@ -14,10 +14,10 @@ from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone, translation
 
 from alliance import services
-from alliance.choices import PatientAction
+from alliance.choices import AccessKind
 from alliance.errors import DomainError
 from alliance.fields import ID_NUMBER_PURPOSE, DecryptionError, decrypt, encrypt, id_number_hash
-from alliance.models import Patient, PatientAccess
+from alliance.models import AccessLog, Patient
 from tests.factories import InstitutionFactory, PatientFactory, valid_id_number
 
 pytestmark = pytest.mark.django_db
@@ -223,18 +223,18 @@ def test_reveal_returns_the_full_number_and_records_it(api, clinic_doctor, world
     assert response.status_code == 200, response.content
     assert response.json() == {"id_number": patient.id_number}
     assert "no-store" in response["Cache-Control"]
-    access = PatientAccess.objects.get()
-    assert (access.patient, access.user, access.action, access.channel) == (
-        patient, clinic_doctor, PatientAction.REVEAL_ID, "api",
+    access = AccessLog.objects.patient_accesses().get()
+    assert (access.patient, access.user, access.kind, access.detail) == (
+        patient, clinic_doctor, AccessKind.PATIENT_REVEAL_ID, {"channel": "api"},
     )  # fmt: skip
-    assert patient.id_number not in str(access.fields)
+    assert patient.id_number not in str(access.detail)
 
 
 def test_reveal_is_a_post_only(api, clinic_doctor, world):
     response = api.as_user(clinic_doctor).get(reveal_url(world["patient"]))
 
     assert response.status_code == 405
-    assert not PatientAccess.objects.exists()
+    assert not AccessLog.objects.patient_accesses().exists()
 
 
 def test_reveal_of_another_institutions_patient_is_a_404(api, outsider_clinic_user, world):
@@ -242,7 +242,7 @@ def test_reveal_of_another_institutions_patient_is_a_404(api, outsider_clinic_us
 
     assert response.status_code == 404
     assert world["patient"].id_number not in response.content.decode()
-    assert not PatientAccess.objects.exists()
+    assert not AccessLog.objects.patient_accesses().exists()
 
 
 def test_the_bureau_may_not_reveal_like_it_may_not_see_the_detail(api, bureau_viewer, world):
@@ -253,14 +253,14 @@ def test_the_bureau_may_not_reveal_like_it_may_not_see_the_detail(api, bureau_vi
 
     assert response.status_code == detail.status_code == 403
     assert world["patient"].id_number not in response.content.decode()
-    assert not PatientAccess.objects.exists()
+    assert not AccessLog.objects.patient_accesses().exists()
 
 
 def test_reveal_needs_a_login(api, world):
     response = api.post(reveal_url(world["patient"]))
 
     assert response.status_code in (401, 403)
-    assert not PatientAccess.objects.exists()
+    assert not AccessLog.objects.patient_accesses().exists()
 
 
 def test_the_detail_and_the_list_stay_masked(api, clinic_doctor, world):

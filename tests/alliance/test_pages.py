@@ -11,9 +11,9 @@ from django.urls import reverse
 from alliance.choices import InstitutionKind, Role, Specialty
 from alliance.demo import ACCOUNTS, DEMO_PASSWORD, load_demo
 from alliance.models import (
+    AccessLog,
     OutboxMessage,
     Patient,
-    PatientAccess,
     SpecialtyNetwork,
     WorkerHeartbeat,
 )
@@ -176,7 +176,7 @@ def test_every_demo_account_logs_in_and_gets_the_home_of_its_role(demo, username
     client = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
 
     login = client.post("/accounts/login/", {"username": username, "password": DEMO_PASSWORD})
-    response = client.get("/")
+    response = client.get("/", follow=True)  # the security auditor's home is the access log
 
     assert login.status_code == 302
     assert response.status_code == 200
@@ -189,6 +189,9 @@ def test_every_demo_account_logs_in_and_gets_the_home_of_its_role(demo, username
         for patient in Patient.objects.all():
             assert patient.name not in html
             assert patient.masked_id_number not in html
+    elif profile is not None and profile.role == Role.SECURITY_AUDITOR:
+        assert response.redirect_chain == [("/alliance/audit/", 302)]
+        assert "访问日志" in html and not any(p.name in html for p in Patient.objects.all())
     elif profile is not None:
         assert response.context["patients"].count() == Patient.objects.restrict(user).count()
         assert profile.institution.name in html
@@ -395,7 +398,7 @@ def every_model_has_a_row(world, superuser, clinic_doctor):
         lead_department=world["cardiology"],
     )  # fmt: skip
     network.departments.add(world["cardiology"])
-    PatientAccess.objects.create(patient=world["patient"], user=clinic_doctor, action="view")
+    AccessLog.objects.create(patient=world["patient"], user=clinic_doctor, kind="patient_view")
     WorkerHeartbeat.objects.create(hostname="worker@test", seen_at="2025-01-01T08:00:00+08:00")
     OutboxMessage.objects.create(task="alliance.tasks.record_worker_heartbeat")
 

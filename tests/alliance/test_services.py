@@ -4,9 +4,9 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from alliance import services
-from alliance.choices import PatientAction
+from alliance.choices import AccessKind
 from alliance.errors import ActionNotAllowed
-from alliance.models import Patient, PatientAccess
+from alliance.models import AccessLog, Patient
 from tests.factories import valid_id_number
 
 
@@ -36,15 +36,15 @@ def test_an_invalid_record_writes_neither_patient_nor_log(world, clinic_doctor):
     with pytest.raises(ValidationError):
         register(clinic_doctor, world["center"], birth_date="1995-05-18")
     assert not Patient.objects.filter(name="新居民").exists()
-    assert not PatientAccess.objects.exists()
+    assert not AccessLog.objects.patient_accesses().exists()
 
 
 def test_registering_a_resident_logs_who_created_it(world, clinic_doctor):
     number = next(valid_id_number(n) for n in range(200) if valid_id_number(n).endswith("X"))
     patient = register(clinic_doctor, world["station"], id_number=number.lower())
     assert patient.id_number == number  # stored upper case
-    access = PatientAccess.objects.get(patient=patient)
-    assert (access.user, access.action) == (clinic_doctor, PatientAction.CREATE)
+    access = AccessLog.objects.patient_accesses().get(patient=patient)
+    assert (access.user, access.kind) == (clinic_doctor, AccessKind.PATIENT_CREATE)
 
 
 def test_an_update_logs_the_changed_fields(world, clinic_doctor):
@@ -52,8 +52,10 @@ def test_an_update_logs_the_changed_fields(world, clinic_doctor):
     services.patient_update(
         actor=clinic_doctor, patient=patient, phone="13800000000", name=patient.name
     )
-    access = PatientAccess.objects.get(patient=patient, action=PatientAction.UPDATE)
-    assert access.fields == ["phone"]
+    access = AccessLog.objects.patient_accesses().get(
+        patient=patient, kind=AccessKind.PATIENT_UPDATE
+    )
+    assert access.detail["fields"] == ["phone"]
 
 
 def test_moving_a_resident_out_of_ones_own_institutions_is_refused(world, clinic_doctor):

@@ -389,8 +389,9 @@ def test_the_demo_reads_the_papers_table_1(db):
 
 # Session, user, profile, scope (memberships, institutions), the profile's institution (the
 # values' restrict), years, the table's and the alliances' values, the inbox count; the bureau's
-# page header also asks Django's permission tables twice (no rules grant it referrals).
-QUERIES = {"office": 10, "bureau": 12, "institution": 9, "export": 8}
+# page header also asks Django's permission tables twice (no rules grant it referrals). An
+# export writes its access-log row.
+QUERIES = {"office": 10, "bureau": 12, "institution": 9, "export": 9}
 
 
 def add_centers(world, n: int, start: int) -> list:
@@ -445,6 +446,31 @@ def test_an_export_runs_a_fixed_number_of_queries(world, alliance_office):
             )
         )
     assert counts == [QUERIES["export"], QUERIES["export"]]  # no page header: no inbox count
+
+
+def test_the_comparison_table_pages_by_fifty_institutions_and_the_export_holds_all(
+    world, alliance_office, monkeypatch
+):
+    from reporting.views import dashboards
+
+    monkeypatch.setattr(dashboards, "TABLE_ROWS_PER_PAGE", 3)
+    add_centers(world, 5, 0)  # five centres with values: pages of 3 and 2
+    office = logged_in(alliance_office)
+    first = office.get(DASHBOARD, {"year": YEAR})
+    second = office.get(DASHBOARD, {"year": YEAR, "page": 2})
+    beyond = office.get(DASHBOARD, {"year": YEAR, "page": 99})  # the last page, not an error
+    on_first, on_second = table_rows(first.content.decode()), table_rows(second.content.decode())
+    assert (len(on_first), len(on_second)) == (3, 2)
+    assert not set(on_first) & set(on_second)
+    assert set(table_rows(beyond.content.decode())) == set(on_second)
+    assert "机构 1–3，共 5 家" in first.content.decode()
+    assert 'page=2"' in first.content.decode().replace("&amp;", "&")
+    export = office.get(DASHBOARD, {"year": YEAR, "format": "csv", "table": "comparison"})
+    exported = export.content.decode("utf-8-sig").splitlines()
+    assert sum(1 for line in exported if line.startswith(tuple(
+        Institution.objects.filter(pk__in=set(on_first) | set(on_second))
+        .values_list("name", flat=True)
+    ))) == 5  # fmt: skip
 
 
 def test_a_new_office_in_an_empty_alliance_sees_empty_tables(world):

@@ -1,0 +1,45 @@
+"""Change history of the records that matter (等保2.0 安全审计, HIPAA §164.312(b)).
+
+django-pghistory installs PostgreSQL triggers that copy each inserted, updated or deleted row of
+a tracked model into its history table, so bulk and queryset updates are caught as well as
+`save()`. The request's user and address are attached to every change it makes (the middleware
+below). On SQLite (`make run`) there are no triggers and no history: it is a PostgreSQL feature.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pghistory
+from django.db import connection
+from django.http import HttpRequest, HttpResponseBase
+from pghistory.middleware import HistoryMiddleware
+
+
+def tracked(model_name: str, **options):
+    """`@tracked("ReferralHistory")`: every insert, update and delete of the model is kept, in
+    an append-only history table of that name."""
+    # New trackers per model: pghistory binds each tracker to the model it tracks.
+    trackers = (pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+    return pghistory.track(
+        *trackers,
+        model_name=model_name,
+        append_only=True,
+        # `history`, not pghistory's `events`: the referrals' and orders' own event timelines
+        # are `events` already.
+        obj_field=pghistory.ObjForeignKey(related_name="history"),
+        **options,
+    )
+
+
+class HistoryContextMiddleware(HistoryMiddleware):
+    """pghistory's middleware (who and which URL made each change), on PostgreSQL only: it
+    prefixes statements with PostgreSQL's `set_config`, which SQLite does not know."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        super().__init__(get_response)
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        if connection.vendor != "postgresql":
+            return self.get_response(request)
+        return super().__call__(request)
