@@ -112,6 +112,9 @@ class AccessKind(models.TextChoices):
     PATIENT_REVEAL_ID = "patient_reveal_id", _("Viewed a full identity number")
     EXPORT = "export", _("Exported data")
     DENIED = "denied", _("Permission denied")
+    TWO_FACTOR_ON = "two_factor_on", _("Turned two-factor sign-in on")
+    TWO_FACTOR_OFF = "two_factor_off", _("Turned two-factor sign-in off")
+    TWO_FACTOR_FAILED = "two_factor_failed", _("Wrong two-factor code")
 
 
 PATIENT_ACCESS_KINDS = (

@@ -69,6 +69,8 @@ INSTALLED_APPS = [
     "rules.apps.AutodiscoverRulesConfig",
     "pgtrigger",
     "pghistory",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "alliance",
     "referrals",
     "sharedcenters",
@@ -84,6 +86,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "alliance.twofactor.TwoFactorMiddleware",
     "alliance.middleware.NoStoreForAuthenticatedMiddleware",
     "alliance.middleware.AuditDeniedMiddleware",
     "alliance.history.HistoryContextMiddleware",
@@ -162,6 +166,19 @@ LOGOUT_REDIRECT_URL = "login"
 # for 30 minutes. By the pair, so that one hospital behind a NAT address is not locked out as a
 # whole, and one user's typos do not lock a colleague out. Attempts and lockouts are rows
 # (AccessAttempt, AccessFailureLog, AccessLog) in the admin; `manage.py axes_reset` unlocks.
+# Two-factor sign-in (alliance/twofactor.py): mandatory for these roles and for superusers,
+# optional for community staff unless TWO_FACTOR_COMMUNITY_REQUIRED. Off in DEBUG (the demo
+# accounts of `make run`) and in the test suite, unless set.
+TWO_FACTOR_ENFORCED = env_bool("TWO_FACTOR_ENFORCED", default=not (DEBUG or TESTING))
+TWO_FACTOR_REQUIRED_ROLES = (
+    "hospital_staff",
+    "center_staff",
+    "alliance_office",
+    "security_auditor",
+)
+TWO_FACTOR_COMMUNITY_REQUIRED = env_bool("TWO_FACTOR_COMMUNITY_REQUIRED", default=False)
+OTP_TOTP_ISSUER = "医联体平台"
+
 AXES_ENABLED = True
 AXES_FAILURE_LIMIT = 5
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]

@@ -33,6 +33,17 @@ urlpatterns = [
         auth_views.PasswordChangeDoneView.as_view(),
         name="password_change_done",
     ),
+    path("accounts/2fa/", alliance_views.TwoFactorSetupView.as_view(), name="two_factor_setup"),
+    path(
+        "accounts/2fa/verify/",
+        alliance_views.TwoFactorVerifyView.as_view(),
+        name="two_factor_verify",
+    ),
+    path(
+        "accounts/2fa/disable/",
+        alliance_views.TwoFactorDisableView.as_view(),
+        name="two_factor_disable",
+    ),
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz/", alliance_views.health, name="health"),
     path("notifications/", alliance_views.NotificationListView.as_view(), name="notifications"),

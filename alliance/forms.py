@@ -1,0 +1,78 @@
+"""Forms of the alliance app's own pages: two-factor enrolment and verification."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+
+class OneTimeCodeField(forms.CharField):
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("label", _("Six-digit code"))
+        kwargs.setdefault("max_length", 6)
+        kwargs.setdefault("min_length", 6)
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        # Authenticator apps show "123 456": spaces are not part of the code.
+        return "".join((super().to_python(value) or "").split())
+
+    def validate(self, value) -> None:
+        super().validate(value)
+        if not value.isdigit():
+            raise forms.ValidationError(_("The code is six digits."), code="invalid")
+
+
+class TwoFactorSetupForm(forms.Form):
+    """Turning two-factor sign-in on asks for the password and a first code from the app."""
+
+    password = forms.CharField(label=_("Current password"), strip=False)
+    code = OneTimeCodeField()
+
+    def __init__(self, *args, user, device: TOTPDevice, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.user, self.device = user, device
+
+    def clean_password(self) -> str:
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise forms.ValidationError(_("The password is not correct."), code="password")
+        return password
+
+    def clean(self):
+        cleaned = super().clean()
+        code = cleaned.get("code")
+        if code and "password" in cleaned and not self.device.verify_token(code):
+            self.add_error("code", _("The code is not correct or has expired; try the next one."))
+        return cleaned
+
+
+class TwoFactorVerifyForm(forms.Form):
+    code = OneTimeCodeField()
+
+    def __init__(self, *args, device: TOTPDevice, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.device = device
+
+    def clean_code(self) -> str:
+        code = self.cleaned_data["code"]
+        if not self.device.verify_token(code):
+            raise forms.ValidationError(
+                _("The code is not correct or has expired; try the next one."), code="token"
+            )
+        return code
+
+
+class TwoFactorDisableForm(forms.Form):
+    password = forms.CharField(label=_("Current password"), strip=False)
+
+    def __init__(self, *args, user, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_password(self) -> str:
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise forms.ValidationError(_("The password is not correct."), code="password")
+        return password

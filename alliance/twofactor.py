@@ -1,0 +1,83 @@
+"""Two-factor sign-in (TOTP, django-otp): who must use it, and the middleware that holds a
+signed-in but unverified session at the enrolment or code page (等保2.0: two factors for
+privileged users; ASVS 6.3).
+
+Mandatory for the roles in TWO_FACTOR_REQUIRED_ROLES and for superusers; community staff may
+turn it on (TWO_FACTOR_COMMUNITY_REQUIRED makes it mandatory for them too). Whoever has a
+confirmed device must use it. Off entirely when TWO_FACTOR_ENFORCED is false (the default with
+DEBUG, for `make run` and its demo accounts, and in the test suite unless a test turns it on).
+API clients that authenticate with a token are not affected: a token is its own credential.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from urllib.parse import quote
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponseBase, JsonResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from .choices import Role
+from .querysets import profile_of
+
+# Set in the session once a user without a device has been let through: no device query on
+# every later request of that session. Enrolling clears it.
+NOT_ENROLLED_KEY = "_two_factor_not_enrolled"
+EXEMPT_PREFIXES = ("/accounts/2fa/", "/accounts/logout/", "/i18n/", "/static/", "/healthz/")
+
+
+def required_for(user) -> bool:
+    """Must this account sign in with a second factor?"""
+    if not settings.TWO_FACTOR_ENFORCED:
+        return False
+    if user.is_superuser:
+        return True
+    profile = profile_of(user)
+    if profile is None:
+        return False
+    if profile.role == Role.COMMUNITY_STAFF:
+        return settings.TWO_FACTOR_COMMUNITY_REQUIRED
+    return profile.role in settings.TWO_FACTOR_REQUIRED_ROLES
+
+
+def device_of(user, *, confirmed: bool = True) -> TOTPDevice | None:
+    return TOTPDevice.objects.devices_for_user(user, confirmed=confirmed).first()
+
+
+class TwoFactorMiddleware:
+    """After django-otp's OTPMiddleware: an unverified session of an account that needs (or
+    has) a second factor reaches only the enrolment and code pages, sign-out and the language
+    switch; the session API answers 403 with a JSON body."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        blocked = self.blocked(request)
+        return blocked if blocked is not None else self.get_response(request)
+
+    def blocked(self, request: HttpRequest) -> HttpResponseBase | None:
+        user = request.user
+        if (
+            not settings.TWO_FACTOR_ENFORCED
+            or not user.is_authenticated
+            or user.is_verified()
+            or request.session.get(NOT_ENROLLED_KEY)
+            or request.path.startswith(EXEMPT_PREFIXES)
+        ):
+            return None
+        device = device_of(user)
+        if device is None and not required_for(user):
+            request.session[NOT_ENROLLED_KEY] = True
+            return None
+        if request.path.startswith("/api/"):
+            return JsonResponse(
+                {"detail": _("Two-factor verification is required: sign in with your code.")},
+                status=403,
+            )
+        target = "two_factor_verify" if device is not None else "two_factor_setup"
+        return redirect(f"{reverse(target)}?next={quote(request.get_full_path())}")
