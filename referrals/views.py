@@ -15,6 +15,7 @@ from django_filters.views import FilterView
 from alliance.errors import DomainError
 from alliance.models import Institution, Patient
 from alliance.querysets import profile_of
+from alliance.views import PatientSearchMixin
 
 from . import forms, selectors, services
 from .choices import Action, Service, Status, Urgency
@@ -226,7 +227,7 @@ class ReferralActionView(ReferralAccessMixin, View):
         return redirect("referrals:detail", pk=referral.pk)
 
 
-class ReferralCreateView(LoginRequiredMixin, PermissionRequiredMixin, FormView):
+class ReferralCreateView(PatientSearchMixin, LoginRequiredMixin, PermissionRequiredMixin, FormView):
     """New referral: find the patient (ID number, phone or name), pick the target, submit."""
 
     permission_required = "referrals.add_referral"
@@ -235,7 +236,7 @@ class ReferralCreateView(LoginRequiredMixin, PermissionRequiredMixin, FormView):
 
     def _patients(self):
         patients = Patient.objects.restrict(self.request.user).select_related("home_institution")
-        query = self.request.GET.get("find", "").strip()
+        query = self.find
         if query:
             # Identity numbers are encrypted: only the whole number matches, through its keyed
             # hash (Patient.objects.with_id_number); a partial number cannot be searched.
@@ -247,11 +248,18 @@ class ReferralCreateView(LoginRequiredMixin, PermissionRequiredMixin, FormView):
         return patients
 
     def _patient_choices(self):
-        """All visible patients validate a POST; a GET lists only the matches or the latest 50."""
+        """All visible patients validate a submitted referral; the page lists only the matches
+        of a search, or the latest 50 and the patient picked from a search."""
         patients = self._patients()
-        if self.request.method == "GET" and not self.request.GET.get("find"):
-            return patients.order_by("-created_at")[:50]
-        return patients
+        if self.request.method == "POST" and not self.searching:
+            return patients
+        if self.find:
+            return patients
+        latest = list(patients.order_by("-created_at").values_list("pk", flat=True)[:50])
+        picked = self.request.GET.get("patient", "")
+        if picked.isdigit() and len(picked) <= 9:
+            latest.append(int(picked))
+        return patients.filter(pk__in=latest).order_by("-created_at")
 
     def get_form_kwargs(self):
         kwargs = super().get_form_kwargs()
@@ -273,7 +281,7 @@ class ReferralCreateView(LoginRequiredMixin, PermissionRequiredMixin, FormView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["find"] = self.request.GET.get("find", "")
+        context["find"] = self.find
         patient_id = self.request.GET.get("patient") or self.request.POST.get("patient")
         context["targets"] = []
         if patient_id and str(patient_id).isdigit():

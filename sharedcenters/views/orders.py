@@ -22,6 +22,7 @@ from django.views.generic import FormView, ListView
 
 from alliance.errors import DomainError
 from alliance.models import Patient
+from alliance.views import PatientSearchMixin
 from referrals.models import Referral
 
 from .. import forms, selectors, services
@@ -91,7 +92,7 @@ class OrderListView(OrdersAccessMixin, ListView):
         return context
 
 
-class OrderCreateView(LoginRequiredMixin, PermissionRequiredMixin, FormView):
+class OrderCreateView(PatientSearchMixin, LoginRequiredMixin, PermissionRequiredMixin, FormView):
     """New order: the center first (its catalog then shows), the patient, the items."""
 
     permission_required = "sharedcenters.add_examorder"
@@ -111,10 +112,10 @@ class OrderCreateView(LoginRequiredMixin, PermissionRequiredMixin, FormView):
 
     def _patients(self):
         visible = Patient.objects.restrict(self.request.user)
-        if self.request.method == "POST":
+        if self.request.method == "POST" and not self.searching:
             # Validation needs only the posted patient, and a re-shown form lists just that one.
             return visible.filter(pk=self._param("patient") or None)
-        find = self.request.GET.get("find", "").strip()
+        find = self.find
         found = visible.order_by("-created_at")
         if find:
             # Identity numbers are encrypted: only the whole number matches, through its keyed
@@ -156,8 +157,8 @@ class OrderCreateView(LoginRequiredMixin, PermissionRequiredMixin, FormView):
     def get_initial(self):
         initial = super().get_initial()
         for name in ("center", "patient", "referral"):
-            if self.request.GET.get(name, "").isdigit():
-                initial[name] = self.request.GET[name]
+            if self._param(name):  # from the address, or from a posted search
+                initial[name] = self._param(name)
         return initial
 
     def get_form(self, form_class=None):
@@ -172,7 +173,7 @@ class OrderCreateView(LoginRequiredMixin, PermissionRequiredMixin, FormView):
         context.update(
             center=self.center,
             centers=diagnostic_centers(self.request.user).select_related("institution"),
-            find=self.request.GET.get("find", ""),
+            find=self.find,
             patient_param=self._param("patient"),
             referral_param=self._param("referral"),
         )

@@ -411,6 +411,24 @@ def test_finding_a_patient_by_name_phone_or_identity_number(clinic_doctor, world
     assert list(hidden.fields["patient"].queryset) == []
 
 
+def test_the_search_box_posts_so_an_identity_number_stays_out_of_the_address(clinic_doctor, world):
+    client = logged_in(clinic_doctor)
+    patient = world["patient"]
+    page = client.get("/referrals/new/").content.decode()
+    assert '<form method="post" class="card card-body mb-3" role="search">' in page
+    response = client.post("/referrals/new/", {"find": patient.id_number})
+    assert response.status_code == 200
+    assert list(response.context["form"].fields["patient"].queryset) == [patient]
+    assert not response.context["form"].is_bound  # a search, not a referral: no field errors
+    html = response.content.decode()
+    assert f'href="?patient={patient.pk}"' in html
+    assert patient.id_number not in " ".join(re.findall(r'(?:href|action)="[^"]*"', html))
+    # The match's link shows the form with that patient among the choices.
+    picked = client.get("/referrals/new/", {"patient": patient.pk}).context["form"]
+    assert patient in picked.fields["patient"].queryset
+    assert picked.initial["patient"] == str(patient.pk)
+
+
 def test_choosing_a_patient_shows_the_nearest_capable_institutions(clinic_doctor, world):
     world["center"].latitude, world["center"].longitude = "30.900000", "121.900000"
     world["center"].save()

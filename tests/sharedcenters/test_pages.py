@@ -401,6 +401,21 @@ def test_finding_the_patient_by_name_preselects_the_only_match(clinic_doctor, wo
     assert list(hidden.context["form"].fields["patient"].queryset) == []
 
 
+def test_the_search_posts_and_keeps_the_chosen_center(clinic_doctor, world, centers):
+    client = logged_in(clinic_doctor)
+    patient = world["patient"]
+    response = client.post(
+        "/centers/orders/new/", {"center": centers["lab"].pk, "find": patient.id_number}
+    )
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert list(form.fields["patient"].queryset) == [patient] and not form.is_bound
+    assert form.initial["center"] == str(centers["lab"].pk)
+    html = response.content.decode()
+    assert f'href="?center={centers["lab"].pk}&amp;patient={patient.pk}"' in html
+    assert patient.id_number not in " ".join(re.findall(r'(?:href|action)="[^"]*"', html))
+
+
 def test_prefill_from_a_referral(clinic_doctor, world, centers):
     from referrals import services as referral_services
 
