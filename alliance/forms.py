@@ -1,10 +1,13 @@
-"""Forms of the alliance app's own pages: two-factor enrolment and verification."""
+"""Forms of the alliance app's own pages: patient records, two-factor enrolment and verification."""
 
 from __future__ import annotations
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from .models import Patient
 
 
 class OneTimeCodeField(forms.CharField):
@@ -76,3 +79,46 @@ class TwoFactorDisableForm(forms.Form):
         if not self.user.check_password(password):
             raise forms.ValidationError(_("The password is not correct."), code="password")
         return password
+
+
+def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
+    """A service's field errors on the form's fields; any other key as a form error."""
+    if not hasattr(exc, "error_dict"):
+        form.add_error(None, exc.messages)
+        return
+    for name, messages in exc.message_dict.items():
+        form.add_error(name if name in form.fields else None, messages)
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+class PatientForm(forms.ModelForm):
+    """Register a resident, or change the record (without the identity number: a wrong number
+    is corrected through the API's audited path, never shown in a form)."""
+
+    class Meta:
+        model = Patient
+        fields = [
+            "name", "gender", "birth_date", "id_number", "phone", "address", "home_institution",
+            "signed", "signing_institution", "signed_on",
+        ]  # fmt: skip
+        widgets = {
+            "birth_date": DateInput(),
+            "signed_on": DateInput(),
+            # A text column (it holds the ciphertext), but an 18-character number to the user.
+            "id_number": forms.TextInput(attrs={"maxlength": 18, "class": "num"}),
+        }
+
+    def __init__(self, *args, institutions, signing_institutions, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["home_institution"].queryset = institutions
+        self.fields["signing_institution"].queryset = signing_institutions
+        if self.instance.pk:
+            del self.fields["id_number"]
+
+    def _post_clean(self) -> None:
+        # The service validates the record as a whole (model validators, the number's
+        # uniqueness through its keyed hash) and its errors land on these fields.
+        pass

@@ -10,4 +10,8 @@ urlpatterns = [
         "institutions/<int:pk>/", views.InstitutionDetailView.as_view(), name="institution-detail"
     ),
     path("audit/", views.AccessLogView.as_view(), name="access-log"),
+    path("patients/", views.PatientListView.as_view(), name="patient-list"),
+    path("patients/new/", views.PatientCreateView.as_view(), name="patient-create"),
+    path("patients/<int:pk>/", views.PatientDetailView.as_view(), name="patient-detail"),
+    path("patients/<int:pk>/edit/", views.PatientUpdateView.as_view(), name="patient-update"),
 ]

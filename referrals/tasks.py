@@ -2,6 +2,7 @@
 
 from celery import shared_task
 from django.conf import settings
+from django.db import transaction
 from django.urls import reverse
 from django.utils import translation
 from django.utils.module_loading import import_string
@@ -62,9 +63,6 @@ def send_pre_arrival_alert(referral_id: int, event_id: int) -> None:
     referral = Referral.objects.select_related("patient", "to_department", "from_institution").get(
         pk=referral_id
     )
-    event = ReferralEvent.objects.get(pk=event_id)
-    if event.data.get("alert_sent"):
-        return  # a retry after a successful delivery
     phone = selectors.on_duty_phone(referral)
     if not phone:
         return
@@ -76,8 +74,14 @@ def send_pre_arrival_alert(referral_id: int, event_id: int) -> None:
             "patient": f"{referral.patient.get_gender_display()} {referral.patient.birth_date:%Y}",
             "diagnosis": referral.diagnosis_text, "summary": referral.clinical_summary[:300],
         }  # fmt: skip
-    import_string(settings.REFERRAL_ALERT_BACKEND)(phone, message)
-    ReferralEvent.objects.filter(pk=event_id).update(data=event.data | {"alert_sent": phone})
+    with transaction.atomic():
+        # Locked: a second copy of the message running at the same time waits here, then sees
+        # the first one's mark instead of calling again.
+        event = ReferralEvent.objects.select_for_update().get(pk=event_id)
+        if event.data.get("alert_sent"):
+            return  # a retry (or a duplicate) after a successful delivery
+        import_string(settings.REFERRAL_ALERT_BACKEND)(phone, message)
+        ReferralEvent.objects.filter(pk=event_id).update(data=event.data | {"alert_sent": phone})
 
 
 @shared_task(ignore_result=True)

@@ -13,6 +13,7 @@ from django.views.generic import DetailView, FormView, ListView
 from django_filters.views import FilterView
 
 from alliance.errors import DomainError
+from alliance.forms import add_service_errors
 from alliance.models import Institution, Patient
 from alliance.querysets import profile_of
 from alliance.views import PatientSearchMixin
@@ -307,8 +308,7 @@ class ReferralCreateView(PatientSearchMixin, LoginRequiredMixin, PermissionRequi
                 actor=self.request.user, submit=submit, **data
             )
         except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+            add_service_errors(form, exc)
             return self.form_invalid(form)
         except DomainError as exc:
             form.add_error(None, exc.message)

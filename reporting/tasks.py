@@ -1,10 +1,18 @@
 """Celery tasks of reporting: thin wrappers that take ids, re-read and call the services."""
 
 from celery import shared_task
+from django.db import InterfaceError, OperationalError
 
 from .models import Job
 
-RETRY = {"autoretry_for": (ConnectionError,), "retry_backoff": True, "max_retries": 5}
+# A broker hiccup or a database restart mid-task: try again with backoff (recomputing is
+# idempotent: it replaces the period's values).
+RETRY = {
+    "autoretry_for": (ConnectionError, OperationalError, InterfaceError),
+    "retry_backoff": True,
+    "retry_jitter": True,
+    "max_retries": 5,
+}
 
 
 @shared_task(ignore_result=True)

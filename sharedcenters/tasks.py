@@ -3,6 +3,7 @@
 from celery import shared_task
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import translation
@@ -61,11 +62,15 @@ def alert_critical_value(order_id: int, event_id: int) -> None:
         recipients=selectors.ordering_staff(order), key=f"order-event-{event_id}",
         title=message[:200], body=order.critical_note, url=_url(order), urgent=True,
     )  # fmt: skip
-    event = OrderEvent.objects.get(pk=event_id)
-    if event.data.get("alert_sent"):
-        return  # a retry after a successful delivery
     phone = selectors.on_duty_phone(order)
-    if phone:
+    if not phone:
+        return
+    with transaction.atomic():
+        # Locked: a second copy of the message running at the same time waits here, then sees
+        # the first one's mark instead of calling again.
+        event = OrderEvent.objects.select_for_update().get(pk=event_id)
+        if event.data.get("alert_sent"):
+            return  # a retry (or a duplicate) after a successful delivery
         import_string(settings.CRITICAL_VALUE_ALERT_BACKEND)(phone, message)
         OrderEvent.objects.filter(pk=event_id).update(data=event.data | {"alert_sent": phone})
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import rules
-from django import forms
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
-from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.utils.http import url_has_allowed_host_and_scheme
 
@@ -43,15 +41,6 @@ def staff_center_ids(user) -> list[int] | None:
         return None
     profile = profile_of(user)
     return center_ids_of(profile) if profile is not None else []
-
-
-def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
-    """A service's field errors on the form's fields; any other key as a form error."""
-    if not hasattr(exc, "error_dict"):
-        form.add_error(None, exc.messages)
-        return
-    for name, messages in exc.message_dict.items():
-        form.add_error(name if name in form.fields else None, messages)
 
 
 def safe_next(request: HttpRequest, default: str) -> str:

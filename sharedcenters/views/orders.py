@@ -21,6 +21,7 @@ from django.views import View
 from django.views.generic import FormView, ListView
 
 from alliance.errors import DomainError
+from alliance.forms import add_service_errors
 from alliance.models import Patient
 from alliance.views import PatientSearchMixin
 from referrals.models import Referral
@@ -34,7 +35,7 @@ from ..choices import (
     OrderStatus,
 )
 from ..models import ExamOrder, ExamOrderItem, ImagingSlot, ServiceItem, SharedCenter
-from .base import OrdersAccessMixin, add_service_errors, safe_next, staff_center_ids
+from .base import OrdersAccessMixin, safe_next, staff_center_ids
 
 ITEMS = Prefetch("items", queryset=ExamOrderItem.objects.select_related("item"))
 # Worklist tabs in the order the work flows.

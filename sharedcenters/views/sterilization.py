@@ -20,6 +20,7 @@ from django.views.generic import DetailView, ListView
 
 from alliance.choices import Role
 from alliance.errors import DomainError
+from alliance.forms import add_service_errors
 from alliance.models import Institution, Membership, Patient
 from alliance.querysets import profile_of
 
@@ -41,7 +42,7 @@ from ..models import (
     SupplyRequestLine,
 )
 from ..services.sterilization import CENTER, MEMBER
-from .base import PackagesAccessMixin, add_service_errors, staff_center_ids
+from .base import PackagesAccessMixin, staff_center_ids
 from .orders import day_start
 
 # Where a package may sit when its sterility date matters.

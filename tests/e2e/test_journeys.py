@@ -11,6 +11,7 @@ they hold in both languages. A screenshot after every step goes to artifacts/scr
 from __future__ import annotations
 
 import datetime
+import re
 import shutil
 
 import openpyxl
@@ -20,7 +21,7 @@ from django.utils.translation import gettext
 
 from alliance.choices import Gender
 from alliance.demo import DEMO_PASSWORD, demo_id_number
-from alliance.models import Department, Institution
+from alliance.models import Department, Institution, Patient
 from referrals.choices import Outcome, Status, Urgency
 from referrals.models import Referral
 from sharedcenters.choices import CenterKind, OrderStatus, Priority
@@ -89,12 +90,6 @@ class Journey:
             context.close()
 
 
-def post_json(page, url: str, data: dict):
-    """A request with the page's session and CSRF token, as the page's own script would send."""
-    csrf = next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
-    return page.context.request.post(url, data=data, headers={"X-CSRFToken": csrf})
-
-
 def click_action(page, action: str) -> None:
     """Press the button of one action form on a detail page and wait for the page it leads to."""
     with page.expect_navigation():
@@ -126,20 +121,28 @@ def _journey(journey: Journey, t, lang: str, tmp_path) -> None:
     name = {"zh-hans": "胸痛测试", "en": "胸痛英测"}[lang]
 
     # 1. The community doctor signs in (choosing the language in the header) and registers the
-    #    patient. There is no patient registration page, only POST /api/v1/patients/; the test
-    #    sends it with the page's own session cookie and CSRF token.
+    #    patient on the registration page.
     doctor = journey.login("wanxiang", switch_language=True)
     # The header names the signed-in user (written out from 1400 px, a tooltip below that).
     assert doctor.get_attribute("header [data-account]", "title") == "万祥中心 全科医生"
     journey.shot(doctor, "community-signed-in")
-    response = post_json(doctor, "/api/v1/patients/", {
-        "name": name, "gender": Gender.MALE, "birth_date": BIRTH[lang].isoformat(),
-        "id_number": demo_id_number("310115", BIRTH[lang], 977, Gender.MALE),
-        "phone": "13800007979", "home_institution": wanxiang.pk, "signed": True,
-        "signing_institution": wanxiang.pk, "signed_on": timezone.localdate().isoformat(),
-    })  # fmt: skip
-    assert response.status == 201, response.text()
-    patient_id = response.json()["id"]
+    doctor.goto("/alliance/patients/new/")
+    doctor.fill("#id_name", name)
+    doctor.select_option("#id_gender", Gender.MALE.value)
+    doctor.fill("#id_birth_date", BIRTH[lang].isoformat())
+    doctor.fill("#id_id_number", demo_id_number("310115", BIRTH[lang], 977, Gender.MALE))
+    doctor.fill("#id_phone", "13800007979")
+    doctor.select_option("#id_home_institution", str(wanxiang.pk))
+    doctor.check("#id_signed")
+    doctor.select_option("#id_signing_institution", str(wanxiang.pk))
+    doctor.fill("#id_signed_on", timezone.localdate().isoformat())
+    journey.shot(doctor, "community-registers-patient")
+    with doctor.expect_navigation():
+        doctor.click("form.card button[type=submit]")
+    registered = re.search(r"/alliance/patients/(\d+)/$", doctor.url)
+    assert registered, doctor.url
+    patient_id = int(registered.group(1))
+    assert Patient.objects.get(pk=patient_id).name == name
 
     # ... and refers him up as an emergency: find him, pick him, fill in the form.
     doctor.goto("/referrals/new/")
