@@ -1,0 +1,25 @@
+"""Pages of the alliance app, one module per area; everything is importable from here."""
+
+from .account import TwoFactorDisableView, TwoFactorSetupView, TwoFactorVerifyView
+from .audit import AccessLogView
+from .base import PatientSearchMixin, RestrictedMixin
+from .pages import (
+    HomeView,
+    InstitutionDetailView,
+    InstitutionDirectoryView,
+    NotificationListView,
+    bad_request,
+    health,
+    page_not_found,
+    permission_denied,
+    server_error,
+)
+from .patients import PatientCreateView, PatientDetailView, PatientListView, PatientUpdateView
+
+__all__ = [
+    "AccessLogView", "HomeView", "InstitutionDetailView", "InstitutionDirectoryView",
+    "NotificationListView", "PatientCreateView", "PatientDetailView", "PatientListView",
+    "PatientSearchMixin", "PatientUpdateView", "RestrictedMixin", "TwoFactorDisableView",
+    "TwoFactorSetupView", "TwoFactorVerifyView", "bad_request", "health", "page_not_found",
+    "permission_denied", "server_error",
+]  # fmt: skip

@@ -1,0 +1,169 @@
+"""Patient records: list with a posted search, registration, the record, changes."""
+
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.http import HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.generic import ListView, View
+
+from .. import services
+from ..choices import Tier, kinds_of_tier
+from ..errors import DomainError
+from ..forms import PatientForm, add_service_errors
+from ..models import Institution, Patient
+from ..querysets import profile_of
+from .base import PatientSearchMixin
+
+
+class PatientAccessMixin(LoginRequiredMixin, PermissionRequiredMixin):
+    """Clinical staff and the alliance office; the health bureau and the auditor never."""
+
+    permission_required = "alliance.view_patient"
+
+    def patients(self):
+        return Patient.objects.restrict(self.request.user).select_related(
+            "home_institution", "signing_institution"
+        )
+
+
+class PatientListView(PatientAccessMixin, PatientSearchMixin, ListView):
+    """The residents the user may see, newest first; the search box posts (see the mixin):
+    a full identity number, a phone number or part of a name."""
+
+    template_name = "alliance/patient_list.html"
+    paginate_by = 30
+
+    def get_queryset(self):
+        patients = self.patients().order_by("-created_at", "-pk")
+        if self.find:
+            # Encrypted numbers: only the whole number matches, through its keyed hash.
+            patients = patients.filter(
+                Q(id_number_hash=Patient.hash_id_number(self.find))
+                | Q(phone=self.find)
+                | Q(name__icontains=self.find)
+            )
+        return patients
+
+    def post(self, request, *args, **kwargs):
+        if not self.searching:
+            return HttpResponseNotAllowed(["GET"])
+        return self.get(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(
+            find=self.find, may_register=self.request.user.has_perm("alliance.add_patient")
+        )
+        return context
+
+
+class PatientFormMixin(PatientAccessMixin):
+    template_name = "alliance/patient_form.html"
+
+    def form(self, data=None, instance=None) -> PatientForm:
+        user = self.request.user
+        profile = profile_of(user)
+        scope = (
+            Institution.objects.all() if user.is_superuser
+            else profile.patient_scope() if profile else Institution.objects.none()
+        )  # fmt: skip
+        primary = Institution.objects.filter(kind__in=kinds_of_tier(Tier.PRIMARY))
+        initial = {"home_institution": profile.institution_id} if profile and not instance else {}
+        return PatientForm(
+            data, instance=instance, initial=initial, institutions=scope.order_by("name"),
+            signing_institutions=(scope & primary).order_by("name") if not user.is_superuser
+            else primary.order_by("name"),
+        )  # fmt: skip
+
+    def render_form(self, form, patient=None) -> HttpResponse:
+        return render(self.request, self.template_name, {"form": form, "patient": patient})
+
+
+class PatientCreateView(PatientFormMixin, View):
+    permission_required = "alliance.add_patient"
+
+    def get(self, request, *args, **kwargs):
+        return self.render_form(self.form())
+
+    def post(self, request, *args, **kwargs):
+        form = self.form(request.POST)
+        if not form.is_valid():
+            return self.render_form(form)
+        try:
+            patient = services.patient_create(
+                actor=request.user, channel="web", **form.cleaned_data
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+            return self.render_form(form)
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+            return self.render_form(form)
+        messages.success(request, _("%(name)s is registered.") % {"name": patient.name})
+        return redirect("alliance:patient-detail", pk=patient.pk)
+
+
+class PatientUpdateView(PatientFormMixin, View):
+    permission_required = "alliance.change_patient"
+
+    def get(self, request, pk, *args, **kwargs):
+        patient = get_object_or_404(self.patients(), pk=pk)
+        return self.render_form(self.form(instance=patient), patient)
+
+    def post(self, request, pk, *args, **kwargs):
+        patient = get_object_or_404(self.patients(), pk=pk)
+        form = self.form(request.POST, instance=patient)
+        if not form.is_valid():
+            return self.render_form(form, patient)
+        try:
+            services.patient_update(
+                actor=request.user, patient=patient, channel="web", **form.cleaned_data
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+            return self.render_form(form, patient)
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+            return self.render_form(form, patient)
+        messages.success(request, _("The record is saved."))
+        return redirect("alliance:patient-detail", pk=patient.pk)
+
+
+class PatientDetailView(PatientAccessMixin, View):
+    """One record, identity number masked; its referrals and exam orders. Each view is in the
+    access log. POST (the "show" button) reveals the full number once, also logged."""
+
+    template_name = "alliance/patient_detail.html"
+
+    def get(self, request, pk, *args, **kwargs):
+        patient = get_object_or_404(self.patients(), pk=pk)
+        services.patient_viewed(actor=request.user, patient=patient, channel="web")
+        return self.render_record(patient, revealed=None)
+
+    def post(self, request, pk, *args, **kwargs):
+        patient = get_object_or_404(self.patients(), pk=pk)
+        number = services.patient_id_number_revealed(
+            actor=request.user, patient=patient, channel="web"
+        )
+        return self.render_record(patient, revealed=number)
+
+    def render_record(self, patient, revealed: str | None) -> HttpResponse:
+        from referrals.models import Referral  # late: referrals depends on alliance
+        from sharedcenters.models import ExamOrder
+
+        user = self.request.user
+        referrals = (
+            Referral.objects.restrict(user).filter(patient=patient)
+            .select_related("from_institution", "to_institution").order_by("-created_at")[:20]
+        )  # fmt: skip
+        orders = (
+            ExamOrder.objects.restrict(user).filter(patient=patient)
+            .select_related("center").order_by("-ordered_at")[:20]
+        )  # fmt: skip
+        return render(self.request, self.template_name, {
+            "patient": patient, "revealed": revealed, "referrals": referrals, "orders": orders,
+            "may_change": user.has_perm("alliance.change_patient"),
+        })  # fmt: skip
