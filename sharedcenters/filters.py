@@ -92,14 +92,17 @@ class ImagingSlotFilter(django_filters.FilterSet):
     )
     starts_after = django_filters.IsoDateTimeFilter(
         label=_("Starting from"),
-        field_name="starts_at",
-        lookup_expr="gte",
+        method="filter_starts_after",
         help_text=_("Also shows past slots; without it only slots yet to begin are listed."),
     )
 
     class Meta:
         model = ImagingSlot
         fields = ["center", "modality", "date", "starts_after"]
+
+    def filter_starts_after(self, queryset, name, value):
+        # In UTC: ISO 8601 allows offsets PostgreSQL refuses (beyond ±15:59, e.g. -21:00).
+        return queryset.filter(starts_at__gte=value.astimezone(datetime.UTC))
 
     def filter_date(self, queryset, name, value):
         start = _day_start(value)

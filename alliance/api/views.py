@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.authtoken.models import Token
+from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action, api_view
 from rest_framework.generics import get_object_or_404
@@ -132,8 +133,16 @@ class PatientViewSet(
         )
 
 
+class TokenRequestSerializer(AuthTokenSerializer):
+    # Django's usernames are at most 150 characters: a longer one is a 400 before it reaches
+    # authentication (and django-axes' attempt log, whose column it would overflow).
+    username = serializers.CharField(label=_("Username"), max_length=150, write_only=True)
+
+
 class TokenView(ObtainAuthToken):
     """`POST {"username", "password"}` → `{"token"}`; send it as `Authorization: Token <token>`."""
+
+    serializer_class = TokenRequestSerializer
 
     @extend_schema(summary=_("Obtain an API token"))
     def post(self, request, *args, **kwargs):

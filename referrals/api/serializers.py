@@ -4,13 +4,26 @@ from rest_framework import serializers
 from alliance.api.serializers import PatientSummarySerializer
 from alliance.models import Department, Institution, Patient
 
-from ..choices import Action, Direction, ExamType, FollowUpKind, Outcome, Service, Urgency
+from ..choices import (
+    Action,
+    Direction,
+    ExamType,
+    FollowUpKind,
+    Outcome,
+    Service,
+    Status,
+    Urgency,
+)
 from ..models import FollowUpTask, Referral, ReferralAttachment, ReferralEvent
 
 
+# Read-only choices of blank columns answer "": declared, because DRF drops `allow_blank` from a
+# read-only model field and the schema's enum would then leave "" out.
 class ReferralSerializer(serializers.ModelSerializer):
     patient = PatientSummarySerializer(read_only=True)
     referred_back_by = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    exam_type = serializers.ChoiceField(choices=ExamType.choices, allow_blank=True, read_only=True)
+    outcome = serializers.ChoiceField(choices=Outcome.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = Referral
@@ -42,8 +55,16 @@ class ReferralDetailSerializer(ReferralSerializer):
         return [str(a) for a in allowed_actions(self.context["request"].user, referral)]
 
 
+class VisiblePatientField(serializers.PrimaryKeyRelatedField):
+    """A patient the requesting user may see: another institution's patient is refused exactly
+    like an id that does not exist, so a request cannot probe which patients exist."""
+
+    def get_queryset(self):
+        return Patient.objects.restrict(self.context["request"].user)
+
+
 class ReferralCreateSerializer(serializers.Serializer):
-    patient = serializers.PrimaryKeyRelatedField(queryset=Patient.objects.all())
+    patient = VisiblePatientField(queryset=Patient.objects.all())
     to_institution = serializers.PrimaryKeyRelatedField(queryset=Institution.objects.all())
     to_department = serializers.PrimaryKeyRelatedField(
         queryset=Department.objects.all(), required=False, allow_null=True
@@ -136,6 +157,7 @@ class ReferBackSerializer(serializers.Serializer):
 class ReferralEventSerializer(serializers.ModelSerializer):
     actor = serializers.SerializerMethodField()
     action = serializers.ChoiceField(choices=Action.choices)
+    from_status = serializers.ChoiceField(choices=Status.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = ReferralEvent

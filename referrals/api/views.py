@@ -1,3 +1,4 @@
+import django_filters
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -62,7 +63,7 @@ class ReferralViewSet(
         return key
 
     def _body(self, serializer_class):
-        body = serializer_class(data=self.request.data)
+        body = serializer_class(data=self.request.data, context=self.get_serializer_context())
         body.is_valid(raise_exception=True)
         return body.validated_data
 
@@ -279,6 +280,19 @@ class ReferralViewSet(
         return Response(s.TargetSerializer(targets, many=True).data)
 
 
+def _visible_referrals(request):
+    # An id the user may not see is refused like an unknown one: the filter discloses nothing.
+    return Referral.objects.restrict(getattr(request, "user", None))
+
+
+class FollowUpTaskFilter(django_filters.FilterSet):
+    referral = django_filters.ModelChoiceFilter(queryset=_visible_referrals)
+
+    class Meta:
+        model = FollowUpTask
+        fields = ["institution", "kind", "referral"]
+
+
 class FollowUpTaskViewSet(
     RestrictedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
     viewsets.GenericViewSet,
@@ -287,7 +301,7 @@ class FollowUpTaskViewSet(
 
     queryset = FollowUpTask.objects.select_related("patient", "referral")
     serializer_class = s.FollowUpTaskSerializer
-    filterset_fields = ["institution", "kind", "referral"]
+    filterset_class = FollowUpTaskFilter
     ordering_fields = ["due_on"]
     ordering = ["due_on", "id"]
     action_permissions = {

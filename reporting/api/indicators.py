@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
@@ -17,6 +19,8 @@ from alliance.models import Institution
 from ..indicators import INDICATORS
 from ..models import IndicatorValue
 from ..services.indicators import parse_period
+
+MAX_ID = 2**63 - 1  # the largest primary key PostgreSQL's bigint (and SQLite's integer) holds
 
 
 class DefinitionSerializer(serializers.Serializer):
@@ -92,12 +96,15 @@ class IndicatorValueList(ListAPIView):
             else:
                 values = values.filter(period=period.key)
         if code := params.get("institution"):
-            if not Institution.objects.filter(code=code).exists():
+            # No code holds a NUL, which PostgreSQL refuses in a query: not looked up at all.
+            if "\x00" in code or not Institution.objects.filter(code=code).exists():
                 errors["institution"] = [_("No institution with this code.")]
             values = values.filter(institution__code=code)
         if alliance := params.get("alliance"):
-            if not alliance.isdigit():
+            if not re.fullmatch(r"[0-9]+", alliance):
                 errors["alliance"] = [_("Give the alliance's id (a number).")]
+            elif int(alliance) > MAX_ID:
+                values = values.none()  # no such alliance; the database would not take the number
             else:
                 values = values.filter(alliance_id=int(alliance))
         if errors:

@@ -11,12 +11,15 @@ from referrals.models import Referral
 
 from ..choices import (
     IndicatorResult,
+    Modality,
     OrderAction,
+    OrderStatus,
     PackageAction,
     PackageStatus,
     Priority,
     RejectionReason,
     ResultFlag,
+    SpecimenType,
     SterilizationMethod,
 )
 from ..models import (
@@ -59,7 +62,14 @@ def _actor_name(user) -> str | None:
 # --- centers and catalog ---------------------------------------------------------------------
 
 
+# Read-only choices of blank columns answer "": declared, because DRF drops `allow_blank` from a
+# read-only model field and the schema's enum would then leave "" out.
 class ServiceItemSerializer(serializers.ModelSerializer):
+    modality = serializers.ChoiceField(choices=Modality.choices, allow_blank=True, read_only=True)
+    specimen_type = serializers.ChoiceField(
+        choices=SpecimenType.choices, allow_blank=True, read_only=True
+    )
+
     class Meta:
         model = ServiceItem
         fields = [
@@ -103,6 +113,8 @@ class OrderItemSerializer(serializers.ModelSerializer):
 
 
 class LabResultSerializer(serializers.ModelSerializer):
+    flag = serializers.ChoiceField(choices=ResultFlag.choices, allow_blank=True, read_only=True)
+
     class Meta:
         model = LabResult
         fields = ["analyte", "value", "unit", "reference_range", "flag"]
@@ -111,6 +123,9 @@ class LabResultSerializer(serializers.ModelSerializer):
 
 class ExamOrderSerializer(serializers.ModelSerializer):
     patient = PatientSummarySerializer(read_only=True)
+    rejection_reason = serializers.ChoiceField(
+        choices=RejectionReason.choices, allow_blank=True, read_only=True
+    )
     items = OrderItemSerializer(many=True, read_only=True)
     results = LabResultSerializer(many=True, read_only=True)
 
@@ -232,6 +247,9 @@ class OrderCancelSerializer(serializers.Serializer):
 
 class OrderEventSerializer(serializers.ModelSerializer):
     actor = serializers.SerializerMethodField()
+    from_status = serializers.ChoiceField(
+        choices=OrderStatus.choices, allow_blank=True, read_only=True
+    )
 
     class Meta:
         model = OrderEvent
@@ -362,6 +380,9 @@ class PackageMoveResultSerializer(serializers.Serializer):
 
 class PackageEventSerializer(serializers.ModelSerializer):
     actor = serializers.SerializerMethodField()
+    from_status = serializers.ChoiceField(
+        choices=PackageStatus.choices, allow_blank=True, read_only=True
+    )
     patient = serializers.SerializerMethodField(help_text=_("Null when not visible to you."))
 
     class Meta:

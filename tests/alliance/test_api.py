@@ -1206,3 +1206,11 @@ def test_roles_without_patient_access_cannot_look_up_an_identity_number(api, per
     )
     assert_json_error(response, 403)
     assert not AccessLog.objects.patient_accesses().exists()
+
+
+def test_a_token_request_with_an_overlong_username_is_a_400_naming_it(api, world):
+    response = api.post(
+        "/api/v1/auth/token/", {"username": "x" * 300, "password": "x"}, format="json"
+    )
+    assert response.status_code == 400
+    assert "username" in response.json()["errors"]

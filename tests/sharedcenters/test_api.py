@@ -1119,3 +1119,12 @@ def test_the_schema_describes_every_endpoint(api, world):
         assert path in paths, path
     assert "put" not in paths["/api/v1/orders/{id}/"]
     assert "patch" not in paths["/api/v1/orders/{id}/"]
+
+
+def test_slots_from_a_time_with_an_offset_postgresql_refuses_are_found(api, center_staff, slot):
+    # -21:00 is valid ISO 8601 and a valid Python offset; PostgreSQL accepts only ±15:59.
+    response = api.as_user(center_staff).get(
+        SLOTS_URL, {"starts_after": "2020-04-03T17:42:08-21:00"}
+    )
+    assert response.status_code == 200
+    assert slot.pk in [s["id"] for s in response.json()["results"]]
