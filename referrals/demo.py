@@ -160,9 +160,16 @@ def load_demo() -> dict[str, int]:
             referral = _walk(target, referral, sender, receiver, rng)
             days_back = rng.randint(0, 2) if target in RECENT else rng.randint(3, 120)
             _move_back(referral, datetime.timedelta(days=days_back, hours=rng.randint(0, 8)))
-        # Today's counter must continue after the numbers the demo used today.
-        used_today = Referral.objects.filter(number__startswith=f"ZZ-{today:%Y%m%d}-").count()
-        DailyCounter.objects.filter(day=today).update(last=used_today)
+        # Today's counter must continue after the highest number the demo left on today (the
+        # referrals moved back took numbers of their days; the ones left keep theirs, with gaps).
+        prefix = f"ZZ-{today:%Y%m%d}-"
+        used_today = [
+            int(number.removeprefix(prefix))
+            for number in Referral.objects.filter(number__startswith=prefix).values_list(
+                "number", flat=True
+            )
+        ]
+        DailyCounter.objects.filter(day=today).update(last=max(used_today, default=0))
     services.escalate_overdue()
     # Follow-ups long past their date were done; the recent ones are on the worklist.
     for task in FollowUpTask.objects.filter(due_on__lt=today - datetime.timedelta(days=7)):

@@ -133,3 +133,18 @@ def test_the_demo_has_referrals_in_every_state_over_the_last_months(db):
         events = list(referral.events.all())
         assert events[0].action == "create"
         assert events[-1].to_status == referral.status or events[-1].action == "refer_back"
+
+    # The day the demo is loaded, new referrals get numbers after the demo's: none collides
+    # (the counter was once set to how many numbers were left, not to the highest one).
+    from referrals import services as referral_services
+
+    today = timezone.localdate()
+    taken = set(
+        Referral.objects.filter(number__startswith=f"ZZ-{today:%Y%m%d}-").values_list(
+            "number", flat=True
+        )
+    )
+    assert taken  # the demo leaves some of today's referrals, with gaps between their numbers
+    highest = max(int(number[-4:]) for number in taken)
+    issued = {referral_services.next_number(today) for _ in range(highest)}
+    assert not issued & taken

@@ -6,7 +6,8 @@ BENCH_DATABASE_URL and creates it): the first run loads the demo plus synthetic 
 patients, referrals, orders and facts at BENCH_SCALE and lets the database settle (VACUUM
 ANALYZE, as autovacuum would); later runs at the same scale reuse them. Figures are medians and
 95th percentiles in milliseconds, with the query count of one request; the named ones go to
-bench-results.json.
+bench-results.json. Last, a load test on loopback (reporting/loadtest.py: gunicorn and locust,
+30 users for BENCH_LOAD_SECONDS, 120 by default, 0 to skip) adds the load_* figures.
 """
 
 import datetime
@@ -76,7 +77,8 @@ def percentiles(timings: list[float]) -> tuple[float, float]:
 class Command(BaseCommand):
     help = (
         "Load the bench data at BENCH_SCALE (first run only) and print response times, query "
-        "counts and the reporting figures; write them to bench-results.json."
+        "counts and the reporting figures, then a load test (BENCH_LOAD_SECONDS, 0 to skip); "
+        "write them to bench-results.json."
     )
 
     def add_arguments(self, parser) -> None:
@@ -116,6 +118,7 @@ class Command(BaseCommand):
             self._vacuum()
         self._run(options)
         self._reporting(scale, options["repeat"])
+        self._load_test(int(os.environ.get("BENCH_LOAD_SECONDS") or 120))
         path = Path(options["json"])
         path.write_text(json.dumps(self.results, indent=2, ensure_ascii=False) + "\n")
         self.stdout.write(f"Figures written to {path}:")
@@ -147,6 +150,18 @@ class Command(BaseCommand):
                 self.results.get("dashboard_queries", 0), queries
             )
         self.results["dashboard_median_ms"] = round(max(timings), 1)  # the slowest page
+
+    def _load_test(self, seconds: int) -> None:
+        if seconds <= 0 or connection.vendor != "postgresql":
+            self.stdout.write("(the load test runs on PostgreSQL with BENCH_LOAD_SECONDS > 0)")
+            return
+        from reporting.loadtest import LoadTestError, run_load_test
+
+        try:
+            self.results |= run_load_test(os.environ["DATABASE_URL"], 30, seconds, self.stdout)
+        except LoadTestError as exc:
+            self.stdout.write(f"The load test did not run: {exc}")
+            self.results["load_error"] = str(exc)[:200]
 
     def _vacuum(self) -> None:
         if connection.vendor == "postgresql":
