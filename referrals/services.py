@@ -123,6 +123,9 @@ def allowed_actions(actor, referral: Referral) -> list[str]:
         and referral.status == Status.COMPLETED
         and referral.direction == Direction.UP
         and not hasattr(referral, "referred_back_by")
+        # The referral back is a new referral, written by staff of the receiving institution:
+        # an account without a staff profile (the superuser) cannot, so it gets no button.
+        and profile_of(actor) is not None
     ):
         actions.append(Action.REFER_BACK)
     if SENDER in sides and referral.status in (Status.DRAFT, Status.INFO_REQUESTED):
