@@ -35,6 +35,8 @@ SWEEP_AFTER = datetime.timedelta(seconds=30)
 # After the broker failed, this process stops trying at commit time for so long: a request that
 # queues several messages pays one broker timeout, not one per message.
 BROKER_PAUSE_SECONDS = 30.0
+# Sent messages are kept this long for the operator (admin), then the sweeper removes them.
+KEEP_SENT = datetime.timedelta(days=30)
 # Longest wait before retrying a message whose task itself failed (not the broker).
 MAX_BACKOFF = datetime.timedelta(hours=1)
 # What a broker that is down (refused) or hangs (timed out) raises from a publish.
@@ -111,6 +113,14 @@ def sweep(*, limit: int = 500, older_than: datetime.timedelta = SWEEP_AFTER) -> 
                 break
             logger.exception("Outbox message %s failed.", message_id)
     return SweepResult(sent, failed)
+
+
+def prune(*, keep: datetime.timedelta = KEEP_SENT) -> int:
+    """Delete messages sent longer ago than `keep`; pending ones are never touched. The
+    change itself is in its own history and the access log; the message was only its
+    delivery."""
+    deleted, _ = OutboxMessage.objects.filter(sent_at__lt=timezone.now() - keep).delete()
+    return deleted
 
 
 def _deliver(message_id: int) -> bool:

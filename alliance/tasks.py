@@ -16,5 +16,6 @@ def record_worker_heartbeat(self) -> None:
 @shared_task(ignore_result=True)
 def sweep_outbox() -> None:
     """Runs every minute (settings.CELERY_BEAT_SCHEDULE): publishes the pending outbox messages
-    that could not go out at commit time."""
+    that could not go out at commit time, and removes those sent over 30 days ago."""
     outbox.sweep()
+    outbox.prune()

@@ -370,6 +370,21 @@ def test_celery_beat_sweeps_every_minute(db, settings):
     assert message.sent_at is not None and CALLS == [((5,), {})]
 
 
+def test_sent_messages_are_pruned_after_thirty_days_and_pending_ones_never(db):
+    now = timezone.now()
+    old_sent = OutboxMessage.objects.create(task="t", sent_at=now - datetime.timedelta(days=31))
+    recent_sent = OutboxMessage.objects.create(task="t", sent_at=now - datetime.timedelta(days=29))
+    old_pending = OutboxMessage.objects.create(task="t")
+    OutboxMessage.objects.filter(pk=old_pending.pk).update(
+        created_at=now - datetime.timedelta(days=90)
+    )
+    assert outbox.prune() == 1
+    assert set(OutboxMessage.objects.values_list("pk", flat=True)) == {
+        recent_sent.pk, old_pending.pk,
+    }  # fmt: skip
+    assert not OutboxMessage.objects.filter(pk=old_sent.pk).exists()
+
+
 def test_the_command_sends_what_is_pending_and_counts_it(db):
     old_message(args=[1])
     young = OutboxMessage.objects.create(task="tests.outbox.record_call", args=[2])
