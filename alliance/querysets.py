@@ -145,6 +145,14 @@ class PatientQuerySet(RestrictedQuerySet):
         """
         return self.filter(id_number_hash=id_number_hash(value))
 
+    def search(self, text: str) -> PatientQuerySet:
+        """What the patient search boxes find: the whole identity number (through its keyed
+        hash: a partial number cannot be searched), the exact phone, or part of the name."""
+        text = text.strip()
+        return self.filter(
+            Q(id_number_hash=id_number_hash(text)) | Q(phone=text) | Q(name__icontains=text)
+        )
+
     # The writes that bypass Patient.save() keep the hash in step with the number too.
     def bulk_create(self, objs, *args, **kwargs):
         objs = list(objs)

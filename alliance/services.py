@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from . import audit
 from .choices import AccessKind
@@ -152,3 +153,30 @@ def notification_mark_read(*, user, notification_ids: list[int] | None = None) -
     if notification_ids is not None:
         unread = unread.filter(pk__in=notification_ids)
     return unread.update(read_at=timezone.now())
+
+
+# --- two-factor sign-in (alliance/twofactor.py; pages in views/account.py) --------------------
+
+
+def two_factor_pending_device(*, actor) -> TOTPDevice:
+    """The unconfirmed device of an enrolment in progress: the same key on every reload."""
+    device = TOTPDevice.objects.devices_for_user(actor, confirmed=False).first()
+    return device or TOTPDevice.objects.create(
+        user=actor, name=_("Authenticator app"), confirmed=False
+    )
+
+
+@transaction.atomic
+def two_factor_confirm(*, actor, device: TOTPDevice, request=None) -> None:
+    """The first right code confirms the device; other unconfirmed ones go; logged."""
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    TOTPDevice.objects.filter(user=actor, confirmed=False).delete()
+    audit.record(AccessKind.TWO_FACTOR_ON, request=request, user=actor)
+
+
+@transaction.atomic
+def two_factor_disable(*, actor, request=None) -> None:
+    """Remove the account's devices (the caller checked the role may go without); logged."""
+    TOTPDevice.objects.filter(user=actor).delete()
+    audit.record(AccessKind.TWO_FACTOR_OFF, request=request, user=actor)

@@ -3,7 +3,6 @@
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.utils import timezone
@@ -239,13 +238,7 @@ class ReferralCreateView(PatientSearchMixin, LoginRequiredMixin, PermissionRequi
         patients = Patient.objects.restrict(self.request.user).select_related("home_institution")
         query = self.find
         if query:
-            # Identity numbers are encrypted: only the whole number matches, through its keyed
-            # hash (Patient.objects.with_id_number); a partial number cannot be searched.
-            patients = patients.filter(
-                Q(id_number_hash=Patient.hash_id_number(query))
-                | Q(phone=query)
-                | Q(name__icontains=query)
-            )
+            patients = patients.search(query)
         return patients
 
     def _patient_choices(self):

@@ -8,7 +8,6 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import HttpRequest
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -18,7 +17,7 @@ from django.views.generic import TemplateView, View
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from .. import audit, twofactor
+from .. import audit, services, twofactor
 from ..choices import AccessKind
 from ..forms import TwoFactorDisableForm, TwoFactorSetupForm, TwoFactorVerifyForm
 
@@ -58,11 +57,7 @@ class TwoFactorSetupView(LoginRequiredMixin, TemplateView):
         form = TwoFactorSetupForm(request.POST, user=request.user, device=device)
         if not form.is_valid():
             return self.render_form(form)
-        with transaction.atomic():
-            device.confirmed = True
-            device.save(update_fields=["confirmed"])
-            TOTPDevice.objects.filter(user=request.user, confirmed=False).delete()
-            audit.record(AccessKind.TWO_FACTOR_ON, request=request)
+        services.two_factor_confirm(actor=request.user, device=device, request=request)
         otp_login(request, device)
         request.session.pop(twofactor.NOT_ENROLLED_KEY, None)
         messages.success(
@@ -71,11 +66,7 @@ class TwoFactorSetupView(LoginRequiredMixin, TemplateView):
         return redirect(_next_url(request))
 
     def pending(self) -> TOTPDevice:
-        """The unconfirmed device of this enrolment: the same key on every reload."""
-        device = twofactor.device_of(self.request.user, confirmed=False)
-        return device or TOTPDevice.objects.create(
-            user=self.request.user, name=_("Authenticator app"), confirmed=False
-        )
+        return services.two_factor_pending_device(actor=self.request.user)
 
     def render_form(self, form):
         device = form.device
@@ -136,8 +127,6 @@ class TwoFactorDisableView(LoginRequiredMixin, View):
         if not form.is_valid():
             messages.error(request, " ".join(form.errors.get("password", [])))
             return redirect("two_factor_setup")
-        with transaction.atomic():
-            TOTPDevice.objects.filter(user=request.user).delete()
-            audit.record(AccessKind.TWO_FACTOR_OFF, request=request)
+        services.two_factor_disable(actor=request.user, request=request)
         messages.success(request, _("Two-factor sign-in is off."))
         return redirect("two_factor_setup")

@@ -3,7 +3,6 @@
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.http import HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -39,12 +38,7 @@ class PatientListView(PatientAccessMixin, PatientSearchMixin, ListView):
     def get_queryset(self):
         patients = self.patients().order_by("-created_at", "-pk")
         if self.find:
-            # Encrypted numbers: only the whole number matches, through its keyed hash.
-            patients = patients.filter(
-                Q(id_number_hash=Patient.hash_id_number(self.find))
-                | Q(phone=self.find)
-                | Q(name__icontains=self.find)
-            )
+            patients = patients.search(self.find)
         return patients
 
     def post(self, request, *args, **kwargs):

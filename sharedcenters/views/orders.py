@@ -119,13 +119,7 @@ class OrderCreateView(PatientSearchMixin, LoginRequiredMixin, PermissionRequired
         find = self.find
         found = visible.order_by("-created_at")
         if find:
-            # Identity numbers are encrypted: only the whole number matches, through its keyed
-            # hash (Patient.objects.with_id_number); a partial number cannot be searched.
-            found = found.filter(
-                Q(id_number_hash=Patient.hash_id_number(find))
-                | Q(phone=find)
-                | Q(name__icontains=find)
-            ).order_by("name", "pk")
+            found = found.search(find).order_by("name", "pk")
         ids = list(found.values_list("pk", flat=True)[:50])
         if self._param("patient"):
             ids.append(int(self._param("patient")))

@@ -74,6 +74,10 @@ def test_a_record_of_another_institution_is_not_found(world, clinic_doctor):
     other = world["foreign_patient"]
     assert client.get(f"{LIST}{other.pk}/").status_code == 404
     assert client.post(f"{LIST}{other.pk}/").status_code == 404
+    assert client.get(f"{LIST}{other.pk}/edit/").status_code == 404
+    assert client.post(f"{LIST}{other.pk}/edit/", {"name": "改名", "phone": ""}).status_code == 404
+    other.refresh_from_db()
+    assert other.name != "改名"
     assert not AccessLog.objects.filter(patient=other).exists()
 
 

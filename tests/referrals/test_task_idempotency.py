@@ -7,11 +7,9 @@ Each test delivers the very message the service queued in the outbox, twice.
 import datetime
 import threading
 
-from django.contrib.auth import get_user_model
 from django.db import connection
 from django.utils import timezone
 
-from alliance.models import Notification, OutboxMessage
 from referrals import selectors, services
 from referrals.models import Referral, ReferralEvent
 from referrals.tasks import (
@@ -21,33 +19,7 @@ from referrals.tasks import (
     send_pre_arrival_alert,
 )
 from tests.conftest import require_postgres
-
-
-def _deliver(task) -> None:
-    """Run each message queued for the task as a worker would (retries included)."""
-    messages = OutboxMessage.objects.filter(task=task.name).order_by("pk")
-    assert messages, f"nothing queued for {task.name}"
-    for message in messages:
-        task.apply(args=message.args, kwargs=message.kwargs).get()
-
-
-def _effects(mailoutbox, alerts) -> tuple:
-    inbox = sorted(
-        Notification.objects.values_list("recipient_id", "key", "title", "urgent", "emailed_at")
-    )
-    return inbox, [(mail.to, mail.subject) for mail in mailoutbox], list(alerts)
-
-
-def assert_runs_twice_with_one_effect(task, mailoutbox, alerts=()) -> tuple:
-    # Everyone has an address, so that a second email would show.
-    for user in get_user_model().objects.filter(email=""):
-        user.email = f"{user.username}@example.org"
-        user.save(update_fields=["email"])
-    _deliver(task)
-    first = _effects(mailoutbox, alerts)
-    _deliver(task)
-    assert _effects(mailoutbox, alerts) == first
-    return first
+from tests.delivery import assert_runs_twice_with_one_effect
 
 
 def test_a_submission_notice_delivered_twice_reaches_the_receiving_side_once(

@@ -8,11 +8,9 @@ import datetime
 import threading
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import connection
 from django.utils import timezone
 
-from alliance.models import Notification, OutboxMessage
 from sharedcenters import services
 from sharedcenters.models import OrderEvent
 from sharedcenters.tasks import (
@@ -22,34 +20,8 @@ from sharedcenters.tasks import (
     notify_recall,
 )
 from tests.conftest import require_postgres
+from tests.delivery import assert_runs_twice_with_one_effect
 from tests.sharedcenters.conftest import CRITICAL_RESULTS
-
-
-def _deliver(task) -> None:
-    """Run each message queued for the task as a worker would (retries included)."""
-    messages = OutboxMessage.objects.filter(task=task.name).order_by("pk")
-    assert messages, f"nothing queued for {task.name}"
-    for message in messages:
-        task.apply(args=message.args, kwargs=message.kwargs).get()
-
-
-def _effects(mailoutbox, alerts) -> tuple:
-    inbox = sorted(
-        Notification.objects.values_list("recipient_id", "key", "title", "urgent", "emailed_at")
-    )
-    return inbox, [(mail.to, mail.subject) for mail in mailoutbox], list(alerts)
-
-
-def assert_runs_twice_with_one_effect(task, mailoutbox, alerts=()) -> tuple:
-    # Everyone has an address, so that a second email would show.
-    for user in get_user_model().objects.filter(email=""):
-        user.email = f"{user.username}@example.org"
-        user.save(update_fields=["email"])
-    _deliver(task)
-    first = _effects(mailoutbox, alerts)
-    _deliver(task)
-    assert _effects(mailoutbox, alerts) == first
-    return first
 
 
 def test_a_report_notice_delivered_twice_reaches_the_orderer_once(
