@@ -1,227 +1,41 @@
-"""Reading fact files row by row: CSV (UTF-8, UTF-8 with BOM, GB18030/GBK) or XLSX, and
-checking each row against what its kind of file must hold.
+"""What each kind of fact file holds, and checking it row by row.
 
-Nothing here holds more than a row, a sample of bytes and small bounded caches: a CSV is a csv
-reader over a decoded text stream, a workbook is openpyxl in read-only mode. Row numbers are
-those Excel shows: the header is row 1.
+A kind is a small table (`Spec`): its columns in template order, each with its cell parser, the
+Chinese names hospital exports give it (`ALIASES`), the model fields the row fills and how the
+preview sums a month. Cells are read as clerks' files really hold them: `1,234.50`, `￥1234.5`,
+`1234.50元`, full-width digits, dates with a time or as `2019年1月5日`, `20190105` or an Excel
+serial number. Each problem names the row, the column and the value found, and what is expected.
+
+Opening files (CSV, TSV, XLSX, XLS, ODS) is tables.py; its names are re-exported here.
 """
 
 from __future__ import annotations
 
-import codecs
-import contextlib
-import csv
 import datetime
-import io
 import re
-import zipfile
-from collections.abc import Callable, Iterator
+import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import partial
 from operator import call, itemgetter
-from typing import BinaryIO
 
 from django.db import models
 from django.utils.translation import gettext as _
 
 from .choices import FactKind, VisitType
 from .models import BedCapacity, InpatientStay, OutpatientVisit
+from .tables import (  # noqa: F401 - the readers' public names
+    SAMPLE_BYTES,
+    FileError,
+    Table,
+    cell_text,
+    count_lines,
+    detect_encoding,
+    open_table,
+)
 
-XLSX_MAGIC = b"PK\x03\x04"
-OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # the old binary .xls format
-CHUNK_BYTES = 1 << 20
-SAMPLE_BYTES = 64 * 1024
-NON_ASCII = re.compile(rb"[\x80-\xff]")
-
-
-class FileError(Exception):
-    """The file cannot be read as a table at all; `row` says where reading stopped."""
-
-    def __init__(self, message: str, row: int = 1):
-        super().__init__(message)
-        self.message = message
-        self.row = row
-
-
-def detect_encoding(file: BinaryIO) -> str:
-    """utf-8-sig when the file starts with a BOM, else utf-8 or, failing that, gb18030.
-
-    The sample starts at the first non-ASCII byte, however far into the file (ASCII is the
-    same in both), so a file whose first rows are plain ASCII is still judged on its Chinese.
-    A multi-byte character cut at the end of the sample is not a decoding error.
-    """
-    file.seek(0)
-    head = file.read(4)
-    file.seek(0)
-    if head.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise FileError(_("UTF-16 text is not supported: save the file as CSV (UTF-8)."))
-    sample, more = b"", False
-    while chunk := file.read(CHUNK_BYTES):
-        found = NON_ASCII.search(chunk)
-        if found is None:
-            continue
-        sample = chunk[found.start() :]
-        if len(sample) < SAMPLE_BYTES:
-            sample += file.read(SAMPLE_BYTES - len(sample))
-        more = len(sample) > SAMPLE_BYTES or bool(file.read(1))
-        sample = sample[:SAMPLE_BYTES]
-        break
-    file.seek(0)
-    if not sample:
-        return "utf-8"
-    for encoding in ("utf-8", "gb18030"):
-        try:
-            codecs.getincrementaldecoder(encoding)().decode(sample, final=not more)
-        except UnicodeDecodeError:
-            continue
-        return encoding
-    raise FileError(_("The file is neither UTF-8 nor GB18030 text, nor an XLSX workbook."))
-
-
-def count_lines(file: BinaryIO) -> int:
-    """Line breaks in the file: a cheap estimate of its rows, for a progress bar."""
-    file.seek(0)
-    lines = last = 0
-    while chunk := file.read(CHUNK_BYTES):
-        lines += chunk.count(b"\n")
-        last = chunk[-1]
-    file.seek(0)
-    return lines + (1 if last not in (0, 0x0A) else 0)
-
-
-class Table:
-    """A header and an iterator of (row number, values) after it; a context manager.
-
-    Values are strings as the file holds them (a CSV's are not stripped: the row checks strip
-    where they must). Reading may raise one of `read_errors`; `read_error` says it in words.
-    """
-
-    read_errors: tuple[type[Exception], ...] = (FileError,)
-
-    def __init__(self, header: list[str], rows: Iterator[tuple[int, list[str]]], close, size):
-        self.header = header
-        self.rows = rows
-        self._close = close
-        self.estimated_rows: int | None = size
-
-    def __enter__(self) -> Table:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._close()
-
-    def read_error(self, exc: Exception, row: int) -> FileError:
-        return exc if isinstance(exc, FileError) else FileError(str(exc), row)
-
-
-class CsvTable(Table):
-    read_errors = (UnicodeDecodeError, csv.Error)
-
-    def __init__(self, *args, encoding: str):
-        super().__init__(*args)
-        self.encoding = encoding
-
-    def read_error(self, exc: Exception, row: int) -> FileError:
-        if isinstance(exc, UnicodeDecodeError):
-            return FileError(
-                _("The file is not valid %(encoding)s text near row %(row)d.")
-                % {"encoding": self.encoding.upper().removesuffix("-SIG"), "row": row},
-                row,
-            )
-        return FileError(
-            _("Row %(row)d cannot be read: %(error)s") % {"row": row, "error": exc}, row
-        )
-
-
-def open_table(file: BinaryIO, *, estimate: bool = False) -> Table:
-    """The table in a CSV or XLSX file (told apart by content, not by name)."""
-    file.seek(0)
-    magic = file.read(4)
-    file.seek(0)
-    if magic == XLSX_MAGIC:
-        return _open_xlsx(file, estimate)
-    if magic == OLE_MAGIC:
-        raise FileError(_("Old .xls workbooks are not supported: save the file as .xlsx or CSV."))
-    return _open_csv(file, estimate)
-
-
-# --- CSV ------------------------------------------------------------------------------------
-
-
-def _open_csv(file: BinaryIO, estimate: bool) -> Table:
-    size = max(count_lines(file) - 1, 0) if estimate else None
-    encoding = detect_encoding(file)
-    text = io.TextIOWrapper(file, encoding=encoding, newline="")
-    reader = csv.reader(text)
-
-    def close() -> None:
-        with contextlib.suppress(ValueError):
-            text.detach()  # the caller owns the binary file: do not close it with the wrapper
-
-    # No generator around the reader: at a million rows, every step per row counts.
-    table = CsvTable([], enumerate(reader, start=2), close, size, encoding=encoding)
-    try:
-        header = next(reader, None)
-    except CsvTable.read_errors as exc:
-        close()
-        raise table.read_error(exc, 1) from exc
-    if header is None:
-        close()
-        raise FileError(_("The file is empty."))
-    table.header = [name.strip() for name in header]
-    return table
-
-
-# --- XLSX -----------------------------------------------------------------------------------
-
-
-def _open_xlsx(file: BinaryIO, estimate: bool) -> Table:
-    from openpyxl import load_workbook
-
-    try:
-        workbook = load_workbook(file, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
-        raise FileError(_("The workbook cannot be opened: %(error)s") % {"error": exc}) from exc
-    sheet = workbook.worksheets[0]
-    size = max(sheet.max_row - 1, 0) if estimate and sheet.max_row else None
-    sheet.reset_dimensions()  # a wrong <dimension> in the file would otherwise cut rows off
-    rows = sheet.iter_rows(min_row=1, values_only=True)
-    header = next(rows, None)
-    if header is None:
-        workbook.close()
-        raise FileError(_("The file is empty."))
-    return Table([cell_text(v) for v in header], _xlsx_rows(rows), workbook.close, size)
-
-
-def _xlsx_rows(rows) -> Iterator[tuple[int, list[str]]]:
-    row_no = 1
-    try:
-        for row_no, values in enumerate(rows, start=2):  # noqa: B007 - row_no read after the loop
-            yield row_no, [cell_text(v) for v in values]
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
-        message = _("Row %(row)d cannot be read: %(error)s") % {"row": row_no + 1, "error": exc}
-        raise FileError(message, row_no + 1) from exc
-
-
-def cell_text(value) -> str:
-    """A cell as the text a CSV export would hold: dates in ISO form, whole numbers without .0."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value.strip()
-    if isinstance(value, datetime.datetime):
-        value = value.date()  # the columns hold days; a time of day is dropped
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
-    return str(value)
-
-
-# --- rows: what each kind of file holds, and checking one row -------------------------------
+# --- what each kind of file holds ------------------------------------------------------------
 
 
 class Bad(ValueError):
@@ -242,6 +56,7 @@ class Spec:
 
     Rows become tuples in column order, the institution's id first and the rest of the
     natural key second; `span` names the columns whose years a row touches (end: None is today).
+    The preview sums `amount` (None: counts rows) per institution and month of `month`.
     """
 
     kind: str
@@ -249,6 +64,8 @@ class Spec:
     columns: tuple[Column, ...]
     fields: tuple[str, ...]
     span: tuple[int, int | None]
+    month: str = ""
+    amount: str | None = None
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -276,7 +93,7 @@ def _specs() -> dict[str, Spec]:
              Column("total_cost", "cost")),
             ("institution_id", "record_id", "visit_date", "visit_type", "department",
              "visit_count", "total_cost"),
-            span=(2, 2),
+            span=(2, 2), month="visit_date", amount="visit_count",
         ),
         FactKind.STAYS: Spec(
             FactKind.STAYS, InpatientStay,
@@ -285,51 +102,125 @@ def _specs() -> dict[str, Spec]:
              Column("total_cost", "cost")),
             ("institution_id", "stay_id", "admit_date", "discharge_date", "department",
              "total_cost"),
-            span=(2, 3),
+            span=(2, 3), month="discharge_date",
         ),
         FactKind.BEDS: Spec(
             FactKind.BEDS, BedCapacity,
             (code, Column("effective_from", "date"), Column("open_beds", "beds")),
             ("institution_id", "effective_from", "open_beds"),
-            span=(1, None),
+            span=(1, None), month="effective_from", amount="open_beds",
         ),
     }  # fmt: skip
 
 
 SPECS = _specs()
 
+# The names hospital systems (HIS, 病案, 统计报表) give the columns, best first: a file naming
+# two of them keeps the better one and ignores the other (with a warning). Compared after
+# normalize_name: full-width folded, spaces and a unit in brackets dropped, lower case.
+ALIASES: dict[str, tuple[str, ...]] = {
+    "institution_code": ("机构编码", "机构代码", "医疗机构编码", "医疗机构代码", "机构编号",
+                         "组织机构代码", "单位编码", "医院编码", "code"),
+    "record_id": ("就诊流水号", "门诊号", "门诊流水号", "就诊号", "就诊编号", "挂号流水号",
+                  "流水号", "就诊id"),
+    "visit_date": ("就诊日期", "就诊时间", "门诊日期", "挂号日期", "看诊日期", "日期"),
+    "visit_type": ("就诊类型", "门急诊类型", "门诊类型", "门急诊", "类型"),
+    "department": ("科室", "就诊科室", "科室名称", "门诊科室", "出院科室", "住院科室"),
+    "visit_count": ("人次", "就诊人次", "门急诊人次", "门诊人次", "次数"),
+    "total_cost": ("总费用", "医疗总费用", "费用合计", "总金额", "费用", "金额"),
+    "stay_id": ("住院号", "住院流水号", "住院编号", "住院就诊号", "病案号"),
+    "admit_date": ("入院日期", "入院时间"),
+    "discharge_date": ("出院日期", "出院时间"),
+    "effective_from": ("生效日期", "启用日期", "起始日期", "开始日期", "日期"),
+    "open_beds": ("开放床位数", "实际开放床位数", "实际开放床位", "开放床位", "床位数"),
+}  # fmt: skip
+
 VISIT_TYPES = {
     "outpatient": VisitType.OUTPATIENT.value, "门诊": VisitType.OUTPATIENT.value,
+    "普通门诊": VisitType.OUTPATIENT.value, "专家门诊": VisitType.OUTPATIENT.value,
+    "专科门诊": VisitType.OUTPATIENT.value, "门诊部": VisitType.OUTPATIENT.value,
     "emergency": VisitType.EMERGENCY.value, "急诊": VisitType.EMERGENCY.value,
+    "急诊科": VisitType.EMERGENCY.value, "急诊部": VisitType.EMERGENCY.value,
 }  # fmt: skip
-LOOSE_DATE = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})")
+TOTAL_ROW = re.compile(r"(?:合\s*计|总\s*计|小\s*计|(?:total|sum)\b)", re.IGNORECASE)
+UNIT_SUFFIX = re.compile(r"[(\[（【][^)\]）】]*[)\]）】]$")
+DATE = re.compile(
+    r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
+    r"(?:[ T]+\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
+)
+COMPACT_DATE = re.compile(r"(\d{4})(\d{2})(\d{2})")
+EXCEL_SERIAL = re.compile(r"\d{5}(?:\.\d+)?")  # 10000 is 1927-05-18, 99999 is 2173
+EXCEL_EPOCH = datetime.date(1899, 12, 30)  # Excel's day 0, its 1900 leap-year bug included
+NUMBER = re.compile(r"[+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?|[+]?\.\d+")
+CURRENCY = re.compile(r"^(?:¥|rmb|cny)|(?:元|rmb|cny)$", re.IGNORECASE)
 PLAIN_AMOUNT = re.compile(r"(?:0|[1-9]\d{0,11})(?:\.\d{1,2})?")
+GROUPED_AMOUNT = re.compile(r"[1-9]\d{0,2}(?:,\d{3}){1,3}(?:\.\d{1,2})?")
 SMALL_NUMBERS = {str(n): n for n in range(10_000)}  # open beds: 0 or more
 COUNTS = {text: n for text, n in SMALL_NUMBERS.items() if n >= 1}  # visits: at least 1
 CENT = Decimal("0.01")
 MAX_COST = Decimal(10) ** 12  # DecimalField(max_digits=14, decimal_places=2)
 MAX_INT = 2**31 - 1
 MEMO_SIZE = 20_000  # distinct cells remembered per column (dates, departments): bounded
+SHOWN_VALUE = 40  # characters of a bad value quoted in its message
+
+
+def normalize_name(name: str) -> str:
+    """A header cell as compared with the column names: 'Visit_Date ', '总费用（元）' → ..."""
+    name = unicodedata.normalize("NFKC", name).replace("\ufeff", "")
+    name = UNIT_SUFFIX.sub("", "".join(name.split())).strip().lower()
+    return name
+
+
+def _alias_table(spec: Spec) -> dict[str, tuple[str, int]]:
+    """Normalized name → (column, rank); the column's own name ranks first."""
+    table: dict[str, tuple[str, int]] = {}
+    for column in spec.columns:
+        for rank, alias in enumerate((column.name, *ALIASES.get(column.name, ()))):
+            table.setdefault(normalize_name(alias), (column.name, rank))
+    return table
+
+
+ALIAS_TABLES = {kind: _alias_table(spec) for kind, spec in SPECS.items()}
+
+
+def clean(value: str) -> str:
+    """A cell's text with full-width characters folded (１２３ → 123) and outer spaces gone."""
+    if not value.isascii():
+        value = unicodedata.normalize("NFKC", value).replace("\u3000", " ")
+    return value.strip()
 
 
 def messages() -> dict[str, str]:
-    """The cell problems in the active language, translated once per file, not once per cell."""
+    """The cell problems in the active language, translated once per file, not once per cell.
+    Each says what was found (%(value)s) and what is expected."""
     return {
-        "required": _("A value is required."),
-        "too_long": _("At most %(n)d characters."),
-        "nul": _("Contains a NUL character."),
-        "code": _("Unknown institution code %(code)s."),
-        "date": _("Not a date: write it as YYYY-MM-DD."),
-        "future": _("The date is in the future."),
-        "visit_type": _("Write outpatient or emergency (门诊 or 急诊)."),
-        "whole": _("Not a whole number."),
-        "least": _("Must be a whole number of at least %(least)d."),
-        "amount": _("Not an amount in yuan."),
-        "decimals": _("At most two decimal places."),
-        "negative": _("The cost cannot be negative."),
-        "too_large": _("The amount is too large."),
-        "order": _("Discharge before admission."),
-    }
+        "required": _("the cell is empty; a value is required."),
+        "too_long": _("“%(value)s” is too long: at most %(n)d characters."),
+        "nul": _("“%(value)s” contains a NUL character: write plain text."),
+        "code": _("“%(value)s” is not the code of an institution you may import for: write "
+                  "the code as the directory lists it."),
+        "date": _("“%(value)s” is not a valid date: write a date such as 2019-01-05, "
+                  "2019/1/5 or 2019年1月5日."),
+        "future": _("“%(value)s” is in the future: write a date up to today."),
+        "visit_type": _("“%(value)s” is not a visit type: write 门诊 (outpatient) or 急诊 "
+                        "(emergency)."),
+        "whole": _("“%(value)s” is not a valid count: write a whole number of at least "
+                   "%(least)d."),
+        "amount": _("“%(value)s” is not a valid amount: write yuan with at most two decimals, "
+                    "such as 1234.50."),
+        "decimals": _("“%(value)s” has more than two decimals: write yuan to the fen, such as "
+                      "1234.50."),
+        "negative": _("“%(value)s” is negative: the cost is 0 or more."),
+        "too_large": _("“%(value)s” is too large: the cost is below 1,000,000,000,000 yuan."),
+        "order": _("“%(value)s” is before the admission date %(admit)s: the discharge is on or "
+                   "after it."),
+        "duplicate": _("“%(value)s” appears again: row %(row)d has the same institution and "
+                       "%(column)s."),
+    }  # fmt: skip
+
+
+def shown(value: str) -> str:
+    return value if len(value) <= SHOWN_VALUE else value[: SHOWN_VALUE - 1] + "…"
 
 
 def cell_parsers(
@@ -341,63 +232,59 @@ def cell_parsers(
     def code(value: str) -> int:
         pk = codes.get(value)
         if pk is None:
-            pk = codes.get(value.strip().upper())
+            pk = codes.get(clean(value).upper())
             if pk is None:
-                raise Bad(say["code"] % {"code": value.strip()[:40]})
+                raise Bad(say["code"] % {"value": shown(value.strip())})
         return pk
 
     def text(value: str, max_length: int = 64) -> str:
-        value = value.strip()
+        value = clean(value)
         if not value:
             raise Bad(say["required"])
         if len(value) > max_length:
-            raise Bad(say["too_long"] % {"n": max_length})
+            raise Bad(say["too_long"] % {"value": shown(value), "n": max_length})
         if "\x00" in value:  # PostgreSQL text cannot hold it
-            raise Bad(say["nul"])
+            raise Bad(say["nul"] % {"value": shown(value.replace("\x00", "␀"))})
         return value
 
     def date(value: str) -> datetime.date:
+        value = clean(value)
         try:
             day = fromisoformat(value)
         except ValueError:
-            loose = LOOSE_DATE.fullmatch(value.strip())  # 2024/3/5, as Excel writes into CSV
-            try:
-                day = datetime.date(*map(int, loose.groups()))  # type: ignore[union-attr]
-            except (AttributeError, ValueError):
-                raise Bad(say["date"]) from None
+            day = _loose_date(value)
+            if day is None:
+                raise Bad(say["date"] % {"value": shown(value)}) from None
         if day > today:
-            raise Bad(say["future"])
+            raise Bad(say["future"] % {"value": shown(value)})
         return day
 
     def visit_type(value: str) -> str:
         try:
-            return VISIT_TYPES[value.strip().lower()]
+            return VISIT_TYPES[clean(value).lower()]
         except KeyError:
-            raise Bad(say["visit_type"]) from None
+            raise Bad(say["visit_type"] % {"value": shown(value.strip())}) from None
 
     def whole(value: str, least: int) -> int:
-        value = value.strip()
-        if not (value.isascii() and value.isdigit()):
-            raise Bad(say["whole"])
-        number = int(value)
+        number = _number(value)
+        if number is None or number != number.to_integral_value():
+            raise Bad(say["whole"] % {"value": shown(value.strip()), "least": least})
         if not least <= number <= MAX_INT:
-            raise Bad(say["least"] % {"least": least})
-        return number
+            raise Bad(say["whole"] % {"value": shown(value.strip()), "least": least})
+        return int(number)
 
     def cost(value: str) -> Decimal:
-        try:
-            amount = Decimal(value)
-            if not amount.is_finite() or "_" in value:
-                raise InvalidOperation
-            cents = amount.quantize(CENT)
-        except (InvalidOperation, ValueError):
-            raise Bad(say["amount"]) from None
+        amount = _number(value, money=True)
+        found = {"value": shown(value.strip())}
+        if amount is None:
+            raise Bad(say["amount"] % found)
+        cents = amount.quantize(CENT)
         if cents != amount:
-            raise Bad(say["decimals"])
+            raise Bad(say["decimals"] % found)
         if cents < 0:
-            raise Bad(say["negative"])
+            raise Bad(say["negative"] % found)
         if cents >= MAX_COST:
-            raise Bad(say["too_large"])
+            raise Bad(say["too_large"] % found)
         return cents
 
     return {
@@ -406,21 +293,56 @@ def cell_parsers(
     }  # fmt: skip
 
 
+def _loose_date(value: str) -> datetime.date | None:
+    """2019-01-05 00:00:00, 2019/3/10 0:00:00, 2019年1月5日, 2019.1.5, 20190105, 43470."""
+    try:
+        if found := DATE.fullmatch(value):
+            return datetime.date(*map(int, found.groups()))
+        if found := COMPACT_DATE.fullmatch(value):
+            return datetime.date(*map(int, found.groups()))
+        if EXCEL_SERIAL.fullmatch(value):  # a date cell written into CSV as its number
+            return EXCEL_EPOCH + datetime.timedelta(days=int(float(value)))
+    except (ValueError, OverflowError):
+        return None
+    return None
+
+
+def _number(value: str, money: bool = False) -> Decimal | None:
+    """The number a cell holds, as clerks write it: 1,234.50 · ￥1,234.50 · 1234.50元 ·
+    １２３４ · '1 234'; a minus sign is kept (so a negative cost is said as such)."""
+    value = "".join(clean(value).split())
+    if money:
+        value = CURRENCY.sub("", CURRENCY.sub("", value))
+    negative = value.startswith("-")
+    if negative:
+        value = value[1:]
+    if not NUMBER.fullmatch(value):
+        return None
+    try:
+        number = Decimal(value.replace(",", "").lstrip("+"))
+    except InvalidOperation:
+        return None
+    return -number if negative else number
+
+
 def fast_parsers(spec: Spec, codes: dict[str, int], slow: dict[str, Callable]) -> list[Callable]:
     """One strict converter per column for the fast path: each raises on anything unusual.
 
-    They take the common shapes at C speed (an exact code, a small whole number, a plain
-    amount kept as its text, a date or department seen before); the slow parsers do the rest.
+    They take the common shapes at C speed (an exact code, a small whole number, a plain or
+    thousands-grouped amount kept as text, a date or department seen before); the slow parsers
+    do the rest.
     """
 
-    def plain_amount(value: str) -> str:
-        if PLAIN_AMOUNT.fullmatch(value) is None:
-            raise ValueError(value)
-        return value  # already what the database reads: no Decimal needed
+    def amount(value: str) -> str:
+        if PLAIN_AMOUNT.fullmatch(value) is not None:
+            return value  # already what the database reads: no Decimal needed
+        if GROUPED_AMOUNT.fullmatch(value) is not None:
+            return value.replace(",", "")
+        raise ValueError(value)
 
     fast = {
         "code": codes.__getitem__,
-        "cost": plain_amount,
+        "cost": amount,
         "count": {**COUNTS, "": 1}.__getitem__,
         "beds": SMALL_NUMBERS.__getitem__,
         "visit_type": {"": VisitType.OUTPATIENT.value, **VISIT_TYPES}.__getitem__,
@@ -464,49 +386,90 @@ def _or_default(parser: Callable, default) -> Callable:
     return parse
 
 
-Problems = list[tuple[str, str]]
+# --- the header ------------------------------------------------------------------------------
 
 
-def check_header(spec: Spec, header: list[str]) -> tuple[list[int], Problems]:
-    """Where each expected column is in the file, and the header's problems (row 1)."""
-    names = [name.lstrip("\ufeff").strip().lower() for name in header]
-    problems = []
-    for name in names:
-        if name and name not in spec.column_names:
-            problems.append((name[:64], _("Unknown column.")))
-    positions = []
-    for column in spec.columns:
-        count = names.count(column.name)
-        if count == 0:
-            problems.append((column.name, _("Missing column.")))
-        elif count > 1:
-            problems.append((column.name, _("The column appears more than once.")))
+@dataclass
+class Header:
+    """Where each column of the spec is in the file (None: absent, its default used), the
+    file's names for them, the columns ignored and the header's problems."""
+
+    positions: dict[str, int | None]
+    labels: dict[str, str]
+    ignored: list[str]
+    problems: list[tuple[str, str]]
+
+
+def header_score(spec: Spec) -> Callable[[list[str]], tuple[int, bool]]:
+    """How many of the spec's columns a row names, and whether it names every required one."""
+    table = ALIAS_TABLES[spec.kind]
+    required = {column.name for column in spec.columns if column.required}
+
+    def score(values: list[str]) -> tuple[int, bool]:
+        found = {table[n][0] for n in map(normalize_name, values) if n in table}
+        return len(found), required <= found
+
+    return score
+
+
+def check_header(spec: Spec, header: list[str]) -> Header:
+    table = ALIAS_TABLES[spec.kind]
+    best: dict[str, tuple[int, int]] = {}  # column → (rank, position)
+    ties: set[str] = set()
+    ignored = []
+    for position, name in enumerate(header):
+        key = normalize_name(name)
+        if not key:
+            continue
+        if key not in table:
+            ignored.append(name.strip()[:64])
+            continue
+        column, rank = table[key]
+        if column not in best or rank < best[column][0]:
+            if column in best:
+                ignored.append(header[best[column][1]].strip()[:64])
+            best[column] = (rank, position)
+            ties.discard(column)
+        elif rank == best[column][0]:
+            ties.add(column)
         else:
-            positions.append(names.index(column.name))
-    return positions, problems
+            ignored.append(name.strip()[:64])
+    problems = [(column, _("The column appears more than once.")) for column in sorted(ties)]
+    for column in spec.columns:
+        if column.required and column.name not in best:
+            aliases = "、".join(ALIASES.get(column.name, ())[:3])
+            missing = _("Missing column (also accepted: %(aliases)s).") % {"aliases": aliases}
+            problems.append((column.name, missing if aliases else _("Missing column.")))
+    positions = {c.name: best[c.name][1] if c.name in best else None for c in spec.columns}
+    labels = {c: header[p].strip() for c, p in positions.items() if p is not None}
+    return Header(positions, labels, ignored, problems)
 
 
+# --- one row ---------------------------------------------------------------------------------
+
+Problems = list[tuple[str, str, str]]  # (column, value found, what is wrong)
 Parse = Callable[[list[str]], tuple[tuple | None, Problems]]
+TOTAL: Problems = [("", "", "total")]  # the answer for a 合计 / 总计 / 小计 row: skipped
 
 
-def row_parser(
-    spec: Spec, header: list[str], codes: dict[str, int], today: datetime.date
-) -> Parse | Problems:
-    """A function checking one row (its values in file order), or the header's problems.
+def row_parser(spec: Spec, header: Header, codes: dict[str, int], today: datetime.date) -> Parse:
+    """A function checking one row (its values in file order).
 
     It answers (row, ()) for a good row, a tuple in the spec's column order; (None, problems)
-    for a bad one; (None, []) for a blank one. A row first takes the fast path (strict
-    converters, no words); any doubt sends it to the slow path, which strips the cells, says
-    what is wrong with each and alone decides: the fast path accepts nothing it would refuse.
+    for a bad one; (None, []) for a blank one; (None, TOTAL) for a total row. A row first takes
+    the fast path (strict converters, no words); any doubt sends it to the slow path, which
+    says what is wrong with each cell and alone decides: the fast path accepts nothing it
+    would refuse.
     """
-    positions, problems = check_header(spec, header)
-    if problems:
-        return problems
-    pick = itemgetter(*positions)
+    present = [c for c in spec.columns if header.positions[c.name] is not None]
+    positions = [header.positions[c.name] for c in present]
+    pick = itemgetter(*positions) if len(positions) > 1 else lambda v: (v[positions[0]],)
     width = max(positions) + 1
     say = messages()
     slow_parsers = cell_parsers(codes, today, say)
-    fast = fast_parsers(spec, codes, slow_parsers)
+    fast_all = fast_parsers(spec, codes, slow_parsers)
+    fast = [fast_all[spec.columns.index(c)] for c in present]
+    complete = _completer(spec, present)
     start, end = spec.span
     ordered = end is not None and end != start  # discharge on or after admission
 
@@ -514,25 +477,31 @@ def row_parser(
         values = [value.strip() for value in values] + [""] * (width - len(values))
         if not any(values):
             return None, []
+        if TOTAL_ROW.match(next(value for value in values if value)):
+            return None, TOTAL  # a total row of the export (合计 in its first filled cell)
         row, problems = [], []
-        for column, value in zip(spec.columns, pick(values), strict=True):
+        for column, value in zip(present, pick(values), strict=True):
             if not value:
                 if column.required:
-                    problems.append((column.name, say["required"]))
+                    problems.append((column.name, "", say["required"]))
                 row.append(column.default)
                 continue
             try:
                 row.append(slow_parsers[column.parse](value))
             except Bad as exc:
-                problems.append((column.name, str(exc)))
+                problems.append((column.name, value, str(exc)))
                 row.append(None)
-        if not problems and ordered and row[end] is not None and row[end] < row[start]:
-            problems.append((spec.columns[end].name, say["order"]))
-        return (None, problems) if problems else (tuple(row), problems)
+        full = complete(tuple(row))
+        if not problems and ordered and full[end] is not None and full[end] < full[start]:
+            found = pick(values)[[c.name for c in present].index(spec.columns[end].name)]
+            admit = full[start].isoformat()
+            message = say["order"] % {"value": shown(found), "admit": admit}
+            problems.append((spec.columns[end].name, found, message))
+        return (None, problems) if problems else (full, problems)
 
     def parse(values: list[str]) -> tuple[tuple | None, Problems]:
         try:
-            row = tuple(map(call, fast, pick(values)))
+            row = complete(tuple(map(call, fast, pick(values))))
         except Exception:  # noqa: BLE001 - any doubt: the slow path finds it and words it
             return slow(values)
         if ordered and row[end] is not None and row[end] < row[start]:
@@ -542,22 +511,50 @@ def row_parser(
     return parse
 
 
+def _completer(spec: Spec, present: list[Column]) -> Callable[[tuple], tuple]:
+    """Fills the defaults of the optional columns a file leaves out (nothing to do otherwise)."""
+    if len(present) == len(spec.columns):
+        return lambda row: row
+    slots = [present.index(c) if c in present else None for c in spec.columns]
+    defaults = [c.default for c in spec.columns]
+
+    def complete(row: tuple) -> tuple:
+        return tuple(row[s] if s is not None else d for s, d in zip(slots, defaults, strict=True))
+
+    return complete
+
+
 class ErrorReport:
-    """Row problems in row order, the first `limit` kept, and how many rows were bad."""
+    """Row problems in row order, the first `limit` kept, and how many rows were bad. Each
+    problem is {row, column, value, problem, message}: the message says it all in a sentence
+    (`第 12 行 total_cost：“1,234.50” 不是有效金额…`)."""
 
     def __init__(self, limit: int = 1000):
         self.limit = limit
         self.bad_rows = 0
         self.errors: list[dict] = []
+        self.labels: dict[str, str] = {}
 
     def __bool__(self) -> bool:
         return self.bad_rows > 0
 
-    def add(self, row: int, problems: list[tuple[str, str]]) -> None:
+    def entry(self, row: int, column: str, value: str, problem: str) -> dict:
+        label = self.labels.get(column, column)
+        if column and label != column:
+            label = f"{label}（{column}）"
+        if column:
+            message = _("Row %(row)d, %(column)s: %(problem)s")
+        else:
+            message = _("Row %(row)d: %(problem)s")
+        message %= {"row": row, "column": label, "problem": problem}
+        return {"row": row, "column": column, "value": value, "problem": problem,
+                "message": message}  # fmt: skip
+
+    def add(self, row: int, problems: Problems) -> None:
         self.bad_rows += 1
-        for column, message in problems:
+        for column, value, problem in problems:
             if len(self.errors) < self.limit:
-                self.errors.append({"row": row, "column": column, "message": message})
+                self.errors.append(self.entry(row, column, value, problem))
 
     def merge(self, others: list[dict], count: int) -> None:
         """Add problems found later (duplicates found in SQL), keeping row order and the cap."""

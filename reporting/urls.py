@@ -15,6 +15,7 @@ urlpatterns = [
     path("recompute/<int:pk>/", views.RecomputeDetailView.as_view(), name="recompute-detail"),
     path("imports/", views.ImportListView.as_view(), name="import-list"),
     path("imports/<int:pk>/", views.ImportDetailView.as_view(), name="import-detail"),
+    path("imports/<int:pk>/confirm/", views.ImportConfirmView.as_view(), name="import-confirm"),
     path(
         "imports/template/<slug:kind>.csv",
         views.ImportTemplateView.as_view(),

@@ -4,6 +4,7 @@ from . import indicators, views
 
 urlpatterns = [
     path("facts/<str:kind>/import/", views.FactImportView.as_view(), name="facts-import"),
+    path("facts/jobs/<int:pk>/", views.FactImportJobView.as_view(), name="facts-import-job"),
     path("indicators/", indicators.IndicatorValueList.as_view(), name="indicator-list"),
     path(
         "indicators/definitions/",

@@ -1,10 +1,15 @@
-"""Importing facts (visits, stays, open beds) from CSV or XLSX files: all rows or none.
+"""Importing facts (visits, stays, open beds) from CSV, TSV, XLSX, XLS or ODS files: all rows
+or none, and first as a preview.
 
 One service, three ways in: the `import_facts` command, the upload page (through a Job run by
 Celery) and the API. Each row is checked in Python as the file streams (readers.py); a file
 with any bad row is rejected whole, with the first ERROR_LIMIT problems and the count of bad
 rows, and nothing is written. A good file is upserted on its natural key, so importing it again
 updates the same rows. The years the rows touch, before and after, are recomputed after commit.
+
+Every import computes its preview (preview.py): rows created and updated and, per institution
+and month, the totals before and after. A dry run (`dry_run=True`) does all of the import's
+work and rolls it back, so the preview is exactly what a commit would do.
 
 Everything happens in one transaction. On PostgreSQL a file of new rows is COPYed straight into
 the fact table (a savepoint); if a key already exists, or a row is bad, that attempt is rolled
@@ -20,7 +25,7 @@ import datetime
 import logging
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from itertools import islice
 from typing import BinaryIO
@@ -39,14 +44,24 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from alliance import outbox
-from alliance.errors import ActionNotAllowed
+from alliance.errors import ActionNotAllowed, IllegalTransition
 from alliance.models import Institution
 from alliance.querysets import profile_of
 
 from .. import readers, tasks
 from ..choices import FactKind, JobKind, JobStatus
 from ..models import Job
-from ..readers import SPECS, ErrorReport, Parse, Spec, row_parser
+from ..readers import (
+    SPECS,
+    TOTAL,
+    ErrorReport,
+    Parse,
+    Spec,
+    check_header,
+    header_score,
+    row_parser,
+)
+from . import preview as previews
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +82,16 @@ class ImportResult:
     updated: int
     rows: int
     years: dict[int, list[int]]  # year → institutions whose indicators are recomputed
+    dry_run: bool = False
+    preview: dict = field(default_factory=dict)  # months and their warnings (preview.py)
+    warnings: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        """The answer of the API and a job's result."""
+        return {
+            "dry_run": self.dry_run, "created": self.created, "updated": self.updated,
+            "rows": self.rows, "warnings": self.warnings, **self.preview,
+        }  # fmt: skip
 
 
 class ImportRejected(Exception):
@@ -108,11 +133,17 @@ def institution_codes(actor) -> dict[str, int]:
 
 
 def import_facts(
-    *, kind: str, file: BinaryIO | File, actor, progress: Progress | None = None
+    *,
+    kind: str,
+    file: BinaryIO | File,
+    actor,
+    progress: Progress | None = None,
+    dry_run: bool = False,
 ) -> ImportResult:
     """Import one file of `kind` (visits, stays, beds) for `actor` (None: the system, for any
     institution). Raises ImportRejected when the file or any row is bad; writes nothing then.
-    `progress(rows_read, estimated_rows)` is called every PROGRESS_EVERY rows."""
+    `progress(rows_read, estimated_rows)` is called every PROGRESS_EVERY rows. A dry run
+    answers the same result and preview, and leaves the database as it was."""
     if kind not in SPECS:
         raise ValueError(f"unknown fact kind {kind!r}")
     if actor is not None and not may_import(actor):
@@ -124,70 +155,83 @@ def import_facts(
         progress=progress,
     )  # fmt: skip
     with transaction.atomic():
+        totals = previews.Totals(spec)
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 # One import of a kind at a time: two files sharing keys cannot collide.
                 kind_number = list(SPECS).index(kind)
                 cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_SPACE, kind_number])
+            totals.before_direct_write()
             try:
-                merged, stream = run(DirectWriter)
+                merged, stream = run(DirectWriter, totals=totals)
             except _Merge:
-                merged, stream = run(StagingWriter)
+                merged, stream = run(StagingWriter, totals=totals)
         else:
-            merged, stream = run(PlainWriter)
-    created, updated, old_spans = merged
+            totals.before_plain_write(set(run.keywords["codes"].values()))
+            merged, stream = run(PlainWriter, totals=totals)
+        created, updated, old_spans = merged
+        preview = totals.preview(stream.tally, created=created, updated=updated)
+        if dry_run:
+            transaction.set_rollback(True)
     years = _years(stream.spans | old_spans, today)
-    for year, institution_ids in years.items():
-        outbox.enqueue(tasks.recompute_indicators, year, institution_ids)
-    return ImportResult(kind, created, updated, stream.rows, years)
+    if not dry_run:
+        for year, institution_ids in years.items():
+            outbox.enqueue(tasks.recompute_indicators, year, institution_ids)
+    warnings = stream.warnings() + preview.pop("growth_warnings")
+    return ImportResult(kind, created, updated, stream.rows, years, dry_run, preview, warnings)
 
 
-def _run(writer_class, *, spec, file, codes, today, progress) -> tuple[Merged, RowStream]:
+def _run(writer_class, *, spec, file, codes, today, progress, totals) -> tuple[Merged, RowStream]:
     """Read the whole file once through one writer; raise ImportRejected if anything is bad."""
     report = ErrorReport(ERROR_LIMIT)
     try:
         table = readers.open_table(file, estimate=progress is not None)
+        with table:
+            table.take_header(header_score(spec))
+            header = check_header(spec, table.header)
+            if header.problems:
+                raise _header_rejected(spec, header, table.header_row)
+            report.labels = header.labels
+            parse = row_parser(spec, header, codes, today)
+            stream = RowStream(table, parse, spec, report, today, progress, header)
+            merged = writer_class(spec, report, today, totals).write(stream)
     except readers.FileError as exc:
         raise _file_rejected(exc) from exc
-    with table:
-        parse = row_parser(spec, table.header, codes, today)
-        if isinstance(parse, list):
-            raise ImportRejected(
-                _("The header row does not have the expected columns: %(columns)s.")
-                % {"columns": ", ".join(spec.column_names)},
-                [{"row": 1, "column": column, "message": message} for column, message in parse],
-                1,
-            )
-        stream = RowStream(table, parse, spec, report, today, progress)
-        merged = writer_class(spec, report, today).write(stream)
     if merged is None:
         raise _rows_rejected(report)
-    if stream.rows == stream.blank_rows:
+    if stream.rows == stream.blank_rows + len(stream.total_rows):
         message = _("The file has no data rows.")
-        raise ImportRejected(message, [{"row": 2, "column": "", "message": message}], 1)
+        row = table.header_row + 1
+        raise ImportRejected(message, [report.entry(row, "", "", message)], 1)
     return merged, stream
 
 
 class RowStream:
-    """The file's rows, checked: iterating yields (row number, row), row None when bad or
-    blank. Problems go to the report; the years each good row touches are kept as spans."""
+    """The file's rows, checked: iterating yields (row number, row), row None when bad, blank
+    or a total row. Problems go to the report; the years each good row touches are kept as
+    spans, and its month's amount in `tally` {(institution, year, month): [amount, rows]}."""
 
-    def __init__(self, table, parse: Parse, spec: Spec, report, today, progress):
+    def __init__(self, table, parse: Parse, spec: Spec, report, today, progress, header):
         self.table, self.parse, self.spec, self.report = table, parse, spec, report
-        self.today, self.progress = today, progress
+        self.today, self.progress, self.header = today, progress, header
         self.spans: set[tuple[int, int, int]] = set()  # (institution, first year, last year)
+        self.tally: dict[tuple[int, int, int], list[int]] = {}
         self.rows = 0
         self.blank_rows = 0
+        self.total_rows: list[int] = []
 
     def __iter__(self) -> Iterator[tuple[int, tuple | None]]:
         # The hot loop: a million rows should take seconds, so nothing here is spare.
         parse, add_problems, add_span = self.parse, self.report.add, self.spans.add
         first, last = self.spec.span
+        month = self.spec.fields.index(self.spec.month)
+        amount = self.spec.fields.index(self.spec.amount) if self.spec.amount else None
+        tally, tally_get = self.tally, self.tally.get
         today, progress, total = self.today, self.progress, self.table.estimated_rows
         every = PROGRESS_EVERY if progress is not None else 1 << 62
         if progress is not None:
             progress(0, total)
-        row_no = 1
+        row_no = header_row = self.table.header_row
         try:
             for row_no, values in self.table.rows:  # noqa: B007 - row_no is read afterwards
                 row, problems = parse(values)
@@ -198,19 +242,50 @@ class RowStream:
                     else:  # a stay still open, or a bed count, lasts until today
                         end = row[last] if last is not None else None
                         add_span((row[0], year, (end or today).year))
+                    day = row[month]
+                    if day is not None:
+                        key = (row[0], day.year, day.month)
+                        counted = tally_get(key)
+                        if counted is None:
+                            counted = tally[key] = [0, 0]
+                        counted[0] += 1 if amount is None else row[amount]
+                        counted[1] += 1
+                elif problems is TOTAL:
+                    self.total_rows.append(row_no)
                 elif problems:
                     add_problems(row_no, problems)
                 else:
                     self.blank_rows += 1
-                if row_no % every == 1:  # every 10,000 rows read (row 1 is the header)
-                    progress(row_no - 1, total)
+                if row_no % every == 1:  # every 10,000 rows read
+                    progress(row_no - header_row, total)
                 yield row_no, row
         except self.table.read_errors as exc:
             error = self.table.read_error(exc, row_no + 1)
-            add_problems(error.row, [("", error.message)])
-        self.rows = row_no - 1
+            add_problems(error.row, [("", "", error.message)])
+        self.rows = row_no - header_row
         if progress is not None:
             progress(self.rows, total)
+
+    def warnings(self) -> list[str]:
+        """What was read but left aside: title lines, columns of no use, total rows."""
+        said = []
+        if self.table.header_row > 1:
+            said.append(
+                _("The header is row %(row)d: the %(n)d lines above it were skipped as titles.")
+                % {"row": self.table.header_row, "n": self.table.header_row - 1}
+            )
+        if self.header.ignored:
+            said.append(
+                _("Columns ignored (not part of this kind of file): %(columns)s.")
+                % {"columns": "、".join(self.header.ignored[:20])}
+            )
+        if self.total_rows:
+            rows = "、".join(str(n) for n in self.total_rows[:20])
+            more = "…" if len(self.total_rows) > 20 else ""
+            said.append(
+                _("Total rows skipped (合计/总计/小计): row %(rows)s.") % {"rows": rows + more}
+            )
+        return said
 
 
 def _binary(file):
@@ -229,7 +304,19 @@ def _years(spans: set[tuple[int, int, int]], today: datetime.date) -> dict[int, 
 
 
 def _file_rejected(exc: readers.FileError) -> ImportRejected:
-    return ImportRejected(exc.message, [{"row": exc.row, "column": "", "message": exc.message}], 1)
+    entry = {"row": exc.row, "column": "", "value": "", "problem": exc.message,
+             "message": exc.message}  # fmt: skip
+    return ImportRejected(exc.message, [entry], 1)
+
+
+def _header_rejected(spec: Spec, header, row: int) -> ImportRejected:
+    report = ErrorReport(ERROR_LIMIT)
+    errors = [report.entry(row, column, "", problem) for column, problem in header.problems]
+    detail = _("The header row (row %(row)d) does not have the expected columns: %(columns)s.") % {
+        "row": row,
+        "columns": ", ".join(c.name for c in spec.columns if c.required),
+    }
+    return ImportRejected(detail, errors, 1)
 
 
 def _rows_rejected(report: ErrorReport) -> ImportRejected:
@@ -241,11 +328,13 @@ def _rows_rejected(report: ErrorReport) -> ImportRejected:
     return ImportRejected(detail, report.as_list(), report.bad_rows)
 
 
-def _duplicate(spec: Spec, first_row: int) -> tuple[str, str]:
+def _duplicate(spec: Spec, first_row: int, value) -> tuple[str, str, str]:
     column = spec.columns[1].name
-    return column, _(
-        "Duplicate of row %(row)d: the same institution and %(column)s appear twice."
-    ) % {"row": first_row, "column": column}
+    value = value.isoformat() if isinstance(value, datetime.date) else str(value)
+    message = readers.messages()["duplicate"] % {
+        "value": readers.shown(value), "row": first_row, "column": column,
+    }  # fmt: skip
+    return column, value, message
 
 
 # --- writing on PostgreSQL: COPY ---------------------------------------------------------------
@@ -318,7 +407,7 @@ class DirectWriter:
     the unique index, a bad row stops the COPY: either way the savepoint is rolled back and
     `_Merge` sends the file through staging, which says what is wrong or merges it."""
 
-    def __init__(self, spec: Spec, report: ErrorReport, today: datetime.date):
+    def __init__(self, spec: Spec, report: ErrorReport, today: datetime.date, totals=None):
         self.spec, self.report = spec, report
 
     def write(self, rows: Rows) -> Merged:
@@ -356,8 +445,8 @@ class StagingWriter:
     every value from the file travels as COPY data.
     """
 
-    def __init__(self, spec: Spec, report: ErrorReport, today: datetime.date):
-        self.spec, self.report, self.today = spec, report, today
+    def __init__(self, spec: Spec, report: ErrorReport, today: datetime.date, totals=None):
+        self.spec, self.report, self.today, self.totals = spec, report, today, totals
         self.staging = f"import_staging_{uuid.uuid4().hex[:12]}"
         self.table = spec.model._meta.db_table
         self.fields = ", ".join(spec.fields)
@@ -372,6 +461,8 @@ class StagingWriter:
             )
         source = _CopySource(iter(rows), 1 << 62, 1, numbered=True)
         _copy(_copy_sql(self.spec, self.staging, with_row_no=True), source)
+        if self.totals is not None and not self.report:
+            self.totals.before_merge(rows.tally)  # the file is read: its months are known
         with connection.cursor() as cursor:
             try:
                 return self._merge(cursor)
@@ -440,16 +531,16 @@ class StagingWriter:
     def _report_duplicates(self, cursor) -> None:
         key = ", ".join(self.spec.key_fields)
         cursor.execute(
-            f"SELECT row_no, first_row, count(*) OVER () FROM ("  # noqa: S608
-            f" SELECT row_no, min(row_no) OVER (PARTITION BY {key}) AS first_row"
+            f"SELECT row_no, first_row, count(*) OVER (), value FROM ("  # noqa: S608
+            f" SELECT row_no, min(row_no) OVER (PARTITION BY {key}) AS first_row,"
+            f" {self.spec.key_fields[1]} AS value"
             f" FROM {self.staging}) d WHERE row_no > first_row ORDER BY row_no LIMIT %s",
             [self.report.limit],
         )
         found = cursor.fetchall()
         problems = []
-        for row_no, first_row, _count in found:
-            column, message = _duplicate(self.spec, first_row)
-            problems.append({"row": row_no, "column": column, "message": message})
+        for row_no, first_row, _count, value in found:
+            problems.append(self.report.entry(row_no, *_duplicate(self.spec, first_row, value)))
         self.report.merge(problems, found[0][2] if found else 0)
 
 
@@ -462,7 +553,7 @@ class PlainWriter:
 
     BATCH = 2_000
 
-    def __init__(self, spec: Spec, report: ErrorReport, today: datetime.date):
+    def __init__(self, spec: Spec, report: ErrorReport, today: datetime.date, totals=None):
         self.spec, self.report, self.today = spec, report, today
         self.seen: dict[tuple, int] = {}
         self.batch: list[tuple] = []
@@ -481,7 +572,7 @@ class PlainWriter:
     def _add(self, row_no: int, row: tuple) -> None:
         first = self.seen.setdefault(row[:2], row_no)
         if first != row_no:
-            self.report.add(row_no, [_duplicate(self.spec, first)])
+            self.report.add(row_no, [_duplicate(self.spec, first, row[1])])
         elif not self.report:  # once the file is rejected, writing more is wasted
             self.batch.append(row)
             if len(self.batch) >= self.BATCH:
@@ -517,8 +608,9 @@ class PlainWriter:
 # --- jobs: the upload page's imports, run by Celery --------------------------------------------
 
 
-def import_job_create(*, actor, kind: str, upload: File) -> Job:
-    """Keep the uploaded file in a job and queue its import after commit."""
+def import_job_create(*, actor, kind: str, upload: File, dry_run: bool = True) -> Job:
+    """Keep the uploaded file in a job and queue its import after commit: a preview first
+    (the upload page's way: the office reads it and confirms), or the import itself."""
     if not may_import(actor):
         raise ActionNotAllowed(_("Only the alliance office imports facts."))
     if kind not in FactKind.values:
@@ -527,9 +619,34 @@ def import_job_create(*, actor, kind: str, upload: File) -> Job:
         job = Job.objects.create(
             kind=JobKind.IMPORT, fact_kind=kind, file=upload,
             file_name=(upload.name or "")[-255:], requested_by=actor,
+            result={"dry_run": dry_run},
         )  # fmt: skip
         outbox.enqueue(tasks.run_import_job, job.pk)
     return job
+
+
+def awaits_confirmation(job: Job) -> bool:
+    """A preview that went through: the office may now import the file for real."""
+    return job.status == JobStatus.DONE and bool(job.result.get("dry_run"))
+
+
+def import_job_confirm(*, actor, job: Job) -> Job:
+    """Import for real the file a job has previewed (once: a second confirmation conflicts)."""
+    if not may_import(actor):
+        raise ActionNotAllowed(_("Only the alliance office imports facts."))
+    with transaction.atomic():
+        locked = Job.objects.select_for_update().get(pk=job.pk)
+        if not awaits_confirmation(locked):
+            raise IllegalTransition(_("This import is not waiting for a confirmation."))
+        locked.status = JobStatus.QUEUED
+        locked.result = {"dry_run": False, "previewed": locked.result}
+        locked.errors = []
+        locked.progress_done, locked.progress_total = 0, None
+        locked.started_at = locked.finished_at = None
+        locked.save(update_fields=["status", "result", "errors", "progress_done",
+                                   "progress_total", "started_at", "finished_at"])  # fmt: skip
+        outbox.enqueue(tasks.run_import_job, locked.pk)
+    return locked
 
 
 class _ProgressRecorder:
@@ -571,27 +688,32 @@ def run_import_job(job: Job) -> None:
     if not claimed:
         return
     job.refresh_from_db()
+    dry_run = bool(job.result.get("dry_run"))
 
-    def finish(status: str, **fields) -> None:
-        Job.objects.filter(pk=job.pk).update(status=status, finished_at=timezone.now(), **fields)
+    def finish(status: str, result: dict, **fields) -> None:
+        Job.objects.filter(pk=job.pk).update(
+            status=status, finished_at=timezone.now(), result={"dry_run": dry_run, **result},
+            **fields,
+        )  # fmt: skip
 
     if job.requested_by is None:  # the account is gone: never import with the system's rights
         gone = _("The account that uploaded the file no longer exists.")
-        finish(JobStatus.FAILED, result={"detail": gone})
+        finish(JobStatus.FAILED, {"detail": gone})
         return
     progress = _ProgressRecorder(job)
     try:
         with job.file.open("rb") as file:
             result = import_facts(
-                kind=job.fact_kind, file=file, actor=job.requested_by, progress=progress
-            )
+                kind=job.fact_kind, file=file, actor=job.requested_by, progress=progress,
+                dry_run=dry_run,
+            )  # fmt: skip
     except ImportRejected as exc:
         finish(
             JobStatus.FAILED, errors=exc.errors,
             result={"detail": exc.detail, "error_count": exc.error_count},
         )  # fmt: skip
     except ActionNotAllowed as exc:
-        finish(JobStatus.FAILED, result={"detail": exc.message})
+        finish(JobStatus.FAILED, {"detail": exc.message})
     except Exception:
         logger.exception("import job %s failed", job.pk)
         finish(
@@ -602,7 +724,7 @@ def run_import_job(job: Job) -> None:
     else:
         finish(
             JobStatus.DONE, progress_done=result.rows, progress_total=result.rows,
-            result={"created": result.created, "updated": result.updated},
+            result=result.as_dict(),
         )  # fmt: skip
     finally:
         progress.close()

@@ -1,11 +1,12 @@
 """Pages of reporting (templates/reporting/); URLs in reporting/urls.py."""
 
 from .dashboards import DashboardView, InstitutionDashboardView
-from .imports import ImportDetailView, ImportListView, ImportTemplateView
+from .imports import ImportConfirmView, ImportDetailView, ImportListView, ImportTemplateView
 from .jobs import RecomputeDetailView, RecomputeListView
 
 __all__ = [
     "DashboardView",
+    "ImportConfirmView",
     "ImportDetailView",
     "ImportListView",
     "ImportTemplateView",

@@ -1,4 +1,5 @@
-"""The alliance office's import pages: upload a file, watch its job, read the rejected rows."""
+"""The alliance office's import pages: upload a file, read its preview (校验) and confirm it,
+watch its job, read the rejected rows."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from .. import selectors
 from ..choices import FactKind, JobKind
 from ..forms import ImportForm
 from ..models import Job
-from ..readers import SPECS
+from ..readers import ALIASES, SPECS
 from ..services import imports as services
 
 # What to write in each column, shown next to the upload form.
@@ -29,14 +30,16 @@ COLUMN_HINTS = {
     "institution_code": gettext_lazy("the institution's code in the directory"),
     "record_id": gettext_lazy("the visit's number in the hospital system, unique per institution"),
     "stay_id": gettext_lazy("the stay's number in the hospital system, unique per institution"),
-    "visit_date": gettext_lazy("YYYY-MM-DD"),
-    "admit_date": gettext_lazy("YYYY-MM-DD"),
-    "discharge_date": gettext_lazy("YYYY-MM-DD; empty while in hospital"),
-    "effective_from": gettext_lazy("YYYY-MM-DD: beds open from this day on"),
-    "visit_type": gettext_lazy("outpatient or emergency (门诊 or 急诊); empty is outpatient"),
+    "visit_date": gettext_lazy("a date: 2019-01-05, 2019/1/5, 2019年1月5日, a date cell"),
+    "admit_date": gettext_lazy("a date: 2019-01-05, 2019/1/5, 2019年1月5日, a date cell"),
+    "discharge_date": gettext_lazy("a date; empty while in hospital"),
+    "effective_from": gettext_lazy("a date: beds open from this day on"),
+    "visit_type": gettext_lazy(
+        "门诊 or 急诊 (普通门诊, 急诊科, outpatient, emergency); empty is 门诊"
+    ),
     "department": gettext_lazy("optional"),
-    "visit_count": gettext_lazy("whole number, at least 1; empty is 1"),
-    "total_cost": gettext_lazy("yuan, at most two decimals"),
+    "visit_count": gettext_lazy("whole number, at least 1; empty or absent is 1"),
+    "total_cost": gettext_lazy("yuan, at most two decimals: 1234.50, 1,234.50, ￥1,234.50"),
     "open_beds": gettext_lazy("whole number of beds actually open"),
 }
 
@@ -66,7 +69,15 @@ class ImportListView(ImportAccessMixin, ListView):
             {
                 "kind": kind,
                 "label": FactKind(kind).label,
-                "columns": [(c.name, c.required, COLUMN_HINTS[c.name]) for c in spec.columns],
+                "columns": [
+                    (
+                        c.name,
+                        c.required,
+                        COLUMN_HINTS.get(c.name, ""),
+                        "、".join(ALIASES.get(c.name, ())),
+                    )
+                    for c in spec.columns
+                ],  # fmt: skip
                 "template_url": reverse("reporting:import-template", args=[kind]),
             }
             for kind, spec in SPECS.items()
@@ -84,7 +95,11 @@ class ImportListView(ImportAccessMixin, ListView):
             except DomainError as exc:
                 messages.error(request, exc.message)
             else:
-                messages.success(request, _("File received: the import runs in the background."))
+                messages.success(
+                    request,
+                    _("File received: it is being checked. Read the preview, then confirm the "
+                      "import."),
+                )  # fmt: skip
                 return redirect("reporting:import-detail", pk=job.pk)
         self.object_list = self.get_queryset()
         return self.render_to_response(self.get_context_data(form=form))
@@ -105,6 +120,20 @@ class ImportDetailView(ImportAccessMixin, DetailView):
         if getattr(self.request, "htmx", False):
             return ["reporting/_import_job_status.html"]
         return [self.template_name]
+
+
+class ImportConfirmView(ImportAccessMixin, View):
+    """The office has read the preview: import the file for real."""
+
+    def post(self, request, pk: int):
+        job = get_object_or_404(import_jobs_for(request.user), pk=pk)
+        try:
+            services.import_job_confirm(actor=request.user, job=job)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Confirmed: the file is being imported."))
+        return redirect("reporting:import-detail", pk=job.pk)
 
 
 class ImportTemplateView(ImportAccessMixin, View):

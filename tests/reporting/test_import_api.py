@@ -14,9 +14,13 @@ pytestmark = pytest.mark.django_db
 URL = "/api/v1/facts/{}/import/"
 
 
-def post(client, kind: str, content: bytes, name: str = "facts.csv"):
+def post(client, kind: str, content: bytes, name: str = "facts.csv", query: str = ""):
     upload = SimpleUploadedFile(name, content, content_type="text/csv")
-    return client.post(URL.format(kind), {"file": upload}, format="multipart")
+    return client.post(URL.format(kind) + query, {"file": upload}, format="multipart")
+
+
+def counts(response) -> dict:
+    return {key: response.json()[key] for key in ("created", "updated", "dry_run")}
 
 
 def test_the_office_imports_a_file_and_gets_the_counts(api, alliance_office, world):
@@ -26,8 +30,8 @@ def test_the_office_imports_a_file_and_gets_the_counts(api, alliance_office, wor
     second = post(api.as_user(alliance_office), "visits", content)
 
     assert first.status_code == 200, first.json()
-    assert first.json() == {"created": 2, "updated": 0}
-    assert second.json() == {"created": 0, "updated": 2}
+    assert counts(first) == {"created": 2, "updated": 0, "dry_run": False}
+    assert counts(second) == {"created": 0, "updated": 2, "dry_run": False}
     assert OutpatientVisit.objects.count() == 2
 
 
@@ -35,9 +39,9 @@ def test_a_gb18030_workbook_export_and_an_xlsx_both_import(api, alliance_office,
     gbk = csv_bytes("stays", [stay(world["hospital"], "S1")], encoding="gb18030")
     xlsx = xlsx_bytes("stays", [stay(world["hospital"], "S2")])
 
-    assert post(api.as_user(alliance_office), "stays", gbk).json() == {"created": 1, "updated": 0}
+    assert counts(post(api.as_user(alliance_office), "stays", gbk))["created"] == 1
     response = post(api.as_user(alliance_office), "stays", xlsx, name="stays.xlsx")
-    assert response.json() == {"created": 1, "updated": 0}
+    assert counts(response)["created"] == 1
     assert set(InpatientStay.objects.values_list("department", flat=True)) == {"心内科"}
 
 
@@ -58,7 +62,10 @@ def test_a_rejected_file_answers_400_with_every_bad_row(api, alliance_office, wo
     assert [(e["row"], e["column"]) for e in body["errors"]] == [
         (3, "visit_date"), (4, "visit_count"), (4, "total_cost"),
     ]  # fmt: skip
-    assert all(set(e) == {"row", "column", "message"} and e["message"] for e in body["errors"])
+    assert all(set(e) == {"row", "column", "value", "problem", "message"} and e["message"]
+               for e in body["errors"])  # fmt: skip
+    assert body["errors"][0]["value"] == "2024-13-01"
+    assert body["errors"][0]["message"].startswith("第 3 行 visit_date：“2024-13-01”")
     assert not OutpatientVisit.objects.exists()
 
 
@@ -84,7 +91,7 @@ def test_the_office_gets_row_errors_for_institutions_of_another_alliance(api, ot
 def test_a_superuser_imports_for_any_institution(api, superuser, world):
     content = csv_bytes("visits", [visit(world["foreign_center"]), visit(world["center"], "V2")])
 
-    assert post(api.as_user(superuser), "visits", content).json() == {"created": 2, "updated": 0}
+    assert counts(post(api.as_user(superuser), "visits", content))["created"] == 2
 
 
 @pytest.mark.parametrize(

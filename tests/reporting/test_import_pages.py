@@ -76,10 +76,20 @@ def test_an_upload_becomes_a_job_that_imports_the_file(
     assert response.status_code == 302
     assert response["Location"] == f"/reporting/imports/{job.pk}/"
     assert (job.status, job.fact_kind, job.file_name) == (JobStatus.DONE, "visits", "visits.csv")
-    assert job.result == {"created": 2, "updated": 0}
+    assert job.result["dry_run"] is True  # the page checks first: a preview, nothing written
+    assert (job.result["created"], job.result["updated"]) == (2, 0)
     assert job.progress_done == 2
     assert job.requested_by == alliance_office
     assert job.started_at and job.finished_at
+    assert not OutpatientVisit.objects.exists()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        confirmed = logged_in(alliance_office).post(f"/reporting/imports/{job.pk}/confirm/")
+
+    assert confirmed.status_code == 302
+    job.refresh_from_db()
+    assert (job.status, job.result["dry_run"]) == (JobStatus.DONE, False)
+    assert (job.result["created"], job.result["updated"]) == (2, 0)
     assert OutpatientVisit.objects.count() == 2
 
 
@@ -138,7 +148,7 @@ def test_the_job_runner_records_progress_and_claims_a_job_only_once(alliance_off
 
     job.refresh_from_db()
     assert job.status == JobStatus.DONE
-    assert job.result == {"created": 1, "updated": 0}
+    assert (job.result["created"], job.result["updated"]) == (1, 0)
     assert job.progress_total == 1
     assert OutpatientVisit.objects.count() == 1
 
