@@ -500,9 +500,23 @@ def test_the_command_prints_each_bad_row_and_fails(world, tmp_path):
         call_command("import_facts", "stays", str(path), stderr=err)
 
     lines = err.getvalue().splitlines()
-    assert lines[0].startswith("row 2, total_cost: ")
-    assert lines[1].startswith("row 3, admit_date: ")
+    assert lines[0] == "第 2 行 total_cost：“-1” 是负数：费用应不小于 0。"
+    assert lines[1] == "第 3 行 admit_date：为空，此列必填。"
     assert not InpatientStay.objects.exists()
+
+
+def test_the_command_previews_with_dry_run_and_writes_nothing(world, tmp_path):
+    path = tmp_path / "visits.csv"
+    path.write_bytes(csv_bytes("visits", [visit(world["center"], "V1", visit_count="3")]))
+    out = io.StringIO()
+
+    call_command("import_facts", "visits", str(path), "--dry-run", stdout=out)
+
+    assert out.getvalue().splitlines() == [
+        f"{world['center'].code} {LAST_YEAR}-03: 0 → 3",
+        "preview: would create 1, update 0",
+    ]
+    assert not OutpatientVisit.objects.exists()
 
 
 def test_the_command_reports_a_missing_file(world, tmp_path):
