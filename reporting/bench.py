@@ -25,6 +25,7 @@ from .models import BedCapacity, IndicatorValue, InpatientStay, OutpatientVisit
 from .services.indicators import recompute
 
 VISITS, STAYS, IMPORT_ROWS, INSTITUTIONS = 5_000_000, 500_000, 1_000_000, 200
+XLSX_ROWS = 200_000  # the workbook import: the issue's 200,000-row XLSX
 
 
 def bench_year() -> int:
@@ -125,36 +126,63 @@ def write_visits_csv(path: Path, rows: int, scale: float) -> None:
                              f"{40 + (n * 7) % 260}.{n % 100:02d}"])  # fmt: skip
 
 
+def write_visits_xlsx(path: Path, rows: int, scale: float) -> None:
+    """A workbook as a hospital system exports it: date cells, number cells, Chinese types."""
+    from openpyxl import Workbook
+
+    year = bench_year()
+    codes = list(
+        Institution.objects.filter(pk__in=fact_institutions(scale)).values_list("code", flat=True)
+    )
+    first = datetime.date(year, 1, 1)
+    days = [first + datetime.timedelta(days=n) for n in range(365)]
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("门诊明细")
+    sheet.append(["机构编码", "门诊号", "就诊日期", "就诊类型", "科室", "人次", "总费用"])
+    for n in range(rows):
+        sheet.append([codes[n % len(codes)], f"IMX-{n}", days[(n // len(codes)) % 365],
+                      "急诊" if n % 12 == 0 else "门诊", "全科", 1,
+                      40 + (n * 7) % 260 + (n % 100) / 100])  # fmt: skip
+    workbook.save(path)
+
+
+def _timed_command(folder: str, *args: str) -> tuple[float, int]:
+    """Run `manage.py import_facts ARGS` in its own process: (seconds, its peak RSS in kB)."""
+    env = {
+        **os.environ,
+        "CELERY_BROKER_URL": "memory://localhost/",
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+    }
+    started = time.perf_counter()
+    # wait4 gives this child's own peak; RUSAGE_CHILDREN would be the largest of every child
+    # the bench has waited for, the data loaders included.
+    with open(Path(folder) / "stderr.txt", "w+") as stderr:
+        child = subprocess.Popen(  # noqa: S603 - our own command, our own file
+            [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "import_facts", *args],
+            env=env, stdout=subprocess.DEVNULL, stderr=stderr,
+        )  # fmt: skip
+        _, status, usage = os.wait4(child.pid, 0)
+        seconds = time.perf_counter() - started
+        stderr.seek(0)
+        errors = stderr.read()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"import_facts failed: {errors[-2000:]}")
+    return seconds, usage.ru_maxrss
+
+
 def measure_import(scale: float) -> dict[str, float]:
-    """Import a generated visits CSV with the `import_facts` command in its own process, so its
-    peak memory is its own. The recomputation it queues is not part of the import figure."""
+    """Preview, then import, a generated visits CSV with the `import_facts` command in its own
+    process, so its peak memory is its own. The recomputation it queues is not part of the
+    import figure; the preview (--dry-run) writes nothing."""
     rows = round(IMPORT_ROWS * scale)
     OutpatientVisit.objects.filter(record_id__startswith="IMP-").delete()
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "visits.csv"
         write_visits_csv(path, rows, scale)
-        env = {
-            **os.environ,
-            "CELERY_BROKER_URL": "memory://localhost/",
-            "CELERY_TASK_ALWAYS_EAGER": "false",
-        }
-        started = time.perf_counter()
-        # wait4 gives this child's own peak; RUSAGE_CHILDREN would be the largest of every child
-        # the bench has waited for, the data loaders included.
-        with open(Path(folder) / "stderr.txt", "w+") as stderr:
-            child = subprocess.Popen(  # noqa: S603 - our own command, our own file
-                [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "import_facts",
-                 "visits", str(path)],
-                env=env, stdout=subprocess.DEVNULL, stderr=stderr,
-            )  # fmt: skip
-            _, status, usage = os.wait4(child.pid, 0)
-            child.returncode = os.waitstatus_to_exitcode(status)
-            seconds = time.perf_counter() - started
-            stderr.seek(0)
-            errors = stderr.read()
-        peak_kb = usage.ru_maxrss
-    if child.returncode != 0:
-        raise RuntimeError(f"import_facts failed: {errors[-2000:]}")
+        preview_s, _peak = _timed_command(folder, "visits", str(path), "--dry-run")
+        if OutpatientVisit.objects.filter(record_id__startswith="IMP-").exists():
+            raise RuntimeError("the preview wrote rows")
+        seconds, peak_kb = _timed_command(folder, "visits", str(path))
     imported = OutpatientVisit.objects.filter(record_id__startswith="IMP-").count()
     if imported != rows:
         raise RuntimeError(f"imported {imported} rows of {rows}")
@@ -163,6 +191,27 @@ def measure_import(scale: float) -> dict[str, float]:
         "import_rows_per_s": round(rows / seconds),
         "import_peak_rss_mb": round(peak_kb / 1024, 1),
         "import_s": round(seconds, 2),
+        "import_preview_s": round(preview_s, 2),
+    }
+
+
+def measure_xlsx_import(scale: float) -> dict[str, float]:
+    """Import a generated XLSX of visits (XLSX_ROWS at scale 1) in its own process."""
+    rows = round(XLSX_ROWS * scale)
+    OutpatientVisit.objects.filter(record_id__startswith="IMX-").delete()
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "visits.xlsx"
+        write_visits_xlsx(path, rows, scale)
+        seconds, peak_kb = _timed_command(folder, "visits", str(path))
+    imported = OutpatientVisit.objects.filter(record_id__startswith="IMX-").count()
+    OutpatientVisit.objects.filter(record_id__startswith="IMX-").delete()
+    if imported != rows:
+        raise RuntimeError(f"imported {imported} rows of {rows} from the workbook")
+    return {
+        "import_xlsx_rows": rows,
+        "import_xlsx_rows_per_s": round(rows / seconds),
+        "import_xlsx_s": round(seconds, 2),
+        "import_xlsx_peak_rss_mb": round(peak_kb / 1024, 1),
     }
 
 

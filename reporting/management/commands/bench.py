@@ -134,6 +134,7 @@ class Command(BaseCommand):
             reporting_bench.load_facts(scale)
         self.stdout.write("Importing a visits file, recomputing the year ...")
         self.results |= reporting_bench.measure_import(scale)
+        self.results |= reporting_bench.measure_xlsx_import(scale)
         self.results |= reporting_bench.measure_recompute(scale)
         timings = []
         for username, url in DASHBOARDS:
