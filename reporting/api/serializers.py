@@ -37,8 +37,10 @@ class ImportResultSerializer(serializers.Serializer):
 class RowErrorSerializer(serializers.Serializer):
     row = serializers.IntegerField(help_text=_("Row number as Excel shows it."))
     column = serializers.CharField(allow_blank=True)
-    value = serializers.CharField(allow_blank=True, help_text=_("The value found."))
-    problem = serializers.CharField(help_text=_("What is wrong and what is expected."))
+    value = serializers.CharField(allow_blank=True, required=False, help_text=_("The value found."))
+    problem = serializers.CharField(
+        required=False, help_text=_("What is wrong and what is expected.")
+    )
     message = serializers.CharField(help_text=_("The whole sentence: row, column, problem."))
 
 

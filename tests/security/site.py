@@ -88,6 +88,7 @@ RESOURCES = {
     "/api/v1/follow-ups/": "follow_up",
     "/api/v1/centers/": "center",
     "/api/v1/orders/": "order",
+    "/api/v1/facts/jobs/": "job_import",
     "/api/v1/slots/": "slot",
     "/api/v1/sterilization/packages/": "package",
     "/api/v1/sterilization/cycles/": "cycle",
@@ -248,6 +249,7 @@ PAGE_OBJECTS: dict[str, dict[str, str | Literal]] = {
     "reporting/institutions/{pk}/": {"pk": "institution"},
     "reporting/recompute/{pk}/": {"pk": "job_recompute"},
     "reporting/imports/{pk}/": {"pk": "job_import"},
+    "reporting/imports/{pk}/confirm/": {"pk": "job_import"},
     "reporting/imports/template/{kind}.csv": {
         "kind": Literal("visits", "the kind of fact file: an empty template"),
     },

@@ -92,6 +92,7 @@ BUREAU_PAGES: dict[str, Expect] = {
     "api/v1/sterilization/cycles/": deny(NOT_BUREAU),
     "api/v1/sterilization/requests/": deny(NOT_BUREAU),
     "api/v1/facts/{kind}/import/": deny(NOT_BUREAU + ": the office's import"),
+    "api/v1/facts/jobs/{pk}/": deny(NOT_BUREAU + ": the office's import jobs"),
     "api/v1/indicators/": ok(AGGREGATE),
     "api/v1/indicators/definitions/": ok("the indicators' definitions"),
     "api/schema/": ok("the API's schema"),
@@ -134,6 +135,7 @@ BUREAU_PAGES: dict[str, Expect] = {
     "reporting/recompute/{pk}/": deny(NOT_BUREAU),
     "reporting/imports/": deny(NOT_BUREAU + ": the office imports"),
     "reporting/imports/{pk}/": deny(NOT_BUREAU),
+    "reporting/imports/{pk}/confirm/": deny(NOT_BUREAU + ": confirming an import"),
     "reporting/imports/template/{kind}.csv": deny(NOT_BUREAU),
 }
 
