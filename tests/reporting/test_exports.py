@@ -11,7 +11,9 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy
 from openpyxl import load_workbook
 
+from alliance import spreadsheets
 from alliance.choices import InstitutionKind
+from reporting import exports
 from reporting.indicators import INDICATORS
 from tests.factories import InstitutionFactory, MembershipFactory
 
@@ -63,7 +65,7 @@ def test_the_comparison_table_as_xlsx(facts, alliance_office):
         f'attachment; filename="dashboard-comparison-{YEAR}.xlsx"'
     )
     title, header, *rows = sheet_rows(response)
-    assert title[0] == f"{facts['alliance'].name} · {YEAR - 2}–{YEAR}"
+    assert title[0].startswith(f"{facts['alliance'].name} · {YEAR - 2}–{YEAR} · 导出于 ")
     assert header[0] == "机构"
     assert list(header[1:]) == [
         column(key, year)
@@ -98,7 +100,8 @@ def test_the_comparison_table_as_csv(facts, bureau_viewer):
     assert response.content.startswith(b"\xef\xbb\xbf")
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"].endswith('.csv"')
-    header, *rows = csv_rows(response)
+    title, header, *rows = csv_rows(response)
+    assert title[0].startswith(f"浦东新区 · {YEAR - 2}–{YEAR} · 导出于 ")
     assert header[0] == "机构"
     by_name = {row[0]: row[1:] for row in rows}
     assert set(by_name) == {facts["hospital"].name, facts["center"].name}
@@ -146,7 +149,8 @@ def test_the_institution_tables(facts, clinic_doctor):
     cost = next(r for r in rows if r[0] == zh(INDICATORS["avg_outpatient_cost"].name))
     assert cost[2] == 165
     response = client.get(url, {"year": YEAR, "format": "csv", "table": "monthly"})
-    header, *rows = csv_rows(response)
+    title, header, *rows = csv_rows(response)
+    assert title[0].startswith(f"{facts['center'].name} · {YEAR} · 导出于 ")
     assert len(rows) == 12
     foreign = reverse("reporting:institution", args=[facts["foreign_center"].pk])
     assert client.get(foreign, {"format": "csv"}).status_code == 404
@@ -164,3 +168,65 @@ def test_text_a_spreadsheet_would_run_is_neutralised(world, alliance_office):
     assert '\'=HYPERLINK("http://example.com")' in names
     lines = csv_rows(client.get(DASHBOARD, params | {"format": "csv"}))
     assert '\'=HYPERLINK("http://example.com")' in [line[0] for line in lines]
+
+
+def test_numbers_stay_numbers_and_only_text_is_escaped(facts, alliance_office):
+    """A negative number is a number, in CSV as in XLSX; text starting like a formula is not."""
+    table = exports.Table(
+        "t",
+        "=scope",
+        ["-header", "value"],
+        [["-12 mmHg", -12.5], ["+86 21", -3], ["@SUM(A1)", None], ["\tcmd", 0], ["\rcmd", 1]],
+    )
+    title, header, *rows = list(
+        csv.reader(io.StringIO(exports.csv_response(table).content.decode("utf-8-sig")))
+    )
+    assert title[0].startswith("'=scope")
+    assert header == ["'-header", "value"]
+    assert rows == [
+        ["'-12 mmHg", "-12.5"],
+        ["'+86 21", "-3"],
+        ["'@SUM(A1)", ""],
+        ["'\tcmd", "0"],
+        ["'\rcmd", "1"],
+    ]
+    sheet = load_workbook(io.BytesIO(exports.xlsx_response(table).content)).active
+    values = list(sheet.iter_rows(values_only=True))
+    assert [r[:2] for r in values[2:]] == [  # XML reads a carriage return as a newline
+        ("'-12 mmHg", -12.5),
+        ("'+86 21", -3),
+        ("'@SUM(A1)", None),
+        ("'\tcmd", 0),
+        ("'\ncmd", 1),
+    ]
+    assert all(cell.data_type != "f" for row in sheet.iter_rows() for cell in row)
+
+
+EVERY_EXPORT = [
+    ("dashboard", table, fmt)
+    for table in ("comparison", "headline", "monthly", "centers")
+    for fmt in ("csv", "xlsx")
+] + [("institution", table, fmt) for table in ("years", "monthly") for fmt in ("csv", "xlsx")]
+
+
+@pytest.mark.parametrize("page, table, fmt", EVERY_EXPORT)
+def test_no_export_writes_a_cell_a_spreadsheet_would_run(facts, alliance_office, page, table, fmt):
+    facts["alliance"].name = "=1+2"
+    facts["alliance"].save()
+    facts["center"].name = "@SUM(1)"
+    facts["center"].save()
+    url = (
+        DASHBOARD
+        if page == "dashboard"
+        else reverse("reporting:institution", args=[facts["center"].pk])
+    )
+    response = logged_in(alliance_office).get(url, {"year": YEAR, "format": fmt, "table": table})
+    assert response.status_code == 200
+    if fmt == "csv":
+        cells = [cell for row in csv_rows(response) for cell in row]
+    else:
+        sheet = load_workbook(io.BytesIO(response.content)).active
+        assert all(c.data_type != "f" for row in sheet.iter_rows() for c in row)
+        cells = [c for row in sheet.iter_rows(values_only=True) for c in row if isinstance(c, str)]
+    assert cells[0].startswith(("'=1+2", "'@SUM(1)"))
+    assert not [c for c in cells if c.startswith(spreadsheets.FORMULA_STARTS)]
