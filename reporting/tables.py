@@ -182,6 +182,13 @@ def open_table(file: BinaryIO, *, estimate: bool = False) -> Table:
     if head.startswith(ZIP_MAGIC):
         return _open_workbook(file, _zip_format(file))
     if head.startswith(OLE_MAGIC):
+        size = file.seek(0, io.SEEK_END)
+        file.seek(0)
+        if size > MAX_UNZIPPED_BYTES:  # an .xls is not compressed: its size is what is read
+            raise FileError(
+                _("The workbook is larger than %(mb)d MB uncompressed: split it or save it "
+                  "as CSV.") % {"mb": MAX_UNZIPPED_BYTES >> 20}
+            )  # fmt: skip
         return _open_workbook(file, "XLS")
     refused = _refused_kind(head)
     if refused:

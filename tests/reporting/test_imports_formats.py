@@ -175,3 +175,11 @@ def test_a_damaged_workbook_is_refused(world):
     detail = refusal(content[: len(content) // 2])
 
     assert "XLSX" in detail
+
+
+def test_an_old_xls_too_large_is_refused_before_it_is_opened(world, monkeypatch):
+    monkeypatch.setattr(tables, "MAX_UNZIPPED_BYTES", 1 << 20)
+
+    detail = refusal(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * (2 << 20))
+
+    assert detail.startswith("该工作簿解压后超过 1 MB")
