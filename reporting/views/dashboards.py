@@ -194,9 +194,8 @@ class DashboardView(DashboardAccessMixin, TemplateView):
         if table == "headline":
             out = exports.headline_table(figures, name=name, title=title)
         elif table == "monthly":
-            months = selectors.alliance_charts(figures, year)["months"]
             out = exports.monthly_table(
-                figures, selectors.TRENDS + selectors.FLOWS, months, name=name, title=title
+                figures, selectors.TRENDS + selectors.FLOWS, year, name=name, title=title
             )
         else:
             out = exports.centers_table(figures, name=name, title=title)
@@ -237,7 +236,7 @@ class InstitutionDashboardView(LoginRequiredMixin, TemplateView):
                 out = exports.institution_years_table(history, name=name, title=title)
             else:
                 out = exports.institution_monthly_table(
-                    history, charts["months"], name=f"{name}-{year}",
+                    history, year, name=f"{name}-{year}",
                     title=f"{institution.name} · {year}",
                 )  # fmt: skip
             return exports.response(out, fmt, self.request)

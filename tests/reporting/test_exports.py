@@ -2,7 +2,9 @@
 Chinese headers, missing values left empty (never 0), and no patient anywhere."""
 
 import csv
+import datetime
 import io
+import re
 
 import pytest
 from django.test import Client
@@ -230,3 +232,54 @@ def test_no_export_writes_a_cell_a_spreadsheet_would_run(facts, alliance_office,
         cells = [c for row in sheet.iter_rows(values_only=True) for c in row if isinstance(c, str)]
     assert cells[0].startswith(("'=1+2", "'@SUM(1)"))
     assert not [c for c in cells if c.startswith(spreadsheets.FORMULA_STARTS)]
+
+
+def test_a_sheet_reads_well_as_opened(facts, alliance_office):
+    """Widths fitted, numbers formatted, months as date cells, title and header frozen."""
+    client = logged_in(alliance_office)
+    params = {"year": YEAR, "format": "xlsx", "table": "comparison"}
+    params["indicators"] = ["avg_outpatient_cost", "bed_utilization_rate", "outpatient_visits"]
+    sheet = load_workbook(io.BytesIO(client.get(DASHBOARD, params).content)).active
+    assert sheet.freeze_panes == "A3"
+    assert sheet.page_setup.orientation == "landscape"
+    title, header, *rows = list(sheet.iter_rows())
+    assert re.fullmatch(
+        rf"{facts['alliance'].name} · {YEAR - 2}–{YEAR} · 导出于 \d{{4}}-\d\d-\d\d \d\d:\d\d",
+        title[0].value,
+    )
+    assert title[0].font.b and header[0].font.b
+    columns = [h.value for h in header]
+    cost, rate = (
+        columns.index(column("avg_outpatient_cost", YEAR)),
+        columns.index(column("bed_utilization_rate", YEAR)),
+    )
+    visits = columns.index(column("outpatient_visits", YEAR))
+    assert "（%）" in columns[rate]
+    center = next(r for r in rows if r[0].value == facts["center"].name)
+    assert center[cost].value == 165 and center[cost].number_format == "#,##0.00"
+    assert isinstance(center[rate].value, float) and center[rate].number_format == "#,##0.00"
+    assert isinstance(center[visits].value, int) and center[visits].number_format == "#,##0"
+    longest = max(len(r[0].value) for r in rows)  # Chinese names: two columns a character
+    assert sheet.column_dimensions["A"].width >= 2 * longest
+    assert 8 <= sheet.column_dimensions["B"].width <= 30
+
+
+def test_months_are_date_cells_in_a_sheet_and_2019_07_in_a_csv(facts, alliance_office):
+    client = logged_in(alliance_office)
+    params = {"year": YEAR, "table": "monthly"}
+    sheet = load_workbook(
+        io.BytesIO(client.get(DASHBOARD, params | {"format": "xlsx"}).content)
+    ).active
+    months = [row[1] for row in list(sheet.iter_rows())[2:]]
+    assert [m.value for m in months] == [datetime.datetime(YEAR, m, 1) for m in range(1, 13)]  # noqa: DTZ001
+    assert {m.number_format for m in months} == {"yyyy-mm"}
+    lines = csv_rows(client.get(DASHBOARD, params | {"format": "csv"}))
+    assert [line[1] for line in lines[2:]] == [f"{YEAR}-{m:02d}" for m in range(1, 13)]
+    url = reverse("reporting:institution", args=[facts["center"].pk])
+    lines = csv_rows(client.get(url, {"year": YEAR, "format": "csv", "table": "monthly"}))
+    assert [line[0] for line in lines[2:]] == [f"{YEAR}-{m:02d}" for m in range(1, 13)]
+    sheet = load_workbook(
+        io.BytesIO(client.get(url, {"year": YEAR, "format": "xlsx", "table": "monthly"}).content)
+    ).active
+    first = list(sheet.iter_rows(min_row=3, max_row=3))[0][0]
+    assert first.is_date and first.number_format == "yyyy-mm"
