@@ -238,7 +238,7 @@ def cell_parsers(
         return pk
 
     def text(value: str, max_length: int = 64) -> str:
-        value = clean(value)
+        value = value.strip()  # kept as written (（胸痛中心） stays full-width), only trimmed
         if not value:
             raise Bad(say["required"])
         if len(value) > max_length:

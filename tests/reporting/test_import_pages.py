@@ -49,6 +49,9 @@ def test_the_page_shows_the_form_the_columns_and_a_template_per_kind(alliance_of
         for column in columns:
             assert column in page
     assert 'enctype="multipart/form-data"' in page
+    for alias in ("机构编码", "就诊流水号", "门诊号", "住院号", "出院日期", "开放床位数"):
+        assert alias in page  # the Chinese names accepted for the columns
+    assert 'accept=".csv,.tsv,.txt,.xlsx,.xlsm,.xls,.ods"' in page
 
 
 def test_the_template_is_the_header_row_in_utf8_with_a_bom(alliance_office):
@@ -110,8 +113,13 @@ def test_a_rejected_file_fails_its_job_and_the_detail_page_lists_every_bad_row(
     assert not OutpatientVisit.objects.exists()
 
     page = logged_in(alliance_office).get(f"/reporting/imports/{job.pk}/").content.decode()
-    cells = re.findall(r'<td class="text-end num">(\d+)</td><td><code>(\w+)</code>', page)
-    assert cells == [("2", "total_cost"), ("4", "institution_code")]
+    cells = re.findall(
+        r'<td class="text-end num">(\d+)</td><td><code>(\w+)</code></td><td><code>([^<]+)</code>',
+        page,
+    )
+    code = world["foreign_center"].code
+    assert cells == [("2", "total_cost", "-3"), ("4", "institution_code", code)]
+    assert "不是您可导入的机构编码" in page
     assert "hx-trigger" not in page  # finished: nothing to poll
 
 

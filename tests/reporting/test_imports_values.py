@@ -122,6 +122,12 @@ def test_record_ids_are_text_leading_zeros_kept(world):
     assert imported_visit(world, record_id="00000123").record_id == "00000123"
 
 
+def test_text_is_kept_as_written_only_trimmed(world):
+    saved = imported_visit(world, record_id="\u3000MZ００１ ", department=" 心内科（胸痛中心）")
+
+    assert (saved.record_id, saved.department) == ("MZ００１", "心内科（胸痛中心）")
+
+
 def test_an_xlsx_number_cell_as_record_id_is_the_whole_number(world):
     code, day = world["center"].code, datetime.date(LAST_YEAR, 3, 5)
     rows = [[code, 123, day, "门诊", "", 1, 10], [code, "00000123", day, "", "", 1, 10],
