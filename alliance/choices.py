@@ -123,3 +123,17 @@ PATIENT_ACCESS_KINDS = (
     AccessKind.PATIENT_UPDATE,
     AccessKind.PATIENT_REVEAL_ID,
 )
+
+
+class IdType(models.TextChoices):
+    """The identity document a resident is registered with (证件类型)."""
+
+    RESIDENT = "resident", _("Resident identity card")
+    HMT_RESIDENCE = "hmt_residence", _("Residence permit for Hong Kong, Macao and Taiwan residents")
+    FOREIGN_PERMANENT = "foreign_permanent", _("Foreigner's permanent residence card")
+    PASSPORT = "passport", _("Passport")
+    NONE = "none", _("No document yet (e.g. a newborn)")
+
+
+# Types whose 18-digit number carries the birth date and sex in the GB 11643 layout.
+DERIVED_TYPES = frozenset({IdType.RESIDENT, IdType.HMT_RESIDENCE, IdType.FOREIGN_PERMANENT})

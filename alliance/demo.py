@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from stdnum.cn import ric, uscc
 
-from .choices import AllianceMode, Closeness, Gender, InstitutionKind, Role, Specialty
+from .choices import AllianceMode, Closeness, Gender, IdType, InstitutionKind, Role, Specialty
 from .models import (
     Alliance,
     Department,
@@ -128,20 +128,17 @@ ACCOUNTS = [
 ]
 
 
-# Identity numbers carry the region code in force at birth: Lingang was part of Nanhui county
-# before it joined Pudong, Fengxian was a county until 2001 (GB/T 2260 history).
-REGION_BY_BIRTH_YEAR = {
-    "310115": [(1992, "310115"), (1982, "310225"), (0, "310205")],
-    "310120": [(2001, "310120"), (1982, "310226"), (0, "310206")],
+# An identity number keeps the region code of the office that issued it, for life: many elderly
+# residents still carry codes that GB/T 2260 has since abolished (南汇县 310225 until 2001, 奉贤县
+# 310226, 南汇区 310119 until 2009, 卢湾区 310103, 闸北区 310108).
+ISSUING_REGIONS = {
+    "310115": ["310115", "310225", "310119", "310103", "310108", "310115"],
+    "310120": ["310120", "310226"],
 }
 
 
-def region_at_birth(district_code: str, year: int) -> str:
-    return next(code for since, code in REGION_BY_BIRTH_YEAR[district_code] if year >= since)
-
-
-def demo_id_number(district_code: str, birth: datetime.date, serial: int, gender: str) -> str:
-    region = region_at_birth(district_code, birth.year)
+def demo_id_number(region: str, birth: datetime.date, serial: int, gender: str) -> str:
+    """A resident identity number issued in `region`, with a valid check digit."""
     sequence = serial * 2 + (1 if gender == Gender.MALE else 0)  # odd for men, even for women
     body = f"{region}{birth:%Y%m%d}{sequence % 1000:03d}"
     return body + ric.calc_check_digit(body + "0")
@@ -153,11 +150,14 @@ def _patients(institutions: dict[str, Institution]) -> list[dict]:
         gender = Gender.MALE if n % 2 == 0 else Gender.FEMALE
         birth = datetime.date(1940 + (n * 7) % 60, 1 + n % 12, 1 + (n * 5) % 28)
         home = institutions[HOMES[n % len(HOMES)]]
+        region = ISSUING_REGIONS[home.district.code]
+        region = region[(n // len(HOMES)) % len(region)]
         signed = n % 3 != 0
         center = home.parent or home
         rows.append(
             {
-                "id_number": demo_id_number(home.district.code, birth, 100 + n, gender),
+                "id_type": IdType.RESIDENT,
+                "id_number": demo_id_number(region, birth, 100 + n, gender),
                 "name": SURNAMES[n % len(SURNAMES)] + GIVEN[(n * 3) % len(GIVEN)],
                 "gender": gender,
                 "birth_date": birth,
@@ -169,6 +169,30 @@ def _patients(institutions: dict[str, Institution]) -> list[dict]:
                 "signed_on": datetime.date(2021, 1 + n % 12, 1) if signed else None,
             }
         )
+    # Residents without a resident identity card: a Hong Kong resident's residence permit, a
+    # foreign resident's passport, and a newborn registered before any document exists.
+    hmt_body = "81000019850612004"
+    rows += [
+        {
+            "id_type": IdType.HMT_RESIDENCE, "id_number": hmt_body + ric.calc_check_digit(
+                hmt_body + "0"), "name": "陈嘉欣", "gender": Gender.FEMALE,
+            "birth_date": datetime.date(1985, 6, 12),
+        },
+        {
+            "id_type": IdType.PASSPORT, "id_number": "E51234567", "name": "山田 太郎",
+            "gender": Gender.MALE, "birth_date": datetime.date(1978, 3, 2),
+        },
+        {
+            "id_type": IdType.NONE, "id_number": "", "name": "周小宝（新生儿）",
+            "gender": Gender.MALE, "birth_date": datetime.date(2026, 11, 20),
+        },
+    ]  # fmt: skip
+    for row in rows[-3:]:
+        home = institutions["nicheng"]
+        row.update(
+            phone="13900009999", address=f"{home.district.name}泥城镇示例路99号",
+            home_institution=home, signed=False, signing_institution=None, signed_on=None,
+        )  # fmt: skip
     return rows
 
 
@@ -279,10 +303,13 @@ def load_demo() -> dict[str, int]:
         network.departments.set(members)
 
     for row in _patients(institutions):
-        # Found again by the keyed hash: the encrypted number itself cannot be compared.
-        Patient.objects.update_or_create(
-            id_number_hash=Patient.hash_id_number(row["id_number"]), defaults=row
-        )
+        # Found again by the keyed hash: the encrypted number itself cannot be compared. A
+        # resident without a document is found by name and birth date.
+        if row["id_number"]:
+            key = {"id_number_hash": Patient.hash_id_number(row["id_number"])}
+        else:
+            key = {"id_type": IdType.NONE, "name": row["name"], "birth_date": row["birth_date"]}
+        Patient.objects.update_or_create(**key, defaults=row)
 
     User = get_user_model()
     admin, created = User.objects.get_or_create(

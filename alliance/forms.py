@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from .choices import IdType
 from .models import Patient
 
 
@@ -101,14 +102,23 @@ class PatientForm(forms.ModelForm):
     class Meta:
         model = Patient
         fields = [
-            "name", "gender", "birth_date", "id_number", "phone", "address", "home_institution",
-            "signed", "signing_institution", "signed_on",
+            "name", "id_type", "id_number", "gender", "birth_date", "phone", "address",
+            "home_institution", "signed", "signing_institution", "signed_on",
         ]  # fmt: skip
         widgets = {
             "birth_date": DateInput(),
             "signed_on": DateInput(),
             # A text column (it holds the ciphertext), but an 18-character number to the user.
-            "id_number": forms.TextInput(attrs={"maxlength": 18, "class": "num"}),
+            "id_number": forms.TextInput(attrs={"maxlength": 24, "class": "num"}),
+        }
+        help_texts = {
+            "id_number": _("Leave empty only for a resident without a document."),
+            "gender": _(
+                "Filled in from an 18-digit number; give it for a passport or no document."
+            ),
+            "birth_date": _(
+                "Filled in from an 18-digit number; give it for a passport or no document."
+            ),
         }
 
     def __init__(self, *args, institutions, signing_institutions, **kwargs) -> None:
@@ -117,6 +127,13 @@ class PatientForm(forms.ModelForm):
         self.fields["signing_institution"].queryset = signing_institutions
         if self.instance.pk:
             del self.fields["id_number"]
+            del self.fields["id_type"]
+        else:
+            # As in the API: a number without a type is a resident identity card's.
+            self.fields["id_type"].required = False
+
+    def clean_id_type(self) -> str:
+        return self.cleaned_data.get("id_type") or IdType.RESIDENT
 
     def _post_clean(self) -> None:
         # The service validates the record as a whole (model validators, the number's

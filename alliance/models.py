@@ -23,24 +23,30 @@ from .choices import (
     AllianceMode,
     Closeness,
     Gender,
+    IdType,
     InstitutionKind,
     Role,
     Specialty,
     Tier,
 )
-from .fields import ID_NUMBER_PURPOSE, EncryptedTextField, id_number_hash
+from .fields import ID_NUMBER_PURPOSE, EncryptedTextField
 from .history import tracked
 from .querysets import (
     InstitutionQuerySet,
     MembershipQuerySet,
     PatientQuerySet,
     RestrictedQuerySet,
+    number_hash_or_none,
     patient_scope_for,
 )
 from .validators import (
+    birth_date_from_id_number,
+    derives_from_number,
+    gender_from_id_number,
     mask_id_number,
     mask_phone,
-    validate_id_number,
+    normalize_id_number,
+    validate_document_number,
     validate_institution_code,
     validate_phone,
 )
@@ -360,16 +366,19 @@ class Patient(models.Model):
     """A resident known to the alliance; the identity number is shown masked outside its record."""
 
     name = models.CharField(pgettext_lazy("person", "name"), max_length=64)
-    gender = models.CharField(_("gender"), max_length=8, choices=Gender.choices)
-    birth_date = models.DateField(_("birth date"))
+    # Filled in from the number where the document carries them (see clean()).
+    gender = models.CharField(_("gender"), max_length=8, choices=Gender.choices, blank=True)
+    birth_date = models.DateField(_("birth date"), blank=True)
     # Encrypted at rest; the attribute is the plaintext. Uniqueness and exact lookups go through
     # id_number_hash (see alliance/fields.py): look residents up with
     # Patient.objects.with_id_number(number), never by filtering on id_number.
-    id_number = EncryptedTextField(
-        _("identity number"), purpose=ID_NUMBER_PURPOSE, validators=[validate_id_number]
+    id_type = models.CharField(
+        _("document type"), max_length=24, choices=IdType.choices, default=IdType.RESIDENT
     )
+    # Validated with its type in clean(); blank only for a resident without a document.
+    id_number = EncryptedTextField(_("identity number"), purpose=ID_NUMBER_PURPOSE, blank=True)
     id_number_hash = models.CharField(
-        _("identity number hash"), max_length=64, unique=True, editable=False
+        _("identity number hash"), max_length=64, unique=True, null=True, editable=False
     )
     phone = models.CharField(_("phone"), max_length=32, blank=True, validators=[validate_phone])
     address = models.CharField(_("address"), max_length=255, blank=True)
@@ -404,7 +413,13 @@ class Patient(models.Model):
                 condition=Q(signed=False)
                 | Q(signing_institution__isnull=False, signed_on__isnull=False),
                 name="patient_signing_complete",
-            )
+            ),
+            # Only a resident without a document has no number (and so no hash).
+            models.CheckConstraint(
+                condition=Q(id_type=IdType.NONE, id_number_hash__isnull=True)
+                | (~Q(id_type=IdType.NONE) & Q(id_number_hash__isnull=False)),
+                name="patient_number_matches_type",
+            ),
         ]
         indexes = [models.Index(fields=["home_institution", "name"], name="patient_home_name")]
 
@@ -413,7 +428,7 @@ class Patient(models.Model):
 
     def save(self, *args, **kwargs) -> None:
         # Kept in step on every save, so that the unique hash always matches the number.
-        self.id_number_hash = id_number_hash(self.id_number)
+        self.id_number_hash = number_hash_or_none(self.id_number)
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and "id_number" in update_fields:
             kwargs["update_fields"] = {*update_fields, "id_number_hash"}
@@ -426,7 +441,7 @@ class Patient(models.Model):
     @staticmethod
     def hash_id_number(value: str) -> str:
         """The keyed hash stored in id_number_hash; for callers that bypass save()."""
-        return id_number_hash(value)
+        return number_hash_or_none(value)
 
     def validate_unique(self, exclude: set[str] | None = None) -> None:
         """Uniqueness lives on the hash; a duplicate is reported on id_number, the field people
@@ -453,14 +468,25 @@ class Patient(models.Model):
         return mask_phone(self.phone)
 
     def clean(self) -> None:
-        from .validators import birth_date_from_id_number, gender_from_id_number
-
         errors: dict[str, str] = {}
-        if self.id_number and not self._id_number_invalid():
-            if self.birth_date and birth_date_from_id_number(self.id_number) != self.birth_date:
-                errors["birth_date"] = _("The birth date does not match the identity number.")
-            if self.gender and gender_from_id_number(self.id_number) != self.gender:
-                errors["gender"] = _("The gender does not match the identity number.")
+        self.id_number = normalize_id_number(self.id_number or "")
+        self.id_number_hash = number_hash_or_none(self.id_number)  # the constraints check it
+        try:
+            validate_document_number(self.id_number, self.id_type)
+        except ValidationError as exc:
+            errors["id_number"] = exc.messages
+        else:
+            if derives_from_number(self.id_type):
+                # Written in the number: never asked for, never contradicted.
+                self.birth_date = birth_date_from_id_number(self.id_number)
+                self.gender = gender_from_id_number(self.id_number)
+        if not derives_from_number(self.id_type):
+            if not self.birth_date:
+                errors["birth_date"] = _("Enter the birth date: this document does not carry it.")
+            elif self.birth_date > timezone.localdate():
+                errors["birth_date"] = _("The birth date is in the future.")
+            if not self.gender:
+                errors["gender"] = _("Choose the gender: this document does not carry it.")
         if self.signed and (self.signing_institution_id is None or self.signed_on is None):
             errors["signing_institution"] = _(
                 "A signed resident needs the signing institution and the signing date."
@@ -474,13 +500,6 @@ class Patient(models.Model):
             errors["signed_on"] = _("The signing date must lie between birth and today.")
         if errors:
             raise ValidationError(errors)
-
-    def _id_number_invalid(self) -> bool:
-        try:
-            validate_id_number(self.id_number)
-        except ValidationError:
-            return True
-        return False
 
 
 class AccessLogQuerySet(models.QuerySet):

@@ -157,14 +157,14 @@ class PatientQuerySet(RestrictedQuerySet):
     def bulk_create(self, objs, *args, **kwargs):
         objs = list(objs)
         for obj in objs:
-            obj.id_number_hash = id_number_hash(obj.id_number)
+            obj.id_number_hash = number_hash_or_none(obj.id_number)
         return super().bulk_create(objs, *args, **kwargs)
 
     def bulk_update(self, objs, fields, *args, **kwargs):
         objs, fields = list(objs), list(fields)
         if "id_number" in fields:
             for obj in objs:
-                obj.id_number_hash = id_number_hash(obj.id_number)
+                obj.id_number_hash = number_hash_or_none(obj.id_number)
             fields.append("id_number_hash")
         return super().bulk_update(objs, fields, *args, **kwargs)
 
@@ -172,8 +172,14 @@ class PatientQuerySet(RestrictedQuerySet):
         if "id_number" in kwargs and "id_number_hash" not in kwargs:  # bulk_update sets both
             if not isinstance(kwargs["id_number"], str):
                 raise TypeError("Patient.id_number is encrypted: update it with a plain string.")
-            kwargs["id_number_hash"] = id_number_hash(kwargs["id_number"])
+            kwargs["id_number_hash"] = number_hash_or_none(kwargs["id_number"])
         return super().update(**kwargs)
+
+
+def number_hash_or_none(value: str) -> str | None:
+    """The stored hash: none for a resident without a document, so that any number of them
+    can be registered while every real number stays unique."""
+    return id_number_hash(value) if value else None
 
 
 def patient_scope_for(profile: StaffProfile):

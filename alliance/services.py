@@ -18,7 +18,7 @@ from .querysets import profile_of
 from .validators import normalize_id_number
 
 PATIENT_FIELDS = (
-    "name", "gender", "birth_date", "id_number", "phone", "address",
+    "name", "id_type", "gender", "birth_date", "id_number", "phone", "address",
     "home_institution", "signed", "signing_institution", "signed_on",
 )  # fmt: skip
 

@@ -23,9 +23,13 @@ def valid_uscc(n: int) -> str:
     return body + uscc.calc_check_digit(body)
 
 
-def valid_id_number(n: int, birth: datetime.date = datetime.date(1995, 5, 17), male=True) -> str:
+def valid_id_number(
+    n: int, birth: datetime.date = datetime.date(1995, 5, 17), male=True, region="310115"
+) -> str:
+    """An 18-digit GB 11643 number (identity card, or with region 810000 / 9xxxxx a residence
+    permit or a foreigner's permanent residence card) with a valid check digit."""
     sequence = (n % 499) * 2 + (1 if male else 0)
-    body = f"310115{birth:%Y%m%d}{sequence:03d}"
+    body = f"{region}{birth:%Y%m%d}{sequence:03d}"
     return body + ric.calc_check_digit(body + "0")
 
 

@@ -2,7 +2,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from alliance.choices import Tier
+from alliance.choices import IdType, Tier
 from alliance.models import Alliance, Department, Institution, Patient, SpecialtyNetwork
 from alliance.validators import mask_id_number, mask_phone
 
@@ -74,10 +74,22 @@ class PatientSerializer(serializers.ModelSerializer):
     class Meta:
         model = Patient
         fields = [
-            "id", "name", "gender", "birth_date", "id_number", "phone", "address",
+            "id", "name", "id_type", "id_number", "gender", "birth_date", "phone", "address",
             "home_institution", "signed", "signing_institution", "signed_on",
         ]  # fmt: skip
         extra_kwargs = {
+            "gender": {
+                "help_text": _(
+                    "Derived from an 18-digit document number (a value sent is replaced); "
+                    "required for a passport or no document."
+                )
+            },
+            "birth_date": {
+                "help_text": _(
+                    "Derived from an 18-digit document number (a value sent is replaced); "
+                    "required for a passport or no document."
+                )
+            },
             "id_number": {
                 "help_text": _(
                     "Full number on write; masked (310115********1234) on read. The full number "
@@ -108,16 +120,21 @@ class PatientLookupSerializer(serializers.Serializer):
     """The full identity number travels in the request body, never in a URL or a log line."""
 
     id_number = serializers.CharField(max_length=24)
+    id_type = serializers.ChoiceField(
+        choices=[c for c in IdType.choices if c[0] != IdType.NONE],
+        default=IdType.RESIDENT,
+        help_text=_("The document the number belongs to; a resident identity card by default."),
+    )
 
-    def validate_id_number(self, value: str) -> str:
-        from alliance.validators import normalize_id_number, validate_id_number
+    def validate(self, attrs: dict) -> dict:
+        from alliance.validators import normalize_id_number, validate_document_number
 
-        value = normalize_id_number(value)
+        value = normalize_id_number(attrs["id_number"])
         try:
-            validate_id_number(value)
+            validate_document_number(value, attrs["id_type"])
         except DjangoValidationError as exc:
-            raise serializers.ValidationError(exc.messages) from exc
-        return value
+            raise serializers.ValidationError({"id_number": exc.messages}) from exc
+        return {**attrs, "id_number": value}
 
 
 class PatientSummarySerializer(serializers.ModelSerializer):

@@ -31,11 +31,13 @@ def test_registering_with_bad_fields_shows_chinese_field_errors_and_writes_nothi
     world, clinic_doctor
 ):
     response = logged_in(clinic_doctor).post(
-        NEW, form_data(world, id_number="310115199505176091", phone="12", birth_date="")
+        NEW,
+        form_data(world, id_type="passport", id_number="E1234567", phone="12", birth_date=""),
     )
     assert response.status_code == 200
     errors = response.context["form"].errors
-    assert set(errors) >= {"birth_date"} and "该字段是必填项。" in errors["birth_date"]
+    assert set(errors) >= {"birth_date", "phone"}
+    assert errors["birth_date"] == ["请填写出生日期：该证件上没有出生日期。"]
     assert not Patient.objects.filter(name="欧阳测试").exists()
     bad_number = logged_in(clinic_doctor).post(NEW, form_data(world, id_number="123"))
     assert "id_number" in bad_number.context["form"].errors

@@ -34,7 +34,7 @@ def test_a_clinic_may_not_register_a_resident_of_another_center(world, clinic_do
 
 def test_an_invalid_record_writes_neither_patient_nor_log(world, clinic_doctor):
     with pytest.raises(ValidationError):
-        register(clinic_doctor, world["center"], birth_date="1995-05-18")
+        register(clinic_doctor, world["center"], id_number="310115199505170000")
     assert not Patient.objects.filter(name="新居民").exists()
     assert not AccessLog.objects.patient_accesses().exists()
 
