@@ -224,7 +224,8 @@ class RowStream:
         # The hot loop: a million rows should take seconds, so nothing here is spare.
         parse, add_problems, add_span = self.parse, self.report.add, self.spans.add
         first, last = self.spec.span
-        month = self.spec.fields.index(self.spec.month)
+        # A kind without a month (Spec.month "") has no month totals in its preview.
+        month = self.spec.fields.index(self.spec.month) if self.spec.month else None
         amount = self.spec.fields.index(self.spec.amount) if self.spec.amount else None
         tally, tally_get = self.tally, self.tally.get
         today, progress, total = self.today, self.progress, self.table.estimated_rows
@@ -242,7 +243,7 @@ class RowStream:
                     else:  # a stay still open, or a bed count, lasts until today
                         end = row[last] if last is not None else None
                         add_span((row[0], year, (end or today).year))
-                    day = row[month]
+                    day = row[month] if month is not None else None
                     if day is not None:
                         key = (row[0], day.year, day.month)
                         counted = tally_get(key)

@@ -61,7 +61,7 @@ class Totals:
 
     def _read(self, institutions: set[int], bounds, *, max_id: int | None = None) -> Months:
         spec = self.spec
-        if not institutions:
+        if not institutions or not spec.month:
             return {}
         facts = spec.model.objects.filter(institution_id__in=institutions)
         if bounds is not None:
