@@ -27,7 +27,7 @@ class ImportResultSerializer(serializers.Serializer):
     dry_run = serializers.BooleanField(help_text=_("True: a preview, nothing was written."))
     created = serializers.IntegerField(help_text=_("Rows added (or that would be)."))
     updated = serializers.IntegerField(help_text=_("Rows already there, replaced."))
-    rows = serializers.IntegerField(help_text=_("Rows read after the header."))
+    rows = serializers.IntegerField(help_text=_("Data rows read (blank and total rows left out)."))
     warnings = serializers.ListField(child=serializers.CharField())
     measure = serializers.CharField(help_text=_("What the month totals count."))
     months = PreviewMonthSerializer(many=True)

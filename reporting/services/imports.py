@@ -178,7 +178,8 @@ def import_facts(
         for year, institution_ids in years.items():
             outbox.enqueue(tasks.recompute_indicators, year, institution_ids)
     warnings = stream.warnings() + preview.pop("growth_warnings")
-    return ImportResult(kind, created, updated, stream.rows, years, dry_run, preview, warnings)
+    rows = stream.rows - stream.blank_rows - len(stream.total_rows)  # the data rows
+    return ImportResult(kind, created, updated, rows, years, dry_run, preview, warnings)
 
 
 def _run(writer_class, *, spec, file, codes, today, progress, totals) -> tuple[Merged, RowStream]:
