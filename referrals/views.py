@@ -11,6 +11,7 @@ from django.views import View
 from django.views.generic import DetailView, FormView, ListView
 from django_filters.views import FilterView
 
+from alliance import documents
 from alliance.errors import DomainError
 from alliance.forms import add_service_errors
 from alliance.models import Institution, Patient
@@ -155,6 +156,15 @@ class ReferralSlipView(ReferralDetailView):
     """The printable referral slip (转诊单) the patient carries."""
 
     template_name = "referrals/referral_slip.html"
+
+    def render_to_response(self, context, **response_kwargs):
+        if not documents.wants_pdf(self.request):
+            return super().render_to_response(context, **response_kwargs)
+        referral = self.object
+        return documents.pdf_response(
+            self.request, "documents/referral_slip.html", {"referral": referral},
+            issuer=referral.from_institution, filename=f"referral-{referral.number}.pdf",
+        )  # fmt: skip
 
 
 ACTIONS = {

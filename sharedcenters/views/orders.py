@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import FormView, ListView
 
+from alliance import documents
 from alliance.errors import DomainError
 from alliance.forms import add_service_errors
 from alliance.models import Patient
@@ -294,6 +295,11 @@ class OrderReportView(OrdersAccessMixin, View):
             "items": order.items.select_related("item"),
             "results": order.results.all(),
         }
+        if documents.wants_pdf(request):
+            return documents.pdf_response(
+                request, "documents/order_report.html", context,
+                issuer=order.center.institution, filename=f"report-{order.number}.pdf",
+            )  # fmt: skip
         return render(request, "sharedcenters/order_report.html", context)
 
     def post(self, request, pk: int) -> HttpResponse:

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import DetailView, ListView
 
+from alliance import documents
 from alliance.choices import Role
 from alliance.errors import DomainError
 from alliance.forms import add_service_errors
@@ -345,6 +346,15 @@ class CycleDetailView(PackagesAccessMixin, DetailView):
         for name, form in self._forms(self.object).items():
             context.setdefault(name, form)
         return context
+
+    def render_to_response(self, context, **response_kwargs):
+        if not documents.wants_pdf(self.request):
+            return super().render_to_response(context, **response_kwargs)
+        cycle = self.object
+        return documents.pdf_response(
+            self.request, "documents/recall_list.html", context, issuer=cycle.center.institution,
+            filename=f"cycle-{cycle.pk}-recall-list.pdf",
+        )  # fmt: skip
 
     def post(self, request, *args, **kwargs) -> HttpResponse:
         self.object = cycle = self.get_object()
