@@ -21,7 +21,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.generic import TemplateView
 
+from alliance import documents
 from alliance.choices import Tier
+from alliance.querysets import profile_of
 
 from .. import exports, selectors
 
@@ -141,6 +143,8 @@ class DashboardView(DashboardAccessMixin, TemplateView):
         if fmt:
             return self.export(fmt, request.GET.get("table", "comparison"), narrowed, keys,
                                year, label, show_centers)  # fmt: skip
+        if documents.wants_pdf(request):
+            return self.pdf(narrowed, keys, year, label)
 
         figures = selectors.alliance_figures(request.user, narrowed.alliances, year)
         table = selectors.comparison(request.user, narrowed.institutions, keys, year)
@@ -157,6 +161,19 @@ class DashboardView(DashboardAccessMixin, TemplateView):
             performance=self.performance(figures) if show_centers else [],
         )  # fmt: skip
         return self.render_to_response(context)
+
+    def pdf(self, narrowed, keys, year, label):
+        """The headline figures and the comparison table as an A4 document (no charts)."""
+        user = self.request.user
+        figures = selectors.alliance_figures(user, narrowed.alliances, year)
+        table = selectors.comparison(user, narrowed.institutions, keys, year)
+        profile = profile_of(user)
+        issuer = profile.institution if profile else {"name": label}
+        return documents.pdf_response(
+            self.request, "documents/dashboard.html",
+            {"figures": figures, "table": table, "year": year, "label": label},
+            issuer=issuer, filename=f"dashboard-{year}.pdf",
+        )  # fmt: skip
 
     def performance(self, figures) -> list[tuple[str, list]]:
         return [

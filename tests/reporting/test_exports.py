@@ -283,3 +283,20 @@ def test_months_are_date_cells_in_a_sheet_and_2019_07_in_a_csv(facts, alliance_o
     ).active
     first = list(sheet.iter_rows(min_row=3, max_row=3))[0][0]
     assert first.is_date and first.number_format == "yyyy-mm"
+
+
+def test_the_dashboard_as_a_pdf(facts, alliance_office, bureau_viewer):
+    from tests.documents import read_pdf
+
+    response = logged_in(alliance_office).get(DASHBOARD, {"year": YEAR, "format": "pdf"})
+    assert response["Content-Disposition"] == f'inline; filename="dashboard-{YEAR}.pdf"'
+    pages, text = read_pdf(response)
+    assert pages >= 1 and f"第{pages}页，共{pages}页" in text
+    issuer = alliance_office.staff_profile.institution
+    for expected in (issuer.name, f"{facts['alliance'].name}·{YEAR}", facts["center"].name,
+                     zh(INDICATORS["beds_per_1000"].name), "核对人签名", "单位盖章"):  # fmt: skip
+        assert expected.replace(" ", "") in text, expected
+    _, text = read_pdf(logged_in(bureau_viewer).get(DASHBOARD, {"year": YEAR, "format": "pdf"}))
+    assert bureau_viewer.staff_profile.institution.name in text
+    assert facts["foreign_center"].name not in text
+    assert facts["patient"].name not in text
