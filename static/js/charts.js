@@ -36,4 +36,7 @@
     resize();
   });
   window.addEventListener("afterprint", resize);
+  // The print layout (paper width) is only in place once the print media query matches:
+  // "beforeprint" comes too early in Chromium, so the charts are redrawn on this change too.
+  window.matchMedia("print").addEventListener("change", resize);
 })();
