@@ -42,10 +42,19 @@ def test_the_exam_report_names_its_reviewer_and_has_the_signature_lines(
         assert pages == 1
         for expected in (
             hospital.name, "浦东新区临港大道1000号", "021-38297000", "检验报告", order.number,
-            "白细胞", "报告医生", "审核医生", reviewer.get_full_name().replace(" ", ""), "单位盖章", "第1页，共1页",
+            "白细胞", "报告医生", "审核医生", reviewer.get_full_name().replace(" ", ""), "单位盖章",
+            "第1页，共1页",
         ):  # fmt: skip
             assert expected in text, expected
         assert world["patient"].id_number not in text
+
+
+def test_a_report_without_a_reviewer_leaves_the_reviewers_line_to_sign(lab_order_in, clinic_doctor):
+    order = lab_order_in("reported")
+    url = f"/centers/orders/{order.pk}/report/"
+    pages, text = read_pdf(logged_in(clinic_doctor).get(url, {"format": "pdf"}))
+    assert pages == 1
+    assert "审核—" in text and "审核医生：" in text and "报告医生：" in text
 
 
 def test_a_report_of_another_institution_is_a_404_and_an_unreported_one_is_not_printed(
