@@ -26,6 +26,7 @@ from alliance.choices import Tier
 from alliance.querysets import profile_of
 
 from .. import exports, selectors
+from ..indicators import INDICATORS
 
 ALL = [("", gettext_lazy("All"))]
 # Institutions per page of the comparison table: a district has hundreds, which no one reads
@@ -257,6 +258,8 @@ class InstitutionDashboardView(LoginRequiredMixin, TemplateView):
                     title=f"{institution.name} · {year}",
                 )  # fmt: skip
             return exports.response(out, fmt, self.request)
+        if documents.wants_pdf(request):
+            return self.pdf(institution, history, year)
 
         context = self.get_context_data(
             form=form, institution=institution, history=history, year=year, charts=charts,
@@ -264,3 +267,17 @@ class InstitutionDashboardView(LoginRequiredMixin, TemplateView):
                                               request.user),
         )  # fmt: skip
         return self.render_to_response(context)
+
+    def pdf(self, institution, history, year):
+        """The figures by year and the months of the year as an A4 document."""
+        profile = profile_of(self.request.user)
+        monthly = [(INDICATORS[k], history.month_figures(k)) for k in history.monthly_keys]
+        months = [str(m) for m in exports.months_of(year)]
+        month_rows = [(m, [figures[i] for _, figures in monthly]) for i, m in enumerate(months)]
+        return documents.pdf_response(
+            self.request, "documents/institution.html",
+            {"institution": institution, "history": history, "year": year, "monthly": monthly,
+             "month_rows": month_rows},
+            issuer=profile.institution if profile else institution,
+            filename=f"institution-{institution.pk}-{year}.pdf",
+        )  # fmt: skip

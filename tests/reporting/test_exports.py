@@ -300,3 +300,21 @@ def test_the_dashboard_as_a_pdf(facts, alliance_office, bureau_viewer):
     assert bureau_viewer.staff_profile.institution.name in text
     assert facts["foreign_center"].name not in text
     assert facts["patient"].name not in text
+
+
+def test_an_institutions_figures_as_a_pdf(facts, clinic_doctor, alliance_office):
+    from tests.documents import read_pdf
+
+    url = reverse("reporting:institution", args=[facts["center"].pk])
+    response = logged_in(clinic_doctor).get(url, {"year": YEAR, "format": "pdf"})
+    assert response["Content-Disposition"] == (
+        f'inline; filename="institution-{facts["center"].pk}-{YEAR}.pdf"'
+    )
+    pages, text = read_pdf(response)
+    assert pages >= 1 and f"第{pages}页，共{pages}页" in text
+    for expected in (facts["center"].name, "年度指标", f"{YEAR}-01", f"{YEAR}-12",
+                     zh(INDICATORS["avg_outpatient_cost"].name), "165.00", "单位盖章"):  # fmt: skip
+        assert expected in text, expected
+    foreign = reverse("reporting:institution", args=[facts["foreign_center"].pk])
+    assert logged_in(clinic_doctor).get(foreign, {"format": "pdf"}).status_code == 404
+    assert logged_in(alliance_office).get(url, {"format": "pdf"}).status_code == 200
