@@ -41,6 +41,13 @@ KINDS_NEEDING_PARENT = {
     InstitutionKind.SUB_CENTER,
 }
 CENTER_KINDS = {InstitutionKind.COMMUNITY_CENTER, InstitutionKind.TOWNSHIP_CENTER}
+# center → sub-center → station: a station or village clinic may also hang under a sub-center
+# (社区卫生服务中心（含分中心）), a sub-center only under a center.
+PARENT_KINDS: dict[str, set[str]] = {
+    InstitutionKind.SUB_CENTER: CENTER_KINDS,
+    InstitutionKind.COMMUNITY_STATION: CENTER_KINDS | {InstitutionKind.SUB_CENTER},
+    InstitutionKind.VILLAGE_CLINIC: CENTER_KINDS | {InstitutionKind.SUB_CENTER},
+}
 
 
 def kinds_of_tier(tier: str) -> list[str]:

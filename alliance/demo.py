@@ -64,19 +64,61 @@ INSTITUTIONS = [
      "310115", 0, 0, None, None, None, "021-68540000"),
 ]  # fmt: skip
 
-# Stations and village clinics: internal codes, each under its centre.
+# Sub-centers (分中心): the paper's area has 9 centers and sub-centers in all. Internal codes.
+# code, name, parent, latitude, longitude, phone
+SUB_CENTERS = [
+    ("NC-S1", "泥城镇彭镇社区卫生服务分中心", "nicheng", "30.9292", "121.7985", "021-58071000"),
+    ("SY-S1", "书院镇洋溢社区卫生服务分中心", "shuyuan", "30.9421", "121.8873", "021-58171000"),
+    ("LCG-S1", "芦潮港镇南汇新城社区卫生服务分中心", "luchaogang", "30.9006", "121.9302",
+     "021-58281000"),
+    ("ST-S1", "奉贤区四团镇邵厂社区卫生服务分中心", "situan", "30.9512", "121.7276",
+     "021-57571000"),
+]  # fmt: skip
+
+# Stations and village clinics (39, as in the paper's area): internal codes, each under its
+# center or sub-center; code, name, kind, parent, latitude, longitude.
+_STATION = InstitutionKind.COMMUNITY_STATION
+_CLINIC = InstitutionKind.VILLAGE_CLINIC
 STATIONS = [
-    ("WX-01", "万祥镇新振村卫生室", InstitutionKind.VILLAGE_CLINIC, "wanxiang"),
-    ("WX-02", "万祥镇万宏社区卫生服务站", InstitutionKind.COMMUNITY_STATION, "wanxiang"),
-    ("NC-01", "泥城镇公平村卫生室", InstitutionKind.VILLAGE_CLINIC, "nicheng"),
-    ("NC-02", "泥城镇新城社区卫生服务站", InstitutionKind.COMMUNITY_STATION, "nicheng"),
-    ("NC-03", "泥城镇彭庙村卫生室", InstitutionKind.VILLAGE_CLINIC, "nicheng"),
-    ("LCG-01", "芦潮港镇芦潮社区卫生服务站", InstitutionKind.COMMUNITY_STATION, "luchaogang"),
-    ("LCG-02", "芦潮港镇同治村卫生室", InstitutionKind.VILLAGE_CLINIC, "luchaogang"),
-    ("SY-01", "书院镇余姚村卫生室", InstitutionKind.VILLAGE_CLINIC, "shuyuan"),
-    ("SY-02", "书院镇新北社区卫生服务站", InstitutionKind.COMMUNITY_STATION, "shuyuan"),
-    ("ST-01", "四团镇平安社区卫生服务站", InstitutionKind.COMMUNITY_STATION, "situan"),
-    ("ST-02", "四团镇拾村村卫生室", InstitutionKind.VILLAGE_CLINIC, "situan"),
+    ("WX-01", "万祥镇新振村卫生室", _CLINIC, "wanxiang", "30.9902", "121.8070"),
+    ("WX-02", "万祥镇万宏社区卫生服务站", _STATION, "wanxiang", "30.9811", "121.8195"),
+    ("WX-03", "万祥镇万隆村卫生室", _CLINIC, "wanxiang", "30.9757", "121.8042"),
+    ("WX-04", "万祥镇新建村卫生室", _CLINIC, "wanxiang", "30.9946", "121.8213"),
+    ("WX-05", "万祥镇东滧村卫生室", _CLINIC, "wanxiang", "30.9870", "121.8301"),
+    ("NC-01", "泥城镇公平村卫生室", _CLINIC, "nicheng", "30.9133", "121.8172"),
+    ("NC-02", "泥城镇新城社区卫生服务站", _STATION, "nicheng", "30.9051", "121.8290"),
+    ("NC-03", "泥城镇彭庙村卫生室", _CLINIC, "nicheng", "30.9166", "121.8333"),
+    ("NC-04", "泥城镇马厂村卫生室", _CLINIC, "nicheng", "30.8987", "121.8139"),
+    ("NC-05", "泥城镇新泐村卫生室", _CLINIC, "nicheng", "30.9002", "121.8376"),
+    ("NC-11", "泥城镇彭镇社区卫生服务站", _STATION, "NC-S1", "30.9310", "121.7960"),
+    ("NC-12", "泥城镇海关村卫生室", _CLINIC, "NC-S1", "30.9377", "121.8031"),
+    ("NC-13", "泥城镇横港村卫生室", _CLINIC, "NC-S1", "30.9244", "121.7902"),
+    ("NC-14", "泥城镇果园村卫生室", _CLINIC, "NC-S1", "30.9218", "121.8067"),
+    ("LCG-01", "芦潮港镇芦潮社区卫生服务站", _STATION, "luchaogang", "30.8570", "121.8601"),
+    ("LCG-02", "芦潮港镇同治村卫生室", _CLINIC, "luchaogang", "30.8641", "121.8488"),
+    ("LCG-03", "芦潮港镇塘下村卫生室", _CLINIC, "luchaogang", "30.8689", "121.8632"),
+    ("LCG-04", "芦潮港镇新港村卫生室", _CLINIC, "luchaogang", "30.8506", "121.8456"),
+    ("LCG-11", "芦潮港镇滴水湖社区卫生服务站", _STATION, "LCG-S1", "30.9050", "121.9340"),
+    ("LCG-12", "芦潮港镇临港家园社区卫生服务站", _STATION, "LCG-S1", "30.8942", "121.9211"),
+    ("LCG-13", "芦潮港镇海事社区卫生服务站", _STATION, "LCG-S1", "30.8875", "121.9177"),
+    ("LCG-14", "芦潮港镇申港社区卫生服务站", _STATION, "LCG-S1", "30.9113", "121.9250"),
+    ("SY-01", "书院镇余姚村卫生室", _CLINIC, "shuyuan", "30.9622", "121.8601"),
+    ("SY-02", "书院镇新北社区卫生服务站", _STATION, "shuyuan", "30.9545", "121.8730"),
+    ("SY-03", "书院镇东场村卫生室", _CLINIC, "shuyuan", "30.9680", "121.8771"),
+    ("SY-04", "书院镇四灶村卫生室", _CLINIC, "shuyuan", "30.9503", "121.8617"),
+    ("SY-05", "书院镇桃园村卫生室", _CLINIC, "shuyuan", "30.9651", "121.8688"),
+    ("SY-11", "书院镇洋溢村卫生室", _CLINIC, "SY-S1", "30.9380", "121.8840"),
+    ("SY-12", "书院镇李雪村卫生室", _CLINIC, "SY-S1", "30.9466", "121.8942"),
+    ("SY-13", "书院镇黄华村卫生室", _CLINIC, "SY-S1", "30.9349", "121.8911"),
+    ("ST-01", "四团镇平安社区卫生服务站", _STATION, "situan", "30.9290", "121.7120"),
+    ("ST-02", "四团镇拾村村卫生室", _CLINIC, "situan", "30.9211", "121.7006"),
+    ("ST-03", "四团镇渔墩村卫生室", _CLINIC, "situan", "30.9330", "121.6981"),
+    ("ST-04", "四团镇三坎村卫生室", _CLINIC, "situan", "30.9187", "121.7154"),
+    ("ST-11", "四团镇邵厂社区卫生服务站", _STATION, "ST-S1", "30.9530", "121.7301"),
+    ("ST-12", "四团镇横桥村卫生室", _CLINIC, "ST-S1", "30.9588", "121.7232"),
+    ("ST-13", "四团镇大桥村卫生室", _CLINIC, "ST-S1", "30.9466", "121.7355"),
+    ("ST-14", "四团镇夏家村卫生室", _CLINIC, "ST-S1", "30.9601", "121.7388"),
+    ("ST-15", "四团镇团南村卫生室", _CLINIC, "ST-S1", "30.9421", "121.7210"),
 ]
 
 # name, specialty, phone, on-duty phone, accepts referrals, head
@@ -125,7 +167,10 @@ ACCOUNTS = [
     ("imaging", "影像中心 放射科医生", LEAD, "医学影像科（影像中心）", Role.CENTER_STAFF),
     ("cssd", "消毒供应中心 护士", LEAD, "消毒供应中心", Role.CENTER_STAFF),
     ("auditor", "临港院区 信息科 安全审计员", LEAD, None, Role.SECURITY_AUDITOR),
+    ("nicheng_admin", "泥城中心 信息管理员", "nicheng", None, Role.COMMUNITY_STAFF),
 ]
+# Keep their institution's departments and contact cards (and those of its stations).
+INSTITUTION_ADMINS = {"nicheng_admin"}
 
 
 # An identity number keeps the region code of the office that issued it, for life: many elderly
@@ -218,13 +263,25 @@ def load_demo() -> dict[str, int]:
                 "phone": phone, "address": f"{districts[district].name}{short}", "is_active": True,
             },
         )[0]  # fmt: skip
-    for code, name, kind, parent_key in STATIONS:
+    for code, name, parent_key, lat, lon, phone in SUB_CENTERS:
+        parent = institutions[parent_key]
+        short = name.split("镇", 1)[-1].removesuffix("社区卫生服务分中心") + "分中心"
+        institutions[code] = Institution.objects.update_or_create(
+            code=code,
+            defaults={
+                "name": name, "short_name": short, "kind": InstitutionKind.SUB_CENTER,
+                "parent": parent, "district": parent.district, "address": name, "phone": phone,
+                "latitude": Decimal(lat), "longitude": Decimal(lon), "is_active": True,
+            },
+        )[0]  # fmt: skip
+    for code, name, kind, parent_key, lat, lon in STATIONS:
         parent = institutions[parent_key]
         institutions[code] = Institution.objects.update_or_create(
             code=code,
             defaults={
                 "name": name, "short_name": name.split("镇", 1)[-1], "kind": kind, "parent": parent,
                 "district": parent.district, "address": name, "is_active": True,
+                "latitude": Decimal(lat), "longitude": Decimal(lon),
             },
         )[0]  # fmt: skip
 
@@ -332,6 +389,7 @@ def load_demo() -> dict[str, int]:
                 "institution": institutions[key],
                 "department": departments.get((key, department_name)),
                 "role": role,
+                "is_institution_admin": username in INSTITUTION_ADMINS,
             },
         )
     return {

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .choices import IdType
-from .models import Patient
+from .models import Department, Patient
 
 
 class OneTimeCodeField(forms.CharField):
@@ -111,6 +111,7 @@ class PatientForm(forms.ModelForm):
             # A text column (it holds the ciphertext), but an 18-character number to the user.
             "id_number": forms.TextInput(attrs={"maxlength": 24, "class": "num"}),
         }
+        labels = {"id_number": _("Document number")}
         help_texts = {
             "id_number": _("Leave empty only for a resident without a document."),
             "gender": _(
@@ -139,3 +140,22 @@ class PatientForm(forms.ModelForm):
         # The service validates the record as a whole (model validators, the number's
         # uniqueness through its keyed hash) and its errors land on these fields.
         pass
+
+
+class ContactCardForm(forms.ModelForm):
+    """One department's contact card on the institution's contact-card page."""
+
+    class Meta:
+        model = Department
+        fields = [
+            "name", "specialty", "phone", "on_duty_phone", "head", "accepts_referrals", "is_active",
+        ]  # fmt: skip
+
+    def _post_clean(self) -> None:
+        # The service validates the record (and its uniqueness) and reports on these fields.
+        pass
+
+
+ContactCardFormSet = forms.modelformset_factory(
+    Department, form=ContactCardForm, extra=1, can_delete=False, max_num=200, validate_max=True
+)

@@ -18,6 +18,7 @@ from .choices import (
     CENTER_KINDS,
     KIND_TIER,
     KINDS_NEEDING_PARENT,
+    PARENT_KINDS,
     PATIENT_ACCESS_KINDS,
     AccessKind,
     AllianceMode,
@@ -170,12 +171,17 @@ class Institution(models.Model):
                     break
                 seen.add(ancestor.pk)
                 ancestor = ancestor.parent
-            if self.kind in KINDS_NEEDING_PARENT and self.parent.kind not in CENTER_KINDS:
+            if self.kind == InstitutionKind.SUB_CENTER and self.parent.kind not in CENTER_KINDS:
                 errors["parent"] = _("The parent must be a community or township health center.")
+            elif self.kind in PARENT_KINDS and self.parent.kind not in PARENT_KINDS[self.kind]:
+                errors["parent"] = _(
+                    "The parent must be a community or township health center or a sub-center."
+                )
         if errors:
             raise ValidationError(errors)
 
 
+@tracked("DepartmentHistory")
 class Department(models.Model):
     """A department (科室) and its contact card: phones, on-duty line, referral intake."""
 
@@ -338,6 +344,11 @@ class StaffProfile(models.Model):
         related_name="staff",
     )
     role = models.CharField(_("role"), max_length=32, choices=Role.choices)
+    is_institution_admin = models.BooleanField(
+        _("institution administrator"),
+        default=False,
+        help_text=_("Keeps the departments and contact cards of the institution and its stations."),
+    )
     phone = models.CharField(_("phone"), max_length=32, blank=True, validators=[validate_phone])
 
     objects = RestrictedQuerySet.as_manager()

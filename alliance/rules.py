@@ -34,3 +34,18 @@ rules.add_perm("alliance.change_patient", can_register_patients)
 reads_access_log = is_superuser | has_role(Role.SECURITY_AUDITOR)
 rules.add_perm("alliance.view_accesslog", reads_access_log)
 rules.add_rule("alliance.reads_access_log", reads_access_log)
+
+
+@rules.predicate
+def is_institution_admin(user) -> bool:
+    profile = profile_of(user)
+    return profile is not None and profile.is_institution_admin
+
+
+# Contact cards: the office for any member, an institution's administrator for its own subtree
+# (which institution is checked by the service, alliance.selectors.contact_card_scope).
+keeps_contact_cards = (
+    is_superuser | has_role(Role.ALLIANCE_OFFICE) | (rules.is_active & is_institution_admin)
+)
+rules.add_perm("alliance.add_department", keeps_contact_cards)
+rules.add_perm("alliance.change_department", keeps_contact_cards)

@@ -5,12 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.contrib.auth import get_user_model
+from django.db import connection
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.http import Http404
 from django.utils import translation
 
-from .choices import KIND_TIER, Specialty, Tier, kinds_of_tier
+from .choices import KIND_TIER, Role, Specialty, Tier, kinds_of_tier
 from .models import Alliance, Department, Institution, Membership, Patient, SpecialtyNetwork
+from .querysets import profile_of
 
 
 def per_thousand(numerator: int | None, population: int | None) -> Decimal | None:
@@ -116,6 +119,48 @@ def patient_for_user(user, pk: int, *, for_update: bool = False) -> Patient:
         return queryset.get(pk=pk)
     except (Patient.DoesNotExist, ValueError, TypeError) as exc:
         raise Http404 from exc
+
+
+def contact_card_scope(user) -> QuerySet[Institution]:
+    """Institutions whose departments and contact cards the user keeps: the alliance office any
+    member's, an institution's administrator its own and its stations', a superuser all."""
+    if user.is_superuser and user.is_active:
+        return Institution.objects.all()
+    profile = profile_of(user)
+    if profile is None:
+        return Institution.objects.none()
+    if profile.role == Role.ALLIANCE_OFFICE:
+        return Institution.objects.in_alliances_of(profile.institution_id)
+    if profile.is_institution_admin and profile.role not in (
+        Role.BUREAU_VIEWER,
+        Role.SECURITY_AUDITOR,
+    ):
+        return Institution.objects.subtree_of(profile.institution_id)
+    return Institution.objects.none()
+
+
+def may_edit_contact_cards(user, institution: Institution) -> bool:
+    return contact_card_scope(user).filter(pk=institution.pk).exists()
+
+
+def contact_card_history(institution: Institution, limit: int = 30) -> list:
+    """The latest changes of the institution's contact cards, newest first, with who made them
+    (PostgreSQL keeps the history; SQLite has none)."""
+    from .models import DepartmentHistory
+
+    if connection.vendor != "postgresql":
+        return []
+    rows = list(
+        DepartmentHistory.objects.filter(institution_id=institution.pk)
+        .select_related("pgh_context")
+        .order_by("-pgh_created_at", "-pgh_id")[:limit]
+    )
+    user_ids = {r.pgh_context.metadata.get("user") for r in rows if r.pgh_context_id}
+    users = get_user_model().objects.in_bulk([u for u in user_ids if u])
+    for row in rows:
+        user_id = row.pgh_context.metadata.get("user") if row.pgh_context_id else None
+        row.changed_by = users.get(user_id)
+    return rows
 
 
 def institution_detail(institution: Institution) -> dict:

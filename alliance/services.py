@@ -13,7 +13,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from . import audit
 from .choices import AccessKind
 from .errors import ActionNotAllowed, DomainError
-from .models import Patient, WorkerHeartbeat
+from .models import Department, Patient, WorkerHeartbeat
 from .querysets import profile_of
 from .validators import normalize_id_number
 
@@ -21,6 +21,52 @@ PATIENT_FIELDS = (
     "name", "id_type", "gender", "birth_date", "id_number", "phone", "address",
     "home_institution", "signed", "signing_institution", "signed_on",
 )  # fmt: skip
+
+
+DEPARTMENT_FIELDS = (
+    "name", "specialty", "phone", "on_duty_phone", "accepts_referrals", "head", "is_active",
+)  # fmt: skip
+
+
+def _check_may_edit_contact_cards(actor, institution) -> None:
+    from .selectors import may_edit_contact_cards
+
+    if not may_edit_contact_cards(actor, institution):
+        raise ActionNotAllowed(
+            _(
+                "Only the institution's administrator or the alliance office may change its "
+                "departments and contact cards."
+            )
+        )
+
+
+@transaction.atomic
+def department_create(*, actor, institution, **data: Any) -> Department:
+    """A new department and contact card; the change history records who added it."""
+    unknown = set(data) - set(DEPARTMENT_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown department fields: {sorted(unknown)}")
+    _check_may_edit_contact_cards(actor, institution)
+    department = Department(institution=institution, **data)
+    department.full_clean()
+    department.save()
+    return department
+
+
+@transaction.atomic
+def department_update(*, actor, department: Department, **data: Any) -> Department:
+    """Change a contact card (a department is retired with is_active, never deleted: referrals
+    and staff point to it)."""
+    unknown = set(data) - set(DEPARTMENT_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown department fields: {sorted(unknown)}")
+    department = Department.objects.select_for_update().get(pk=department.pk)
+    _check_may_edit_contact_cards(actor, department.institution)
+    for name, value in data.items():
+        setattr(department, name, value)
+    department.full_clean()
+    department.save()
+    return department
 
 
 def _check_identity_number_free(id_number: str, exclude_pk: int | None = None) -> None:

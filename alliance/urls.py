@@ -9,6 +9,11 @@ urlpatterns = [
     path(
         "institutions/<int:pk>/", views.InstitutionDetailView.as_view(), name="institution-detail"
     ),
+    path(
+        "institutions/<int:pk>/contacts/",
+        views.ContactCardEditView.as_view(),
+        name="contact-cards",
+    ),
     path("audit/", views.AccessLogView.as_view(), name="access-log"),
     path("patients/", views.PatientListView.as_view(), name="patient-list"),
     path("patients/new/", views.PatientCreateView.as_view(), name="patient-create"),

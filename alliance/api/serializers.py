@@ -42,6 +42,35 @@ class DepartmentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class ContactCardSerializer(DepartmentSerializer):
+    """Writes of a contact card by its institution's administrator or the alliance office."""
+
+    institution = serializers.PrimaryKeyRelatedField(
+        queryset=Institution.objects.all(),
+        help_text=_("On create only: an institution whose contact cards you keep."),
+    )
+
+    class Meta(DepartmentSerializer.Meta):
+        read_only_fields = ["id", "institution_name", "specialty_display"]
+        # Uniqueness per institution is checked by the model (a 400 naming the field).
+        validators = []
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance is not None:
+            self.fields["institution"].read_only = True
+
+    def validate_institution(self, institution: Institution) -> Institution:
+        from alliance.selectors import may_edit_contact_cards
+
+        # One answer whether the institution exists elsewhere or not.
+        if not may_edit_contact_cards(self.context["request"].user, institution):
+            raise serializers.ValidationError(
+                _("You do not keep the contact cards of this institution.")
+            )
+        return institution
+
+
 class SpecialtyNetworkSerializer(serializers.ModelSerializer):
     class Meta:
         model = SpecialtyNetwork

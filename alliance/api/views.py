@@ -20,6 +20,7 @@ from alliance.querysets import profile_of
 from .permissions import ActionRulePermission
 from .serializers import (
     AllianceSerializer,
+    ContactCardSerializer,
     DepartmentSerializer,
     InstitutionSerializer,
     PatientLookupSerializer,
@@ -45,12 +46,47 @@ class InstitutionViewSet(RestrictedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     ordering = ["name"]
 
 
-class DepartmentViewSet(RestrictedViewSetMixin, viewsets.ReadOnlyModelViewSet):
+class DepartmentViewSet(
+    RestrictedViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Departments and their contact cards. Everyone who sees an institution reads its cards;
+    its administrator and the alliance office add and change them (403 for others). A
+    department is retired with `is_active: false`, never deleted."""
+
     queryset = Department.objects.select_related("institution")
     serializer_class = DepartmentSerializer
     filterset_class = DepartmentFilter
     ordering_fields = ["name", "institution__name", "specialty"]
     ordering = ["institution__name", "name"]
+    action_permissions = {
+        "create": "alliance.add_department",
+        "update": "alliance.change_department",
+        "partial_update": "alliance.change_department",
+    }
+
+    def get_serializer_class(self):
+        if self.action in ("create", "update", "partial_update"):
+            return ContactCardSerializer
+        return DepartmentSerializer
+
+    def perform_create(self, serializer):
+        data = dict(serializer.validated_data)
+        institution = data.pop("institution")
+        serializer.instance = services.department_create(
+            actor=self.request.user, institution=institution, **data
+        )
+
+    def perform_update(self, serializer):
+        data = dict(serializer.validated_data)
+        data.pop("institution", None)
+        serializer.instance = services.department_update(
+            actor=self.request.user, department=serializer.instance, **data
+        )
 
 
 class AllianceViewSet(RestrictedViewSetMixin, viewsets.ReadOnlyModelViewSet):

@@ -3,6 +3,7 @@
 from .account import TwoFactorDisableView, TwoFactorSetupView, TwoFactorVerifyView
 from .audit import AccessLogView
 from .base import PatientSearchMixin, RestrictedMixin
+from .contacts import ContactCardEditView
 from .pages import (
     HomeView,
     InstitutionDetailView,
@@ -17,7 +18,8 @@ from .pages import (
 from .patients import PatientCreateView, PatientDetailView, PatientListView, PatientUpdateView
 
 __all__ = [
-    "AccessLogView", "HomeView", "InstitutionDetailView", "InstitutionDirectoryView",
+    "AccessLogView", "ContactCardEditView", "HomeView", "InstitutionDetailView",
+    "InstitutionDirectoryView",
     "NotificationListView", "PatientCreateView", "PatientDetailView", "PatientListView",
     "PatientSearchMixin", "PatientUpdateView", "RestrictedMixin", "TwoFactorDisableView",
     "TwoFactorSetupView", "TwoFactorVerifyView", "bad_request", "health", "page_not_found",

@@ -74,6 +74,9 @@ class InstitutionDetailView(RestrictedMixin, DetailView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context.update(selectors.institution_detail(self.object))
+        context["may_edit_contact_cards"] = selectors.may_edit_contact_cards(
+            self.request.user, self.object
+        )
         return context
 
 

@@ -3,6 +3,7 @@ import datetime
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import translation
 
 from alliance.choices import InstitutionKind, Tier
 from alliance.models import Institution, Membership
@@ -33,6 +34,52 @@ class TestInstitution:
         with pytest.raises(ValidationError) as error:
             station.full_clean()
         assert "parent" in error.value.message_dict
+
+    def test_a_station_may_sit_under_a_sub_center_which_sits_under_a_center(self):
+        center = InstitutionFactory()
+        sub_center = InstitutionFactory(kind=InstitutionKind.SUB_CENTER, parent=center)
+        station = StationFactory(parent=sub_center, district=center.district)
+        station.full_clean()
+        clinic = StationFactory(
+            kind=InstitutionKind.VILLAGE_CLINIC, parent=sub_center, district=center.district
+        )
+        clinic.full_clean()
+        assert set(Institution.objects.subtree_of(center.pk)) == {
+            center,
+            sub_center,
+            station,
+            clinic,
+        }
+
+    @pytest.mark.parametrize(
+        ("kind", "parent_kind", "message"),
+        [
+            (
+                InstitutionKind.SUB_CENTER, InstitutionKind.SUB_CENTER,
+                "上级机构必须是社区卫生服务中心或乡镇卫生院。",
+            ),
+            (
+                InstitutionKind.COMMUNITY_STATION, InstitutionKind.COMMUNITY_STATION,
+                "上级机构必须是社区卫生服务中心、乡镇卫生院或分中心。",
+            ),
+            (
+                InstitutionKind.VILLAGE_CLINIC, InstitutionKind.BRANCH_CAMPUS,
+                "上级机构必须是社区卫生服务中心、乡镇卫生院或分中心。",
+            ),
+        ],
+    )  # fmt: skip
+    def test_the_tree_refuses_a_parent_of_the_wrong_kind(self, kind, parent_kind, message):
+        center = InstitutionFactory()
+        parent = (
+            InstitutionFactory(kind=parent_kind, parent=center)
+            if parent_kind in (InstitutionKind.SUB_CENTER, InstitutionKind.COMMUNITY_STATION)
+            else HospitalFactory(kind=parent_kind)
+        )
+        child = InstitutionFactory.build(kind=kind, parent=parent, district=center.district)
+        with pytest.raises(ValidationError) as error:
+            child.full_clean()
+        with translation.override("zh-hans"):
+            assert error.value.message_dict["parent"] == [message]
 
     def test_an_institution_cannot_sit_under_its_own_descendant(self):
         center = InstitutionFactory()

@@ -130,7 +130,6 @@ def test_no_persona_may_write_reference_data_through_the_api(request, world, who
 
     for url in (
         "/api/v1/institutions/",
-        "/api/v1/departments/",
         "/api/v1/alliances/",
         f"/api/v1/institutions/{world['hospital'].pk}/",
     ):
@@ -138,6 +137,14 @@ def test_no_persona_may_write_reference_data_through_the_api(request, world, who
         assert client.post(url, {"name": "x"}, format="json").status_code == expected, url
         assert client.delete(url).status_code == expected, url
         assert client.put(url, {"name": "x"}, format="json").status_code == expected, url
+    # Departments: contact cards are kept by their owners (tests/alliance/test_contact_cards.py);
+    # nobody deletes one, and only the office or a superuser gets past the role check.
+    department = f"/api/v1/departments/{world['cardiology'].pk}/"
+    keeps_cards = who in ("alliance_office", "superuser")
+    denied = 401 if user is None else 403
+    post = client.post("/api/v1/departments/", {"name": "x"}, format="json")
+    assert post.status_code == (400 if keeps_cards else denied)
+    assert client.delete(department).status_code == (401 if user is None else 405)
 
 
 @pytest.mark.parametrize("who", ["anonymous", "no_profile_user", "bureau_viewer"])

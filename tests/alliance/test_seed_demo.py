@@ -6,7 +6,7 @@ from django.core.management import CommandError, call_command
 from django.test import RequestFactory
 
 from alliance import selectors
-from alliance.choices import Role
+from alliance.choices import InstitutionKind, Role
 from alliance.demo import DEMO_PASSWORD, load_demo
 from alliance.models import (
     Alliance,
@@ -106,6 +106,21 @@ def test_the_lingang_alliance_reproduces_the_papers_capacity_figures(seeded):
     assert summary["total"].population == 350_000
     assert summary["total"].beds_per_1000 == Decimal("2.54")
     assert summary["total"].health_staff_per_1000 == Decimal("4.57")
+
+
+def test_the_tree_is_the_papers_9_centers_and_sub_centers_and_39_stations_and_clinics(seeded):
+    lingang = Institution.objects.in_alliance(Alliance.objects.get(name="临港医联体").pk)
+    centers = lingang.filter(
+        kind__in=[InstitutionKind.COMMUNITY_CENTER, InstitutionKind.SUB_CENTER]
+    )
+    stations = lingang.filter(
+        kind__in=[InstitutionKind.COMMUNITY_STATION, InstitutionKind.VILLAGE_CLINIC]
+    )
+    assert centers.count() == 9 and centers.filter(kind=InstitutionKind.SUB_CENTER).count() == 4
+    assert stations.count() == 39
+    assert stations.filter(parent__kind=InstitutionKind.SUB_CENTER).count() > 0
+    assert not lingang.filter(latitude__isnull=True).exists()
+    assert not lingang.filter(longitude__isnull=True).exists()
 
 
 def test_the_lead_hospital_has_the_departments_the_workflows_need(seeded):

@@ -223,6 +223,7 @@ class Literal:
 # for one that names no row. API routes are mapped by RESOURCES/SUBRESOURCES above.
 PAGE_OBJECTS: dict[str, dict[str, str | Literal]] = {
     "alliance/institutions/{pk}/": {"pk": "institution"},
+    "alliance/institutions/{pk}/contacts/": {"pk": "institution"},
     "alliance/patients/{pk}/": {"pk": "patient"},
     "alliance/patients/{pk}/edit/": {"pk": "patient"},
     "referrals/follow-ups/{pk}/done/": {"pk": "follow_up"},

@@ -67,6 +67,9 @@ BUREAU_PAGES: dict[str, Expect] = {
     "notifications/": ok(OWN + ": its inbox"),
     "alliance/institutions/": ok(DIRECTORY),
     "alliance/institutions/{pk}/": ok(DIRECTORY + ": one institution's card"),
+    "alliance/institutions/{pk}/contacts/": deny(
+        "editing contact cards: the institution's administrator and the alliance office only"
+    ),
     "alliance/patients/": deny(PATIENT),
     "alliance/patients/new/": deny(PATIENT),
     "alliance/patients/{pk}/": deny(PATIENT),

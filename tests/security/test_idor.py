@@ -29,7 +29,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from alliance.models import Patient
+from alliance.models import Department, Patient
 from referrals.models import Referral
 from reporting.models import OutpatientVisit
 from sharedcenters.models import ExamOrder, Package, SterilizationCycle, SupplyRequest
@@ -74,6 +74,10 @@ def _pdf() -> SimpleUploadedFile:
 # A valid body for each operation on an object whose schema requires fields, naming objects of
 # the same side as the object acted on (an attacker sends a body that would work).
 BODIES: dict[tuple[str, str], Callable[[World, str], dict]] = {
+    ("PUT", "/api/v1/departments/{id}/"): lambda w, s: {
+        "institution": w.things[s]["center"].pk,
+        "name": "改名科",
+    },
     ("PUT", "/api/v1/patients/{id}/"): lambda w, s: {
         "name": "改名",
         "gender": "male",
@@ -184,10 +188,12 @@ def test_objects_of_another_alliance_are_not_found(op, world_db, client_as):
         user = world_db.user(persona)
         body, fmt = body_for(op, world_db, "B")
         response = call(client_as(persona), op.method, url, body, fmt)
-        if kind in site.REFERENCE_KINDS:
-            # Reference data, read-only: the directory of every alliance is public to staff.
-            assert op.method == "GET"
+        if kind in site.REFERENCE_KINDS and op.method == "GET":
+            # Reference data: the directory of every alliance is public to staff.
             assert response.status_code == 200, (persona, response.content[:300])
+        elif kind in site.REFERENCE_KINDS:
+            # Seen in the directory, but kept by its own institution and alliance office only.
+            assert response.status_code == 403, (persona, op.label, response.content[:300])
         else:
             expected = site.expected_denial(user, op.method, url)
             assert response.status_code == expected, (
@@ -419,6 +425,18 @@ def _visits_file(world: World, code) -> dict:
 
 
 PROBES: dict[str, list[Probe]] = {
+    # Another alliance's institution is reference data (the directory shows it): refused, not
+    # hidden, and nothing is added to it.
+    "POST /api/v1/departments/": [
+        Probe(
+            "A.office",
+            lambda w, v: {"institution": v, "name": "新科室"},
+            lambda w, s: w.things[s]["center"].pk,
+            None,
+            400,
+            Department,
+        ),
+    ],
     "POST /api/v1/patients/": [
         Probe(
             "A.clinic",
