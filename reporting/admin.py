@@ -4,7 +4,7 @@ from django.contrib import admin
 
 from alliance.admin import ReadOnlyAdmin
 
-from .models import BedCapacity, InpatientStay, Job, OutpatientVisit
+from .models import BedCapacity, InpatientStay, Job, OutpatientVisit, ReferralCount
 
 
 class FactAdmin(ReadOnlyAdmin):
@@ -21,6 +21,12 @@ class OutpatientVisitAdmin(FactAdmin):
     ]  # fmt: skip
     list_filter = ["visit_type"]
     search_fields = ["=record_id", *FactAdmin.search_fields]
+
+
+@admin.register(ReferralCount)
+class ReferralCountAdmin(FactAdmin):
+    list_display = ["institution", "month", "direction", "to_institution_code", "count"]
+    list_filter = ["direction"]
 
 
 @admin.register(InpatientStay)

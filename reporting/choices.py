@@ -9,11 +9,19 @@ class VisitType(models.TextChoices):
 
 
 class FactKind(models.TextChoices):
-    """The three kinds of file hospital systems export to the platform."""
+    """The kinds of file hospital systems export to the platform."""
 
     VISITS = "visits", _("Outpatient and emergency visits")
     STAYS = "stays", _("Inpatient stays")
     BEDS = "beds", _("Open beds")
+    REFERRALS = "referrals", _("Referral counts (months before the platform)")
+
+
+class ReferralDirection(models.TextChoices):
+    """The directions a referral-count file holds (referrals.choices.Direction's two)."""
+
+    UP = "up", _("Upward")
+    DOWN = "down", _("Downward")
 
 
 class JobKind(models.TextChoices):

@@ -16,8 +16,8 @@ from django.utils import timezone
 
 from alliance.models import Institution
 
-from .choices import VisitType
-from .models import BedCapacity, InpatientStay, OutpatientVisit
+from .choices import ReferralDirection, VisitType
+from .models import BedCapacity, InpatientStay, OutpatientVisit, ReferralCount
 from .services.indicators import recompute
 
 YEARS = (2017, 2018, 2019)
@@ -36,6 +36,9 @@ CENTER_VISITS = {"万祥": 420, "泥城": 610, "芦潮港": 380, "书院": 520}
 CENTER_DEPARTMENTS = [("全科", VisitType.OUTPATIENT, 0.72), ("中医科", VisitType.OUTPATIENT, 0.2),
                       ("急诊", VisitType.EMERGENCY, 0.08)]  # fmt: skip
 LEAD = "临港院区"
+# DOMAIN.md §2: 2019, before the platform ran, as the paper counts it: upward referrals from the
+# primary institutions, downward referrals from the lead hospital. Imported as monthly counts.
+REFERRALS_2019 = {ReferralDirection.UP: 60_297, ReferralDirection.DOWN: 8_504}
 LEAD_BEDS = ((datetime.date(2017, 1, 1), 600), (datetime.date(2019, 7, 1), 620))
 LEAD_DEPARTMENTS = [
     ("心内科", 0.14), ("内分泌科", 0.1), ("消化内科", 0.1), ("呼吸内科", 0.1), ("骨科", 0.12),
@@ -170,6 +173,37 @@ def build(institution: Institution, rng: random.Random) -> tuple[list, list, lis
     return visits, stays, capacity
 
 
+def _spread(total: int, weights: list[float]) -> list[int]:
+    """`total` split by `weights` into whole numbers that add up to it exactly."""
+    shares = [total * w / sum(weights) for w in weights]
+    counts = [int(share) for share in shares]
+    by_remainder = sorted(range(len(shares)), key=lambda i: counts[i] - shares[i])
+    for i in by_remainder[: total - sum(counts)]:
+        counts[i] += 1
+    return counts
+
+
+def referral_counts(institutions: list[Institution], year: int = 2019) -> list[ReferralCount]:
+    """The paper's 2019 referrals as each system would export them: per month, the centres'
+    upward referrals to the lead hospital and its downward ones back to each centre, split
+    by the centres' outpatient volume and the days of the month."""
+    lead = next(i for i in institutions if i.short_name == LEAD)
+    centers = [i for i in institutions if i.short_name in CENTER_VISITS]
+    months = [(datetime.date(year, m, 1), len([d for d in _days(year) if d.month == m]))
+              for m in range(1, 13)]  # fmt: skip
+    cells = [(center, month) for center in centers for month, _days_in in months]
+    weights = [CENTER_VISITS[c.short_name] * days for c in centers for _m, days in months]
+    rows = []
+    for direction, total in REFERRALS_2019.items():
+        for (center, month), count in zip(cells, _spread(total, weights), strict=True):
+            up = direction == ReferralDirection.UP
+            rows.append(ReferralCount(
+                institution=center if up else lead, month=month, direction=direction,
+                to_institution_code=(lead if up else center).code, count=count,
+            ))  # fmt: skip
+    return rows
+
+
 def load_demo() -> dict[str, int]:
     institutions = Institution.objects.filter(short_name__in=[LEAD, *TABLE_1]).order_by("pk")
     loaded = set(
@@ -186,11 +220,14 @@ def load_demo() -> dict[str, int]:
             BedCapacity.objects.bulk_create(capacity, ignore_conflicts=True)
             OutpatientVisit.objects.bulk_create(visits, batch_size=2000, ignore_conflicts=True)
             InpatientStay.objects.bulk_create(stays, batch_size=2000, ignore_conflicts=True)
+        ReferralCount.objects.bulk_create(referral_counts(list(institutions)),
+                                          ignore_conflicts=True)  # fmt: skip
         for year in demo_years():
             recompute(year)
     return {
         "visit rows": OutpatientVisit.objects.count(),
         "inpatient stays": InpatientStay.objects.count(),
+        "referral counts": ReferralCount.objects.count(),
     }
 
 

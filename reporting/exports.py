@@ -216,7 +216,7 @@ def _figure_rows(scope_name: str, figures: Iterable[Figure]) -> list[list]:
         [
             scope_name, str(f.indicator.name), f.number, str(f.indicator.unit),
             _number(f.numerator), _number(f.denominator), definition(f.indicator),
-            str(f.indicator.source), f.note,
+            str(f.indicator.source), f.note, f.coverage or None,
         ]
         for f in figures
     ]  # fmt: skip
@@ -231,7 +231,7 @@ def _number(value):
 def _figure_header() -> list[str]:
     return [
         _("Alliance"), _("Indicator"), _("Value"), _("Unit"), _("Numerator"), _("Denominator"),
-        _("Definition"), _("Source"), _("Note"),
+        _("Definition"), _("Source"), _("Note"), _("Coverage (institutions reporting)"),
     ]  # fmt: skip
 
 
@@ -255,11 +255,14 @@ def monthly_table(
     """Alliance × month rows, one column per indicator."""
     months = months_of(year)
     header = [_("Alliance"), _("Month")] + [_label(INDICATORS[k]) for k in keys]
+    header.append(_("Coverage (institutions reporting)"))
     rows = []
     for f in figures:
         series = [f.monthly(k) for k in keys]
         for index, month in enumerate(months):
-            rows.append([f.alliance.name, month] + [s[index].number for s in series])
+            # The month's coverage: the same for every figure of it drawn from facts.
+            covered = next((s[index].coverage for s in series if s[index].coverage), None)
+            rows.append([f.alliance.name, month] + [s[index].number for s in series] + [covered])
     return Table(name, title, header, rows)
 
 

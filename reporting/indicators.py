@@ -36,10 +36,18 @@ class Indicator:
     # of its components. Beds but no stay imported is missing data, not an empty ward; a year
     # before the platform recorded referrals has no referral rate. Empty: the parts' components.
     needs: tuple[tuple[str, ...], ...] = field(default_factory=tuple)
+    # The largest value that can be true (a share: 100 %; utilization: 200 %, extra beds
+    # included); a larger one comes from incomplete or wrong facts and is never shown.
+    maximum: int | None = None
 
     @property
     def is_median(self) -> bool:
         return self.parts is None
+
+    @property
+    def uses_facts(self) -> bool:
+        """Computed from imported facts: an alliance's value has a coverage."""
+        return any(name in FACT_COMPONENTS for group in self.needs for name in group)
 
 
 def _ratio(numerator: str, denominator: str):
@@ -57,10 +65,15 @@ def _per_average_beds(c: Components) -> tuple[Decimal, Decimal]:
 
 
 STAYS = ("occupied_bed_days", "discharges")  # any stay in the year
-REFERRALS_RECORDED = ("referrals_sent", "referrals_received")
+FACT_COMPONENTS = {"visits", "primary_visits", "hospital_discharges", "open_bed_days", *STAYS}
+REFERRALS_RECORDED = ("referrals_sent", "referrals_received", "imported_referrals")
 
 FACTS = _("Imported facts (hospital information systems)")
 REFERRALS = _("Referrals on the platform")
+REFERRAL_COUNTS = _(
+    "Referrals on the platform; for an institution and month without any, the counts its own "
+    "system exported (imported referral counts)"
+)
 ORDERS = _("Shared-center orders on the platform")
 CYCLES = _("Sterilization cycles on the platform")
 INSTITUTIONS = _("Institution register")
@@ -74,7 +87,7 @@ INDICATORS: dict[str, Indicator] = {
               "a same-day stay counts 1)"),
             _("Open bed-days (beds open each day of the period)"), FACTS, factor=100,
             parts=_ratio("occupied_bed_days", "open_bed_days"),
-            needs=(("open_bed_days",), STAYS),
+            needs=(("open_bed_days",), STAYS), maximum=200,
         ),
         Indicator(
             "avg_length_of_stay", _("Average length of stay"), _("days"),
@@ -122,30 +135,30 @@ INDICATORS: dict[str, Indicator] = {
             "primary_care_visit_share", _("Primary-care share of visits"), _("%"),
             _("Visits at primary institutions"), _("All visits of the alliance"), FACTS,
             factor=100, parts=_ratio("primary_visits", "visits"), institution_scope=False,
-            needs=(("visits",),),
+            needs=(("visits",),), maximum=100,
         ),
         Indicator(
             "upward_referrals", _("Upward referrals"), _("referrals"),
             _("Upward referrals sent, by submission date (drafts and cancelled ones excluded)"),
-            None, REFERRALS, decimals=0, parts=_count("upward_referrals"),
+            None, REFERRAL_COUNTS, decimals=0, parts=_count("upward_referrals"),
         ),
         Indicator(
             "downward_referrals", _("Downward referrals"), _("referrals"),
             _("Downward referrals sent, by submission date (drafts and cancelled ones excluded)"),
-            None, REFERRALS, decimals=0, parts=_count("downward_referrals"),
+            None, REFERRAL_COUNTS, decimals=0, parts=_count("downward_referrals"),
         ),
         Indicator(
             "upward_referral_rate", _("Upward referral rate"), _("%"),
             _("Upward referrals sent by primary institutions"),
-            _("Their outpatient and emergency visits"), REFERRALS, factor=100,
+            _("Their outpatient and emergency visits"), REFERRAL_COUNTS, factor=100,
             parts=_ratio("primary_upward_referrals", "primary_visits"),
-            needs=(("primary_visits",), REFERRALS_RECORDED),
+            needs=(("primary_visits",), REFERRALS_RECORDED), maximum=100,
         ),
         Indicator(
             "downward_referral_share", _("Downward referral share"), _("%"),
-            _("Downward referrals sent by hospitals"), _("Their discharges"), REFERRALS,
+            _("Downward referrals sent by hospitals"), _("Their discharges"), REFERRAL_COUNTS,
             factor=100, parts=_ratio("hospital_downward_referrals", "hospital_discharges"),
-            needs=(("hospital_discharges",), REFERRALS_RECORDED),
+            needs=(("hospital_discharges",), REFERRALS_RECORDED), maximum=100,
         ),
         Indicator(
             "referral_response_median_minutes", _("Referral response time (median)"),
@@ -156,7 +169,7 @@ INDICATORS: dict[str, Indicator] = {
             "referral_rejection_rate", _("Referral rejection rate"), _("%"),
             _("Referrals received and rejected"),
             _("Referrals received and answered (accepted or rejected)"), REFERRALS, factor=100,
-            parts=_ratio("referrals_rejected", "referrals_answered"),
+            parts=_ratio("referrals_rejected", "referrals_answered"), maximum=100,
         ),
         Indicator(
             "exam_orders", _("Shared-center exam orders"), _("orders"),
@@ -172,7 +185,7 @@ INDICATORS: dict[str, Indicator] = {
             "exam_on_time_rate", _("Exams reported on time"), _("%"),
             _("Orders reported within their items' target turnaround"),
             _("Orders reported in the period"), ORDERS, factor=100,
-            parts=_ratio("exams_on_time", "exams_reported"),
+            parts=_ratio("exams_on_time", "exams_reported"), maximum=100,
         ),
         Indicator(
             "critical_value_ack_median_minutes", _("Critical value acknowledgement (median)"),
@@ -195,7 +208,7 @@ INDICATORS: dict[str, Indicator] = {
             "sterilization_cycle_pass_rate", _("Sterilization cycle pass rate"), _("%"),
             _("Cycles with every indicator passed"),
             _("Cycles with their indicators recorded"), CYCLES, factor=100,
-            parts=_ratio("cycles_passed", "cycles_tested"),
+            parts=_ratio("cycles_passed", "cycles_tested"), maximum=100,
         ),
     ]
 }  # fmt: skip

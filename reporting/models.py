@@ -12,7 +12,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from .choices import FactKind, JobKind, JobStatus, PeriodKind, VisitType
+from .choices import FactKind, JobKind, JobStatus, PeriodKind, ReferralDirection, VisitType
 from .querysets import IndicatorValueQuerySet
 
 
@@ -113,6 +113,39 @@ class BedCapacity(models.Model):
         return f"{self.institution_id} {self.effective_from}: {self.open_beds}"
 
 
+class ReferralCount(models.Model):
+    """Referrals an institution's own system counted in a month, for the months before the
+    platform recorded them: the indicators use the platform's referrals of an institution and
+    month where there are any, these counts elsewhere, never both."""
+
+    institution = models.ForeignKey(
+        "alliance.Institution", verbose_name=_("institution"), on_delete=models.PROTECT,
+        related_name="+", db_index=False, db_constraint=False,
+    )  # fmt: skip
+    month = models.DateField(_("month"), help_text=_("The first day of the month."))
+    direction = models.CharField(_("direction"), max_length=8, choices=ReferralDirection.choices)
+    to_institution_code = models.CharField(
+        _("receiving institution code"), max_length=64, blank=True,
+        help_text=_("As the file wrote it; empty when the file does not say."),
+    )  # fmt: skip
+    count = models.PositiveIntegerField(_("referrals"))
+
+    class Meta:
+        verbose_name = _("referral count")
+        verbose_name_plural = _("referral counts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["institution", "month", "direction", "to_institution_code"],
+                name="referral_count_natural_key",
+            ),
+            models.CheckConstraint(condition=Q(month__day=1), name="referral_count_month_start"),
+        ]
+        indexes = [models.Index(fields=["month", "institution"], name="referral_count_by_month")]
+
+    def __str__(self) -> str:
+        return f"{self.institution_id} {self.month:%Y-%m} {self.direction}: {self.count}"
+
+
 class IndicatorValue(models.Model):
     """One indicator for one institution or alliance and one month, quarter or year.
 
@@ -134,6 +167,10 @@ class IndicatorValue(models.Model):
     value = models.DecimalField(_("value"), max_digits=20, decimal_places=6, null=True)
     numerator = models.DecimalField(_("numerator"), max_digits=20, decimal_places=4, null=True)
     denominator = models.DecimalField(_("denominator"), max_digits=20, decimal_places=4, null=True)
+    # Coverage of an alliance's figure drawn from imported facts: its member institutions, and
+    # those that supplied facts for every month of the period. Empty: not applicable.
+    members = models.PositiveSmallIntegerField(_("member institutions"), null=True, blank=True)
+    reporting = models.PositiveSmallIntegerField(_("institutions reporting"), null=True, blank=True)
     computed_at = models.DateTimeField(_("computed at"))
 
     objects = IndicatorValueQuerySet.as_manager()
@@ -172,7 +209,9 @@ class Job(models.Model):
     """A long-running import or recomputation, with progress an operator can watch."""
 
     kind = models.CharField(_("kind"), max_length=16, choices=JobKind.choices)
-    fact_kind = models.CharField(_("file kind"), max_length=8, choices=FactKind.choices, blank=True)
+    fact_kind = models.CharField(
+        _("file kind"), max_length=16, choices=FactKind.choices, blank=True
+    )
     status = models.CharField(
         _("status"), max_length=8, choices=JobStatus.choices, default=JobStatus.QUEUED
     )

@@ -24,7 +24,7 @@ from django.db import models
 from django.utils.translation import gettext as _
 
 from .choices import FactKind, VisitType
-from .models import BedCapacity, InpatientStay, OutpatientVisit
+from .models import BedCapacity, InpatientStay, OutpatientVisit, ReferralCount
 from .tables import (  # noqa: F401 - the readers' public names
     SAMPLE_BYTES,
     FileError,
@@ -66,6 +66,7 @@ class Spec:
     span: tuple[int, int | None]
     month: str = ""
     amount: str | None = None
+    keys: int = 2  # the natural key: the institution and the next `keys - 1` fields
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -78,8 +79,8 @@ class Spec:
         return {name: by_column[name] for name in self.fields}
 
     @property
-    def key_fields(self) -> tuple[str, str]:
-        return self.fields[0], self.fields[1]
+    def key_fields(self) -> tuple[str, ...]:
+        return self.fields[: self.keys]
 
 
 def _specs() -> dict[str, Spec]:
@@ -110,6 +111,14 @@ def _specs() -> dict[str, Spec]:
             ("institution_id", "effective_from", "open_beds"),
             span=(1, None), month="effective_from", amount="open_beds",
         ),
+        # Monthly counts from the hospital's own records, for the months before the platform.
+        FactKind.REFERRALS: Spec(
+            FactKind.REFERRALS, ReferralCount,
+            (code, Column("month", "month"), Column("direction", "direction"),
+             Column("to_institution_code", "text", False, ""), Column("count", "beds")),
+            ("institution_id", "month", "direction", "to_institution_code", "count"),
+            span=(1, 1), month="month", amount="count", keys=4,
+        ),
     }  # fmt: skip
 
 
@@ -133,7 +142,16 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "discharge_date": ("出院日期", "出院时间"),
     "effective_from": ("生效日期", "启用日期", "起始日期", "开始日期", "日期"),
     "open_beds": ("开放床位数", "实际开放床位数", "实际开放床位", "开放床位", "床位数"),
+    "month": ("月份", "统计月份", "年月", "转诊月份"),
+    "direction": ("转诊方向", "方向", "转诊类型"),
+    "to_institution_code": ("接收机构编码", "转入机构编码", "接诊机构编码", "目标机构编码"),
+    "count": ("转诊人次", "人次", "例数", "数量"),
 }  # fmt: skip
+DIRECTIONS = {
+    "up": "up", "upward": "up", "上转": "up", "向上转诊": "up", "上": "up",
+    "down": "down", "downward": "down", "下转": "down", "向下转诊": "down", "下": "down",
+}  # fmt: skip
+MONTH = re.compile(r"(\d{4})\s*(?:[-/.年]\s*(\d{1,2})\s*月?|(\d{2}))")
 
 VISIT_TYPES = {
     "outpatient": VisitType.OUTPATIENT.value, "门诊": VisitType.OUTPATIENT.value,
@@ -214,6 +232,9 @@ def messages() -> dict[str, str]:
         "too_large": _("“%(value)s” is too large: the cost is below 1,000,000,000,000 yuan."),
         "order": _("“%(value)s” is before the admission date %(admit)s: the discharge is on or "
                    "after it."),
+        "month": _("“%(value)s” is not a valid month: write a month such as 2019-01 or "
+                   "2019年1月."),
+        "direction": _("“%(value)s” is not a direction: write 上转 (up) or 下转 (down)."),
         "duplicate": _("“%(value)s” appears again: row %(row)d has the same institution and "
                        "%(column)s."),
     }  # fmt: skip
@@ -287,7 +308,29 @@ def cell_parsers(
             raise Bad(say["too_large"] % found)
         return cents
 
+    def month(value: str) -> datetime.date:
+        """2019-01, 2019/1, 2019年1月, 201901, or a date in the month: its first day."""
+        value = clean(value)
+        found = MONTH.fullmatch(value)
+        try:
+            if found:
+                first = datetime.date(int(found[1]), int(found[2] or found[3]), 1)
+            else:
+                first = date(value).replace(day=1)
+        except (ValueError, Bad):
+            raise Bad(say["month"] % {"value": shown(value)}) from None
+        if first > today:
+            raise Bad(say["future"] % {"value": shown(value)})
+        return first
+
+    def direction(value: str) -> str:
+        try:
+            return DIRECTIONS[clean(value).lower()]
+        except KeyError:
+            raise Bad(say["direction"] % {"value": shown(value.strip())}) from None
+
     return {
+        "month": month, "direction": direction,
         "code": code, "text": text, "date": date, "visit_type": visit_type, "cost": cost,
         "count": partial(whole, least=1), "beds": partial(whole, least=0),
     }  # fmt: skip

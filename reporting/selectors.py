@@ -44,6 +44,9 @@ CENTER_PERFORMANCE = [
     "imaging_wait_days_ordinary", "sterilization_cycle_pass_rate",
 ]  # fmt: skip
 REFERRAL_PERFORMANCE = ["referral_response_median_minutes", "referral_rejection_rate"]
+# Rates with no national formula (DOMAIN.md §5): their numerator and denominator are stated next
+# to the value, not behind a "definition" toggle.
+OPEN_DEFINITIONS = {"upward_referral_rate", "downward_referral_share"}
 # The paper's Table 1; more columns can be chosen from the institution-level indicators.
 TABLE_DEFAULT = ["avg_outpatient_cost", "bed_utilization_rate"]
 TABLE_YEARS = 3
@@ -108,33 +111,74 @@ class Figure:
     numerator: Decimal | None = None
     denominator: Decimal | None = None
     present: bool = False  # False: no value row at all (no data of this kind)
+    members: int | None = None  # coverage (an alliance's figure from facts); None: not applicable
+    reporting: int | None = None
 
     @classmethod
     def of(cls, indicator: Indicator, row: IndicatorValue | None) -> Figure:
         if row is None:
             return cls(indicator)
-        return cls(indicator, row.value, row.numerator, row.denominator, True)
+        return cls(indicator, row.value, row.numerator, row.denominator, True, row.members,
+                   row.reporting)  # fmt: skip
+
+    @property
+    def incomplete(self) -> bool:
+        """Some member supplied no facts for some month of the period."""
+        return self.members is not None and (self.reporting or 0) < self.members
+
+    @property
+    def impossible(self) -> bool:
+        """A share over 100 %, a utilization over 200 %: never shown as a value."""
+        maximum = self.indicator.maximum
+        return self.value is not None and maximum is not None and self.value > maximum
+
+    @property
+    def comparable(self) -> bool:
+        """A value that may stand next to others (a chart, a comparison, a ranking)."""
+        return self.value is not None and not self.impossible and not self.incomplete
+
+    @property
+    def coverage(self) -> str:
+        """'3/5' (members reporting / members), or '' where coverage does not apply."""
+        return "" if self.members is None else f"{self.reporting or 0}/{self.members}"
+
+    @property
+    def coverage_text(self) -> str:
+        if not self.incomplete:
+            return ""
+        return _("Incomplete data: %(reporting)d/%(members)d institutions") % {
+            "reporting": self.reporting or 0, "members": self.members,
+        }  # fmt: skip
 
     @cached_property  # read twice per table cell
     def text(self) -> str:
+        if self.impossible:
+            return _("impossible value")
         return format_number(self.value, self.indicator.decimals)
 
     @property
     def number(self) -> int | Decimal | None:
         """The value rounded as shown, for a spreadsheet cell ('165.00' stays 165.00)."""
-        if self.value is None:
+        if self.value is None or self.impossible:
             return None
         value = rounded(self.value, self.indicator.decimals)
         return int(value) if self.indicator.decimals == 0 else value
 
     @property
     def chart_value(self) -> float | None:
-        return None if self.value is None else float(rounded(self.value, self.indicator.decimals))
+        if not self.comparable:
+            return None
+        return float(rounded(self.value, self.indicator.decimals))
 
     @cached_property  # read twice per table cell
     def note(self) -> str:
+        if self.impossible:
+            return _(
+                "impossible value (over %(maximum)d %%): the facts are incomplete or wrong, "
+                "so it is not shown"
+            ) % {"maximum": self.indicator.maximum}
         if self.value is not None:
-            return ""
+            return self.coverage_text
         if self.present:
             return _("no value (denominator is zero)")
         return _("no data")
@@ -156,6 +200,10 @@ class Figure:
     @property
     def definition(self) -> str:
         return definition(self.indicator)
+
+    @property
+    def open_definition(self) -> bool:
+        return self.indicator.key in OPEN_DEFINITIONS
 
     @property
     def benchmarks(self) -> list[tuple[object, str]]:
@@ -312,20 +360,31 @@ def _values(user):
     return IndicatorValue.objects.restrict(user)
 
 
-def years_with_values(user, scope: Scope) -> dict[int, set[str]]:
-    """Year → the indicators with a yearly value in the scope (one query)."""
+class Years(dict):
+    """Year → the indicators with a yearly value in the scope; `complete`: the years in which
+    every member of an alliance of the scope supplied facts for every month."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.complete: set[int] = set()
+
+
+def years_with_values(user, scope: Scope) -> Years:
+    """The years with values in the scope and those with complete facts (one query)."""
     rows = (
         _values(user)
         .filter(period_kind=PeriodKind.YEAR)
         .filter(Q(institution__in=scope.institution_ids) | Q(alliance__in=scope.alliance_ids))
-        .values_list("period", "indicator")
+        .values_list("period", "indicator", "members", "reporting")
         .distinct()
         .order_by()
     )
-    years: dict[int, set[str]] = defaultdict(set)
-    for period, key in rows:
-        years[int(period)].add(key)
-    return dict(years)
+    years = Years()
+    for period, key, members, reporting in rows:
+        years.setdefault(int(period), set()).add(key)
+        if members and reporting == members:
+            years.complete.add(int(period))
+    return years
 
 
 def _year_bounds(year: int) -> tuple[datetime.date, datetime.date]:

@@ -43,8 +43,16 @@ class ScopeSerializer(serializers.Serializer):
     name = serializers.CharField()
 
 
+class CoverageSerializer(serializers.Serializer):
+    members = serializers.IntegerField(help_text="Member institutions expected to send facts.")
+    reporting = serializers.IntegerField(
+        help_text="Those that supplied facts for every month of the period."
+    )
+
+
 class IndicatorValueSerializer(serializers.ModelSerializer):
     scope = serializers.SerializerMethodField()
+    coverage = serializers.SerializerMethodField()
     value = serializers.FloatField(allow_null=True)
     numerator = serializers.FloatField(allow_null=True)
     denominator = serializers.FloatField(allow_null=True)
@@ -53,7 +61,14 @@ class IndicatorValueSerializer(serializers.ModelSerializer):
     class Meta:
         model = IndicatorValue
         fields = ["indicator", "scope", "period", "value", "numerator", "denominator", "unit",
-                  "computed_at"]  # fmt: skip
+                  "coverage", "computed_at"]  # fmt: skip
+
+    @extend_schema_field(CoverageSerializer(allow_null=True))
+    def get_coverage(self, row: IndicatorValue) -> dict | None:
+        """An alliance's figure from facts: {"members": 5, "reporting": 3}; null otherwise."""
+        if row.members is None:
+            return None
+        return {"members": row.members, "reporting": row.reporting or 0}
 
     @extend_schema_field(ScopeSerializer)
     def get_scope(self, row: IndicatorValue) -> dict:

@@ -521,7 +521,7 @@ class StagingWriter:
         )
 
     def _update_sql(self) -> str:
-        values = self.spec.fields[2:]
+        values = self.spec.fields[self.spec.keys :]
         return (
             f"UPDATE {self.table} f SET "  # noqa: S608
             + ", ".join(f"{name} = s.{name}" for name in values)
@@ -572,7 +572,7 @@ class PlainWriter:
         return self.created, self.updated, self.old_spans
 
     def _add(self, row_no: int, row: tuple) -> None:
-        first = self.seen.setdefault(row[:2], row_no)
+        first = self.seen.setdefault(row[: self.spec.keys], row_no)
         if first != row_no:
             self.report.add(row_no, [_duplicate(self.spec, first, row[1])])
         elif not self.report:  # once the file is rejected, writing more is wasted
@@ -584,15 +584,15 @@ class PlainWriter:
         if not self.batch:
             return
         spec = self.spec
-        institution, key = spec.key_fields
-        start, end = spec.span
-        keys = {row[:2] for row in self.batch}
+        n, start, end = spec.keys, *spec.span
+        keys = {row[:n] for row in self.batch}
         existing = spec.model.objects.filter(
-            **{f"{institution}__in": {k[0] for k in keys}, f"{key}__in": {k[1] for k in keys}}
-        ).values_list(institution, key, spec.fields[start], spec.fields[end or start])
+            **{f"{name}__in": {k[i] for k in keys} for i, name in enumerate(spec.key_fields)}
+        ).values_list(*spec.key_fields, spec.fields[start], spec.fields[end or start])
         matched = 0
-        for institution_id, key_value, first, last in existing:
-            if (institution_id, key_value) in keys:
+        for *key_values, first, last in existing:
+            institution_id = key_values[0]
+            if tuple(key_values) in keys:
                 matched += 1
                 last = self.today if end is None else (last or self.today)
                 self.old_spans.add((institution_id, first.year, last.year))
@@ -601,8 +601,8 @@ class PlainWriter:
         spec.model.objects.bulk_create(
             [spec.model(**dict(zip(spec.fields, row, strict=True))) for row in self.batch],
             update_conflicts=True,
-            unique_fields=["institution", key],
-            update_fields=list(spec.fields[2:]),
+            unique_fields=["institution", *spec.key_fields[1:]],
+            update_fields=list(spec.fields[n:]),
         )
         self.batch = []
 

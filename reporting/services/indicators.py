@@ -37,10 +37,17 @@ from alliance import outbox
 from alliance.choices import Tier
 from alliance.models import Alliance, Institution, Membership
 
-from ..choices import JobKind, JobStatus, PeriodKind
+from ..choices import JobKind, JobStatus, PeriodKind, ReferralDirection
 from ..expressions import DaysBetween, Median, SecondsBetween
 from ..indicators import INDICATORS, ZERO, Components, Indicator
-from ..models import BedCapacity, IndicatorValue, InpatientStay, Job, OutpatientVisit
+from ..models import (
+    BedCapacity,
+    IndicatorValue,
+    InpatientStay,
+    Job,
+    OutpatientVisit,
+    ReferralCount,
+)
 
 logger = logging.getLogger(__name__)
 DAY = datetime.timedelta(days=1)
@@ -302,6 +309,27 @@ def _activity(year: int, cutoff: datetime.date, institutions, result) -> None:
     _add(result, cycles, ("cycles_tested", "cycles_passed"))
 
 
+def _imported_referrals(year: int, cutoff: datetime.date, institutions, result) -> None:
+    """Referral counts imported for the months before the platform: used for an institution
+    and month only where the platform recorded no referral sent by it, never added to one."""
+    counts = (
+        ReferralCount.objects.filter(institution__in=institutions, month__year=year,
+                                     month__lte=cutoff)
+        .values("institution", month_number=ExtractMonth("month"))
+        .annotate(up=Sum("count", filter=Q(direction=ReferralDirection.UP)),
+                  down=Sum("count", filter=Q(direction=ReferralDirection.DOWN)))
+        .order_by()
+    )  # fmt: skip
+    for row in counts:
+        components = result[(row["institution"], row["month_number"])]
+        if components.get("referrals_sent"):
+            continue  # the platform's own referrals of that month count, not the file's
+        components["imported_referrals"] = Decimal((row["up"] or 0) + (row["down"] or 0))
+        for name, value in (("upward_referrals", row["up"]), ("downward_referrals", row["down"])):
+            if value:
+                components[name] = Decimal(value)
+
+
 def monthly_components(
     year: int, institution_ids: Iterable[int], today: datetime.date | None = None
 ) -> dict[MonthKey, Components]:
@@ -314,6 +342,7 @@ def monthly_components(
             result[key].update(components)
     _facts(year, cutoff, ids, result)
     _activity(year, cutoff, ids, result)
+    _imported_referrals(year, cutoff, ids, result)
     return result
 
 
@@ -457,6 +486,36 @@ def _institution_levels(institutions: list[Institution], monthly, year, cutoff) 
                     components["hospital_discharges"] = components["discharges"]
 
 
+# A month's facts arrived from an institution when it has any of these (visits, stays).
+SUPPLIED = ("visits", "discharges", "occupied_bed_days")
+
+
+def _direct_members(year: int, alliance_ids: Iterable[int]) -> dict[int, set[int]]:
+    """Each alliance → the institutions that are members themselves (not the stations under
+    them, whose visits their centre's system records): the ones expected to send facts."""
+    on = min(datetime.date(year, 12, 31), timezone.localdate())
+    found: dict[int, set[int]] = defaultdict(set)
+    rows = Membership.objects.active(on).filter(alliance__in=list(alliance_ids))
+    for alliance_id, institution_id in rows.values_list("alliance_id", "institution_id"):
+        found[alliance_id].add(institution_id)
+    return found
+
+
+def coverage(
+    monthly: dict[MonthKey, Components], members: Iterable[int], period: Period,
+    cutoff: datetime.date,
+) -> tuple[int, int]:  # fmt: skip
+    """(members, reporting): how many of the members supplied facts for every month of the
+    period that has begun by `cutoff`."""
+    months = [m for m in period.months if datetime.date(period.start.year, m, 1) <= cutoff]
+    members = list(members)
+    reporting = sum(
+        all(any(monthly.get((pk, m), {}).get(name) for name in SUPPLIED) for m in months)
+        for pk in members
+    )
+    return len(members), reporting
+
+
 def alliance_members(
     year: int, institution_ids: Iterable[int] | None = None
 ) -> dict[int, set[int]]:
@@ -512,6 +571,12 @@ def recompute(
     medians = _medians(year, cutoff, sorted(targets), alliances)
     advance()
 
+    direct = _direct_members(year, alliances)
+    covered = {
+        (pk, period.key): coverage(monthly, direct.get(pk, ()), period, cutoff)
+        for pk in alliances
+        for period in periods
+    }
     now = timezone.now()
     rows: list[IndicatorValue] = []
     scopes = [("institution", pk, (pk,)) for pk in sorted(targets)]
@@ -523,6 +588,7 @@ def recompute(
             if scope == "institution" and not indicator.institution_scope:
                 continue
             for period in periods:
+                expected = reporting = None
                 if indicator.is_median:
                     found = medians.get((indicator.key, scope, scope_id, period.key))
                     if found is None:
@@ -536,12 +602,14 @@ def recompute(
                         (min(period.end, cutoff + DAY) - period.start).days
                     )
                     value, numerator, denominator = _value(indicator, components)
+                    if scope == "alliance" and indicator.uses_facts:
+                        expected, reporting = covered[(scope_id, period.key)]
                 rows.append(
                     IndicatorValue(
                         indicator=indicator.key, period=period.key, period_kind=period.kind,
                         period_start=period.start, value=_q(value, "0.000001"),
                         numerator=_q(numerator, "0.0001"), denominator=_q(denominator, "0.0001"),
-                        computed_at=now,
+                        computed_at=now, members=expected, reporting=reporting,
                         institution_id=scope_id if scope == "institution" else None,
                         alliance_id=scope_id if scope == "alliance" else None,
                     )
@@ -596,7 +664,7 @@ def recompute_current(today: datetime.date | None = None) -> None:
 def years_with_facts() -> list[int]:
     years = set()
     for model, field in ((OutpatientVisit, "visit_date"), (InpatientStay, "admit_date"),
-                         (BedCapacity, "effective_from")):  # fmt: skip
+                         (BedCapacity, "effective_from"), (ReferralCount, "month")):  # fmt: skip
         years.update(d.year for d in model.objects.dates(field, "year"))
     return sorted(years)
 

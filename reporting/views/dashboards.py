@@ -121,10 +121,10 @@ class DashboardView(DashboardAccessMixin, TemplateView):
             query = request.GET.urlencode()
             return redirect(f"{url}?{query}" if query else url)
         years = selectors.years_with_values(request.user, scope)
-        # The latest year the comparison table has figures for (facts arrive a year late);
-        # without facts, the latest year with any value.
+        # The latest year whose facts are complete (every member, every month); else the
+        # latest the comparison table has figures for; without facts, the latest with any value.
         with_table = [y for y, found in years.items() if found & set(selectors.TABLE_DEFAULT)]
-        default_year = max(with_table or years, default=timezone.localdate().year)
+        default_year = max(years.complete or with_table or years, default=timezone.localdate().year)
         data = request.GET.copy()
         data.setdefault("year", str(default_year))
         if not data.getlist("indicators"):

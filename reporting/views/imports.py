@@ -41,6 +41,10 @@ COLUMN_HINTS = {
     "visit_count": gettext_lazy("whole number, at least 1; empty or absent is 1"),
     "total_cost": gettext_lazy("yuan, at most two decimals: 1234.50, 1,234.50, ￥1,234.50"),
     "open_beds": gettext_lazy("whole number of beds actually open"),
+    "month": gettext_lazy("a month: 2019-01, 2019/1, 2019年1月, 201901"),
+    "direction": gettext_lazy("上转 or 下转 (up, down)"),
+    "to_institution_code": gettext_lazy("optional: the receiving institution's code"),
+    "count": gettext_lazy("whole number of referrals sent in the month, 0 or more"),
 }
 
 

@@ -139,4 +139,4 @@ def test_the_schema_documents_the_multipart_upload_and_both_answers():
     assert "multipart/form-data" in operation["requestBody"]["content"]
     assert {"200", "400"} <= set(operation["responses"])
     kind = next(p for p in operation["parameters"] if p["name"] == "kind")
-    assert set(kind["schema"]["enum"]) == {"visits", "stays", "beds"}
+    assert set(kind["schema"]["enum"]) == {"visits", "stays", "beds", "referrals"}
