@@ -192,13 +192,18 @@ def _attachment(content: bytes, content_type: str, filename: str) -> HttpRespons
     return response
 
 
-def response(table: Table, fmt: str, request: HttpRequest) -> HttpResponse:
-    """The table as a download; the export goes into the access log with its filter and size."""
+def record_export(request: HttpRequest, name: str, fmt: str, rows: int) -> None:
+    """An export (XLSX, CSV or a PDF document) goes into the access log with its filter and
+    size."""
     filters = {k: v for k, v in request.GET.lists() if k != "format"}
     audit.record(
-        AccessKind.EXPORT, request=request, table=table.name, format=fmt, filters=filters,
-        rows=len(table.rows),
-    )  # fmt: skip
+        AccessKind.EXPORT, request=request, table=name, format=fmt, filters=filters, rows=rows
+    )
+
+
+def response(table: Table, fmt: str, request: HttpRequest) -> HttpResponse:
+    """The table as a download, logged as an export."""
+    record_export(request, table.name, fmt, len(table.rows))
     return xlsx_response(table) if fmt == "xlsx" else csv_response(table)
 
 

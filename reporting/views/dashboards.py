@@ -170,6 +170,7 @@ class DashboardView(DashboardAccessMixin, TemplateView):
         table = selectors.comparison(user, narrowed.institutions, keys, year)
         profile = profile_of(user)
         issuer = profile.institution if profile else {"name": label}
+        exports.record_export(self.request, f"dashboard-{year}", "pdf", len(table.rows))
         return documents.pdf_response(
             self.request, "documents/dashboard.html",
             {"figures": figures, "table": table, "year": year, "label": label},
@@ -274,10 +275,12 @@ class InstitutionDashboardView(LoginRequiredMixin, TemplateView):
         monthly = [(INDICATORS[k], history.month_figures(k)) for k in history.monthly_keys]
         months = [str(m) for m in exports.months_of(year)]
         month_rows = [(m, [figures[i] for _, figures in monthly]) for i, m in enumerate(months)]
+        name = f"institution-{institution.pk}-{year}"
+        exports.record_export(self.request, name, "pdf", len(history.rows) + len(month_rows))
         return documents.pdf_response(
             self.request, "documents/institution.html",
             {"institution": institution, "history": history, "year": year, "monthly": monthly,
              "month_rows": month_rows},
             issuer=profile.institution if profile else institution,
-            filename=f"institution-{institution.pk}-{year}.pdf",
+            filename=f"{name}.pdf",
         )  # fmt: skip

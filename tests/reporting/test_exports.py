@@ -14,7 +14,8 @@ from django.utils.translation import gettext_lazy
 from openpyxl import load_workbook
 
 from alliance import spreadsheets
-from alliance.choices import InstitutionKind
+from alliance.choices import AccessKind, InstitutionKind
+from alliance.models import AccessLog
 from reporting import exports
 from reporting.indicators import INDICATORS
 from tests.factories import InstitutionFactory, MembershipFactory
@@ -296,6 +297,9 @@ def test_the_dashboard_as_a_pdf(facts, alliance_office, bureau_viewer):
     for expected in (issuer.name, f"{facts['alliance'].name}·{YEAR}", facts["center"].name,
                      zh(INDICATORS["beds_per_1000"].name), "核对人签名", "单位盖章"):  # fmt: skip
         assert expected.replace(" ", "") in text, expected
+    logged = AccessLog.objects.get(kind=AccessKind.EXPORT, user=alliance_office)
+    assert logged.detail == {"table": f"dashboard-{YEAR}", "format": "pdf",
+                             "filters": {"year": [str(YEAR)]}, "rows": 3}  # fmt: skip
     _, text = read_pdf(logged_in(bureau_viewer).get(DASHBOARD, {"year": YEAR, "format": "pdf"}))
     assert bureau_viewer.staff_profile.institution.name in text
     assert facts["foreign_center"].name not in text
@@ -318,3 +322,8 @@ def test_an_institutions_figures_as_a_pdf(facts, clinic_doctor, alliance_office)
     foreign = reverse("reporting:institution", args=[facts["foreign_center"].pk])
     assert logged_in(clinic_doctor).get(foreign, {"format": "pdf"}).status_code == 404
     assert logged_in(alliance_office).get(url, {"format": "pdf"}).status_code == 200
+    logged = AccessLog.objects.filter(kind=AccessKind.EXPORT, user=clinic_doctor).get()
+    assert (logged.detail["table"], logged.detail["format"]) == (
+        f"institution-{facts['center'].pk}-{YEAR}",
+        "pdf",
+    )
