@@ -6,8 +6,9 @@ link in the auditor's CSV. Such text is written with a leading apostrophe, which
 LibreOffice show as plain text. Only text is escaped: a negative number written as a number
 stays a number.
 
-Every app's exports use `csv_writer` (or `neutralise` for an XLSX cell); none calls
-`csv.writer` on its own.
+Every export uses `csv_writer` (or `neutralise` for an XLSX cell) and none calls `csv.writer`
+on its own; tests/alliance/test_spreadsheets.py holds the rule. The CSV an import streams into
+PostgreSQL's COPY and the files the bench generates are not exports: no one opens them.
 """
 
 from __future__ import annotations
