@@ -10,14 +10,24 @@ class AllianceConfig(AppConfig):
         from axes.models import AccessAttempt
         from axes.signals import user_locked_out
         from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
-        from django.db.models.signals import post_delete
+        from django.db.models.signals import post_delete, post_save, pre_save
 
         from . import audit
         from .middleware_sessions import record_login_time
-        from .signals import log_lockout
+        from .signals import (
+            log_lockout,
+            note_credential_change,
+            revoke_sign_in_tokens,
+            revoke_tokens_after_credential_change,
+        )
 
         user_logged_in.connect(record_login_time, dispatch_uid="alliance-record-login-time")
         user_locked_out.connect(log_lockout, dispatch_uid="alliance-log-lockout")
+        user_logged_out.connect(revoke_sign_in_tokens, dispatch_uid="alliance-revoke-tokens")
+        pre_save.connect(note_credential_change, dispatch_uid="alliance-credential-change")
+        post_save.connect(
+            revoke_tokens_after_credential_change, dispatch_uid="alliance-credential-revoke"
+        )
         # The access log (等保2.0 安全审计): sign-ins, failures, lockouts and unlocks.
         user_logged_in.connect(audit.on_login, dispatch_uid="alliance-audit-login")
         user_logged_out.connect(audit.on_logout, dispatch_uid="alliance-audit-logout")

@@ -13,6 +13,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
+from knox.models import AbstractAuthToken
 
 from .choices import (
     CENTER_KINDS,
@@ -687,3 +688,27 @@ class Account(User):
         proxy = True
         verbose_name = _("user account")
         verbose_name_plural = _("user accounts")
+
+
+class ApiTokenKind(models.TextChoices):
+    SIGN_IN = "sign_in", _("Sign-in token")
+    PERSONAL = "personal", _("Personal access token")
+    MACHINE = "machine", _("Machine token")
+
+
+class ApiToken(AbstractAuthToken):
+    """An API bearer credential (django-rest-knox): only its hash is stored; it expires, and it
+    is revoked on logout (sign-in tokens), on a password change and when the account is
+    deactivated (every kind)."""
+
+    kind = models.CharField(
+        _("kind"), max_length=16, choices=ApiTokenKind.choices, default=ApiTokenKind.SIGN_IN
+    )
+    name = models.CharField(_("name"), max_length=100, blank=True)
+    # Issuing a token is its first use (and spares the first request a write).
+    last_used_at = models.DateTimeField(_("last used"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        indexes = [models.Index(fields=["user", "kind"], name="apitoken_user_kind")]

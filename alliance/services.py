@@ -69,6 +69,14 @@ def department_update(*, actor, department: Department, **data: Any) -> Departme
     return department
 
 
+def api_tokens_purge_expired() -> int:
+    """Remove the API tokens past their expiry (a token is refused from then on anyway)."""
+    from .models import ApiToken
+
+    deleted, _by_model = ApiToken.objects.filter(expiry__lt=timezone.now()).delete()
+    return deleted
+
+
 def _check_identity_number_free(id_number: str, exclude_pk: int | None = None) -> None:
     # Refuse without saying where the resident is registered: that would disclose a record
     # of another institution.

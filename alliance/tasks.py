@@ -19,3 +19,9 @@ def sweep_outbox() -> None:
     that could not go out at commit time, and removes those sent over 30 days ago."""
     outbox.sweep()
     outbox.prune()
+
+
+@shared_task(ignore_result=True)
+def purge_expired_api_tokens() -> None:
+    """Hourly (settings.CELERY_BEAT_SCHEDULE): expired API tokens are deleted."""
+    services.api_tokens_purge_expired()

@@ -6,7 +6,8 @@ Mandatory for the roles in TWO_FACTOR_REQUIRED_ROLES and for superusers; communi
 turn it on (TWO_FACTOR_COMMUNITY_REQUIRED makes it mandatory for them too). Whoever has a
 confirmed device must use it. Off entirely when TWO_FACTOR_ENFORCED is false (the default with
 DEBUG, for `make run` and its demo accounts, and in the test suite unless a test turns it on).
-API clients that authenticate with a token are not affected: a token is its own credential.
+A token for the API (POST /api/v1/auth/token/) is a session too: the same accounts give their
+current code with the password to get one (check_api_code).
 """
 
 from __future__ import annotations
@@ -46,6 +47,38 @@ def required_for(user) -> bool:
 
 def device_of(user, *, confirmed: bool = True) -> TOTPDevice | None:
     return TOTPDevice.objects.devices_for_user(user, confirmed=confirmed).first()
+
+
+def check_api_code(request: HttpRequest, user, code: str) -> None:
+    """Refuse an API token to an account that needs a second factor unless `code` is its
+    authenticator's current one. django-otp throttles a device after wrong codes."""
+    from rest_framework import exceptions
+
+    from . import audit
+    from .choices import AccessKind
+
+    if not settings.TWO_FACTOR_ENFORCED:
+        return
+    device = device_of(user)
+    if device is None:
+        if required_for(user):
+            raise exceptions.PermissionDenied(
+                _(
+                    "Two-factor sign-in is required for this account: enrol an authenticator app "
+                    "in the browser (/accounts/2fa/) first."
+                )
+            )
+        return
+    code = "".join((code or "").split())
+    if not code:
+        raise exceptions.ValidationError(
+            {"otp": [_("Give the current six-digit code of your authenticator app.")]}
+        )
+    if not (code.isdigit() and device.verify_token(code)):
+        audit.record(AccessKind.TWO_FACTOR_FAILED, request=request, user=user, channel="api")
+        raise exceptions.AuthenticationFailed(
+            _("The code is not correct or has expired; try the next one.")
+        )
 
 
 class TwoFactorMiddleware:

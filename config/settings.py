@@ -59,7 +59,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -305,7 +305,7 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="noreply@alliance.loc
 # --- REST framework -------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "alliance.api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -320,11 +320,20 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "alliance.api.exceptions.json_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+# API tokens (django-rest-knox): hashed at rest, `Authorization: Token <token>`. A sign-in token
+# lives API_TOKEN_HOURS (12 h by default) and dies on logout, a password change or deactivation.
+KNOX_TOKEN_MODEL = "alliance.ApiToken"  # noqa: S105 - a model name, not a secret
+REST_KNOX = {
+    "TOKEN_TTL": datetime.timedelta(hours=env.int("API_TOKEN_HOURS", default=12)),
+    "AUTH_HEADER_PREFIX": "Token",
+    "AUTO_REFRESH": False,
+}
 SPECTACULAR_SETTINGS = {
     "TITLE": "Medical Alliance Platform API",
     "DESCRIPTION": "Regional medical alliance (医联体): institutions, referrals, shared centers.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -385,6 +394,10 @@ CELERY_BEAT_SCHEDULE = {
     "alliance-sweep-outbox": {
         "task": "alliance.tasks.sweep_outbox",
         "schedule": 60.0,
+    },
+    "alliance-purge-expired-api-tokens": {
+        "task": "alliance.tasks.purge_expired_api_tokens",
+        "schedule": 3600.0,
     },
     "referrals-escalate-overdue": {
         "task": "referrals.tasks.escalate_overdue_referrals",

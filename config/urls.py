@@ -3,6 +3,7 @@ from csp.decorators import csp_update
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 from drf_spectacular.views import (
     SpectacularAPIView,
@@ -56,17 +57,19 @@ urlpatterns = [
     path("referrals/", include("referrals.urls")),
     path("centers/", include("sharedcenters.urls")),
     path("reporting/", include("reporting.urls")),
+    # The schema maps every endpoint of a patient-data system: signed-in users only (a token or
+    # the session: SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"]); its viewers ask to sign in.
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The API documentation (drf-spectacular's sidecar) injects <style> elements, so those two pages
     # alone relax style-src; their scripts stay 'self' (the split view serves Swagger's as a file).
     path(
         "api/docs/",
-        docs_csp(SpectacularSwaggerSplitView.as_view(url_name="schema")),
+        login_required(docs_csp(SpectacularSwaggerSplitView.as_view(url_name="schema"))),
         name="api-docs",
     ),
     path(
         "api/redoc/",
-        redoc_csp(SpectacularRedocView.as_view(url_name="schema")),
+        login_required(redoc_csp(SpectacularRedocView.as_view(url_name="schema"))),
         name="api-redoc",
     ),
 ]

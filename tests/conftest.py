@@ -14,7 +14,6 @@ import pytest
 from django.conf import settings
 from django.db import connection
 from django.test import Client
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from alliance.choices import InstitutionKind, Role
@@ -134,8 +133,10 @@ def api():
 
     class TokenClient(APIClient):
         def as_user(self, user):
-            token, _ = Token.objects.get_or_create(user=user)
-            self.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+            from alliance.models import ApiToken
+
+            _token, key = ApiToken.objects.create(user=user)
+            self.credentials(HTTP_AUTHORIZATION=f"Token {key}")
             return self
 
     return TokenClient()

@@ -4,17 +4,23 @@ from django.db.models import Prefetch
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import exceptions, mixins, serializers, viewsets
-from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
-from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action, api_view
-from rest_framework.generics import get_object_or_404
+from rest_framework.generics import GenericAPIView, get_object_or_404
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from alliance import services
+from alliance import services, twofactor
 from alliance.filters import DepartmentFilter, InstitutionFilter, PatientFilter
-from alliance.models import Alliance, Department, Institution, Membership, Patient
+from alliance.models import (
+    Alliance,
+    ApiToken,
+    ApiTokenKind,
+    Department,
+    Institution,
+    Membership,
+    Patient,
+)
 from alliance.querysets import profile_of
 
 from .permissions import ActionRulePermission
@@ -173,14 +179,33 @@ class TokenRequestSerializer(AuthTokenSerializer):
     # Django's usernames are at most 150 characters: a longer one is a 400 before it reaches
     # authentication (and django-axes' attempt log, whose column it would overflow).
     username = serializers.CharField(label=_("Username"), max_length=150, write_only=True)
+    otp = serializers.CharField(
+        label=_("Two-factor code"),
+        max_length=16,
+        required=False,
+        allow_blank=True,
+        write_only=True,
+        help_text=_(
+            "The current six-digit code of the authenticator app: required for every "
+            "account that signs in with two factors."
+        ),
+    )
 
 
-class TokenView(ObtainAuthToken):
-    """`POST {"username", "password"}` → `{"token"}`; send it as `Authorization: Token <token>`."""
+class TokenResponseSerializer(serializers.Serializer):
+    token = serializers.CharField()
+    expiry = serializers.DateTimeField(allow_null=True)
 
+
+class TokenView(GenericAPIView):
+    """`POST {"username", "password", "otp"}` → `{"token", "expiry"}`; send it as
+    `Authorization: Token <token>`. `DELETE` revokes the token the request carries."""
+
+    throttle_classes = ()
+    permission_classes = ()
     serializer_class = TokenRequestSerializer
 
-    @extend_schema(summary=_("Obtain an API token"))
+    @extend_schema(summary=_("Obtain an API token"), responses=TokenResponseSerializer)
     def post(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         try:
@@ -195,11 +220,25 @@ class TokenView(ObtainAuthToken):
                 ) from None
             raise
         user = serializer.validated_data["user"]
+        # The browser session stops at /accounts/2fa/; a token is a session too.
+        twofactor.check_api_code(request, user, serializer.validated_data.get("otp", ""))
         # No session login here, so no user_logged_in signal: tell axes directly, which logs
         # the access and clears the failures as for the login page.
         AxesProxyHandler.user_logged_in(sender=type(self), request=request, user=user)
-        token, _created = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+        token, key = ApiToken.objects.create(user=user, kind=ApiTokenKind.SIGN_IN)
+        return Response({"token": key, "expiry": token.expiry})
+
+    @extend_schema(
+        summary=_("Revoke the API token of this request"), request=None, responses={204: None}
+    )
+    def delete(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            raise exceptions.NotAuthenticated()
+        if isinstance(request.auth, ApiToken):
+            request.auth.delete()
+        else:  # signed in with the browser session: its sign-in tokens end with it
+            ApiToken.objects.filter(user=request.user, kind=ApiTokenKind.SIGN_IN).delete()
+        return Response(status=204)
 
 
 @extend_schema(

@@ -55,11 +55,10 @@ PAGE_MATRIX = [
     ("/alliance/institutions/{}/", "hospital", PAGE | {"no_profile_user": 404}),
     ("/alliance/institutions/{}/", "foreign_center", PAGE | {"no_profile_user": 404}),
     ("/accounts/login/", None, PUBLIC),
-    # The schema and its viewers are public: they describe endpoints, never rows (every endpoint
-    # they describe still needs a token).
-    ("/api/docs/", None, PUBLIC),
-    ("/api/redoc/", None, PUBLIC),
-    ("/api/schema/", None, PUBLIC),
+    # The schema and its viewers map every endpoint: signed-in users only (issue 13, item 11).
+    ("/api/docs/", None, dict.fromkeys(PERSONAS, 200) | {"anonymous": LOGIN}),
+    ("/api/redoc/", None, dict.fromkeys(PERSONAS, 200) | {"anonymous": LOGIN}),
+    ("/api/schema/", None, dict.fromkeys(PERSONAS, 200) | {"anonymous": 401}),
     # Load balancers and operators call the health check without an account.
     ("/healthz/", None, PUBLIC),
     ("/admin/", None, ADMIN),

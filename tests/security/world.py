@@ -17,10 +17,10 @@ from decimal import Decimal
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from alliance import services as alliance_services
 from alliance.choices import InstitutionKind, Role
+from alliance.models import ApiToken
 from alliance.validators import mask_id_number, mask_phone
 from referrals import services as referral_services
 from referrals.models import FollowUpTask, ReferralAttachment
@@ -338,6 +338,6 @@ def build_world() -> World:
         assert world.objects[side]["indicator_institution"], "recompute wrote no values"
         assert world.objects[side]["indicator_alliance"], "recompute wrote no alliance values"
     for key, user in world.users.items():
-        world.tokens[key] = Token.objects.create(user=user).key
+        world.tokens[key] = ApiToken.objects.create(user=user)[1]
     assert ReferralAttachment.objects.count() == 2
     return world
