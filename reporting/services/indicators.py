@@ -486,8 +486,9 @@ def _institution_levels(institutions: list[Institution], monthly, year, cutoff) 
                     components["hospital_discharges"] = components["discharges"]
 
 
-# A month's facts arrived from an institution when it has any of these (visits, stays).
-SUPPLIED = ("visits", "discharges", "occupied_bed_days")
+# A month's facts arrived from an institution when it has visits or discharges in it (not
+# occupied bed-days: a stay imported open goes on filling the census of months no file covers).
+SUPPLIED = ("visits", "discharges")
 
 
 def _direct_members(year: int, alliance_ids: Iterable[int]) -> dict[int, set[int]]:

@@ -167,3 +167,29 @@ def test_the_dashboard_opens_on_the_latest_year_with_complete_facts(world, allia
     recompute(THIS_YEAR - 1)
     response = logged_in(alliance_office).get(DASHBOARD)
     assert response.context["year"] == complete
+
+
+@pytest.mark.django_db
+def test_a_stay_left_open_does_not_count_as_the_months_facts(world):
+    """The hospital's January file left a patient in hospital: the census fills the months
+    after it, but no file came for them, so the quarter's coverage does not count it."""
+    from reporting.models import InpatientStay
+
+    year = THIS_YEAR - 1
+    OutpatientVisit.objects.create(
+        institution=world["hospital"], record_id="JAN", visit_date=datetime.date(year, 1, 5),
+        visit_count=5, total_cost=Decimal("500.00"),
+    )  # fmt: skip
+    InpatientStay.objects.create(
+        institution=world["hospital"], stay_id="OPEN", admit_date=datetime.date(year, 1, 10),
+        discharge_date=None, total_cost=Decimal("0.00"),
+    )  # fmt: skip
+    recompute(year)
+    row = IndicatorValue.objects.get(
+        indicator="outpatient_visits", alliance=world["alliance"], period=f"{year}-Q1"
+    )
+    assert (row.members, row.reporting) == (3, 0)
+    january = IndicatorValue.objects.get(
+        indicator="outpatient_visits", alliance=world["alliance"], period=f"{year}-01"
+    )
+    assert (january.members, january.reporting) == (3, 1)
