@@ -151,3 +151,30 @@ def test_the_demo_2019_reads_the_papers_referral_counts(db, client):
     # The rates' definitions stand next to them: numerator and denominator in words.
     assert 'data-definition-open="upward_referral_rate"' in page
     assert 'data-definition-open="downward_referral_share"' in page
+
+
+@pytest.mark.django_db
+def test_the_upload_page_and_the_api_take_the_referral_count_kind(world):
+    import codecs
+
+    from django.test import Client
+
+    from alliance.choices import Role
+    from tests.factories import staff_user
+
+    office = staff_user(Role.ALLIANCE_OFFICE, world["hospital"], username="office_rc")
+    client = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
+    client.force_login(office)
+    page = client.get("/reporting/imports/").content.decode()
+    assert "/reporting/imports/template/referrals.csv" in page
+    assert "转诊方向" in page and "上转 或 下转" in page
+    template = client.get("/reporting/imports/template/referrals.csv")
+    assert template.content == codecs.BOM_UTF8 + (
+        b"institution_code,month,direction,to_institution_code,count\r\n"
+    )
+    upload = referrals_csv([f"{world['center'].code},{LAST_YEAR}-05,上转,12,"])
+    upload.name = "referrals.csv"
+    answer = client.post("/api/v1/facts/referrals/import/", {"file": upload})
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["months"][0]["after"] == 12
+    assert ReferralCount.objects.get().count == 12
