@@ -7,14 +7,34 @@ hold an identity number or a password.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 from axes.helpers import get_client_ip_address
 from django.conf import settings
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseBase
 
 from .choices import AccessKind
 from .models import AccessLog
+
+# The request being served, so that a row written deep in a service (a patient viewed through
+# the API, a record changed on a page) carries its address, method and path like a sign-in's.
+current_request: ContextVar[HttpRequest | None] = ContextVar("audit_request", default=None)
+
+
+class AuditRequestMiddleware:
+    """Makes the request known to `record()` for the time it is served."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        token = current_request.set(request)
+        try:
+            return self.get_response(request)
+        finally:
+            current_request.reset(token)
 
 
 def record(
@@ -26,7 +46,10 @@ def record(
     patient=None,
     **detail: Any,
 ) -> AccessLog:
-    """Write one access-log row; the user, address and path come from the request if given."""
+    """Write one access-log row; the user, address and path come from the request if given, else
+    from the request being served (none for a Celery task)."""
+    if request is None:
+        request = current_request.get()
     if user is None and request is not None:
         candidate = getattr(request, "user", None)
         if candidate is not None and candidate.is_authenticated:

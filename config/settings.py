@@ -86,6 +86,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "alliance.audit.AuditRequestMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "alliance.twofactor.TwoFactorMiddleware",
     "alliance.middleware.NoStoreForAuthenticatedMiddleware",
@@ -322,6 +323,9 @@ REST_FRAMEWORK = {
 }
 # API tokens (django-rest-knox): hashed at rest, `Authorization: Token <token>`. A sign-in token
 # lives API_TOKEN_HOURS (12 h by default) and dies on logout, a password change or deactivation.
+# knox's own migrations would create its AuthToken table even though alliance.ApiToken replaces
+# it (and an orphan table referencing auth_user breaks flushes): knox gets no migrations here.
+MIGRATION_MODULES = {"knox": None}
 KNOX_TOKEN_MODEL = "alliance.ApiToken"  # noqa: S105 - a model name, not a secret
 REST_KNOX = {
     "TOKEN_TTL": datetime.timedelta(hours=env.int("API_TOKEN_HOURS", default=12)),

@@ -307,3 +307,38 @@ def test_a_username_typed_as_a_formula_arrives_as_text_in_the_auditors_csv(db, a
     )
     cells = [cell for row in rows for cell in row]
     assert not [c for c in cells if c.startswith(spreadsheets.FORMULA_STARTS)]
+
+
+# Issue 13, item 7: a patient access carries its source like a sign-in does.
+@pytest.mark.parametrize("channel", ["api", "page"])
+def test_patient_accesses_carry_address_method_and_path(world, clinic_doctor, api, channel):
+    patient = world["patient"]
+    if channel == "api":
+        api.as_user(clinic_doctor).get(f"/api/v1/patients/{patient.pk}/", REMOTE_ADDR="10.1.2.3")
+        path = f"/api/v1/patients/{patient.pk}/"
+    else:
+        client = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
+        client.force_login(clinic_doctor)
+        client.get(f"/alliance/patients/{patient.pk}/", REMOTE_ADDR="10.1.2.3")
+        path = f"/alliance/patients/{patient.pk}/"
+
+    row = AccessLog.objects.patient_accesses().get(patient=patient)
+
+    assert (row.ip_address, row.method, row.path) == ("10.1.2.3", "GET", path)
+    assert row.user == clinic_doctor
+
+
+def test_the_audit_page_shows_the_users_full_name_and_address(world, clinic_doctor):
+    clinic_doctor.first_name = "王医生"
+    clinic_doctor.save()
+    AccessLog.objects.create(
+        kind=AccessKind.PATIENT_VIEW, user=clinic_doctor, username="clinic_doctor",
+        ip_address="10.9.8.7", method="GET", path="/x/",
+    )  # fmt: skip
+    auditor = staff_user(Role.SECURITY_AUDITOR, world["hospital"], username="auditor_fn")
+    client = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
+    client.force_login(auditor)
+
+    html = client.get("/alliance/audit/").content.decode()
+
+    assert "王医生" in html and "10.9.8.7" in html
