@@ -601,6 +601,7 @@ PROBES: dict[str, list[Probe]] = {
 # Writes whose body names no object of anyone's.
 NO_OBJECTS = {
     "POST /api/v1/auth/token/": "credentials only",
+    "DELETE /api/v1/auth/token/": "no body: revokes the token the request carries",
 }
 
 
