@@ -87,21 +87,33 @@ def sides_of(actor, referral: Referral) -> set[str]:
     """The sides of the referral the actor may act for; the alliance office acts for both."""
     if actor is None:
         return {SYSTEM}
-    if actor.is_active and actor.is_superuser:
-        return {SENDER, RECEIVER}
     profile = profile_of(actor)
+    if actor.is_active and actor.is_superuser:
+        if _is_senders(actor, profile, referral):
+            return {SENDER}
+        return {SENDER, RECEIVER}
     if profile is None:
         return set()
     scope = set(referral_scope(profile).values_list("pk", flat=True))
     if profile.role == Role.ALLIANCE_OFFICE:
         both = {referral.from_institution_id, referral.to_institution_id} <= scope
-        return {SENDER, RECEIVER} if both else set()
+        if not both:
+            return set()
+        return {SENDER} if _is_senders(actor, profile, referral) else {SENDER, RECEIVER}
     sides = set()
     if referral.from_institution_id in scope:
         sides.add(SENDER)
-    if referral.to_institution_id in scope:
+    if referral.to_institution_id in scope and not _is_senders(actor, profile, referral):
         sides.add(RECEIVER)
     return sides
+
+
+def _is_senders(actor, profile, referral: Referral) -> bool:
+    """Whoever wrote the referral, and the staff of the institution that sent it, never act for
+    the receiving side (a centre referring to its own station cannot accept for it)."""
+    return actor.pk == referral.referring_user_id or (
+        profile is not None and profile.institution_id == referral.from_institution_id
+    )
 
 
 def allowed_actions(actor, referral: Referral) -> list[str]:

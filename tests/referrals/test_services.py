@@ -10,6 +10,7 @@ from alliance.errors import ActionNotAllowed, IllegalTransition
 from referrals import services
 from referrals.choices import Action, Direction, Status
 from referrals.models import Referral, ReferralEvent
+from tests.factories import DepartmentFactory
 from tests.referrals.conftest import payload
 
 
@@ -331,3 +332,33 @@ def test_a_draft_and_its_patient_stay_with_the_sender_until_submitted(
     services.referral_submit(actor=clinic_doctor, referral=referral)
     assert Referral.objects.restrict(hospital_triage).filter(pk=referral.pk).exists()
     assert Patient.objects.restrict(hospital_triage).filter(pk=world["patient"].pk).exists()
+
+
+# Issue 13, item 4: nobody approves their own referral.
+def test_a_centre_referring_to_its_own_station_cannot_act_for_the_station(world, clinic_doctor):
+    station_department = DepartmentFactory(institution=world["station"], name="全科诊室")
+    referral, _ = services.referral_create(
+        actor=clinic_doctor, patient=world["patient"], to_institution=world["station"],
+        to_department=station_department, diagnosis_code="I10", diagnosis_text="高血压",
+        reason="随访", consent=True, submit=True,
+    )  # fmt: skip
+    assert services.allowed_actions(clinic_doctor, referral) == [Action.CANCEL]
+
+    for act in (services.referral_accept, services.referral_arrive):
+        with pytest.raises(ActionNotAllowed):
+            act(actor=clinic_doctor, referral=referral)
+    referral.refresh_from_db()
+    assert referral.status == Status.SUBMITTED
+    assert list(referral.events.values_list("action", flat=True)) == ["create", "submit"]
+
+
+def test_the_office_does_not_accept_a_referral_it_wrote(world, alliance_office):
+    referral, _ = services.referral_create(
+        actor=alliance_office, patient=world["patient"], to_institution=world["hospital"],
+        to_department=world["cardiology"], diagnosis_code="I20.0", diagnosis_text="心绞痛",
+        reason="胸痛", consent=True, submit=True, from_institution=world["center"],
+    )  # fmt: skip
+
+    with pytest.raises(ActionNotAllowed):
+        services.referral_accept(actor=alliance_office, referral=referral)
+    assert Referral.objects.get(pk=referral.pk).status == Status.SUBMITTED
