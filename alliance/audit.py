@@ -74,7 +74,18 @@ def on_login(sender, request, user, **kwargs) -> None:
 
 def on_login_failed(sender, credentials: dict, request=None, **kwargs) -> None:
     # Django has already replaced the password in `credentials`; only the name is kept.
-    record(AccessKind.LOGIN_FAILED, request=request, username=str(credentials.get("username", "")))
+    entry = record(
+        AccessKind.LOGIN_FAILED, request=request, username=str(credentials.get("username", ""))
+    )
+    if entry.ip_address:
+        from .backends import recent_failures_from
+
+        failures = recent_failures_from(entry.ip_address)
+        if failures == settings.LOGIN_ADDRESS_FAILURE_LIMIT:  # once, when the limit is reached
+            record(
+                AccessKind.LOCKOUT, request=request, scope="address", failures=failures,
+                minutes=settings.LOGIN_ADDRESS_WINDOW_MINUTES,
+            )  # fmt: skip
 
 
 def on_logout(sender, request, user, **kwargs) -> None:

@@ -302,3 +302,42 @@ def test_the_password_change_page_needs_a_login(client):
     response = client.get(reverse("password_change"))
     assert response.status_code == 302
     assert response.url.startswith(reverse("login"))
+
+
+# Issue 13, item 10: many usernames from one address.
+def test_many_failures_over_many_usernames_from_one_address_refuse_it(nurse, client, settings):
+    from alliance.choices import AccessKind
+    from alliance.models import AccessLog
+
+    settings.LOGIN_ADDRESS_FAILURE_LIMIT = 8
+    for n in range(8):  # one or two tries per username: axes' per-username lock never trips
+        fail(client, f"guess{n}", 1)
+
+    refused = log_in(client, "nurse", PASSWORD)
+    elsewhere = log_in(Client(), "nurse", PASSWORD, ip=OTHER_IP)
+
+    assert not logged_in(client) and refused.status_code == 200
+    assert elsewhere.status_code == 302  # the address is refused, not the account
+    lockouts = AccessLog.objects.filter(kind=AccessKind.LOCKOUT, ip_address=NURSE_IP)
+    assert lockouts.count() == 1 and lockouts.get().detail["scope"] == "address"
+    token = APIClient().post(
+        "/api/v1/auth/token/", {"username": "nurse", "password": PASSWORD}, format="json",
+        REMOTE_ADDR=NURSE_IP,
+    )  # fmt: skip
+    assert token.status_code == 400 and "token" not in token.json()
+
+
+def test_the_address_limit_lifts_after_its_window(nurse, client, settings, monkeypatch):
+    import types
+
+    from alliance import backends
+
+    settings.LOGIN_ADDRESS_FAILURE_LIMIT = 4
+    for n in range(4):
+        fail(client, f"guess{n}", 1)
+    assert log_in(client, "nurse", PASSWORD).status_code == 200  # refused
+    # The access log is append-only: the clock moves on instead of the rows.
+    later = timezone.now() + datetime.timedelta(minutes=settings.LOGIN_ADDRESS_WINDOW_MINUTES + 1)
+    monkeypatch.setattr(backends, "timezone", types.SimpleNamespace(now=lambda: later))
+
+    assert log_in(client, "nurse", PASSWORD).status_code == 302
