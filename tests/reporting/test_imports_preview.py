@@ -167,9 +167,7 @@ def test_a_rejected_job_through_the_api_lists_its_rows(
 
     body = client.get(response["Location"]).json()
     assert body["status"] == "failed"
-    assert [(e["row"], e["column"], e["value"]) for e in body["errors"]] == [
-        (2, "total_cost", "x")
-    ]
+    assert [(e["row"], e["column"], e["value"]) for e in body["errors"]] == [(2, "total_cost", "x")]
 
 
 def test_another_alliance_cannot_follow_the_job(api, alliance_office, other_office, world):
@@ -211,4 +209,4 @@ def test_the_detail_page_shows_the_preview_and_the_confirm_button(alliance_offic
 
     assert f'action="/reporting/imports/{job.pk}/confirm/"' in page
     assert "确认导入" in page and "已校验，待确认" in page
-    assert f"<td class=\"num\">{LAST_YEAR}-03</td>" in page
+    assert f'<td class="num">{LAST_YEAR}-03</td>' in page
