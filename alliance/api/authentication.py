@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 
 from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from knox.auth import TokenAuthentication
 
 LAST_USED_EVERY = datetime.timedelta(minutes=1)
@@ -27,3 +28,18 @@ class ApiTokenAuthentication(TokenAuthentication):
             type(token).objects.filter(pk=token.pk).update(last_used_at=now)
             token.last_used_at = now
         return user, token
+
+
+class ApiTokenScheme(OpenApiAuthenticationExtension):
+    """How the OpenAPI schema describes the token (as DRF's own token scheme was)."""
+
+    target_class = "alliance.api.authentication.ApiTokenAuthentication"
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": 'An API token from POST /api/v1/auth/token/, as "Token <token>".',
+        }
