@@ -24,10 +24,21 @@ class AllianceConfig(AppConfig):
         user_logged_in.connect(record_login_time, dispatch_uid="alliance-record-login-time")
         user_locked_out.connect(log_lockout, dispatch_uid="alliance-log-lockout")
         user_logged_out.connect(revoke_sign_in_tokens, dispatch_uid="alliance-revoke-tokens")
-        pre_save.connect(note_credential_change, dispatch_uid="alliance-credential-change")
-        post_save.connect(
-            revoke_tokens_after_credential_change, dispatch_uid="alliance-credential-revoke"
-        )
+        # Accounts are saved as Django's User and as the tracked Account proxy (alliance.models):
+        # the receivers listen to those two senders only, not to every save in the project.
+        from django.contrib.auth import get_user_model
+
+        from .models import Account
+
+        for sender in (get_user_model(), Account):
+            pre_save.connect(
+                note_credential_change, sender=sender,
+                dispatch_uid=f"alliance-credential-change-{sender.__name__}",
+            )  # fmt: skip
+            post_save.connect(
+                revoke_tokens_after_credential_change, sender=sender,
+                dispatch_uid=f"alliance-credential-revoke-{sender.__name__}",
+            )  # fmt: skip
         # The access log (等保2.0 安全审计): sign-ins, failures, lockouts and unlocks.
         user_logged_in.connect(audit.on_login, dispatch_uid="alliance-audit-login")
         user_logged_out.connect(audit.on_logout, dispatch_uid="alliance-audit-logout")

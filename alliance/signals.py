@@ -22,9 +22,7 @@ def revoke_sign_in_tokens(sender, request, user, **kwargs) -> None:
 def note_credential_change(sender, instance, update_fields=None, **kwargs) -> None:
     """`pre_save` of a user: remember whether this save changes the password or deactivates
     the account (one query, skipped for saves that touch neither, such as last_login's)."""
-    from django.contrib.auth import get_user_model
-
-    if not isinstance(instance, get_user_model()) or instance.pk is None:
+    if instance.pk is None:
         return
     if update_fields is not None and not {"password", "is_active"} & set(update_fields):
         return

@@ -219,3 +219,15 @@ def test_expired_tokens_are_purged_by_the_hourly_task(clinic_doctor):
     purge_expired_api_tokens()
 
     assert not ApiToken.objects.filter(pk=old.pk).exists() and ApiToken.objects.count() == 1
+
+
+def test_a_password_set_through_the_tracked_account_proxy_ends_every_token(clinic_doctor):
+    from alliance.models import Account
+
+    ApiToken.objects.create(user=clinic_doctor)
+    account = Account.objects.get(pk=clinic_doctor.pk)
+
+    account.set_password("another long passphrase 11")
+    account.save()
+
+    assert not ApiToken.objects.filter(user=clinic_doctor).exists()
