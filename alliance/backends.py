@@ -21,13 +21,18 @@ def recent_failures_from(address: str) -> int:
     ).count()
 
 
+def address_is_refused(address: str | None) -> bool:
+    """Whether sign-ins from this address are refused now (the sign-in page says so)."""
+    return bool(address) and recent_failures_from(address) >= settings.LOGIN_ADDRESS_FAILURE_LIMIT
+
+
 class AddressThrottleBackend:
     """First of AUTHENTICATION_BACKENDS. The limit is far above axes' 5 per username, so that
     a hospital's staff behind one NAT address are not locked out by each other's typos."""
 
     def authenticate(self, request, **credentials):
         address = get_client_ip_address(request) if request is not None else None
-        if address and recent_failures_from(address) >= settings.LOGIN_ADDRESS_FAILURE_LIMIT:
+        if address_is_refused(address):
             # PermissionDenied stops authenticate() and counts as one more failure.
             raise PermissionDenied("too many failed sign-ins from this address")
         return None

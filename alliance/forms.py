@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from axes.helpers import get_client_ip_address
 from django import forms
+from django.conf import settings
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from .backends import address_is_refused
 from .choices import IdType
 from .models import Department, Patient
 
@@ -26,6 +30,29 @@ class OneTimeCodeField(forms.CharField):
         super().validate(value)
         if not value.isdigit():
             raise forms.ValidationError(_("The code is six digits."), code="invalid")
+
+
+class LoginForm(AuthenticationForm):
+    """The sign-in form. The backends decide; this only says plainly when it is the address that
+    is refused (many failures over any usernames), not the password, so that staff behind one
+    hospital address know to wait rather than to retry."""
+
+    def clean(self):
+        try:
+            return super().clean()
+        except ValidationError as error:
+            address = get_client_ip_address(self.request) if self.request is not None else None
+            if error.code == "invalid_login" and address_is_refused(address):
+                raise ValidationError(
+                    _(
+                        "Too many failed sign-ins from your network address. Sign-ins from it "
+                        "are paused for up to %(minutes)s minutes; try again later or ask the "
+                        "alliance office."
+                    ),
+                    code="address_refused",
+                    params={"minutes": settings.LOGIN_ADDRESS_WINDOW_MINUTES},
+                ) from error
+            raise
 
 
 class TwoFactorSetupForm(forms.Form):

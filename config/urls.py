@@ -12,6 +12,7 @@ from drf_spectacular.views import (
 )
 
 from alliance import views as alliance_views
+from alliance.forms import LoginForm
 
 admin.site.site_header = settings.ADMIN_SITE_HEADER
 admin.site.site_title = settings.ADMIN_SITE_HEADER
@@ -22,7 +23,9 @@ redoc_csp = csp_update({"style-src": [UNSAFE_INLINE], "worker-src": [SELF, "blob
 
 urlpatterns = [
     path("", alliance_views.HomeView.as_view(), name="home"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path(
+        "accounts/login/", auth_views.LoginView.as_view(authentication_form=LoginForm), name="login"
+    ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "accounts/password/change/",

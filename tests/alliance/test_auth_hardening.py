@@ -341,3 +341,28 @@ def test_the_address_limit_lifts_after_its_window(nurse, client, settings, monke
     monkeypatch.setattr(backends, "timezone", types.SimpleNamespace(now=lambda: later))
 
     assert log_in(client, "nurse", PASSWORD).status_code == 302
+
+
+def test_a_refused_address_is_told_so_on_the_page_not_that_the_password_is_wrong(
+    nurse, client, settings
+):
+    settings.LOGIN_ADDRESS_FAILURE_LIMIT = 4
+    before = fail(client, "guess0", 1)
+    wrong = log_in(client, "nurse", WRONG)
+    assert before == [200]
+    assert [e.code for e in wrong.context["form"].non_field_errors().as_data()] == [
+        "invalid_login"
+    ]
+    for n in range(1, 3):
+        fail(client, f"guess{n}", 1)
+
+    refused = log_in(client, "nurse", PASSWORD)  # the right password, from a refused address
+
+    errors = refused.context["form"].non_field_errors().as_data()
+    assert [e.code for e in errors] == ["address_refused"]
+    assert not logged_in(client)
+    page = Client().post(
+        reverse("login"), {"username": "nurse", "password": PASSWORD},
+        REMOTE_ADDR=NURSE_IP, HTTP_ACCEPT_LANGUAGE="zh-hans",
+    ).content.decode()  # fmt: skip
+    assert "网络地址" in page and "15" in page
