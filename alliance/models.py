@@ -157,6 +157,16 @@ class Institution(models.Model):
         return Tier(self.tier).label if self.tier else "—"
 
     @property
+    def tree_root(self) -> Institution:
+        """The centre whose tree the institution is in (centre → sub-centre → station): a
+        station's or sub-centre's centre; any other institution is its own root."""
+        node, seen = self, {self.pk}
+        while node.kind in KINDS_NEEDING_PARENT and node.parent_id not in (None, *seen):
+            node = node.parent
+            seen.add(node.pk)
+        return node
+
+    @property
     def display_name(self) -> str:
         return self.short_name or self.name
 

@@ -3,9 +3,16 @@ from django.utils.translation import gettext_lazy as _
 
 
 class Direction(models.TextChoices):
+    """Always derived from the two institutions (referrals.services.direction_between), never
+    taken from the client: up and down between care tiers; lateral between two institutions of
+    one tier in different trees (an exam referral from one community centre to another, two
+    secondary hospitals); internal within one centre's tree (the centre, its sub-centres and
+    stations), a transfer that the indicators never count as a referral up or down."""
+
     UP = "up", _("Upward")
     DOWN = "down", _("Downward")
     LATERAL = "lateral", _("Lateral")
+    INTERNAL = "internal", _("Internal transfer")
 
 
 class Urgency(models.TextChoices):

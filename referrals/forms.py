@@ -3,7 +3,17 @@ from django.utils.translation import gettext_lazy as _
 
 from alliance.models import Department, Institution, Patient
 
-from .choices import ExamType, Outcome, RejectReason, Service, Urgency
+from .choices import Direction, ExamType, Outcome, RejectReason, Service, Urgency
+from .services import direction_between
+
+
+def show_direction(field: forms.ModelChoiceField, source) -> None:
+    """No choice of direction anywhere: it follows from the two institutions, so each target
+    is shown with the direction a referral to it has (上转, 平转, 内部转诊 ...)."""
+    if source is not None:
+        field.label_from_instance = lambda target: (
+            f"{target} · {Direction(direction_between(source, target)).label}"
+        )
 
 
 class ReferralForm(forms.Form):
@@ -34,10 +44,11 @@ class ReferralForm(forms.Form):
     consent = forms.BooleanField(label=_("patient consent recorded"), required=False)
     submit_now = forms.BooleanField(label=_("submit now"), required=False, initial=True)
 
-    def __init__(self, *args, patients, institutions, **kwargs):
+    def __init__(self, *args, patients, institutions, source=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["patient"].queryset = patients
         self.fields["to_institution"].queryset = institutions
+        show_direction(self.fields["to_institution"], source)
         self.fields["to_department"].queryset = Department.objects.filter(
             institution__in=institutions, accepts_referrals=True, is_active=True
         ).select_related("institution")
@@ -81,9 +92,10 @@ class RedirectForm(forms.Form):
     )
     note = forms.CharField(label=_("note"), required=False)
 
-    def __init__(self, *args, institutions, **kwargs):
+    def __init__(self, *args, institutions, source=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["to_institution"].queryset = institutions
+        show_direction(self.fields["to_institution"], source)
         self.fields["to_department"].queryset = Department.objects.filter(
             institution__in=institutions, accepts_referrals=True, is_active=True
         ).select_related("institution")

@@ -108,7 +108,7 @@ def sending_staff(referral: Referral):
 def office_staff(referral: Referral):
     User = get_user_model()
     offices = StaffProfile.objects.filter(role=Role.ALLIANCE_OFFICE, user__is_active=True)
-    members = Institution.objects.in_alliances_of(referral.to_institution_id).values("pk")
+    members = Institution.objects.in_alliances_of(referral.to_institution.tree_root.pk).values("pk")
     return User.objects.filter(staff_profile__in=offices.filter(institution__in=members))
 
 
@@ -166,7 +166,7 @@ def suggest_targets(
     elif specialty:
         departments = departments.filter(specialty=specialty)
     candidates = (
-        Institution.objects.in_alliances_of(profile.institution_id)
+        Institution.objects.in_alliances_of(profile.institution.tree_root.pk)
         .active()
         .exclude(pk=profile.institution_id)
         .filter(pk__in=departments.values("institution_id"))

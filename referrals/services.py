@@ -149,6 +149,10 @@ def allowed_actions(actor, referral: Referral) -> list[str]:
 
 
 def direction_between(source: Institution, target: Institution) -> str:
+    """The direction a referral has, from the two institutions alone (see Direction): within
+    one centre's tree an internal transfer, otherwise by the tiers (up, down, or lateral)."""
+    if source.tree_root.pk == target.tree_root.pk:
+        return Direction.INTERNAL
     source_rank = TIER_RANK.get(KIND_TIER.get(source.kind), 3)
     target_rank = TIER_RANK.get(KIND_TIER.get(target.kind), 3)
     if source_rank > target_rank:
@@ -156,6 +160,24 @@ def direction_between(source: Institution, target: Institution) -> str:
     if source_rank < target_rank:
         return Direction.DOWN
     return Direction.LATERAL
+
+
+def _check_direction(claimed: str | None, derived: str) -> None:
+    """A client may say the direction; it must be the derived one (issue 13, item 5)."""
+    if claimed and claimed != derived:
+        raise ValidationError(
+            {
+                "direction": _(
+                    "The direction follows from the two institutions: this referral is "
+                    "%(direction)s, not %(claimed)s."
+                )
+                % {"direction": Direction(derived).label, "claimed": _direction_label(claimed)}
+            }
+        )
+
+
+def _direction_label(value: str) -> str:
+    return Direction(value).label if value in Direction.values else value
 
 
 def response_limit(urgency: str) -> tuple[datetime.timedelta, datetime.timedelta]:
@@ -195,7 +217,10 @@ def _check_target(source: Institution, target: Institution | None, department: D
         errors["to_institution"] = _("A referral goes to another institution.")
     elif (
         not target.is_active
-        or not Institution.objects.in_alliances_of(source.pk).filter(pk=target.pk).exists()
+        # A station or sub-centre belongs to the alliances of its centre.
+        or not Institution.objects.in_alliances_of(source.tree_root.pk)
+        .filter(pk=target.pk)
+        .exists()
     ):
         errors["to_institution"] = _("The institution is not an active member of your alliance.")
     if department is not None and target is not None:
@@ -307,10 +332,12 @@ def referral_create(
         raise ValidationError(
             {"from_department": _("The department belongs to another institution.")}
         )
+    derived = direction_between(source, to_institution)
+    _check_direction(direction, derived)
     diagnosis_code = diagnosis_code.strip().upper()
     referral = Referral(
         number=next_number(timezone.localdate()),
-        direction=direction or direction_between(source, to_institution),
+        direction=derived,
         urgency=urgency, service=service, exam_type=exam_type if service == Service.EXAM else "",
         patient=patient, from_institution=source,
         from_department=from_department
@@ -360,8 +387,11 @@ def _validate(referral: Referral) -> None:
 
 
 @transaction.atomic
-def referral_update(*, actor, referral: Referral, **changes) -> Referral:
-    """Edit a draft, or add the information the receiver asked for."""
+def referral_update(
+    *, actor, referral: Referral, direction: str | None = None, **changes
+) -> Referral:
+    """Edit a draft, or add the information the receiver asked for. The direction is derived
+    again; a `direction` given must be that one."""
     unknown = set(changes) - set(EDITABLE)
     if unknown:
         raise TypeError(f"not editable: {sorted(unknown)}")
@@ -379,6 +409,7 @@ def referral_update(*, actor, referral: Referral, **changes) -> Referral:
         locked.exam_type = ""
     _check_target(locked.from_institution, locked.to_institution, locked.to_department)
     locked.direction = direction_between(locked.from_institution, locked.to_institution)
+    _check_direction(direction, locked.direction)
     locked.__dict__.update(_priorities(locked.patient, locked.urgency, locked.service))
     _validate(locked)
     locked.save()
@@ -623,7 +654,7 @@ def referral_refer_back(
         to_department=None, urgency=Urgency.ROUTINE, service=Service.OUTPATIENT,
         diagnosis_code=original.diagnosis_code, diagnosis_text=original.diagnosis_text,
         reason=reason or _("Stable after treatment: continue care in the community."),
-        clinical_summary=summary, consent=original.consent, direction=Direction.DOWN,
+        clinical_summary=summary, consent=original.consent,
         submit=submit, idempotency_key=idempotency_key, returns_referral=original,
         from_institution=original.to_institution,
     )  # fmt: skip

@@ -84,7 +84,9 @@ class ReferralDetailView(ReferralAccessMixin, DetailView):
         context = super().get_context_data(**kwargs)
         referral = self.object
         actions = services.allowed_actions(self.request.user, referral)
-        alliance = Institution.objects.in_alliances_of(referral.from_institution_id).active()
+        alliance = Institution.objects.in_alliances_of(
+            referral.from_institution.tree_root.pk
+        ).active()
         context.update(
             actions=actions,
             events=referral.events.select_related("actor").order_by("at", "pk"),
@@ -102,7 +104,10 @@ class ReferralDetailView(ReferralAccessMixin, DetailView):
                 Action.REJECT: forms.RejectForm(prefix="reject"),
                 Action.REDIRECT: forms.RedirectForm(
                     prefix="redirect",
-                    institutions=alliance.exclude(pk=referral.from_institution_id),
+                    institutions=alliance.exclude(pk=referral.from_institution_id).select_related(
+                        "parent__parent"
+                    ),
+                    source=referral.from_institution,
                 ),
                 Action.SCHEDULE: forms.ScheduleForm(prefix="schedule"),
                 Action.ARRIVE: forms.NoteForm(prefix="arrive"),
@@ -194,7 +199,7 @@ class ReferralActionView(ReferralAccessMixin, View):
         kwargs = {"prefix": action}
         if form_class is forms.RedirectForm:
             kwargs["institutions"] = Institution.objects.in_alliances_of(
-                referral.from_institution_id
+                referral.from_institution.tree_root.pk
             ).active()
         form = form_class(request.POST, **kwargs)
         if not form.is_valid():
@@ -268,11 +273,15 @@ class ReferralCreateView(PatientSearchMixin, LoginRequiredMixin, PermissionRequi
     def get_form_kwargs(self):
         kwargs = super().get_form_kwargs()
         profile = profile_of(self.request.user)
-        institution_id = profile.institution_id if profile else None
+        source = profile.institution if profile else None
         kwargs["patients"] = self._patient_choices()
+        kwargs["source"] = source
         kwargs["institutions"] = (
-            Institution.objects.in_alliances_of(institution_id).active().exclude(pk=institution_id)
-            if institution_id
+            Institution.objects.in_alliances_of(source.tree_root.pk)
+            .active()
+            .exclude(pk=source.pk)
+            .select_related("parent__parent")
+            if source
             else Institution.objects.none()
         ).in_tree_order()
         return kwargs

@@ -63,6 +63,13 @@ class VisiblePatientField(serializers.PrimaryKeyRelatedField):
         return Patient.objects.restrict(self.context["request"].user)
 
 
+DIRECTION_HELP = _(
+    "Derived from the two institutions, never taken from the client: up or down between tiers, "
+    "lateral between two institutions of one tier (two community centres), internal within "
+    "one centre's tree (a station and its centre). Optional; a value that disagrees is a 400."
+)
+
+
 class ReferralCreateSerializer(serializers.Serializer):
     patient = VisiblePatientField(queryset=Patient.objects.all())
     to_institution = serializers.PrimaryKeyRelatedField(queryset=Institution.objects.all())
@@ -81,9 +88,8 @@ class ReferralCreateSerializer(serializers.Serializer):
     clinical_summary = serializers.CharField(required=False, allow_blank=True, default="")
     consent = serializers.BooleanField(default=False)
     direction = serializers.ChoiceField(
-        choices=Direction.choices, required=False,
-        help_text=_("Derived from the two institutions' tiers unless given."),
-    )  # fmt: skip
+        choices=Direction.choices, required=False, help_text=DIRECTION_HELP
+    )
     submit = serializers.BooleanField(
         default=False, help_text=_("Submit at once instead of keeping a draft.")
     )
@@ -105,6 +111,9 @@ class ReferralUpdateSerializer(serializers.Serializer):
     reason = serializers.CharField()
     clinical_summary = serializers.CharField(allow_blank=True)
     consent = serializers.BooleanField()
+    direction = serializers.ChoiceField(
+        choices=Direction.choices, required=False, help_text=DIRECTION_HELP
+    )
 
 
 class NoteSerializer(serializers.Serializer):

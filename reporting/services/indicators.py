@@ -231,10 +231,15 @@ def _activity(year: int, cutoff: datetime.date, institutions, result) -> None:
         _aware(datetime.date(year, 1, 1)),
         _aware(min(datetime.date(year + 1, 1, 1), cutoff + DAY)),
     )
+    # An internal transfer (a station and its own centre) is no referral of the alliance: not
+    # up, not down, and no platform referral that would set an institution's imported counts
+    # aside; nor does it weigh on the receiver's response time or rejection rate.
+    counted = Referral.objects.exclude(
+        status__in=[ReferralStatus.DRAFT, ReferralStatus.CANCELLED]
+    ).exclude(direction=Direction.INTERNAL)
     sent = (
-        Referral.objects.filter(from_institution__in=institutions, submitted_at__gte=start,
-                                submitted_at__lt=end)
-        .exclude(status__in=[ReferralStatus.DRAFT, ReferralStatus.CANCELLED])
+        counted.filter(from_institution__in=institutions, submitted_at__gte=start,
+                       submitted_at__lt=end)
         .values(institution=F("from_institution"), month=ExtractMonth("submitted_at"))
         .annotate(upward_referrals=Count("pk", filter=Q(direction=Direction.UP)),
                   downward_referrals=Count("pk", filter=Q(direction=Direction.DOWN)),
@@ -246,9 +251,8 @@ def _activity(year: int, cutoff: datetime.date, institutions, result) -> None:
     answered = Q(responded_at__isnull=False)
     rejected = answered & Q(status=ReferralStatus.REJECTED)
     received = (
-        Referral.objects.filter(to_institution__in=institutions, submitted_at__gte=start,
-                                submitted_at__lt=end)
-        .exclude(status__in=[ReferralStatus.DRAFT, ReferralStatus.CANCELLED])
+        counted.filter(to_institution__in=institutions, submitted_at__gte=start,
+                       submitted_at__lt=end)
         .values(institution=F("to_institution"), month=ExtractMonth("submitted_at"))
         .annotate(referrals_received=Count("pk"),
                   referrals_answered=Count("pk", filter=answered),
@@ -351,6 +355,7 @@ def monthly_components(
 
 def _median_sources(year: int, cutoff: datetime.date):
     """Each median indicator: its rows in the year, the institution field, the date and value."""
+    from referrals.choices import Direction
     from referrals.choices import Status as ReferralStatus
     from referrals.models import Referral
     from sharedcenters.choices import OrderStatus
@@ -364,7 +369,8 @@ def _median_sources(year: int, cutoff: datetime.date):
         "referral_response_median_minutes": (
             Referral.objects.filter(submitted_at__gte=start, submitted_at__lt=end,
                                     responded_at__isnull=False)
-            .exclude(status__in=[ReferralStatus.DRAFT, ReferralStatus.CANCELLED]),
+            .exclude(status__in=[ReferralStatus.DRAFT, ReferralStatus.CANCELLED])
+            .exclude(direction=Direction.INTERNAL),
             "to_institution", "submitted_at", SecondsBetween("responded_at", "submitted_at") / 60.0,
         ),
         "exam_tat_median_hours": (

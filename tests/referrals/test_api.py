@@ -224,10 +224,19 @@ def test_creating_with_submit_true_submits_at_once(sender, world):
     assert actions == ["create", "submit"]
 
 
-def test_an_exam_referral_keeps_its_type_and_a_chosen_direction(sender, world):
+def test_an_exam_referral_to_another_centre_keeps_its_type_and_is_lateral(sender, world):
+    """Two community centres are of one tier: an exam referral between them is lateral (the
+    direction is derived; the client may say it, and must say the derived one)."""
     response = sender.post(
         URL,
-        payload(world, service="exam", exam_type="cardiac_ultrasound", direction="lateral"),
+        payload(
+            world,
+            to_institution=world["other_center"].pk,
+            to_department=None,
+            service="exam",
+            exam_type="cardiac_ultrasound",
+            direction="lateral",
+        ),  # fmt: skip
         format="json",
     )
 
@@ -921,7 +930,13 @@ def spread(world, make_referral, clinic_doctor, outsider_clinic_user, hospital_t
 
     routine = submitted(make_referral(urgency="routine"), 1)
     emergency = submitted(make_referral(urgency="emergency"), 5)
-    lateral = submitted(make_referral(direction="lateral", service="exam", exam_type="ct"), 10)
+    # An exam at another community centre: one tier, so lateral (derived, not chosen).
+    lateral, _ = services.referral_create(
+        actor=clinic_doctor, patient=world["patient"], to_institution=world["other_center"],
+        service="exam", exam_type="ct", diagnosis_code="I10", diagnosis_text="高血压",
+        reason="心脏超声复查", consent=True,
+    )  # fmt: skip
+    lateral = submitted(lateral, 10)
     draft = make_referral(urgency="routine")
     outsider_patient = world["other_patient"]
     from_outsider, _ = services.referral_create(
@@ -957,7 +972,8 @@ FILTERS = [
     ({"service": "exam"}, {"lateral"}),
     ({"from_institution": "other_center"}, {"from_outsider"}),
     ({"from_institution": "center"}, {"routine", "emergency", "lateral", "draft"}),
-    ({"to_institution": "hospital"}, {"routine", "emergency", "lateral", "draft", "from_outsider"}),
+    ({"to_institution": "hospital"}, {"routine", "emergency", "draft", "from_outsider"}),
+    ({"to_institution": "other_center"}, {"lateral"}),
     ({"submitted_after": "2026-03-05"}, {"emergency", "lateral", "from_outsider"}),
     ({"submitted_before": "2026-03-05"}, {"routine", "emergency"}),
     ({"submitted_after": "2026-03-02", "submitted_before": "2026-03-10"}, {"emergency", "lateral"}),
@@ -975,10 +991,10 @@ def test_list_filters(api, alliance_office, world, spread, params, expected):
     assert set(numbers(response)) == keys(spread, *expected)
 
 
-def test_search_finds_a_referral_by_its_number(api, hospital_triage, spread):
-    number = spread["lateral"].number
+def test_search_finds_a_referral_by_its_number(api, outsider_clinic_user, spread):
+    number = spread["lateral"].number  # received by the other centre
 
-    response = api.as_user(hospital_triage).get(URL, {"q": number.lower()})
+    response = api.as_user(outsider_clinic_user).get(URL, {"q": number.lower()})
 
     assert numbers(response) == [number]
 
@@ -1092,7 +1108,7 @@ def test_each_side_lists_only_its_referrals(api, clinic_doctor, outsider_clinic_
     outsider = set(numbers(api.as_user(outsider_clinic_user).get(URL)))
 
     assert doctor == keys(spread, "routine", "emergency", "lateral", "draft")
-    assert outsider == keys(spread, "from_outsider")
+    assert outsider == keys(spread, "from_outsider", "lateral")  # it sent one, received one
 
 
 # --- The timeline -------------------------------------------------------------------------------

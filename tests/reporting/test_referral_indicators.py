@@ -34,3 +34,48 @@ def test_counts_exclude_drafts_and_cancelled_and_rejections_are_over_answers(
     assert not IndicatorValue.objects.filter(
         indicator="upward_referrals", institution=world["hospital"]
     ).exists()
+
+
+@pytest.mark.django_db
+def test_an_internal_transfer_counts_neither_up_nor_down_nor_hides_the_imported_counts(
+    world, clinic_doctor
+):
+    """The centre sent its own station a patient this month and nothing else; its system's
+    file counts 40 upward referrals for the month. The transfer is no upward (or downward)
+    referral, and no referral of the platform's that would replace the file's 40."""
+    from alliance.choices import Role
+    from referrals import services
+    from reporting.models import ReferralCount
+    from tests.factories import staff_user
+
+    transfer, _ = services.referral_create(
+        actor=clinic_doctor, patient=world["patient"], to_institution=world["station"],
+        diagnosis_code="I10", diagnosis_text="高血压", reason="下沉随访", consent=True, submit=True,
+    )  # fmt: skip
+    assert (transfer.direction, transfer.status) == ("internal", "submitted")
+    station_doctor = staff_user(Role.COMMUNITY_STAFF, world["station"])
+    back, _ = services.referral_create(
+        actor=station_doctor, patient=world["station_patient"], to_institution=world["center"],
+        diagnosis_code="I10", diagnosis_text="高血压", reason="随访", consent=True, submit=True,
+    )  # fmt: skip
+    assert back.direction == "internal"
+    today = timezone.localdate()
+    ReferralCount.objects.create(
+        institution=world["center"], month=today.replace(day=1), direction="up", count=40
+    )
+    recompute(today.year)
+
+    def value(indicator, institution):
+        row = IndicatorValue.objects.filter(
+            indicator=indicator, institution=institution, period=str(today.year)
+        ).first()
+        return None if row is None else row.value
+
+    assert value("upward_referrals", world["center"]) == 40
+    assert value("downward_referrals", world["center"]) in (None, 0)
+    for indicator in ("upward_referrals", "downward_referrals"):
+        assert value(indicator, world["station"]) in (None, 0)
+    lingang = IndicatorValue.objects.get(
+        indicator="upward_referrals", alliance=world["alliance"], period=str(today.year)
+    )
+    assert lingang.value == 40
