@@ -291,6 +291,7 @@ class RowStream:
             error = self.table.read_error(exc, row_no + 1)
             add_problems(error.row, [("", "", error.message)])
         self.rows = row_no - header_row
+        self._check(self.rows, most_rows, deadline)
         if progress is not None:
             progress(self.rows, total)
 
@@ -399,10 +400,20 @@ class _CopySource:
         self.numbered, self.stop_on = numbered, stop_on
         self.exhausted = False
         self.written = 0
+        self.failure: Exception | None = None  # a limit met while reading: raised after COPY
         self.lines = _Lines()
         self.writerow = csv.writer(self.lines, lineterminator="\n").writerow
 
     def read(self, size: int = -1) -> str:
+        # An exception raised in here would reach the caller as psycopg's "COPY failed":
+        # a limit met while reading ends this COPY instead, and `_copy` raises it.
+        try:
+            return self._read()
+        except readers.LimitExceeded as exc:
+            self.failure = exc
+            return ""
+
+    def _read(self) -> str:
         lines, writerow = self.lines, self.writerow
         while not lines and self.left and not self.exhausted:
             if self.stop_on:
@@ -434,6 +445,8 @@ def _copy(sql: str, source: _CopySource) -> None:
             with cursor.copy(sql) as copy:
                 while text := source.read():
                     copy.write(text)
+    if source.failure is not None:  # the import's transaction is rolled back by the caller
+        raise source.failure
 
 
 def _copy_sql(spec: Spec, table: str, with_row_no: bool) -> str:

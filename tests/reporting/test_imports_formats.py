@@ -12,7 +12,6 @@ from xml.sax.saxutils import escape
 import pytest
 from django.utils import translation
 
-from reporting import tables
 from reporting.models import OutpatientVisit
 from reporting.services.imports import ImportRejected, import_facts
 
