@@ -16,6 +16,7 @@ urlpatterns = [
     path("imports/", views.ImportListView.as_view(), name="import-list"),
     path("imports/<int:pk>/", views.ImportDetailView.as_view(), name="import-detail"),
     path("imports/<int:pk>/confirm/", views.ImportConfirmView.as_view(), name="import-confirm"),
+    path("imports/<int:pk>/rerun/", views.ImportRerunView.as_view(), name="import-rerun"),
     path(
         "imports/template/<slug:kind>.csv",
         views.ImportTemplateView.as_view(),

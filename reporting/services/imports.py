@@ -40,6 +40,7 @@ from django.db import (
     models,
     transaction,
 )
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -64,6 +65,7 @@ from ..readers import (
 )
 from ..tables import limit
 from . import preview as previews
+from .jobs import stale_running
 
 logger = logging.getLogger(__name__)
 
@@ -718,14 +720,17 @@ class _ProgressRecorder:
             self.side = type(main)(dict(main.settings_dict), DEFAULT_DB_ALIAS)
 
     def __call__(self, done: int, total: int | None) -> None:
+        now = timezone.now()  # the heartbeat: the sweeper leaves a job that beats alone
         if self.side is None:
-            Job.objects.filter(pk=self.job.pk).update(progress_done=done, progress_total=total)
+            Job.objects.filter(pk=self.job.pk).update(
+                progress_done=done, progress_total=total, heartbeat_at=now
+            )
             return
         with self.side.cursor() as cursor:
             cursor.execute(
-                f"UPDATE {Job._meta.db_table} SET progress_done = %s, progress_total = %s"  # noqa: S608
-                " WHERE id = %s",
-                [done, total, self.job.pk],
+                f"UPDATE {Job._meta.db_table} SET progress_done = %s, progress_total = %s,"  # noqa: S608
+                " heartbeat_at = %s WHERE id = %s",
+                [done, total, now, self.job.pk],
             )
 
     def close(self) -> None:
@@ -736,10 +741,16 @@ class _ProgressRecorder:
 def run_import_job(job: Job) -> None:
     """Run a queued import job; its row records progress, then the counts or the errors.
 
-    Only a queued job is claimed, so a duplicate delivery of the task does nothing.
+    A queued job is claimed, or a running one whose heartbeat stopped (its worker died and the
+    broker delivers the task again): the import is all or nothing and upserts on natural keys,
+    so doing it again gives the same facts. A job running elsewhere, or finished, is left alone:
+    a duplicate delivery does nothing.
     """
-    claimed = Job.objects.filter(pk=job.pk, status=JobStatus.QUEUED).update(
-        status=JobStatus.RUNNING, started_at=timezone.now()
+    now = timezone.now()
+    claimed = (
+        Job.objects.filter(pk=job.pk)
+        .filter(Q(status=JobStatus.QUEUED) | stale_running(now))
+        .update(status=JobStatus.RUNNING, started_at=now, heartbeat_at=now)
     )
     if not claimed:
         return

@@ -1,12 +1,19 @@
 """Pages of reporting (templates/reporting/); URLs in reporting/urls.py."""
 
 from .dashboards import DashboardView, InstitutionDashboardView
-from .imports import ImportConfirmView, ImportDetailView, ImportListView, ImportTemplateView
+from .imports import (
+    ImportConfirmView,
+    ImportDetailView,
+    ImportListView,
+    ImportRerunView,
+    ImportTemplateView,
+)
 from .jobs import RecomputeDetailView, RecomputeListView
 
 __all__ = [
     "DashboardView",
     "ImportConfirmView",
+    "ImportRerunView",
     "ImportDetailView",
     "ImportListView",
     "ImportTemplateView",
