@@ -251,6 +251,7 @@ PAGE_OBJECTS: dict[str, dict[str, str | Literal]] = {
     "reporting/recompute/{pk}/": {"pk": "job_recompute"},
     "reporting/imports/{pk}/": {"pk": "job_import"},
     "reporting/imports/{pk}/confirm/": {"pk": "job_import"},
+    "reporting/imports/{pk}/rerun/": {"pk": "job_import"},
     "reporting/imports/template/{kind}.csv": {
         "kind": Literal("visits", "the kind of fact file: an empty template"),
     },

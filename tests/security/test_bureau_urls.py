@@ -139,6 +139,7 @@ BUREAU_PAGES: dict[str, Expect] = {
     "reporting/imports/": deny(NOT_BUREAU + ": the office imports"),
     "reporting/imports/{pk}/": deny(NOT_BUREAU),
     "reporting/imports/{pk}/confirm/": deny(NOT_BUREAU + ": confirming an import"),
+    "reporting/imports/{pk}/rerun/": deny(NOT_BUREAU + ": running an import again"),
     "reporting/imports/template/{kind}.csv": deny(NOT_BUREAU),
 }
 
