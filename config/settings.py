@@ -395,8 +395,14 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 }
 # Workers recycle a child process once it has grown past this many KiB (after its task) or
 # run this many tasks: an import that made a child big does not keep that memory.
-CELERY_WORKER_MAX_MEMORY_PER_CHILD = env.int("CELERY_WORKER_MAX_MEMORY_PER_CHILD", default=1_500_000)
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = env.int(
+    "CELERY_WORKER_MAX_MEMORY_PER_CHILD", default=1_500_000
+)
 CELERY_WORKER_MAX_TASKS_PER_CHILD = env.int("CELERY_WORKER_MAX_TASKS_PER_CHILD", default=50)
+# A hard ceiling on the heap of each worker process (RLIMIT_DATA, MB; 0: none), set when it
+# starts (config/celery.py): past it an allocation fails (MemoryError) instead of the machine
+# swapping; the job fails, or its worker dies and the heartbeat sweeper marks it failed.
+CELERY_WORKER_MEMORY_LIMIT_MB = env.int("CELERY_WORKER_MEMORY_LIMIT_MB", default=3072)
 # Every periodic schedule of the platform lives here.
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {
@@ -450,9 +456,7 @@ IMPORT_MAX_SECONDS = env.int("IMPORT_MAX_SECONDS", default=600)
 # The API answers an upload up to this size at once (and a workbook only when it unzips to at
 # most IMPORT_SYNC_MAX_UNZIPPED_BYTES); a larger one becomes a job (202).
 IMPORT_SYNC_MAX_BYTES = env.int("IMPORT_SYNC_MAX_BYTES", default=4 * 1024 * 1024)
-IMPORT_SYNC_MAX_UNZIPPED_BYTES = env.int(
-    "IMPORT_SYNC_MAX_UNZIPPED_BYTES", default=32 * 1024 * 1024
-)
+IMPORT_SYNC_MAX_UNZIPPED_BYTES = env.int("IMPORT_SYNC_MAX_UNZIPPED_BYTES", default=32 * 1024 * 1024)
 
 
 # --- Patient data ---------------------------------------------------------------------------
