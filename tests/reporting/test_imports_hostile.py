@@ -2,6 +2,7 @@
 400 naming the limit in Chinese, a short body, and nothing written. The limits are the
 defaults of settings.py unless a test lowers one to keep the file small."""
 
+import datetime
 import io
 import zipfile
 
@@ -11,7 +12,7 @@ from django.test import override_settings
 
 from reporting.models import OutpatientVisit
 
-from .conftest import HEADERS, csv_bytes, visit, xlsx_bytes
+from .conftest import HEADERS, LAST_YEAR, csv_bytes, visit, xlsx_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -85,18 +86,29 @@ def post(client, content: bytes, name: str):
     return client.post(URL, {"file": upload}, format="multipart", HTTP_ACCEPT_LANGUAGE="zh-hans")
 
 
-def refused(client, content: bytes, name: str = "visits.xlsx") -> str:
-    """Post the file; it must be a short 400 that wrote nothing. Answers its detail."""
-    response = post(client, content, name)
-    assert response.status_code == 400, response.content[:500]
+@pytest.fixture
+def office(api, alliance_office, django_capture_on_commit_callbacks):
+    client = api.as_user(alliance_office)
+    client.run_jobs = django_capture_on_commit_callbacks  # imports the API hands to a job
+    return client
+
+
+def refused(client, content: bytes, name: str = "visits.xlsx", *, job: bool = False) -> str:
+    """Post the file; it must be a short 400 that wrote nothing (or, for a file the API hands
+    to a worker, a job that failed so). Answers the detail."""
+    with client.run_jobs(execute=True):
+        response = post(client, content, name)
+    if job:
+        assert response.status_code == 202, response.content[:500]
+        response = client.get(response.json()["url"])
+        assert response.json()["status"] == "failed"
+        detail = response.json()["result"]["detail"]
+    else:
+        assert response.status_code == 400, response.content[:500]
+        detail = response.json()["detail"]
     assert len(response.content) < 4096  # one sentence, not the file echoed back
     assert OutpatientVisit.objects.count() == 0
-    return response.json()["detail"]
-
-
-@pytest.fixture
-def office(api, alliance_office):
-    return api.as_user(alliance_office)
+    return detail
 
 
 def test_a_shared_strings_part_that_unzips_huge_is_refused_before_parsing(office, world):
@@ -107,7 +119,7 @@ def test_a_shared_strings_part_that_unzips_huge_is_refused_before_parsing(office
     content = workbook(header, shared_strings=strings)
     assert len(content) < 2 * 1024 * 1024
 
-    detail = refused(office, content)
+    detail = refused(office, content, job=True)  # unzips past 32 MB: read in a worker
 
     assert detail.startswith("该工作簿的共享文本解压后超过 64 MB")
 
@@ -115,9 +127,9 @@ def test_a_shared_strings_part_that_unzips_huge_is_refused_before_parsing(office
 def test_a_sheet_of_260_mb_of_xml_is_refused_by_the_size_check(office, world):
     filler = '<row r="2"><c r="A2"><v>1</v></c></row>' + " " * (1 << 20)
     content = workbook([inline_row(1, HEADERS["visits"]), *([filler] * 260)])
-    assert len(content) < 4 * 1024 * 1024  # so the API would have imported it at once
+    assert len(content) < 4 * 1024 * 1024  # so the API used to import it at once
 
-    detail = refused(office, content)
+    detail = refused(office, content, job=True)
 
     assert detail.startswith("该工作簿解压后超过 200 MB")
 
@@ -183,7 +195,7 @@ def test_an_ods_whose_repeats_make_a_huge_sheet_is_refused(office, world):
             "</office:spreadsheet></office:body></office:document-content>",
         )
 
-    detail = refused(office, out.getvalue(), "visits.ods")
+    detail = refused(office, out.getvalue(), "visits.ods", job=True)  # an .ods: in a worker
 
     assert "跨" in detail and "20000000" in detail
 
@@ -250,3 +262,25 @@ def test_an_import_over_its_time_limit_stops_and_writes_nothing(office, world):
     detail = refused(office, csv_bytes("visits", rows), "visits.csv")
 
     assert detail.startswith("导入超过 0 秒，已停止，没有写入任何数据")
+
+
+def test_growth_warnings_are_listed_up_to_a_hundred_then_counted(office, world):
+    center, months = world["center"], []
+    for n in range(101):
+        year, month = divmod(n, 12)
+        months.append(datetime.date(LAST_YEAR - 9 + year, month + 1, 1))
+    OutpatientVisit.objects.bulk_create(
+        OutpatientVisit(institution=center, record_id=f"OLD{n}", visit_date=day, total_cost=1)
+        for n, day in enumerate(months)
+    )
+    rows = [visit(center, f"NEW{n}", visit_date=day.isoformat()) for n, day in enumerate(months)]
+
+    response = office.post(
+        URL + "?dry_run=true",
+        {"file": SimpleUploadedFile("v.csv", csv_bytes("visits", rows))},
+        format="multipart", HTTP_ACCEPT_LANGUAGE="zh-hans",
+    )  # fmt: skip
+
+    warnings = response.json()["warnings"]
+    assert response.status_code == 200
+    assert len(warnings) == 101 and warnings[-1] == "另有 1 个月份同样增长。"
