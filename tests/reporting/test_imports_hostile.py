@@ -11,6 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 
 from reporting.models import OutpatientVisit
+from reporting.services.imports import import_facts
 
 from .conftest import HEADERS, LAST_YEAR, csv_bytes, visit, xlsx_bytes
 
@@ -284,3 +285,22 @@ def test_growth_warnings_are_listed_up_to_a_hundred_then_counted(office, world):
     warnings = response.json()["warnings"]
     assert response.status_code == 200
     assert len(warnings) == 101 and warnings[-1] == "另有 1 个月份同样增长。"
+
+
+@pytest.mark.parametrize("spelling", ["plain", "prefixed, r not first"])
+def test_a_good_workbook_larger_than_a_chunk_passes_the_checks(world, alliance_office, spelling):
+    """The extent check reads the sheet in 1 MB chunks: cells cut at a chunk's end are counted
+    once, and cells spelled otherwise than Excel does are read by the general patterns."""
+    rows = [inline_row(1, HEADERS["visits"])]
+    for n in range(2, 5_002):
+        values = visit(world["center"], f"V{n}", department="内科" * 20)
+        rows.append(inline_row(n, [str(v) for v in values]))
+    if spelling != "plain":
+        rows = [r.replace('<c r="', '<x:c s="0" r="').replace("</c>", "</x:c>") for r in rows]
+    content = workbook(rows)  # calamine reads cells by their local name, any prefix
+    assert len(b"".join(r.encode() for r in rows)) > 2 * 1024 * 1024
+
+    result = import_facts(kind="visits", file=io.BytesIO(content), actor=alliance_office,
+                          dry_run=True)  # fmt: skip
+
+    assert result.rows == 5_000 and result.created == 5_000
