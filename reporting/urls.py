@@ -13,6 +13,7 @@ urlpatterns = [
     ),
     path("recompute/", views.RecomputeListView.as_view(), name="recompute"),
     path("recompute/<int:pk>/", views.RecomputeDetailView.as_view(), name="recompute-detail"),
+    path("recompute/<int:pk>/rerun/", views.RecomputeRerunView.as_view(), name="recompute-rerun"),
     path("imports/", views.ImportListView.as_view(), name="import-list"),
     path("imports/<int:pk>/", views.ImportDetailView.as_view(), name="import-detail"),
     path("imports/<int:pk>/confirm/", views.ImportConfirmView.as_view(), name="import-confirm"),

@@ -8,7 +8,7 @@ from .imports import (
     ImportRerunView,
     ImportTemplateView,
 )
-from .jobs import RecomputeDetailView, RecomputeListView
+from .jobs import RecomputeDetailView, RecomputeListView, RecomputeRerunView
 
 __all__ = [
     "DashboardView",
@@ -20,4 +20,5 @@ __all__ = [
     "InstitutionDashboardView",
     "RecomputeDetailView",
     "RecomputeListView",
+    "RecomputeRerunView",
 ]

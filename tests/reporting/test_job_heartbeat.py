@@ -133,3 +133,20 @@ def test_a_recompute_task_delivered_twice_ends_done_once(world, alliance_office)
     job.refresh_from_db()
     assert job.status == JobStatus.DONE
     assert job.finished_at == finished
+
+
+def test_the_office_reruns_a_swept_recomputation_from_its_page(
+    world, client, alliance_office, django_capture_on_commit_callbacks
+):
+    job = Job.objects.create(kind=JobKind.RECOMPUTE, year=2019, requested_by=alliance_office)
+    age(job, minutes=60)
+    jobs_sweep_stale()
+    client.force_login(alliance_office)
+
+    page = client.get(f"/reporting/recompute/{job.pk}/").content.decode()
+    assert "执行该任务的进程已停止" in page and f"/reporting/recompute/{job.pk}/rerun/" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/reporting/recompute/{job.pk}/rerun/")
+
+    job.refresh_from_db()
+    assert job.status == JobStatus.DONE
