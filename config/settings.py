@@ -393,6 +393,16 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_step": 0.5,
     "interval_max": 1,
 }
+# Workers recycle a child process once it has grown past this many KiB (after its task) or
+# run this many tasks: an import that made a child big does not keep that memory.
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = env.int(
+    "CELERY_WORKER_MAX_MEMORY_PER_CHILD", default=1_500_000
+)
+CELERY_WORKER_MAX_TASKS_PER_CHILD = env.int("CELERY_WORKER_MAX_TASKS_PER_CHILD", default=50)
+# A hard ceiling on the heap of each worker process (RLIMIT_DATA, MB; 0: none), set when it
+# starts (config/celery.py): past it an allocation fails (MemoryError) instead of the machine
+# swapping; the job fails, or its worker dies and the heartbeat sweeper marks it failed.
+CELERY_WORKER_MEMORY_LIMIT_MB = env.int("CELERY_WORKER_MEMORY_LIMIT_MB", default=3072)
 # Every periodic schedule of the platform lives here.
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {
@@ -421,7 +431,32 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reporting.tasks.recompute_current_periods",
         "schedule": crontab(hour=2, minute=30),
     },
+    # Marks failed the jobs whose worker died: no heartbeat for JOB_HEARTBEAT_TIMEOUT_MINUTES.
+    "reporting-sweep-stale-jobs": {
+        "task": "reporting.tasks.sweep_stale_jobs",
+        "schedule": 60.0,
+    },
 }
+# A running job (import, recompute) beats at least every few seconds while it works; one silent
+# for this long has lost its worker and is marked failed, ready to be re-run.
+JOB_HEARTBEAT_TIMEOUT_MINUTES = env.int("JOB_HEARTBEAT_TIMEOUT_MINUTES", default=5)
+
+# --- Imports of fact files: what one file may make the server do ------------------------------
+# A file over a limit is refused whole, with one sentence naming the limit; nothing is written.
+IMPORT_MAX_UNZIPPED_BYTES = env.int("IMPORT_MAX_UNZIPPED_BYTES", default=200 * 1024 * 1024)
+IMPORT_MAX_SHARED_STRINGS_BYTES = env.int(
+    "IMPORT_MAX_SHARED_STRINGS_BYTES", default=64 * 1024 * 1024
+)
+IMPORT_MAX_ZIP_MEMBERS = env.int("IMPORT_MAX_ZIP_MEMBERS", default=1_000)
+IMPORT_MAX_SHEET_CELLS = env.int("IMPORT_MAX_SHEET_CELLS", default=20_000_000)  # rows × columns
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=2_000_000)
+IMPORT_MAX_COLUMNS = env.int("IMPORT_MAX_COLUMNS", default=200)
+IMPORT_MAX_ROW_CHARS = env.int("IMPORT_MAX_ROW_CHARS", default=100_000)  # a CSV line, a cell
+IMPORT_MAX_SECONDS = env.int("IMPORT_MAX_SECONDS", default=600)
+# The API answers an upload up to this size at once (and a workbook only when it unzips to at
+# most IMPORT_SYNC_MAX_UNZIPPED_BYTES); a larger one becomes a job (202).
+IMPORT_SYNC_MAX_BYTES = env.int("IMPORT_SYNC_MAX_BYTES", default=4 * 1024 * 1024)
+IMPORT_SYNC_MAX_UNZIPPED_BYTES = env.int("IMPORT_SYNC_MAX_UNZIPPED_BYTES", default=32 * 1024 * 1024)
 
 
 # --- Patient data ---------------------------------------------------------------------------

@@ -232,6 +232,9 @@ class Job(models.Model):
     )  # fmt: skip
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    # Set while the job runs (each progress report): a running job silent for
+    # JOB_HEARTBEAT_TIMEOUT_MINUTES has lost its worker and is marked failed by the sweeper.
+    heartbeat_at = models.DateTimeField(_("last heartbeat"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
     class Meta:

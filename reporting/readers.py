@@ -28,6 +28,7 @@ from .models import BedCapacity, InpatientStay, OutpatientVisit, ReferralCount
 from .tables import (  # noqa: F401 - the readers' public names
     SAMPLE_BYTES,
     FileError,
+    LimitExceeded,
     Table,
     cell_text,
     count_lines,
@@ -575,8 +576,14 @@ class ErrorReport:
     def __init__(self, limit: int = 1000):
         self.limit = limit
         self.bad_rows = 0
+        self.problems = 0  # every problem found, listed or not
         self.errors: list[dict] = []
         self.labels: dict[str, str] = {}
+
+    @property
+    def omitted(self) -> int:
+        """Problems found beyond the `limit` listed."""
+        return max(self.problems - len(self.errors), 0)
 
     def __bool__(self) -> bool:
         return self.bad_rows > 0
@@ -590,11 +597,13 @@ class ErrorReport:
         else:
             message = _("Row %(row)d: %(problem)s")
         message %= {"row": row, "column": label, "problem": problem}
-        return {"row": row, "column": column, "value": value, "problem": problem,
+        # The value quoted, not the whole cell: a thousand errors stay a short answer.
+        return {"row": row, "column": column, "value": shown(value), "problem": problem,
                 "message": message}  # fmt: skip
 
     def add(self, row: int, problems: Problems) -> None:
         self.bad_rows += 1
+        self.problems += len(problems)
         for column, value, problem in problems:
             if len(self.errors) < self.limit:
                 self.errors.append(self.entry(row, column, value, problem))
@@ -602,6 +611,7 @@ class ErrorReport:
     def merge(self, others: list[dict], count: int) -> None:
         """Add problems found later (duplicates found in SQL), keeping row order and the cap."""
         self.bad_rows += count
+        self.problems += count
         self.errors = sorted(self.errors + others, key=lambda e: e["row"])[: self.limit]
 
     def as_list(self) -> list[dict]:

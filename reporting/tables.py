@@ -2,8 +2,15 @@
 UTF-16 as Excel's "Unicode text"), or a workbook (XLSX, old XLS, ODS) read by python-calamine.
 
 The kind of file is told by its content, not by its name. A file of another kind (a web page
-saved as .xls, a PDF, a zip of something else) is refused in one sentence. A zip's uncompressed
-size is checked before a workbook is opened, so a small "zip bomb" cannot fill the memory.
+saved as .xls, a PDF, a zip of something else) is refused in one sentence.
+
+What a file can make the server do is bounded before anything is parsed (the IMPORT_* settings,
+README's security section): a workbook's parts are decompressed once here, as a stream, counting
+the bytes (a part whose zip header lies about its size fails its CRC), so a small "zip bomb" or
+a 260 MB sheet is refused in a second; an XML part with a DOCTYPE or an entity is refused (no
+expansion, no external fetch); and a sheet's extent (last row × last column) is measured, because
+calamine holds a sheet as a dense rectangle: two cells at A1 and XFD1048576 would ask for 500 GB.
+A CSV line is read with a length limit, so one line of a million columns is refused at once.
 
 A table is an iterator of (row number, values) with row numbers as Excel shows them (the first
 row is 1), values as strings; where the header row is depends on the kind of file, so the row
@@ -24,6 +31,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 
 ZIP_MAGIC = b"PK\x03\x04"
@@ -32,8 +40,6 @@ CHUNK_BYTES = 1 << 20
 SAMPLE_BYTES = 64 * 1024
 NON_ASCII = re.compile(rb"[\x80-\xff]")
 HTML_START = re.compile(rb"\s*<(?:!doctype html|html|table|head|body|meta|\?xml)", re.IGNORECASE)
-MAX_UNZIPPED_BYTES = 512 * 1024 * 1024  # a workbook's sheets, uncompressed
-MAX_ZIP_MEMBERS = 10_000
 HEADER_SCAN_ROWS = 30  # title lines above the header: at most this many rows are looked at
 
 
@@ -44,6 +50,22 @@ class FileError(Exception):
         super().__init__(message)
         self.message = message
         self.row = row
+
+
+class LimitExceeded(FileError):
+    """The file goes over one of the IMPORT_* limits: refused whole, wherever it is found."""
+
+
+def limit(name: str) -> int:
+    """One of the IMPORT_* limits (settings.py), read when used so tests and operators set it."""
+    return getattr(settings, f"IMPORT_{name}")
+
+
+def _too_large() -> LimitExceeded:
+    return LimitExceeded(
+        _("The workbook is larger than %(mb)d MB uncompressed: split it or save it as CSV.")
+        % {"mb": limit("MAX_UNZIPPED_BYTES") >> 20}
+    )
 
 
 def detect_encoding(file: BinaryIO) -> str:
@@ -132,8 +154,15 @@ class Table:
         skipped); failing that, the row naming most, or the first row that is not blank.
         """
         head: list[tuple[int, list[str]]] = []
+        most = limit("MAX_COLUMNS")
         try:
             for item in self.rows:
+                if len(item[1]) > most and any(v.strip() for v in item[1][most:]):
+                    raise LimitExceeded(
+                        _("Row %(row)d has %(n)d columns: a file has at most %(most)d.")
+                        % {"row": item[0], "n": len(item[1]), "most": most},
+                        item[0],
+                    )  # fmt: skip
                 head.append(item)
                 if score(item[1])[1] or len(head) >= HEADER_SCAN_ROWS:
                     break
@@ -184,11 +213,9 @@ def open_table(file: BinaryIO, *, estimate: bool = False) -> Table:
     if head.startswith(OLE_MAGIC):
         size = file.seek(0, io.SEEK_END)
         file.seek(0)
-        if size > MAX_UNZIPPED_BYTES:  # an .xls is not compressed: its size is what is read
-            raise FileError(
-                _("The workbook is larger than %(mb)d MB uncompressed: split it or save it "
-                  "as CSV.") % {"mb": MAX_UNZIPPED_BYTES >> 20}
-            )  # fmt: skip
+        if size > limit("MAX_UNZIPPED_BYTES"):  # an .xls is not compressed: its size is read
+            raise _too_large()
+        # An .xls holds at most 65,536 × 256 cells: calamine's dense sheet stays bounded.
         return _open_workbook(file, "XLS")
     refused = _refused_kind(head)
     if refused:
@@ -222,7 +249,7 @@ def _open_csv(file: BinaryIO, estimate: bool) -> Table:
     encoding = detect_encoding(file)
     text = io.TextIOWrapper(file, encoding=encoding, newline="")
     delimiter = _delimiter(text)
-    reader = csv.reader(text, delimiter=delimiter)
+    reader = csv.reader(_bounded_lines(text, limit("MAX_ROW_CHARS")), delimiter=delimiter)
 
     def close() -> None:
         with contextlib.suppress(ValueError):
@@ -231,6 +258,23 @@ def _open_csv(file: BinaryIO, estimate: bool) -> Table:
     # No generator around the reader: at a million rows, every step per row counts.
     return CsvTable(enumerate(reader, start=1), close, size, encoding=encoding,
                     delimiter=delimiter)  # fmt: skip
+
+
+def _bounded_lines(text: io.TextIOWrapper, most: int) -> Iterator[str]:
+    """The file's lines, each read with a length limit: a line longer than `most` characters
+    (a header of a million columns, one huge cell) is refused before it is split."""
+    readline = text.readline
+    line_no = 0
+    while line := readline(most + 1):
+        line_no += 1
+        if len(line) > most:
+            raise LimitExceeded(
+                _("Line %(line)d of the file is longer than %(n)d characters: a row holds at "
+                  "most %(columns)d columns and %(n)d characters.")
+                % {"line": line_no, "n": most, "columns": limit("MAX_COLUMNS")},
+                line_no,
+            )  # fmt: skip
+        yield line
 
 
 def _delimiter(text: io.TextIOWrapper) -> str:
@@ -254,23 +298,31 @@ def _zip_format(file: BinaryIO) -> str:
     try:
         with zipfile.ZipFile(file) as archive:
             members = archive.infolist()
-            if len(members) > MAX_ZIP_MEMBERS:
-                raise FileError(_("The workbook has too many parts to be read safely."))
-            if sum(member.file_size for member in members) > MAX_UNZIPPED_BYTES:
-                raise FileError(
-                    _("The workbook is larger than %(mb)d MB uncompressed: split it or save it "
-                      "as CSV.") % {"mb": MAX_UNZIPPED_BYTES >> 20}
-                )  # fmt: skip
+            if len(members) > limit("MAX_ZIP_MEMBERS"):
+                raise LimitExceeded(
+                    _("The workbook has more than %(n)d parts: it cannot be read safely.")
+                    % {"n": limit("MAX_ZIP_MEMBERS")}
+                )
+            if sum(member.file_size for member in members) > limit("MAX_UNZIPPED_BYTES"):
+                raise _too_large()  # as the zip declares it; the stream below counts for real
             names = {member.filename for member in members}
             mimetype = archive.read("mimetype")[:80] if "mimetype" in names else b""
-    except zipfile.BadZipFile as exc:
+            if "xl/workbook.xml" in names:
+                format_name = "XLSX"
+            elif b"opendocument.spreadsheet" in mimetype:
+                format_name = "ODS"
+            else:
+                format_name = ""
+            if format_name:
+                from .workbooks import inspect_workbook  # it imports this module
+
+                inspect_workbook(archive, format_name)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError) as exc:
         raise FileError(_("The file looks like an XLSX workbook but is damaged.")) from exc
     finally:
         file.seek(0)
-    if "xl/workbook.xml" in names:
-        return "XLSX"
-    if b"opendocument.spreadsheet" in mimetype:
-        return "ODS"
+    if format_name:
+        return format_name
     if "word/document.xml" in names or b"opendocument.text" in mimetype:
         return _refuse(_("The file is a text document (Word or Writer), not a spreadsheet."))
     return _refuse(_("The file is a zip archive, not a spreadsheet: unpack it first."))

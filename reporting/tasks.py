@@ -15,7 +15,9 @@ RETRY = {
 }
 
 
-@shared_task(ignore_result=True)
+# Imports and recomputations are acknowledged once done (acks_late): a worker killed midway
+# leaves the task to the broker, which delivers it again; the job's claim makes that run once.
+@shared_task(ignore_result=True, acks_late=True)
 def run_import_job(job_id: int) -> None:
     """Import an uploaded file; the job records progress, counts and row errors."""
     from .services.imports import run_import_job as run
@@ -23,7 +25,7 @@ def run_import_job(job_id: int) -> None:
     run(Job.objects.get(pk=job_id))
 
 
-@shared_task(ignore_result=True, **RETRY)
+@shared_task(ignore_result=True, acks_late=True, **RETRY)
 def recompute_indicators(
     year: int, institution_ids: list[int] | None = None, job_id: int | None = None
 ) -> None:
@@ -42,3 +44,11 @@ def recompute_current_periods() -> None:
     from .services.indicators import recompute_current
 
     recompute_current()
+
+
+@shared_task(ignore_result=True)
+def sweep_stale_jobs() -> None:
+    """Every minute: mark failed the running jobs whose heartbeat stopped (their worker died)."""
+    from .services.jobs import jobs_sweep_stale
+
+    jobs_sweep_stale()

@@ -13,9 +13,11 @@ urlpatterns = [
     ),
     path("recompute/", views.RecomputeListView.as_view(), name="recompute"),
     path("recompute/<int:pk>/", views.RecomputeDetailView.as_view(), name="recompute-detail"),
+    path("recompute/<int:pk>/rerun/", views.RecomputeRerunView.as_view(), name="recompute-rerun"),
     path("imports/", views.ImportListView.as_view(), name="import-list"),
     path("imports/<int:pk>/", views.ImportDetailView.as_view(), name="import-detail"),
     path("imports/<int:pk>/confirm/", views.ImportConfirmView.as_view(), name="import-confirm"),
+    path("imports/<int:pk>/rerun/", views.ImportRerunView.as_view(), name="import-rerun"),
     path(
         "imports/template/<slug:kind>.csv",
         views.ImportTemplateView.as_view(),

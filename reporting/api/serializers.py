@@ -48,6 +48,9 @@ class ImportRejectedSerializer(serializers.Serializer):
     detail = serializers.CharField()
     error_count = serializers.IntegerField(help_text=_("Bad rows in all; at most 1,000 listed."))
     errors = RowErrorSerializer(many=True)
+    errors_omitted = serializers.IntegerField(
+        help_text=_("Problems found beyond the 1,000 listed (0: every problem is listed).")
+    )
 
 
 class ImportJobAcceptedSerializer(serializers.Serializer):

@@ -5,6 +5,11 @@ from . import indicators, views
 urlpatterns = [
     path("facts/<str:kind>/import/", views.FactImportView.as_view(), name="facts-import"),
     path("facts/jobs/<int:pk>/", views.FactImportJobView.as_view(), name="facts-import-job"),
+    path(
+        "facts/jobs/<int:pk>/rerun/",
+        views.FactImportJobRerunView.as_view(),
+        name="facts-import-job-rerun",
+    ),
     path("indicators/", indicators.IndicatorValueList.as_view(), name="indicator-list"),
     path(
         "indicators/definitions/",

@@ -1,3 +1,6 @@
+import zipfile
+
+from django.conf import settings
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -18,10 +21,14 @@ from ..services.imports import (
     import_job_create,
     may_import,
 )
+from ..services.jobs import job_rerun
+from ..tables import OLE_MAGIC, ZIP_MAGIC
 from . import serializers as s
 
-# Larger uploads are imported by a job (202 with its URL) instead of holding the request.
-SYNC_MAX_BYTES = 4 * 1024 * 1024
+# Larger uploads are imported by a job (202 with its URL) instead of holding the request:
+# settings.IMPORT_SYNC_MAX_BYTES (4 MB), and a workbook unzipping past
+# IMPORT_SYNC_MAX_UNZIPPED_BYTES. An .xls or .ods always: calamine loads its sheet whole and
+# its extent cannot be measured first, so it is read in a worker, never in the web process.
 
 
 class ImportsFacts(BasePermission):
@@ -77,7 +84,7 @@ class FactImportView(APIView):
                     "errors": []}  # fmt: skip
             return Response(body, status=status.HTTP_400_BAD_REQUEST)
         dry_run = _flag(request.query_params.get("dry_run"))
-        if upload.size is not None and upload.size > SYNC_MAX_BYTES:
+        if _runs_as_job(upload):
             job = import_job_create(actor=request.user, kind=kind, upload=upload, dry_run=dry_run)
             url = reverse("facts-import-job", args=[job.pk])
             body = {"job": job.pk, "url": request.build_absolute_uri(url), "status": job.status}
@@ -87,6 +94,27 @@ class FactImportView(APIView):
         except ImportRejected as exc:
             return Response(exc.as_dict(), status=status.HTTP_400_BAD_REQUEST)
         return Response(result.as_dict())
+
+
+def _runs_as_job(upload) -> bool:
+    if upload.size is None or upload.size > settings.IMPORT_SYNC_MAX_BYTES:
+        return True
+    upload.seek(0)
+    head = upload.read(8)
+    upload.seek(0)
+    if head.startswith(OLE_MAGIC):
+        return True
+    if not head.startswith(ZIP_MAGIC):
+        return False  # CSV or TSV, or refused by its first bytes
+    try:
+        with zipfile.ZipFile(upload) as archive:
+            unzipped = sum(member.file_size for member in archive.infolist())
+            ods = "xl/workbook.xml" not in archive.namelist()
+    except (zipfile.BadZipFile, OSError, EOFError):
+        return False  # refused as damaged at once
+    finally:
+        upload.seek(0)
+    return ods or unzipped > settings.IMPORT_SYNC_MAX_UNZIPPED_BYTES
 
 
 class FactImportJobView(APIView):
@@ -101,3 +129,21 @@ class FactImportJobView(APIView):
         if job is None or not may_import(request.user):
             raise NotFound
         return Response(s.ImportJobSerializer(job).data)
+
+
+class FactImportJobRerunView(APIView):
+    """Run a failed import job again (its worker died, or a limit stopped it): 202."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="facts_import_job_rerun", request=None,
+        responses={202: s.ImportJobSerializer, 409: OpenApiResponse(
+            description=gettext_lazy("The job has not failed: it cannot be run again."))},
+    )  # fmt: skip
+    def post(self, request, pk: int):
+        job = selectors.jobs_for(request.user, JobKind.IMPORT).filter(pk=pk).first()
+        if job is None or not may_import(request.user):
+            raise NotFound
+        job = job_rerun(actor=request.user, job=job)
+        return Response(s.ImportJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)

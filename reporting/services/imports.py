@@ -23,6 +23,7 @@ from __future__ import annotations
 import csv
 import datetime
 import logging
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ from django.db import (
     models,
     transaction,
 )
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -61,7 +63,9 @@ from ..readers import (
     header_score,
     row_parser,
 )
+from ..tables import limit
 from . import preview as previews
+from .jobs import stale_running
 
 logger = logging.getLogger(__name__)
 
@@ -95,16 +99,19 @@ class ImportResult:
 
 
 class ImportRejected(Exception):
-    """The file was rejected whole; `errors` are {row, column, message}, at most ERROR_LIMIT."""
+    """The file was rejected whole; `errors` are {row, column, message}, at most ERROR_LIMIT,
+    and `errors_omitted` says how many more problems were found but not listed."""
 
-    def __init__(self, detail: str, errors: list[dict], error_count: int):
+    def __init__(self, detail: str, errors: list[dict], error_count: int, omitted: int = 0):
         super().__init__(detail)
         self.detail = detail
         self.errors = errors
         self.error_count = error_count
+        self.omitted = omitted
 
     def as_dict(self) -> dict:
-        return {"detail": self.detail, "error_count": self.error_count, "errors": self.errors}
+        return {"detail": self.detail, "error_count": self.error_count, "errors": self.errors,
+                "errors_omitted": self.omitted}  # fmt: skip
 
 
 class _Merge(Exception):
@@ -150,9 +157,10 @@ def import_facts(
         raise ActionNotAllowed(_("Only the alliance office imports facts."))
     spec = SPECS[kind]
     today = timezone.localdate()
+    deadline = time.monotonic() + limit("MAX_SECONDS")  # one deadline for every pass
     run = partial(
         _run, spec=spec, file=_binary(file), codes=institution_codes(actor), today=today,
-        progress=progress,
+        progress=progress, deadline=deadline,
     )  # fmt: skip
     with transaction.atomic():
         totals = previews.Totals(spec)
@@ -182,20 +190,25 @@ def import_facts(
     return ImportResult(kind, created, updated, rows, years, dry_run, preview, warnings)
 
 
-def _run(writer_class, *, spec, file, codes, today, progress, totals) -> tuple[Merged, RowStream]:
-    """Read the whole file once through one writer; raise ImportRejected if anything is bad."""
+def _run(
+    writer_class, *, spec, file, codes, today, progress, deadline, totals
+) -> tuple[Merged, RowStream]:
+    """Read the whole file once through one writer; raise ImportRejected if anything is bad
+    (the caller's transaction then writes nothing)."""
     report = ErrorReport(ERROR_LIMIT)
     try:
         table = readers.open_table(file, estimate=progress is not None)
         with table:
+            _check_deadline(deadline)  # a workbook is loaded whole by open_table
             table.take_header(header_score(spec))
             header = check_header(spec, table.header)
             if header.problems:
                 raise _header_rejected(spec, header, table.header_row)
             report.labels = header.labels
             parse = row_parser(spec, header, codes, today)
-            stream = RowStream(table, parse, spec, report, today, progress, header)
+            stream = RowStream(table, parse, spec, report, today, progress, header, deadline)
             merged = writer_class(spec, report, today, totals).write(stream)
+            _check_deadline(deadline)
     except readers.FileError as exc:
         raise _file_rejected(exc) from exc
     if merged is None:
@@ -207,14 +220,25 @@ def _run(writer_class, *, spec, file, codes, today, progress, totals) -> tuple[M
     return merged, stream
 
 
+def _check_deadline(deadline: float) -> None:
+    if time.monotonic() > deadline:
+        raise readers.LimitExceeded(
+            _("The import took longer than %(n)d seconds and was stopped: nothing was written. "
+              "Split the file into smaller ones.") % {"n": limit("MAX_SECONDS")}
+        )  # fmt: skip
+
+
 class RowStream:
     """The file's rows, checked: iterating yields (row number, row), row None when bad, blank
     or a total row. Problems go to the report; the years each good row touches are kept as
-    spans, and its month's amount in `tally` {(institution, year, month): [amount, rows]}."""
+    spans, and its month's amount in `tally` {(institution, year, month): [amount, rows]}.
+    Every PROGRESS_EVERY rows it reports progress and checks the row limit and the deadline."""
 
-    def __init__(self, table, parse: Parse, spec: Spec, report, today, progress, header):
+    def __init__(self, table, parse: Parse, spec: Spec, report, today, progress, header,
+                 deadline: float = float("inf")):  # fmt: skip
         self.table, self.parse, self.spec, self.report = table, parse, spec, report
         self.today, self.progress, self.header = today, progress, header
+        self.deadline = deadline
         self.spans: set[tuple[int, int, int]] = set()  # (institution, first year, last year)
         self.tally: dict[tuple[int, int, int], list[int]] = {}
         self.rows = 0
@@ -230,7 +254,7 @@ class RowStream:
         amount = self.spec.fields.index(self.spec.amount) if self.spec.amount else None
         tally, tally_get = self.tally, self.tally.get
         today, progress, total = self.today, self.progress, self.table.estimated_rows
-        every = PROGRESS_EVERY if progress is not None else 1 << 62
+        most_rows, deadline = limit("MAX_ROWS"), self.deadline
         if progress is not None:
             progress(0, total)
         row_no = header_row = self.table.header_row
@@ -258,15 +282,29 @@ class RowStream:
                     add_problems(row_no, problems)
                 else:
                     self.blank_rows += 1
-                if row_no % every == 1:  # every 10,000 rows read
-                    progress(row_no - header_row, total)
+                if row_no % PROGRESS_EVERY == 1:  # every 10,000 rows read
+                    self._check(row_no - header_row, most_rows, deadline)
+                    if progress is not None:
+                        progress(row_no - header_row, total)
                 yield row_no, row
         except self.table.read_errors as exc:
+            if isinstance(exc, readers.LimitExceeded):
+                raise
             error = self.table.read_error(exc, row_no + 1)
             add_problems(error.row, [("", "", error.message)])
         self.rows = row_no - header_row
+        self._check(self.rows, most_rows, deadline)
         if progress is not None:
             progress(self.rows, total)
+
+    @staticmethod
+    def _check(rows: int, most_rows: int, deadline: float) -> None:
+        if rows > most_rows:
+            raise readers.LimitExceeded(
+                _("The file has more than %(n)d rows: split it into smaller files.")
+                % {"n": most_rows}
+            )
+        _check_deadline(deadline)
 
     def warnings(self) -> list[str]:
         """What was read but left aside: title lines, columns of no use, total rows."""
@@ -327,7 +365,13 @@ def _rows_rejected(report: ErrorReport) -> ImportRejected:
         "%(count)d rows have errors: nothing was imported.",
         report.bad_rows,
     ) % {"count": report.bad_rows}
-    return ImportRejected(detail, report.as_list(), report.bad_rows)
+    if report.omitted:
+        detail += " " + ngettext(
+            "The first %(listed)d problems are listed; %(more)d more is not.",
+            "The first %(listed)d problems are listed; %(more)d more are not.",
+            report.omitted,
+        ) % {"listed": len(report.errors), "more": report.omitted}
+    return ImportRejected(detail, report.as_list(), report.bad_rows, report.omitted)
 
 
 def _duplicate(spec: Spec, first_row: int, value) -> tuple[str, str, str]:
@@ -358,10 +402,20 @@ class _CopySource:
         self.numbered, self.stop_on = numbered, stop_on
         self.exhausted = False
         self.written = 0
+        self.failure: Exception | None = None  # a limit met while reading: raised after COPY
         self.lines = _Lines()
         self.writerow = csv.writer(self.lines, lineterminator="\n").writerow
 
     def read(self, size: int = -1) -> str:
+        # An exception raised in here would reach the caller as psycopg's "COPY failed":
+        # a limit met while reading ends this COPY instead, and `_copy` raises it.
+        try:
+            return self._read()
+        except readers.LimitExceeded as exc:
+            self.failure = exc
+            return ""
+
+    def _read(self) -> str:
         lines, writerow = self.lines, self.writerow
         while not lines and self.left and not self.exhausted:
             if self.stop_on:
@@ -393,6 +447,8 @@ def _copy(sql: str, source: _CopySource) -> None:
             with cursor.copy(sql) as copy:
                 while text := source.read():
                     copy.write(text)
+    if source.failure is not None:  # the import's transaction is rolled back by the caller
+        raise source.failure
 
 
 def _copy_sql(spec: Spec, table: str, with_row_no: bool) -> str:
@@ -664,14 +720,17 @@ class _ProgressRecorder:
             self.side = type(main)(dict(main.settings_dict), DEFAULT_DB_ALIAS)
 
     def __call__(self, done: int, total: int | None) -> None:
+        now = timezone.now()  # the heartbeat: the sweeper leaves a job that beats alone
         if self.side is None:
-            Job.objects.filter(pk=self.job.pk).update(progress_done=done, progress_total=total)
+            Job.objects.filter(pk=self.job.pk).update(
+                progress_done=done, progress_total=total, heartbeat_at=now
+            )
             return
         with self.side.cursor() as cursor:
             cursor.execute(
-                f"UPDATE {Job._meta.db_table} SET progress_done = %s, progress_total = %s"  # noqa: S608
-                " WHERE id = %s",
-                [done, total, self.job.pk],
+                f"UPDATE {Job._meta.db_table} SET progress_done = %s, progress_total = %s,"  # noqa: S608
+                " heartbeat_at = %s WHERE id = %s",
+                [done, total, now, self.job.pk],
             )
 
     def close(self) -> None:
@@ -682,10 +741,16 @@ class _ProgressRecorder:
 def run_import_job(job: Job) -> None:
     """Run a queued import job; its row records progress, then the counts or the errors.
 
-    Only a queued job is claimed, so a duplicate delivery of the task does nothing.
+    A queued job is claimed, or a running one whose heartbeat stopped (its worker died and the
+    broker delivers the task again): the import is all or nothing and upserts on natural keys,
+    so doing it again gives the same facts. A job running elsewhere, or finished, is left alone:
+    a duplicate delivery does nothing.
     """
-    claimed = Job.objects.filter(pk=job.pk, status=JobStatus.QUEUED).update(
-        status=JobStatus.RUNNING, started_at=timezone.now()
+    now = timezone.now()
+    claimed = (
+        Job.objects.filter(pk=job.pk)
+        .filter(Q(status=JobStatus.QUEUED) | stale_running(now))
+        .update(status=JobStatus.RUNNING, started_at=now, heartbeat_at=now)
     )
     if not claimed:
         return
@@ -712,7 +777,8 @@ def run_import_job(job: Job) -> None:
     except ImportRejected as exc:
         finish(
             JobStatus.FAILED, errors=exc.errors,
-            result={"detail": exc.detail, "error_count": exc.error_count},
+            result={"detail": exc.detail, "error_count": exc.error_count,
+                    "errors_omitted": exc.omitted},
         )  # fmt: skip
     except ActionNotAllowed as exc:
         finish(JobStatus.FAILED, {"detail": exc.message})

@@ -636,14 +636,29 @@ def recompute_job(
     *, year: int, institution_ids: list[int] | None = None, job_id: int | None = None
 ) -> int:
     """Recompute as a job an operator can watch: progress while running, the error if it fails."""
+    from django.db.models import Q
+
+    from .jobs import stale_running
+
     job = Job.objects.filter(pk=job_id).first() if job_id else None
 
     def progress(done: int, total: int) -> None:
         if job is not None:
-            Job.objects.filter(pk=job.pk).update(progress_done=done, progress_total=total)
+            Job.objects.filter(pk=job.pk).update(
+                progress_done=done, progress_total=total, heartbeat_at=timezone.now()
+            )
 
     if job is not None:
-        Job.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING, started_at=timezone.now())
+        # Claimed when queued, or running with a stopped heartbeat (a redelivery after its
+        # worker died): a duplicate delivery of a job done or running elsewhere does nothing.
+        now = timezone.now()
+        claimed = (
+            Job.objects.filter(pk=job.pk)
+            .filter(Q(status=JobStatus.QUEUED) | stale_running(now))
+            .update(status=JobStatus.RUNNING, started_at=now, heartbeat_at=now)
+        )
+        if not claimed:
+            return 0
     try:
         written = recompute(year, institution_ids, progress=progress)
     except Exception as exc:

@@ -18,7 +18,7 @@ import datetime
 from django.db.models import Count, Max, Q, Sum
 from django.db.models.functions import TruncMonth
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_noop, ngettext
 
 from alliance.models import Institution
 
@@ -26,6 +26,7 @@ from ..readers import Spec
 
 GROWTH_WARNING = 0.5  # a month growing by more than half through new records is flagged
 PREVIEW_MONTHS = 600  # month rows listed in a preview; the warnings cover them all
+WARNINGS_LISTED = 100  # growth warnings written out; the rest are counted in one sentence
 MEASURES = {"visits": gettext_noop("visits"), "stays": gettext_noop("discharges"),
             "beds": gettext_noop("open beds")}  # fmt: skip
 
@@ -101,7 +102,7 @@ def _describe(spec: Spec, tally: dict, before: Months, after: Months, created, u
         Institution.objects.filter(pk__in={key[0] for key in tally}).values_list("pk", "code")
     )
     measure = _(MEASURES.get(spec.kind, spec.kind))
-    months, warnings = [], []
+    months, warnings, more = [], [], 0
     for pk, year, month in sorted(tally, key=lambda k: (names.get(k[0], ""), k[1], k[2])):
         start = datetime.date(year, month, 1)
         file_total, file_rows = tally[(pk, year, month)]
@@ -115,7 +116,9 @@ def _describe(spec: Spec, tally: dict, before: Months, after: Months, created, u
         }  # fmt: skip
         if len(months) < PREVIEW_MONTHS:
             months.append(entry)
-        if grows:
+        if grows and len(warnings) >= WARNINGS_LISTED:
+            more += 1
+        elif grows:
             warnings.append(
                 _("%(code)s %(month)s: %(measure)s would grow from %(before)s to %(after)s "
                   "(+%(percent)d %%) through %(new)s new records. Check that these records were "
@@ -124,6 +127,11 @@ def _describe(spec: Spec, tally: dict, before: Months, after: Months, created, u
                    "measure": measure, "before": f"{old:,}", "after": f"{new:,}",
                    "percent": round((new - old) * 100 / old), "new": f"{entry['new_records']:,}"}
             )  # fmt: skip
+    if more:
+        warnings.append(
+            ngettext("%(n)d more month grows likewise.", "%(n)d more months grow likewise.", more)
+            % {"n": more}
+        )
     return {
         "measure": measure,
         "months": months,

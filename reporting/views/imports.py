@@ -24,6 +24,7 @@ from ..forms import ImportForm
 from ..models import Job
 from ..readers import ALIASES, SPECS
 from ..services import imports as services
+from ..services.jobs import job_rerun
 
 # What to write in each column, shown next to the upload form.
 COLUMN_HINTS = {
@@ -152,3 +153,17 @@ class ImportTemplateView(ImportAccessMixin, View):
         )
         response["Content-Disposition"] = f'attachment; filename="{kind}.csv"'
         return response
+
+
+class ImportRerunView(ImportAccessMixin, View):
+    """Run a failed import again (its worker died): the kept file is read once more."""
+
+    def post(self, request, pk: int):
+        job = get_object_or_404(import_jobs_for(request.user), pk=pk)
+        try:
+            job_rerun(actor=request.user, job=job)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("The import runs again."))
+        return redirect("reporting:import-detail", pk=pk)

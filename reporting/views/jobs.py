@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views import View
 from django.views.generic import DetailView, ListView
 
 from alliance.errors import DomainError
@@ -19,6 +20,7 @@ from alliance.querysets import profile_of
 from .. import selectors
 from ..choices import JobKind
 from ..services.indicators import FIRST_YEAR, recompute_job_create
+from ..services.jobs import job_rerun
 
 
 class RecomputeForm(forms.Form):
@@ -96,3 +98,17 @@ class RecomputeDetailView(RecomputeAccessMixin, DetailView):
         if getattr(self.request, "htmx", False):
             return ["reporting/_recompute_status.html"]
         return [self.template_name]
+
+
+class RecomputeRerunView(RecomputeAccessMixin, View):
+    """Run a failed recomputation again (its worker died, or it stopped on an error)."""
+
+    def post(self, request, pk: int):
+        job = get_object_or_404(selectors.jobs_for(request.user, JobKind.RECOMPUTE), pk=pk)
+        try:
+            job_rerun(actor=request.user, job=job)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Recomputation queued."))
+        return redirect("reporting:recompute-detail", pk=pk)

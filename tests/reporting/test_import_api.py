@@ -56,7 +56,8 @@ def test_a_rejected_file_answers_400_with_every_bad_row(api, alliance_office, wo
 
     assert response.status_code == 400
     body = response.json()
-    assert set(body) == {"detail", "error_count", "errors"}
+    assert set(body) == {"detail", "error_count", "errors", "errors_omitted"}
+    assert body["errors_omitted"] == 0
     assert body["detail"]
     assert body["error_count"] == 2
     assert [(e["row"], e["column"]) for e in body["errors"]] == [

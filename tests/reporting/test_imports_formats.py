@@ -12,7 +12,6 @@ from xml.sax.saxutils import escape
 import pytest
 from django.utils import translation
 
-from reporting import tables
 from reporting.models import OutpatientVisit
 from reporting.services.imports import ImportRejected, import_facts
 
@@ -162,9 +161,9 @@ def test_a_zip_that_is_no_workbook_is_refused(world):
     assert refusal(zip_of("word/document.xml", b"<w/>")).startswith("该文件是文字处理文档")
 
 
-def test_a_workbook_too_large_uncompressed_is_refused_before_it_is_opened(world, monkeypatch):
+def test_a_workbook_too_large_uncompressed_is_refused_before_it_is_opened(world, settings):
     content = xlsx_bytes("visits", [visit(world["center"], f"V{n}") for n in range(2000)])
-    monkeypatch.setattr(tables, "MAX_UNZIPPED_BYTES", 50_000)
+    settings.IMPORT_MAX_UNZIPPED_BYTES = 50_000
 
     assert refusal(content).startswith("该工作簿解压后超过 0 MB")
 
@@ -177,8 +176,8 @@ def test_a_damaged_workbook_is_refused(world):
     assert "XLSX" in detail
 
 
-def test_an_old_xls_too_large_is_refused_before_it_is_opened(world, monkeypatch):
-    monkeypatch.setattr(tables, "MAX_UNZIPPED_BYTES", 1 << 20)
+def test_an_old_xls_too_large_is_refused_before_it_is_opened(world, settings):
+    settings.IMPORT_MAX_UNZIPPED_BYTES = 1 << 20
 
     detail = refusal(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * (2 << 20))
 

@@ -9,7 +9,6 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import translation
 
-from reporting.api import views as api_views
 from reporting.choices import JobStatus
 from reporting.models import InpatientStay, Job, OutpatientVisit
 from reporting.services.imports import import_facts, import_job_confirm
@@ -136,9 +135,9 @@ def test_the_api_dry_run_answers_the_preview_and_writes_nothing(api, alliance_of
 
 
 def test_a_large_file_through_the_api_becomes_a_job_with_its_url(
-    api, alliance_office, world, monkeypatch, django_capture_on_commit_callbacks
+    api, alliance_office, world, settings, django_capture_on_commit_callbacks
 ):
-    monkeypatch.setattr(api_views, "SYNC_MAX_BYTES", 100)
+    settings.IMPORT_SYNC_MAX_BYTES = 100
     content = csv_bytes("visits", [visit(world["center"], f"V{n}") for n in range(20)])
     client = api.as_user(alliance_office)
 
@@ -156,9 +155,9 @@ def test_a_large_file_through_the_api_becomes_a_job_with_its_url(
 
 
 def test_a_rejected_job_through_the_api_lists_its_rows(
-    api, alliance_office, world, monkeypatch, django_capture_on_commit_callbacks
+    api, alliance_office, world, settings, django_capture_on_commit_callbacks
 ):
-    monkeypatch.setattr(api_views, "SYNC_MAX_BYTES", 10)
+    settings.IMPORT_SYNC_MAX_BYTES = 10
     content = csv_bytes("visits", [visit(world["center"], "V1", total_cost="x")])
     client = api.as_user(alliance_office)
 

@@ -249,8 +249,10 @@ PAGE_OBJECTS: dict[str, dict[str, str | Literal]] = {
     "centers/sterilization/requests/{pk}/": {"pk": "supply_request"},
     "reporting/institutions/{pk}/": {"pk": "institution"},
     "reporting/recompute/{pk}/": {"pk": "job_recompute"},
+    "reporting/recompute/{pk}/rerun/": {"pk": "job_recompute"},
     "reporting/imports/{pk}/": {"pk": "job_import"},
     "reporting/imports/{pk}/confirm/": {"pk": "job_import"},
+    "reporting/imports/{pk}/rerun/": {"pk": "job_import"},
     "reporting/imports/template/{kind}.csv": {
         "kind": Literal("visits", "the kind of fact file: an empty template"),
     },

@@ -136,9 +136,11 @@ BUREAU_PAGES: dict[str, Expect] = {
     "reporting/institutions/{pk}/": ok(AGGREGATE + ": an institution of its district"),
     "reporting/recompute/": deny(NOT_BUREAU + ": the office recomputes"),
     "reporting/recompute/{pk}/": deny(NOT_BUREAU),
+    "reporting/recompute/{pk}/rerun/": deny(NOT_BUREAU + ": running a recomputation again"),
     "reporting/imports/": deny(NOT_BUREAU + ": the office imports"),
     "reporting/imports/{pk}/": deny(NOT_BUREAU),
     "reporting/imports/{pk}/confirm/": deny(NOT_BUREAU + ": confirming an import"),
+    "reporting/imports/{pk}/rerun/": deny(NOT_BUREAU + ": running an import again"),
     "reporting/imports/template/{kind}.csv": deny(NOT_BUREAU),
 }
 
