@@ -200,7 +200,9 @@ class TokenResponseSerializer(serializers.Serializer):
 
 class TokenView(GenericAPIView):
     """`POST {"username", "password", "otp"}` → `{"token", "expiry"}`; send it as
-    `Authorization: Token <token>`. `DELETE` revokes the token the request carries."""
+    `Authorization: Token <token>`. `DELETE` revokes the token the request carries, of any kind
+    (a machine token's service account is deactivated with it); from a browser session, its
+    sign-in tokens. Both are in the access log."""
 
     throttle_classes = ()
     permission_classes = ()
