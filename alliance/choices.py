@@ -122,6 +122,10 @@ class AccessKind(models.TextChoices):
     TWO_FACTOR_ON = "two_factor_on", _("Turned two-factor sign-in on")
     TWO_FACTOR_OFF = "two_factor_off", _("Turned two-factor sign-in off")
     TWO_FACTOR_FAILED = "two_factor_failed", _("Wrong two-factor code")
+    TOKEN_CREATED = "token_created", _("Created an API token")
+    TOKEN_REVOKED = "token_revoked", _("Revoked an API token")
+    # A personal or machine token at work: at most one row per token and minute.
+    TOKEN_USED = "token_used", _("Used an API token")
 
 
 PATIENT_ACCESS_KINDS = (

@@ -12,7 +12,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .backends import address_is_refused
 from .choices import IdType
-from .models import Department, Patient
+from .models import Department, Institution, Patient
 
 
 class OneTimeCodeField(forms.CharField):
@@ -186,3 +186,33 @@ class ContactCardForm(forms.ModelForm):
 ContactCardFormSet = forms.modelformset_factory(
     Department, form=ContactCardForm, extra=1, can_delete=False, max_num=200, validate_max=True
 )
+
+
+class PersonalTokenForm(forms.Form):
+    """A personal access token's name (alliance/tokens.py)."""
+
+    name = forms.CharField(
+        label=_("Token name"),
+        max_length=100,
+        help_text=_("What will use it, e.g. “weekly export script”."),
+    )
+
+
+class MachineTokenForm(forms.Form):
+    """A machine token for a member institution's system (alliance/tokens.py)."""
+
+    name = forms.CharField(
+        label=_("System"), max_length=100, help_text=_("The system that will use it, e.g. “HIS”.")
+    )
+    institution = forms.ModelChoiceField(
+        label=_("Institution"),
+        queryset=Institution.objects.none(),
+        help_text=_(
+            "The system acts as staff of this institution: hospital staff for a hospital, "
+            "community staff for primary care."
+        ),
+    )
+
+    def __init__(self, *args, institutions, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["institution"].queryset = institutions

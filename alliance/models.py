@@ -709,7 +709,12 @@ class ApiTokenKind(models.TextChoices):
 class ApiToken(AbstractAuthToken):
     """An API bearer credential (django-rest-knox): only its hash is stored; it expires, and it
     is revoked on logout (sign-in tokens), on a password change and when the account is
-    deactivated (every kind)."""
+    deactivated (every kind).
+
+    Kinds (alliance/tokens.py): a sign-in token from POST /api/v1/auth/token/; a personal
+    access token a two-factor-verified user names on /accounts/tokens/ for their own scripts;
+    a machine token the alliance office issues to a hospital system, whose user is a service
+    account of that institution made for it (no password, no browser sign-in)."""
 
     kind = models.CharField(
         _("kind"), max_length=16, choices=ApiTokenKind.choices, default=ApiTokenKind.SIGN_IN
@@ -717,6 +722,15 @@ class ApiToken(AbstractAuthToken):
     name = models.CharField(_("name"), max_length=100, blank=True)
     # Issuing a token is its first use (and spares the first request a write).
     last_used_at = models.DateTimeField(_("last used"), default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("Who issued a machine token (the alliance office)."),
+    )
 
     class Meta:
         verbose_name = _("API token")

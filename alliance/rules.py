@@ -49,3 +49,9 @@ keeps_contact_cards = (
 )
 rules.add_perm("alliance.add_department", keeps_contact_cards)
 rules.add_perm("alliance.change_department", keeps_contact_cards)
+
+# API tokens: the alliance office issues machine tokens for its members' systems and revokes any
+# token of its alliances' staff (alliance/tokens.py decides which rows).
+manages_api_tokens = is_superuser | has_role(Role.ALLIANCE_OFFICE)
+rules.add_perm("alliance.manage_api_tokens", manages_api_tokens)
+rules.add_rule("alliance.manages_api_tokens", manages_api_tokens)

@@ -49,6 +49,17 @@ def device_of(user, *, confirmed: bool = True) -> TOTPDevice | None:
     return TOTPDevice.objects.devices_for_user(user, confirmed=confirmed).first()
 
 
+def session_verified(user) -> bool:
+    """Has this signed-in session given its second factor, where one applies to the account?
+    (A personal access token is issued only to such a session: alliance/tokens.py.)"""
+    if not settings.TWO_FACTOR_ENFORCED:
+        return True
+    is_verified = getattr(user, "is_verified", None)  # set on request.user by OTPMiddleware
+    if is_verified is not None and is_verified():
+        return True
+    return device_of(user) is None and not required_for(user)
+
+
 def check_api_code(request: HttpRequest, user, code: str) -> None:
     """Refuse an API token to an account that needs a second factor unless `code` is its
     authenticator's current one. django-otp throttles a device after wrong codes."""

@@ -15,6 +15,12 @@ urlpatterns = [
         name="contact-cards",
     ),
     path("audit/", views.AccessLogView.as_view(), name="access-log"),
+    path("tokens/", views.OfficeTokensView.as_view(), name="api-tokens"),
+    path(
+        "tokens/<slug:digest>/revoke/",
+        views.OfficeTokenRevokeView.as_view(),
+        name="api-token-revoke",
+    ),
     path("patients/", views.PatientListView.as_view(), name="patient-list"),
     path("patients/new/", views.PatientCreateView.as_view(), name="patient-create"),
     path("patients/<int:pk>/", views.PatientDetailView.as_view(), name="patient-detail"),

@@ -337,6 +337,11 @@ REST_KNOX = {
     "AUTH_HEADER_PREFIX": "Token",
     "AUTO_REFRESH": False,
 }
+# Personal access tokens (a two-factor-verified user's own, /accounts/tokens/) and machine tokens
+# (the alliance office's, for a hospital system, /alliance/tokens/) live this many days; neither
+# ends with a browser logout, both end with a password change or deactivation (alliance/tokens.py).
+API_PERSONAL_TOKEN_DAYS = env.int("API_PERSONAL_TOKEN_DAYS", default=90)
+API_MACHINE_TOKEN_DAYS = env.int("API_MACHINE_TOKEN_DAYS", default=365)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Medical Alliance Platform API",
     "DESCRIPTION": "Regional medical alliance (医联体): institutions, referrals, shared centers.",

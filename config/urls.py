@@ -48,6 +48,12 @@ urlpatterns = [
         alliance_views.TwoFactorDisableView.as_view(),
         name="two_factor_disable",
     ),
+    path("accounts/tokens/", alliance_views.PersonalTokensView.as_view(), name="api_tokens"),
+    path(
+        "accounts/tokens/<slug:digest>/revoke/",
+        alliance_views.PersonalTokenRevokeView.as_view(),
+        name="api_token_revoke",
+    ),
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz/", alliance_views.health, name="health"),
     path("notifications/", alliance_views.NotificationListView.as_view(), name="notifications"),

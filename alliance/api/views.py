@@ -10,7 +10,8 @@ from rest_framework.generics import GenericAPIView, get_object_or_404
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from alliance import services, twofactor
+from alliance import audit, services, tokens, twofactor
+from alliance.choices import AccessKind
 from alliance.filters import DepartmentFilter, InstitutionFilter, PatientFilter
 from alliance.models import (
     Alliance,
@@ -199,7 +200,9 @@ class TokenResponseSerializer(serializers.Serializer):
 
 class TokenView(GenericAPIView):
     """`POST {"username", "password", "otp"}` → `{"token", "expiry"}`; send it as
-    `Authorization: Token <token>`. `DELETE` revokes the token the request carries."""
+    `Authorization: Token <token>`. `DELETE` revokes the token the request carries, of any kind
+    (a machine token's service account is deactivated with it); from a browser session, its
+    sign-in tokens. Both are in the access log."""
 
     throttle_classes = ()
     permission_classes = ()
@@ -226,6 +229,10 @@ class TokenView(GenericAPIView):
         # the access and clears the failures as for the login page.
         AxesProxyHandler.user_logged_in(sender=type(self), request=request, user=user)
         token, key = ApiToken.objects.create(user=user, kind=ApiTokenKind.SIGN_IN)
+        # A token sign-in is a sign-in: in the access log like the login page's.
+        audit.record(
+            AccessKind.LOGIN, request=request, user=user, channel="api", ref=token.digest[:12]
+        )
         return Response({"token": key, "expiry": token.expiry})
 
     @extend_schema(
@@ -235,9 +242,10 @@ class TokenView(GenericAPIView):
         if not request.user.is_authenticated:
             raise exceptions.NotAuthenticated()
         if isinstance(request.auth, ApiToken):
-            request.auth.delete()
+            tokens.token_revoke(actor=request.user, token=request.auth)
         else:  # signed in with the browser session: its sign-in tokens end with it
-            ApiToken.objects.filter(user=request.user, kind=ApiTokenKind.SIGN_IN).delete()
+            for token in ApiToken.objects.filter(user=request.user, kind=ApiTokenKind.SIGN_IN):
+                tokens.token_revoke(actor=request.user, token=token)
         return Response(status=204)
 
 

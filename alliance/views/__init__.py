@@ -16,12 +16,18 @@ from .pages import (
     server_error,
 )
 from .patients import PatientCreateView, PatientDetailView, PatientListView, PatientUpdateView
+from .tokens import (
+    OfficeTokenRevokeView,
+    OfficeTokensView,
+    PersonalTokenRevokeView,
+    PersonalTokensView,
+)
 
 __all__ = [
     "AccessLogView", "ContactCardEditView", "HomeView", "InstitutionDetailView",
-    "InstitutionDirectoryView",
-    "NotificationListView", "PatientCreateView", "PatientDetailView", "PatientListView",
-    "PatientSearchMixin", "PatientUpdateView", "RestrictedMixin", "TwoFactorDisableView",
-    "TwoFactorSetupView", "TwoFactorVerifyView", "bad_request", "health", "page_not_found",
-    "permission_denied", "server_error",
+    "InstitutionDirectoryView", "NotificationListView", "OfficeTokenRevokeView",
+    "OfficeTokensView", "PatientCreateView", "PatientDetailView", "PatientListView",
+    "PatientSearchMixin", "PatientUpdateView", "PersonalTokenRevokeView", "PersonalTokensView",
+    "RestrictedMixin", "TwoFactorDisableView", "TwoFactorSetupView", "TwoFactorVerifyView",
+    "bad_request", "health", "page_not_found", "permission_denied", "server_error",
 ]  # fmt: skip

@@ -59,6 +59,18 @@ PAGE_MATRIX = [
     ("/api/docs/", None, dict.fromkeys(PERSONAS, 200) | {"anonymous": LOGIN}),
     ("/api/redoc/", None, dict.fromkeys(PERSONAS, 200) | {"anonymous": LOGIN}),
     ("/api/schema/", None, dict.fromkeys(PERSONAS, 200) | {"anonymous": 401}),
+    # API tokens: everyone's own; the office's machine tokens and revocations (issue 13).
+    ("/accounts/tokens/", None, PAGE),
+    (
+        "/alliance/tokens/",
+        None,
+        dict.fromkeys(PERSONAS, 403)
+        | {
+            "alliance_office": 200,
+            "superuser": 200,
+            "anonymous": LOGIN,
+        },
+    ),  # fmt: skip
     # Load balancers and operators call the health check without an account.
     ("/healthz/", None, PUBLIC),
     ("/admin/", None, ADMIN),

@@ -222,6 +222,9 @@ class Literal:
 # Page parameters: route → parameter → the kind of object it names, or a literal value (str)
 # for one that names no row. API routes are mapped by RESOURCES/SUBRESOURCES above.
 PAGE_OBJECTS: dict[str, dict[str, str | Literal]] = {
+    # An API token by the hash knox keys it with (never the token itself).
+    "accounts/tokens/{digest}/revoke/": {"digest": "api_token"},
+    "alliance/tokens/{digest}/revoke/": {"digest": "api_token"},
     "alliance/institutions/{pk}/": {"pk": "institution"},
     "alliance/institutions/{pk}/contacts/": {"pk": "institution"},
     "alliance/patients/{pk}/": {"pk": "patient"},

@@ -62,6 +62,8 @@ BUREAU_PAGES: dict[str, Expect] = {
     "accounts/2fa/": ok(OWN + ": two-factor sign-in"),
     "accounts/2fa/verify/": redirect("no code pending: back to the two-factor page"),
     "accounts/2fa/disable/": post_only("turning two-factor sign-in off"),
+    "accounts/tokens/": ok(OWN + ": its API tokens"),
+    "accounts/tokens/{digest}/revoke/": post_only("revoking one of its own tokens"),
     "i18n/setlang/": redirect("switching the language: a GET only goes back"),
     "healthz/": ok("liveness: database, cache, worker"),
     "notifications/": ok(OWN + ": its inbox"),
@@ -74,6 +76,8 @@ BUREAU_PAGES: dict[str, Expect] = {
     "alliance/patients/new/": deny(PATIENT),
     "alliance/patients/{pk}/": deny(PATIENT),
     "alliance/patients/{pk}/edit/": deny(PATIENT),
+    "alliance/tokens/": deny(NOT_BUREAU + ": the office's machine tokens and revocations"),
+    "alliance/tokens/{digest}/revoke/": deny(NOT_BUREAU + ": the office revokes tokens"),
     "alliance/audit/": deny(PATIENT + ": who opened which patient's record (the auditor's)"),
     # the API
     "api/v1/": ok("the API root: a list of links"),

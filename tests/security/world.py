@@ -19,8 +19,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from alliance import services as alliance_services
+from alliance import tokens as alliance_tokens
 from alliance.choices import InstitutionKind, Role
-from alliance.models import ApiToken
+from alliance.models import ApiToken, ApiTokenKind
 from alliance.validators import mask_id_number, mask_phone
 from referrals import services as referral_services
 from referrals.models import FollowUpTask, ReferralAttachment
@@ -61,8 +62,8 @@ class World:
     tokens: dict[str, str] = field(default_factory=dict)
     # side → kind → ids (kinds: patient, referral, attachment, follow_up, center, item, order,
     # slot, package, cycle, supply_request, institution, department, alliance, job_import,
-    # job_recompute, notification, indicator_institution, indicator_alliance)
-    objects: dict[str, dict[str, list[int]]] = field(default_factory=dict)
+    # job_recompute, notification, indicator_institution, indicator_alliance; api_token: digests)
+    objects: dict[str, dict[str, list[int | str]]] = field(default_factory=dict)
     # side → handy instances (hospital, center, patient, referral, attachment, lab, ...)
     things: dict[str, dict[str, object]] = field(default_factory=dict)
     # side → what identifies its patients: names, identity numbers and phones (full and masked).
@@ -273,9 +274,19 @@ def _build_side(world: World, side: str, district) -> None:
         title=f"转诊 {submitted.number}：{patient.name}", url=f"/referrals/{submitted.pk}/",
     )  # fmt: skip
 
+    # API tokens: the office's machine token for the hospital's system (on its own service
+    # account) and the clinic's personal token; their names show only on the token pages.
+    machine, _key = alliance_tokens.machine_token_create(
+        actor=office, institution=hospital, name=f"{side}院区HIS接口"
+    )
+    personal, _key = ApiToken.objects.create(
+        user=clinic, kind=ApiTokenKind.PERSONAL, name=f"{side}随访导出脚本",
+        expiry=datetime.timedelta(days=90),
+    )  # fmt: skip
+
     world.markers[side] = [
         *(r.number for r in referrals), *(o.number for o in orders), supply_request.number,
-        *codes, cycle.cycle_number, job_import.file_name,
+        *codes, cycle.cycle_number, job_import.file_name, machine.name, personal.name,
     ]  # fmt: skip
     world.things[side] = {
         "district": district, "hospital": hospital, "center": center, "station": station,
@@ -288,6 +299,7 @@ def _build_side(world: World, side: str, district) -> None:
         "job_recompute": job_recompute,
     }  # fmt: skip
     world.objects[side] = {
+        "api_token": [machine.digest, personal.digest],
         "district": [district.pk],
         "kit": [kit.pk],
         "institution": [hospital.pk, center.pk, station.pk],
