@@ -42,6 +42,7 @@ from .models import (
     ResponseLimit,
 )
 from .querysets import referral_scope
+from .validators import check_sending_department, receiving_departments, referral_targets
 
 SENDER, RECEIVER, SYSTEM = "sender", "receiver", "system"
 
@@ -193,15 +194,12 @@ def _check_target(source: Institution, target: Institution | None, department: D
         errors["to_institution"] = _("Choose the institution to refer to.")
     elif target.pk == source.pk:
         errors["to_institution"] = _("A referral goes to another institution.")
-    elif (
-        not target.is_active
-        or not Institution.objects.in_alliances_of(source.pk).filter(pk=target.pk).exists()
-    ):
+    elif not referral_targets(source).filter(pk=target.pk).exists():
         errors["to_institution"] = _("The institution is not an active member of your alliance.")
     if department is not None and target is not None:
         if department.institution_id != target.pk:
             errors["to_department"] = _("The department belongs to another institution.")
-        elif not department.accepts_referrals or not department.is_active:
+        elif not receiving_departments(target).filter(pk=department.pk).exists():
             errors["to_department"] = _("This department does not take referrals.")
     if errors:
         raise ValidationError(errors)
@@ -303,10 +301,7 @@ def referral_create(
             raise ActionNotAllowed(_("You may not refer on behalf of that institution."))
         source = from_institution
     _check_target(source, to_institution, to_department)
-    if from_department is not None and from_department.institution_id != source.pk:
-        raise ValidationError(
-            {"from_department": _("The department belongs to another institution.")}
-        )
+    check_sending_department(source, from_department)
     diagnosis_code = diagnosis_code.strip().upper()
     referral = Referral(
         number=next_number(timezone.localdate()),
@@ -378,6 +373,8 @@ def referral_update(*, actor, referral: Referral, **changes) -> Referral:
     if locked.service != Service.EXAM:
         locked.exam_type = ""
     _check_target(locked.from_institution, locked.to_institution, locked.to_department)
+    if "from_department" in changed:  # the same rule as on creation
+        check_sending_department(locked.from_institution, locked.from_department)
     locked.direction = direction_between(locked.from_institution, locked.to_institution)
     locked.__dict__.update(_priorities(locked.patient, locked.urgency, locked.service))
     _validate(locked)
