@@ -78,7 +78,7 @@ class ReferenceField(serializers.PrimaryKeyRelatedField):
         if allowed is None:  # the scope cannot tell (no profile): the service decides
             return False
         pks = {row.pk for row in rows}
-        return allowed.filter(pk__in=pks).values("pk").distinct().count() != len(pks)
+        return set(allowed.order_by().filter(pk__in=pks).values_list("pk", flat=True)) != pks
 
 
 def _kept(field: serializers.Field, value, instance: Model | None) -> bool:

@@ -70,11 +70,12 @@ def _colleagues(refs: Refs):
     return refs.instance.center.staff.filter(is_active=True)
 
 
-def _alliance_members(refs: Refs):
-    instrument_set = refs.get("instrument_set")
-    if instrument_set is None:
-        return None
-    return Institution.objects.in_alliance(instrument_set.center.alliance_id)
+def _package_owners(refs: Refs):
+    """Members of the alliances of the sterilization centers the user works at: what the
+    page's register form offers (the service checks the chosen set's own alliance)."""
+    from ..selectors import alliance_members_of, sterilization_centers
+
+    return alliance_members_of(sterilization_centers(refs.user))
 
 
 def _sets_of_center(refs: Refs):
@@ -383,7 +384,7 @@ class PackageRegisterSerializer(ReferencesMixin, serializers.Serializer):
     # Another center's set is refused by the service: only its staff register packages (403).
     instrument_set = ReferenceField(queryset=InstrumentSet.objects.all())
     owner = ReferenceField(
-        queryset=Institution.objects.all(), scope=_alliance_members,
+        queryset=Institution.objects.all(), scope=_package_owners,
         message=_("The institution is not a member of the alliance."),
         help_text=_("The member institution the package belongs to."),
     )  # fmt: skip
