@@ -33,6 +33,15 @@ def alliance_members_of(centers: QuerySet[SharedCenter]) -> QuerySet[Institution
     return Institution.objects.within(members.values("institution_id")).active().in_tree_order()
 
 
+def request_centers(user) -> QuerySet[SharedCenter]:
+    """The sterilization centers a member may request packages from (the page's choices and
+    what the API accepts)."""
+    visible = SharedCenter.objects.restrict(user).values("pk")
+    return SharedCenter.objects.filter(
+        pk__in=visible, kind=CenterKind.STERILIZATION, is_active=True
+    ).order_by("name")
+
+
 def orders_for(user) -> QuerySet[ExamOrder]:
     return ExamOrder.objects.restrict(user).select_related(*LIST_RELATED)
 

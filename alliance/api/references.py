@@ -94,6 +94,7 @@ def reference_errors(serializer: serializers.Serializer, attrs: dict, refs: Refs
     """{field: [message]} for every reference of `attrs` outside its scope, nested lists
     included (their lines see the root body as `refs.attrs`, themselves as `refs.item`)."""
     errors: dict = {}
+    nested = []
     for name, field_ in serializer.fields.items():
         if field_.read_only or field_.source not in attrs:
             continue
@@ -101,12 +102,7 @@ def reference_errors(serializer: serializers.Serializer, attrs: dict, refs: Refs
         if isinstance(field_, serializers.ListSerializer) and isinstance(
             field_.child, serializers.Serializer
         ):
-            lines = [
-                reference_errors(field_.child, item, Refs(refs.user, None, refs.attrs, item))
-                for item in value or []
-            ]
-            if any(lines):
-                errors[name] = lines
+            nested.append((name, field_.child, value or []))
         elif isinstance(field_, serializers.ManyRelatedField) and isinstance(
             field_.child_relation, ReferenceField
         ):
@@ -117,6 +113,14 @@ def reference_errors(serializer: serializers.Serializer, attrs: dict, refs: Refs
                 continue
             if field_.refused([value], refs):
                 errors[name] = [field_.scope_message]
+    if errors:  # lines are checked against a body whose own references hold
+        return errors
+    for name, child, items in nested:
+        lines = [
+            reference_errors(child, item, Refs(refs.user, None, refs.attrs, item)) for item in items
+        ]
+        if any(lines):
+            errors[name] = lines
     return errors
 
 

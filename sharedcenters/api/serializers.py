@@ -75,7 +75,15 @@ def _package_owners(refs: Refs):
     page's register form offers (the service checks the chosen set's own alliance)."""
     from ..selectors import alliance_members_of, sterilization_centers
 
-    return alliance_members_of(sterilization_centers(refs.user))
+    centers = sterilization_centers(refs.user)
+    # Who works at none registers nothing: the service refuses the action itself (403).
+    return alliance_members_of(centers) if centers.exists() else None
+
+
+def _request_centers(refs: Refs):
+    from ..selectors import request_centers
+
+    return request_centers(refs.user)
 
 
 def _sets_of_center(refs: Refs):
@@ -557,8 +565,10 @@ class SupplyRequestLineInputSerializer(serializers.Serializer):
 
 class SupplyRequestCreateSerializer(ReferencesMixin, serializers.Serializer):
     center = ReferenceField(
-        queryset=SharedCenter.objects.all(), help_text=_("A sterilization supply center.")
-    )
+        queryset=SharedCenter.objects.all(), scope=_request_centers,
+        message=_("Choose a sterilization supply center of your alliance."),
+        help_text=_("A sterilization supply center."),
+    )  # fmt: skip
     lines = SupplyRequestLineInputSerializer(
         many=True, help_text=_("One line per instrument set, each set once.")
     )

@@ -42,7 +42,7 @@ from ..models import (
     SupplyRequest,
     SupplyRequestLine,
 )
-from ..selectors import alliance_members_of, sterilization_centers
+from ..selectors import alliance_members_of, request_centers, sterilization_centers
 from ..services.sterilization import CENTER, MEMBER
 from .base import PackagesAccessMixin, staff_center_ids
 from .orders import day_start
@@ -407,14 +407,6 @@ def supply_request_for_user(user, pk) -> SupplyRequest:
     if found is None:
         raise Http404
     return found
-
-
-def request_centers(user) -> QuerySet[SharedCenter]:
-    """The sterilization centers a member may request packages from."""
-    visible = SharedCenter.objects.restrict(user).values("pk")
-    return SharedCenter.objects.filter(
-        pk__in=visible, kind=CenterKind.STERILIZATION, is_active=True
-    ).order_by("name")
 
 
 def mark_on_shelf(requests: list[SupplyRequest]) -> None:
