@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .choices import IdType
-from .models import Department, Patient
+from .models import Department, Institution, Patient
 
 
 class OneTimeCodeField(forms.CharField):
@@ -125,6 +125,10 @@ class PatientForm(forms.ModelForm):
     def __init__(self, *args, institutions, signing_institutions, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["home_institution"].queryset = institutions
+        current = self.instance.signing_institution_id if self.instance.pk else None
+        if current is not None:
+            # A signature already there is kept, not made anew: as the API and the service.
+            signing_institutions = signing_institutions | Institution.objects.filter(pk=current)
         self.fields["signing_institution"].queryset = signing_institutions
         if self.instance.pk:
             del self.fields["id_number"]

@@ -567,3 +567,32 @@ def test_a_kept_value_is_not_named_anew(world_db, client_as):
     Patient.objects.filter(pk=patient.pk).update(signing_institution=a["center"])
     response = client.patch(f"/api/v1/patients/{patient.pk}/", body, format="json")
     assert response.status_code == 400, response.content
+
+
+def test_the_patient_page_keeps_a_signature_made_elsewhere(world_db):
+    from django.test import Client
+
+    a = world_db.things["A"]
+    elsewhere = InstitutionFactory(name="A二中心", code="A-CHC2", district=a["district"])
+    patient = a["patient"]
+    Patient.objects.filter(pk=patient.pk).update(
+        signed=True, signing_institution=elsewhere, signed_on=datetime.date(2024, 1, 1)
+    )
+    client = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
+    client.force_login(world_db.user("A.clinic"))
+    response = client.post(
+        f"/alliance/patients/{patient.pk}/edit/",
+        {
+            "name": "改名",
+            "gender": patient.gender,
+            "birth_date": patient.birth_date.isoformat(),
+            "phone": patient.phone,
+            "address": patient.address,
+            "home_institution": a["center"].pk,
+            "signed": "on",
+            "signing_institution": elsewhere.pk,
+            "signed_on": "2024-01-01",
+        },  # fmt: skip
+    )
+    assert response.status_code == 302, response.context["form"].errors
+    assert Patient.objects.get(pk=patient.pk).name == "改名"
