@@ -368,13 +368,13 @@ def referral_update(*, actor, referral: Referral, **changes) -> Referral:
     changed = [name for name, value in changes.items() if getattr(locked, name) != value]
     for name, value in changes.items():
         setattr(locked, name, value)
+    if "from_department" in changed:  # the same rule as on creation
+        check_sending_department(locked.from_institution, locked.from_department)
     if "diagnosis_code" in changes:
         locked.diagnosis_code = locked.diagnosis_code.strip().upper()
     if locked.service != Service.EXAM:
         locked.exam_type = ""
     _check_target(locked.from_institution, locked.to_institution, locked.to_department)
-    if "from_department" in changed:  # the same rule as on creation
-        check_sending_department(locked.from_institution, locked.from_department)
     locked.direction = direction_between(locked.from_institution, locked.to_institution)
     locked.__dict__.update(_priorities(locked.patient, locked.urgency, locked.service))
     _validate(locked)
