@@ -124,10 +124,10 @@ def reference_errors(serializer: serializers.Serializer, attrs: dict, refs: Refs
     return errors
 
 
+# For a request body (or a model serializer) with ReferenceFields: checks each against its scope,
+# with the object changed or acted on as `instance` (None on create). A comment, not a docstring:
+# drf-spectacular would print an inherited docstring in every body's schema.
 class ReferencesMixin:
-    """For a request body (or a model serializer) with ReferenceFields: checks each against its
-    scope, with the object changed or acted on as `instance` (None on create)."""
-
     def validate(self, attrs: dict) -> dict:
         attrs = super().validate(attrs)
         refs = Refs(self.context["request"].user, self.instance, attrs)

@@ -114,12 +114,14 @@ class PatientSerializer(ReferencesMixin, serializers.ModelSerializer):
     """Identity number and phone are write-in-full, read-masked."""
 
     home_institution = ReferenceField(
+        label=_("home institution"),
         queryset=Institution.objects.all(),
         scope=_registrable,
         message=_("You may only register residents of your own institutions."),
         help_text=_("The primary-care institution where the resident is registered."),
     )
     signing_institution = ReferenceField(
+        label=_("signing institution"),
         queryset=Institution.objects.all(),
         scope=_signing,
         message=_("Choose a primary-care institution of your own to sign the resident."),

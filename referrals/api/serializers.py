@@ -133,9 +133,8 @@ class ReferralCreateSerializer(ReferencesMixin, serializers.Serializer):
     )
 
 
+# The referral edited is the `instance`: its sending institution bounds the references.
 class ReferralUpdateSerializer(ReferencesMixin, serializers.Serializer):
-    """The referral edited is the `instance`: its sending institution bounds the references."""
-
     to_institution = _to_institution()
     to_department = _to_department(allow_null=True)
     from_department = _from_department(allow_null=True)
@@ -161,9 +160,8 @@ class ReasonSerializer(serializers.Serializer):
     reason = serializers.CharField()
 
 
+# The referral redirected is the `instance`.
 class RedirectSerializer(ReferencesMixin, serializers.Serializer):
-    """The referral redirected is the `instance`."""
-
     to_institution = _to_institution()
     to_department = _to_department(required=False, allow_null=True)
     note = serializers.CharField(required=False, allow_blank=True, default="")

@@ -247,9 +247,8 @@ class OrderNoteSerializer(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, default="")
 
 
+# The order is the serializer's `instance` (see alliance.api.references).
 class OrderScheduleSerializer(ReferencesMixin, OrderNoteSerializer):
-    """The order booked is the `instance`."""
-
     slot = ReferenceField(
         queryset=ImagingSlot.objects.all(), scope=_slots_of_order,
         message=_("Choose a slot of this center for the order's modality."),
@@ -273,9 +272,8 @@ class ResultInputSerializer(serializers.Serializer):
     )  # fmt: skip
 
 
+# The order is the serializer's `instance` (see alliance.api.references).
 class OrderReportSerializer(ReferencesMixin, serializers.Serializer):
-    """The order reported is the `instance`."""
-
     results = ResultInputSerializer(
         many=True, required=False, default=list, help_text=_("Required for a lab order.")
     )
