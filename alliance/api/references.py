@@ -82,12 +82,10 @@ class ReferenceField(serializers.PrimaryKeyRelatedField):
 
 
 def _kept(field: serializers.Field, value, instance: Model | None) -> bool:
-    attname = f"{field.source}_id"
-    return (
-        instance is not None
-        and value is not None
-        and getattr(instance, attname, None) == (value.pk)
-    )
+    """Whether the object already holds this row in the field."""
+    if instance is None or value is None:
+        return False
+    return getattr(instance, f"{field.source}_id", None) == value.pk
 
 
 def reference_errors(serializer: serializers.Serializer, attrs: dict, refs: Refs) -> dict:
