@@ -152,6 +152,10 @@ class PatientForm(forms.ModelForm):
     def __init__(self, *args, institutions, signing_institutions, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["home_institution"].queryset = institutions
+        current = self.instance.signing_institution_id if self.instance.pk else None
+        if current is not None:
+            # A signature already there is kept, not made anew: as the API and the service.
+            signing_institutions = signing_institutions | Institution.objects.filter(pk=current)
         self.fields["signing_institution"].queryset = signing_institutions
         if self.instance.pk:
             del self.fields["id_number"]

@@ -121,6 +121,25 @@ def patient_for_user(user, pk: int, *, for_update: bool = False) -> Patient:
         raise Http404 from exc
 
 
+def registrable_institutions(user) -> QuerySet[Institution]:
+    """Institutions whose residents the user registers and changes (a resident's home): the
+    patient scope of their role, everything for a superuser."""
+    if user.is_superuser and user.is_active:
+        return Institution.objects.all()
+    profile = profile_of(user)
+    return profile.patient_scope() if profile else Institution.objects.none()
+
+
+def signing_institutions(user) -> QuerySet[Institution]:
+    """Where a resident the user registers may be signed by a family doctor: the primary-care
+    institutions among those they register for. The patient form offers these, and the service
+    and the API refuse any other."""
+    primary = Institution.objects.filter(kind__in=kinds_of_tier(Tier.PRIMARY))
+    if user.is_superuser and user.is_active:
+        return primary
+    return primary.filter(pk__in=registrable_institutions(user).values("pk"))
+
+
 def contact_card_scope(user) -> QuerySet[Institution]:
     """Institutions whose departments and contact cards the user keeps: the alliance office any
     member's, an institution's administrator its own and its stations', a superuser all."""

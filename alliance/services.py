@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from . import audit
@@ -102,6 +103,18 @@ def _check_may_register(actor, home_institution) -> None:
         )
 
 
+def _check_may_sign(actor, signing_institution) -> None:
+    from .selectors import signing_institutions
+
+    if signing_institution is None:
+        return
+    if not signing_institutions(actor).filter(pk=signing_institution.pk).exists():
+        raise ValidationError({"signing_institution": SIGNING_REFUSED})
+
+
+SIGNING_REFUSED = _lazy("Choose a primary-care institution of your own to sign the resident.")
+
+
 @transaction.atomic
 def patient_create(*, actor, channel: str = "api", **data: Any) -> Patient:
     unknown = set(data) - set(PATIENT_FIELDS)
@@ -112,6 +125,7 @@ def patient_create(*, actor, channel: str = "api", **data: Any) -> Patient:
     patient = Patient(**data)
     if patient.home_institution_id:
         _check_may_register(actor, patient.home_institution)
+    _check_may_sign(actor, patient.signing_institution)
     if patient.id_number:
         _check_identity_number_free(patient.id_number)
     patient.full_clean(validate_unique=False)
@@ -134,6 +148,8 @@ def patient_update(*, actor, patient: Patient, channel: str = "api", **data: Any
         setattr(patient, name, value)
     if "home_institution" in changed:
         _check_may_register(actor, patient.home_institution)
+    if "signing_institution" in changed:  # a signature already there is kept, not made anew
+        _check_may_sign(actor, patient.signing_institution)
     if "id_number" in changed:
         _check_identity_number_free(patient.id_number, exclude_pk=patient.pk)
     patient.full_clean(validate_unique=False)

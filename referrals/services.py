@@ -42,6 +42,7 @@ from .models import (
     ResponseLimit,
 )
 from .querysets import referral_scope
+from .validators import check_sending_department, receiving_departments, referral_targets
 
 SENDER, RECEIVER, SYSTEM = "sender", "receiver", "system"
 
@@ -215,18 +216,12 @@ def _check_target(source: Institution, target: Institution | None, department: D
         errors["to_institution"] = _("Choose the institution to refer to.")
     elif target.pk == source.pk:
         errors["to_institution"] = _("A referral goes to another institution.")
-    elif (
-        not target.is_active
-        # A station or sub-centre belongs to the alliances of its centre.
-        or not Institution.objects.in_alliances_of(source.tree_root.pk)
-        .filter(pk=target.pk)
-        .exists()
-    ):
+    elif not referral_targets(source).filter(pk=target.pk).exists():
         errors["to_institution"] = _("The institution is not an active member of your alliance.")
     if department is not None and target is not None:
         if department.institution_id != target.pk:
             errors["to_department"] = _("The department belongs to another institution.")
-        elif not department.accepts_referrals or not department.is_active:
+        elif not receiving_departments(target).filter(pk=department.pk).exists():
             errors["to_department"] = _("This department does not take referrals.")
     if errors:
         raise ValidationError(errors)
@@ -328,10 +323,7 @@ def referral_create(
             raise ActionNotAllowed(_("You may not refer on behalf of that institution."))
         source = from_institution
     _check_target(source, to_institution, to_department)
-    if from_department is not None and from_department.institution_id != source.pk:
-        raise ValidationError(
-            {"from_department": _("The department belongs to another institution.")}
-        )
+    check_sending_department(source, from_department)
     derived = direction_between(source, to_institution)
     _check_direction(direction, derived)
     diagnosis_code = diagnosis_code.strip().upper()
@@ -403,6 +395,8 @@ def referral_update(
     changed = [name for name, value in changes.items() if getattr(locked, name) != value]
     for name, value in changes.items():
         setattr(locked, name, value)
+    if "from_department" in changed:  # the same rule as on creation
+        check_sending_department(locked.from_institution, locked.from_department)
     if "diagnosis_code" in changes:
         locked.diagnosis_code = locked.diagnosis_code.strip().upper()
     if locked.service != Service.EXAM:

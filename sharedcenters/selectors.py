@@ -8,12 +8,38 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 
 from alliance.choices import Role
-from alliance.models import Institution, StaffProfile
+from alliance.models import Institution, Membership, StaffProfile
+from alliance.querysets import profile_of
 
-from .choices import OPEN_ORDER_STATUSES, PackageStatus
-from .models import ExamOrder, Package, PackageEvent, SterilizationCycle
+from .choices import OPEN_ORDER_STATUSES, CenterKind, PackageStatus
+from .models import ExamOrder, Package, PackageEvent, SharedCenter, SterilizationCycle
+from .querysets import center_ids_of
 
 LIST_RELATED = ("center", "patient", "ordering_institution", "ordering_department", "slot")
+
+
+def sterilization_centers(user) -> QuerySet[SharedCenter]:
+    """The sterilization centers the user works at (every one for the superuser)."""
+    centers = SharedCenter.objects.filter(kind=CenterKind.STERILIZATION, is_active=True)
+    if user.is_superuser and user.is_active:
+        return centers
+    profile = profile_of(user)
+    return centers.filter(pk__in=center_ids_of(profile) if profile is not None else [])
+
+
+def alliance_members_of(centers: QuerySet[SharedCenter]) -> QuerySet[Institution]:
+    """The institutions packages of these centers may belong to: their alliances' members."""
+    members = Membership.objects.active().filter(alliance_id__in=centers.values("alliance_id"))
+    return Institution.objects.within(members.values("institution_id")).active().in_tree_order()
+
+
+def request_centers(user) -> QuerySet[SharedCenter]:
+    """The sterilization centers a member may request packages from (the page's choices and
+    what the API accepts)."""
+    visible = SharedCenter.objects.restrict(user).values("pk")
+    return SharedCenter.objects.filter(
+        pk__in=visible, kind=CenterKind.STERILIZATION, is_active=True
+    ).order_by("name")
 
 
 def orders_for(user) -> QuerySet[ExamOrder]:

@@ -6,6 +6,8 @@ from alliance.choices import IdType, Tier
 from alliance.models import Alliance, Department, Institution, Patient, SpecialtyNetwork
 from alliance.validators import mask_id_number, mask_phone
 
+from .references import ReferenceField, ReferencesMixin, Refs
+
 
 class InstitutionSerializer(serializers.ModelSerializer):
     tier = serializers.ChoiceField(
@@ -42,11 +44,32 @@ class DepartmentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ContactCardSerializer(DepartmentSerializer):
+def _contact_card_scope(refs: Refs):
+    from alliance.selectors import contact_card_scope
+
+    return contact_card_scope(refs.user)
+
+
+def _registrable(refs: Refs):
+    from alliance.selectors import registrable_institutions
+
+    return registrable_institutions(refs.user)
+
+
+def _signing(refs: Refs):
+    from alliance.selectors import signing_institutions
+
+    return signing_institutions(refs.user)
+
+
+class ContactCardSerializer(ReferencesMixin, DepartmentSerializer):
     """Writes of a contact card by its institution's administrator or the alliance office."""
 
-    institution = serializers.PrimaryKeyRelatedField(
+    # One answer whether the institution exists elsewhere or not.
+    institution = ReferenceField(
         queryset=Institution.objects.all(),
+        scope=_contact_card_scope,
+        message=_("You do not keep the contact cards of this institution."),
         help_text=_("On create only: an institution whose contact cards you keep."),
     )
 
@@ -59,16 +82,6 @@ class ContactCardSerializer(DepartmentSerializer):
         super().__init__(*args, **kwargs)
         if self.instance is not None:
             self.fields["institution"].read_only = True
-
-    def validate_institution(self, institution: Institution) -> Institution:
-        from alliance.selectors import may_edit_contact_cards
-
-        # One answer whether the institution exists elsewhere or not.
-        if not may_edit_contact_cards(self.context["request"].user, institution):
-            raise serializers.ValidationError(
-                _("You do not keep the contact cards of this institution.")
-            )
-        return institution
 
 
 class SpecialtyNetworkSerializer(serializers.ModelSerializer):
@@ -97,8 +110,24 @@ class AllianceSerializer(serializers.ModelSerializer):
         ]
 
 
-class PatientSerializer(serializers.ModelSerializer):
+class PatientSerializer(ReferencesMixin, serializers.ModelSerializer):
     """Identity number and phone are write-in-full, read-masked."""
+
+    home_institution = ReferenceField(
+        label=_("home institution"),
+        queryset=Institution.objects.all(),
+        scope=_registrable,
+        message=_("You may only register residents of your own institutions."),
+        help_text=_("The primary-care institution where the resident is registered."),
+    )
+    signing_institution = ReferenceField(
+        label=_("signing institution"),
+        queryset=Institution.objects.all(),
+        scope=_signing,
+        message=_("Choose a primary-care institution of your own to sign the resident."),
+        required=False,
+        allow_null=True,
+    )
 
     class Meta:
         model = Patient

@@ -9,11 +9,11 @@ from django.utils.translation import gettext as _
 from django.views.generic import ListView, View
 
 from .. import services
-from ..choices import Tier, kinds_of_tier
 from ..errors import DomainError
 from ..forms import PatientForm, add_service_errors
-from ..models import Institution, Patient
+from ..models import Patient
 from ..querysets import profile_of
+from ..selectors import registrable_institutions, signing_institutions
 from .base import PatientSearchMixin
 
 
@@ -60,16 +60,12 @@ class PatientFormMixin(PatientAccessMixin):
     def form(self, data=None, instance=None) -> PatientForm:
         user = self.request.user
         profile = profile_of(user)
-        scope = (
-            Institution.objects.all() if user.is_superuser
-            else profile.patient_scope() if profile else Institution.objects.none()
-        )  # fmt: skip
-        primary = Institution.objects.filter(kind__in=kinds_of_tier(Tier.PRIMARY))
         initial = {"home_institution": profile.institution_id} if profile and not instance else {}
+        # The same rules as the API's fields and the service (alliance.selectors).
         return PatientForm(
-            data, instance=instance, initial=initial, institutions=scope.order_by("name"),
-            signing_institutions=(scope & primary).order_by("name") if not user.is_superuser
-            else primary.order_by("name"),
+            data, instance=instance, initial=initial,
+            institutions=registrable_institutions(user).order_by("name"),
+            signing_institutions=signing_institutions(user).order_by("name"),
         )  # fmt: skip
 
     def render_form(self, form, patient=None) -> HttpResponse:

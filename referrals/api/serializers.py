@@ -1,6 +1,7 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from alliance.api.references import ReferenceField, ReferencesMixin, Refs
 from alliance.api.serializers import PatientSummarySerializer
 from alliance.models import Department, Institution, Patient
 
@@ -15,6 +16,12 @@ from ..choices import (
     Urgency,
 )
 from ..models import FollowUpTask, Referral, ReferralAttachment, ReferralEvent
+from ..validators import (
+    DEPARTMENT_ELSEWHERE,
+    receiving_departments,
+    referral_targets,
+    sending_departments,
+)
 
 
 # Read-only choices of blank columns answer "": declared, because DRF drops `allow_blank` from a
@@ -55,12 +62,7 @@ class ReferralDetailSerializer(ReferralSerializer):
         return [str(a) for a in allowed_actions(self.context["request"].user, referral)]
 
 
-class VisiblePatientField(serializers.PrimaryKeyRelatedField):
-    """A patient the requesting user may see: another institution's patient is refused exactly
-    like an id that does not exist, so a request cannot probe which patients exist."""
-
-    def get_queryset(self):
-        return Patient.objects.restrict(self.context["request"].user)
+# --- what a referral body may name (alliance.api.references; the rules: ..validators) ---------
 
 
 DIRECTION_HELP = _(
@@ -70,15 +72,57 @@ DIRECTION_HELP = _(
 )
 
 
-class ReferralCreateSerializer(serializers.Serializer):
-    patient = VisiblePatientField(queryset=Patient.objects.all())
-    to_institution = serializers.PrimaryKeyRelatedField(queryset=Institution.objects.all())
-    to_department = serializers.PrimaryKeyRelatedField(
-        queryset=Department.objects.all(), required=False, allow_null=True
-    )
-    from_department = serializers.PrimaryKeyRelatedField(
-        queryset=Department.objects.all(), required=False, allow_null=True
-    )
+def _sender(refs: Refs):
+    """The sending institution: the referral's, or (on create) the user's own."""
+    if refs.instance is not None:
+        return refs.instance.from_institution
+    return refs.profile.institution if refs.profile is not None else None
+
+
+def _targets(refs: Refs):
+    source = _sender(refs)
+    return None if source is None else referral_targets(source)
+
+
+def _receiving_departments(refs: Refs):
+    target = refs.get("to_institution")
+    return None if target is None else receiving_departments(target)
+
+
+def _sending_departments(refs: Refs):
+    source = _sender(refs)
+    return None if source is None else sending_departments(source)
+
+
+def _to_institution(**kwargs) -> ReferenceField:
+    return ReferenceField(
+        queryset=Institution.objects.all(), scope=_targets,
+        message=_("The institution is not an active member of your alliance."), **kwargs,
+    )  # fmt: skip
+
+
+def _to_department(**kwargs) -> ReferenceField:
+    return ReferenceField(
+        queryset=Department.objects.all(), scope=_receiving_departments,
+        message=_("Choose a department of the receiving institution that takes referrals."),
+        **kwargs,
+    )  # fmt: skip
+
+
+def _from_department(**kwargs) -> ReferenceField:
+    return ReferenceField(
+        queryset=Department.objects.all(), scope=_sending_departments,
+        message=DEPARTMENT_ELSEWHERE, **kwargs,
+    )  # fmt: skip
+
+
+class ReferralCreateSerializer(ReferencesMixin, serializers.Serializer):
+    # Another institution's patient is refused exactly like an id that does not exist, so a
+    # request cannot probe which patients exist.
+    patient = ReferenceField(queryset=Patient.objects.all())
+    to_institution = _to_institution()
+    to_department = _to_department(required=False, allow_null=True)
+    from_department = _from_department(required=False, allow_null=True)
     urgency = serializers.ChoiceField(choices=Urgency.choices, default=Urgency.ROUTINE)
     service = serializers.ChoiceField(choices=Service.choices, default=Service.OUTPATIENT)
     exam_type = serializers.ChoiceField(choices=ExamType.choices, required=False, allow_blank=True)
@@ -95,14 +139,11 @@ class ReferralCreateSerializer(serializers.Serializer):
     )
 
 
-class ReferralUpdateSerializer(serializers.Serializer):
-    to_institution = serializers.PrimaryKeyRelatedField(queryset=Institution.objects.all())
-    to_department = serializers.PrimaryKeyRelatedField(
-        queryset=Department.objects.all(), allow_null=True
-    )
-    from_department = serializers.PrimaryKeyRelatedField(
-        queryset=Department.objects.all(), allow_null=True
-    )
+# The referral edited is the `instance`: its sending institution bounds the references.
+class ReferralUpdateSerializer(ReferencesMixin, serializers.Serializer):
+    to_institution = _to_institution()
+    to_department = _to_department(allow_null=True)
+    from_department = _from_department(allow_null=True)
     urgency = serializers.ChoiceField(choices=Urgency.choices)
     service = serializers.ChoiceField(choices=Service.choices)
     exam_type = serializers.ChoiceField(choices=ExamType.choices, allow_blank=True)
@@ -128,11 +169,10 @@ class ReasonSerializer(serializers.Serializer):
     reason = serializers.CharField()
 
 
-class RedirectSerializer(serializers.Serializer):
-    to_institution = serializers.PrimaryKeyRelatedField(queryset=Institution.objects.all())
-    to_department = serializers.PrimaryKeyRelatedField(
-        queryset=Department.objects.all(), required=False, allow_null=True
-    )
+# The referral redirected is the `instance`.
+class RedirectSerializer(ReferencesMixin, serializers.Serializer):
+    to_institution = _to_institution()
+    to_department = _to_department(required=False, allow_null=True)
     note = serializers.CharField(required=False, allow_blank=True, default="")
 
 

@@ -62,8 +62,12 @@ class ReferralViewSet(
             raise ValidationError({"Idempotency-Key": [_("At most 64 characters.")]})
         return key
 
-    def _body(self, serializer_class):
-        body = serializer_class(data=self.request.data, context=self.get_serializer_context())
+    def _body(self, serializer_class, instance=None, **kwargs):
+        """The request body read by `serializer_class`; `instance` is the referral changed or
+        acted on, which bounds what the body may name (alliance.api.references)."""
+        body = serializer_class(
+            instance, data=self.request.data, context=self.get_serializer_context(), **kwargs
+        )
         body.is_valid(raise_exception=True)
         return body.validated_data
 
@@ -90,15 +94,12 @@ class ReferralViewSet(
     def partial_update(self, request, *args, **kwargs):
         """Edit a draft, or add information the receiver asked for."""
         referral = self.get_object()
-        body = s.ReferralUpdateSerializer(data=request.data, partial=True)
-        body.is_valid(raise_exception=True)
-        return self._answer(
-            services.referral_update(actor=request.user, referral=referral, **body.validated_data)
-        )
+        data = self._body(s.ReferralUpdateSerializer, referral, partial=True)
+        return self._answer(services.referral_update(actor=request.user, referral=referral, **data))
 
     def _transition(self, service, serializer_class=s.NoteSerializer, **renames):
         referral = self.get_object()
-        data = self._body(serializer_class)
+        data = self._body(serializer_class, referral)
         for old, new in renames.items():
             data[new] = data.pop(old)
         return self._answer(service(actor=self.request.user, referral=referral, **data))

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from alliance.api.references import ReferenceField, ReferencesMixin, Refs
 from alliance.api.serializers import PatientSummarySerializer
 from alliance.models import Department, Institution, Patient
 from referrals.models import Referral
@@ -40,17 +41,57 @@ from ..models import (
 )
 from ..services import PACKAGE_MOVES
 
+# --- what a body may name (alliance.api.references): rows the user may see, and the scope ----
 
-class RestrictedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
-    """Accepts only rows the requesting user may see: an invisible id is refused exactly like an
-    unknown one, so a request cannot probe which patients or referrals exist."""
 
-    def get_queryset(self):
-        queryset = super().get_queryset()
-        # By id, because restrict() of centers joins their staff and may repeat a row, which
-        # would make the field's `get(pk=…)` fail with MultipleObjectsReturned.
-        visible = queryset.restrict(self.context["request"].user).values("pk")
-        return queryset.model._default_manager.filter(pk__in=visible)
+def _own_departments(refs: Refs):
+    """Departments of the user's own institution (what the services check too)."""
+    profile = refs.profile
+    return None if profile is None else Department.objects.filter(institution=profile.institution)
+
+
+def _items_of_center(refs: Refs):
+    center = refs.get("center")
+    return None if center is None else ServiceItem.objects.filter(center=center, is_active=True)
+
+
+def _referrals_of_patient(refs: Refs):
+    patient = refs.get("patient")
+    return None if patient is None else Referral.objects.filter(patient=patient)
+
+
+def _slots_of_order(refs: Refs):
+    return ImagingSlot.objects.filter(center_id=refs.instance.center_id) if refs.instance else None
+
+
+def _colleagues(refs: Refs):
+    if refs.instance is None:
+        return None
+    return refs.instance.center.staff.filter(is_active=True)
+
+
+def _package_owners(refs: Refs):
+    """Members of the alliances of the sterilization centers the user works at: what the
+    page's register form offers (the service checks the chosen set's own alliance)."""
+    from ..selectors import alliance_members_of, sterilization_centers
+
+    centers = sterilization_centers(refs.user)
+    # Who works at none registers nothing: the service refuses the action itself (403).
+    return alliance_members_of(centers) if centers.exists() else None
+
+
+def _request_centers(refs: Refs):
+    from ..selectors import request_centers
+
+    return request_centers(refs.user)
+
+
+def _sets_of_center(refs: Refs):
+    center = refs.attrs.get("center")
+    return None if center is None else InstrumentSet.objects.filter(center=center)
+
+
+DEPARTMENT_ELSEWHERE = _("The department belongs to another institution.")
 
 
 def _actor_name(user) -> str | None:
@@ -179,20 +220,25 @@ class ExamOrderDetailSerializer(ExamOrderSerializer):
         return [str(a) for a in allowed_actions(self.context["request"].user, order)]
 
 
-class ExamOrderCreateSerializer(serializers.Serializer):
-    center = RestrictedPrimaryKeyRelatedField(queryset=SharedCenter.objects.all())
-    patient = RestrictedPrimaryKeyRelatedField(queryset=Patient.objects.all())
-    items = serializers.PrimaryKeyRelatedField(
-        queryset=ServiceItem.objects.all(), many=True, help_text=_("Ids of the center's items.")
-    )
+class ExamOrderCreateSerializer(ReferencesMixin, serializers.Serializer):
+    center = ReferenceField(queryset=SharedCenter.objects.all())
+    patient = ReferenceField(queryset=Patient.objects.all())
+    items = ReferenceField(
+        queryset=ServiceItem.objects.all(), many=True, scope=_items_of_center,
+        message=_("Every item must be an active item of the chosen center."),
+        help_text=_("Ids of the center's items."),
+    )  # fmt: skip
     priority = serializers.ChoiceField(choices=Priority.choices, default=Priority.ROUTINE)
     clinical_info = serializers.CharField(required=False, allow_blank=True, default="")
-    ordering_department = serializers.PrimaryKeyRelatedField(
+    ordering_department = ReferenceField(
         queryset=Department.objects.all(), required=False, allow_null=True,
+        scope=_own_departments, message=DEPARTMENT_ELSEWHERE,
         help_text=_("Defaults to the user's own department."),
     )  # fmt: skip
-    referral = RestrictedPrimaryKeyRelatedField(
+    referral = ReferenceField(
         queryset=Referral.objects.all(), required=False, allow_null=True,
+        scope=_referrals_of_patient,
+        message=_("The referral is not one of this patient's that you can see."),
         help_text=_("The patient's referral this order belongs to, if any."),
     )  # fmt: skip
 
@@ -201,8 +247,12 @@ class OrderNoteSerializer(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class OrderScheduleSerializer(OrderNoteSerializer):
-    slot = serializers.PrimaryKeyRelatedField(queryset=ImagingSlot.objects.all())
+# The order is the serializer's `instance` (see alliance.api.references).
+class OrderScheduleSerializer(ReferencesMixin, OrderNoteSerializer):
+    slot = ReferenceField(
+        queryset=ImagingSlot.objects.all(), scope=_slots_of_order,
+        message=_("Choose a slot of this center for the order's modality."),
+    )  # fmt: skip
 
 
 class OrderRejectSerializer(OrderNoteSerializer):
@@ -222,7 +272,8 @@ class ResultInputSerializer(serializers.Serializer):
     )  # fmt: skip
 
 
-class OrderReportSerializer(serializers.Serializer):
+# The order is the serializer's `instance` (see alliance.api.references).
+class OrderReportSerializer(ReferencesMixin, serializers.Serializer):
     results = ResultInputSerializer(
         many=True, required=False, default=list, help_text=_("Required for a lab order.")
     )
@@ -235,9 +286,10 @@ class OrderReportSerializer(serializers.Serializer):
         default=False, help_text=_("Set by the reporting doctor; a critical flag sets it too.")
     )
     critical_note = serializers.CharField(required=False, allow_blank=True, default="")
-    reviewed_by = serializers.PrimaryKeyRelatedField(
+    reviewed_by = ReferenceField(
         queryset=get_user_model().objects.filter(is_active=True), required=False,
-        allow_null=True, help_text=_("A colleague of the same center who checked the report."),
+        allow_null=True, scope=_colleagues, message=_("Choose a colleague of this center."),
+        help_text=_("A colleague of the same center who checked the report."),
     )  # fmt: skip
 
 
@@ -334,12 +386,14 @@ class PackageSerializer(serializers.ModelSerializer):
         return _patient_ref(self.context, package.used_for_patient_id)
 
 
-class PackageRegisterSerializer(serializers.Serializer):
-    instrument_set = serializers.PrimaryKeyRelatedField(queryset=InstrumentSet.objects.all())
-    owner = serializers.PrimaryKeyRelatedField(
-        queryset=Institution.objects.all(),
+class PackageRegisterSerializer(ReferencesMixin, serializers.Serializer):
+    # Another center's set is refused by the service: only its staff register packages (403).
+    instrument_set = ReferenceField(queryset=InstrumentSet.objects.all())
+    owner = ReferenceField(
+        queryset=Institution.objects.all(), scope=_package_owners,
+        message=_("The institution is not a member of the alliance."),
         help_text=_("The member institution the package belongs to."),
-    )
+    )  # fmt: skip
     barcode = serializers.CharField(max_length=40)
 
 
@@ -347,23 +401,23 @@ class PackageRegisterSerializer(serializers.Serializer):
 MOVE_CHOICES = [(action, PackageAction(action).label) for action in PACKAGE_MOVES]
 
 
-class PackageMoveSerializer(serializers.Serializer):
+class PackageMoveSerializer(ReferencesMixin, serializers.Serializer):
     barcodes = serializers.ListField(
         child=serializers.CharField(max_length=40, allow_blank=True),
         help_text=_("Every scanned barcode; all move or none does."),
     )
     action = serializers.ChoiceField(choices=MOVE_CHOICES)
-    cycle = RestrictedPrimaryKeyRelatedField(
+    cycle = ReferenceField(
         queryset=SterilizationCycle.objects.all(), required=False, allow_null=True,
         help_text=_("The running cycle, for `sterilize`."),
     )  # fmt: skip
-    patient = RestrictedPrimaryKeyRelatedField(
+    patient = ReferenceField(
         queryset=Patient.objects.all(), required=False, allow_null=True,
         help_text=_("Whom the package was used for, for `use`."),
     )  # fmt: skip
     procedure = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
     note = serializers.CharField(required=False, allow_blank=True, default="")
-    supply_request = RestrictedPrimaryKeyRelatedField(
+    supply_request = ReferenceField(
         queryset=SupplyRequest.objects.all(), required=False, allow_null=True,
         help_text=_(
             "For `dispatch`: the member's open supply request these packages serve. Each package "
@@ -412,8 +466,8 @@ class SterilizationCycleSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class CycleStartSerializer(serializers.Serializer):
-    center = RestrictedPrimaryKeyRelatedField(queryset=SharedCenter.objects.all())
+class CycleStartSerializer(ReferencesMixin, serializers.Serializer):
+    center = ReferenceField(queryset=SharedCenter.objects.all())
     sterilizer = serializers.CharField(max_length=40)
     cycle_number = serializers.CharField(max_length=40)
     method = serializers.ChoiceField(choices=SterilizationMethod.choices)
@@ -499,21 +553,26 @@ class SupplyRequestSerializer(serializers.ModelSerializer):
 
 
 class SupplyRequestLineInputSerializer(serializers.Serializer):
-    instrument_set = serializers.PrimaryKeyRelatedField(
-        queryset=InstrumentSet.objects.all(), help_text=_("A set of the chosen center.")
-    )
+    instrument_set = ReferenceField(
+        queryset=InstrumentSet.objects.all(), scope=_sets_of_center,
+        message=_("Every set must be one of the chosen center's."),
+        help_text=_("A set of the chosen center."),
+    )  # fmt: skip
     quantity = serializers.IntegerField(min_value=1, max_value=MAX_REQUEST_QUANTITY)
 
 
-class SupplyRequestCreateSerializer(serializers.Serializer):
-    center = RestrictedPrimaryKeyRelatedField(
-        queryset=SharedCenter.objects.all(), help_text=_("A sterilization supply center.")
-    )
+class SupplyRequestCreateSerializer(ReferencesMixin, serializers.Serializer):
+    center = ReferenceField(
+        queryset=SharedCenter.objects.all(), scope=_request_centers,
+        message=_("Choose a sterilization supply center of your alliance."),
+        help_text=_("A sterilization supply center."),
+    )  # fmt: skip
     lines = SupplyRequestLineInputSerializer(
         many=True, help_text=_("One line per instrument set, each set once.")
     )
-    department = serializers.PrimaryKeyRelatedField(
+    department = ReferenceField(
         queryset=Department.objects.all(), required=False, allow_null=True,
+        scope=_own_departments, message=DEPARTMENT_ELSEWHERE,
         help_text=_("Defaults to the user's own department."),
     )  # fmt: skip
     needed_by = serializers.DateField(required=False, allow_null=True)

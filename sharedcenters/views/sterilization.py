@@ -22,7 +22,7 @@ from alliance import documents
 from alliance.choices import Role
 from alliance.errors import DomainError
 from alliance.forms import add_service_errors
-from alliance.models import Institution, Membership, Patient
+from alliance.models import Institution, Patient
 from alliance.querysets import profile_of
 
 from .. import forms, selectors, services
@@ -42,6 +42,7 @@ from ..models import (
     SupplyRequest,
     SupplyRequestLine,
 )
+from ..selectors import alliance_members_of, request_centers, sterilization_centers
 from ..services.sterilization import CENTER, MEMBER
 from .base import PackagesAccessMixin, staff_center_ids
 from .orders import day_start
@@ -61,18 +62,6 @@ def package_moves_for(user) -> list[str]:
         Role.CENTER_STAFF: CENTER, Role.COMMUNITY_STAFF: MEMBER, Role.HOSPITAL_STAFF: MEMBER,
     }.get(profile.role)  # fmt: skip
     return [action for action, move in services.PACKAGE_MOVES.items() if side in move.sides]
-
-
-def sterilization_centers(user) -> QuerySet[SharedCenter]:
-    """The sterilization centers the user works at (every one for the superuser)."""
-    centers = SharedCenter.objects.filter(kind=CenterKind.STERILIZATION, is_active=True)
-    ids = staff_center_ids(user)
-    return centers if ids is None else centers.filter(pk__in=ids)
-
-
-def alliance_members_of(centers: QuerySet[SharedCenter]) -> QuerySet[Institution]:
-    members = Membership.objects.active().filter(alliance_id__in=centers.values("alliance_id"))
-    return Institution.objects.within(members.values("institution_id")).active().in_tree_order()
 
 
 class PackageListView(PackagesAccessMixin, ListView):
@@ -418,14 +407,6 @@ def supply_request_for_user(user, pk) -> SupplyRequest:
     if found is None:
         raise Http404
     return found
-
-
-def request_centers(user) -> QuerySet[SharedCenter]:
-    """The sterilization centers a member may request packages from."""
-    visible = SharedCenter.objects.restrict(user).values("pk")
-    return SharedCenter.objects.filter(
-        pk__in=visible, kind=CenterKind.STERILIZATION, is_active=True
-    ).order_by("name")
 
 
 def mark_on_shelf(requests: list[SupplyRequest]) -> None:
