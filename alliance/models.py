@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import pgtrigger
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
-from django.db import models
+from django.db import connections, models
 from django.db.models import F, Q
+from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -519,6 +522,23 @@ class AccessLogQuerySet(models.QuerySet):
         """Views, registrations, changes and identity-number reveals of patient records."""
         return self.filter(kind__in=PATIENT_ACCESS_KINDS)
 
+    def naming_patients(self, patient_ids: Iterable[int]) -> AccessLogQuerySet:
+        """Rows about any of these patients: a row of one patient, or a list that showed them."""
+        ids = sorted({int(pk) for pk in patient_ids})
+        if not ids:
+            return self.none()
+        named = models.Q(patient_id__in=ids)
+        if connections[self.db].vendor == "postgresql":
+            # jsonb containment, one indexed test per patient (GIN index accesslog_patient_ids).
+            for pk in ids:
+                named |= models.Q(patient_ids__contains=[pk])
+            return self.filter(named)
+        # Elsewhere (the SQLite of a demo) the array is matched as text.
+        pattern = r"(^|[^0-9])(" + "|".join(map(str, ids)) + r")([^0-9]|$)"
+        return self.annotate(_patient_ids_text=Cast("patient_ids", models.TextField())).filter(
+            named | models.Q(_patient_ids_text__regex=pattern)
+        )
+
 
 class AccessLog(models.Model):
     """The append-only access log: sign-ins and failures, lockouts, views and changes of patient
@@ -550,6 +570,11 @@ class AccessLog(models.Model):
         related_name="+",
     )
     detail = models.JSONField(_("detail"), default=dict, blank=True)
+    # What a page or an API answer showed (alliance.audit.shown): the records by model label,
+    # {"referrals.referral": [12, 15]}, and every patient they belong to. A list writes one row
+    # naming them all; `patient` above is set when there is exactly one.
+    records = models.JSONField(_("records shown"), default=dict, blank=True)
+    patient_ids = models.JSONField(_("patients shown"), default=list, blank=True)
 
     objects = AccessLogQuerySet.as_manager()
 
@@ -586,7 +611,27 @@ class AccessLog(models.Model):
             }  # fmt: skip
         if self.kind == AccessKind.UNLOCK and "failures" in detail:
             return _("after %(failures)s failed sign-ins") % detail
-        return "; ".join(f"{key}={value}" for key, value in detail.items())
+        parts = [f"{key}={value}" for key, value in detail.items()]
+        parts += self.records_summary()
+        return "; ".join(str(part) for part in parts)
+
+    def records_summary(self) -> list[str]:
+        """`转诊单 #12 #15`, one part per kind of record shown, then how many patients."""
+        from django.apps import apps
+
+        parts = []
+        for label, ids in (self.records or {}).items():
+            try:
+                name = apps.get_model(label)._meta.verbose_name
+            except (LookupError, ValueError):
+                name = label
+            parts.append(f"{name} " + " ".join(f"#{pk}" for pk in ids))
+        if len(self.patient_ids or ()) > 1:
+            parts.append(_("%(count)s patients: %(ids)s") % {
+                "count": len(self.patient_ids),
+                "ids": " ".join(f"#{pk}" for pk in self.patient_ids),
+            })  # fmt: skip
+        return parts
 
 
 class WorkerHeartbeat(models.Model):

@@ -2,7 +2,7 @@
 
 from .account import TwoFactorDisableView, TwoFactorSetupView, TwoFactorVerifyView
 from .audit import AccessLogView
-from .base import PatientSearchMixin, RestrictedMixin
+from .base import AuditedMixin, PatientSearchMixin, RestrictedMixin
 from .contacts import ContactCardEditView
 from .pages import (
     HomeView,
@@ -18,7 +18,7 @@ from .pages import (
 from .patients import PatientCreateView, PatientDetailView, PatientListView, PatientUpdateView
 
 __all__ = [
-    "AccessLogView", "ContactCardEditView", "HomeView", "InstitutionDetailView",
+    "AccessLogView", "AuditedMixin", "ContactCardEditView", "HomeView", "InstitutionDetailView",
     "InstitutionDirectoryView",
     "NotificationListView", "PatientCreateView", "PatientDetailView", "PatientListView",
     "PatientSearchMixin", "PatientUpdateView", "RestrictedMixin", "TwoFactorDisableView",

@@ -9,16 +9,18 @@ from django.utils.translation import gettext as _
 from django.views.generic import ListView, View
 
 from .. import services
+from ..api.throttling import IdentityNumberThrottle, refused_message
 from ..choices import Tier, kinds_of_tier
 from ..errors import DomainError
 from ..forms import PatientForm, add_service_errors
 from ..models import Institution, Patient
 from ..querysets import profile_of
-from .base import PatientSearchMixin
+from .base import AuditedMixin, PatientSearchMixin
 
 
-class PatientAccessMixin(LoginRequiredMixin, PermissionRequiredMixin):
-    """Clinical staff and the alliance office; the health bureau and the auditor never."""
+class PatientAccessMixin(AuditedMixin, LoginRequiredMixin, PermissionRequiredMixin):
+    """Clinical staff and the alliance office; the health bureau and the auditor never. What a
+    page shows is in the access log (AuditedMixin)."""
 
     permission_required = "alliance.view_patient"
 
@@ -72,8 +74,10 @@ class PatientFormMixin(PatientAccessMixin):
             else primary.order_by("name"),
         )  # fmt: skip
 
-    def render_form(self, form, patient=None) -> HttpResponse:
-        return render(self.request, self.template_name, {"form": form, "patient": patient})
+    def render_form(self, form, patient=None, status: int = 200) -> HttpResponse:
+        return render(
+            self.request, self.template_name, {"form": form, "patient": patient}, status=status
+        )
 
 
 class PatientCreateView(PatientFormMixin, View):
@@ -84,6 +88,11 @@ class PatientCreateView(PatientFormMixin, View):
 
     def post(self, request, *args, **kwargs):
         form = self.form(request.POST)
+        # The API's budget (look-ups and registrations together): a registration answers
+        # whether a number is registered, so the page may not be used to enumerate either.
+        if not IdentityNumberThrottle().allow(request, "register"):
+            form.add_error(None, refused_message())
+            return self.render_form(form, status=429)
         if not form.is_valid():
             return self.render_form(form)
         try:
