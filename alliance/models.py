@@ -517,6 +517,10 @@ class Patient(models.Model):
             raise ValidationError(errors)
 
 
+# How many ids of each kind the auditor's page shows in a row (the CSV export has them all).
+SUMMARY_IDS = 8
+
+
 class AccessLogQuerySet(models.QuerySet):
     def patient_accesses(self) -> AccessLogQuerySet:
         """Views, registrations, changes and identity-number reveals of patient records."""
@@ -598,7 +602,15 @@ class AccessLog(models.Model):
 
     @property
     def summary(self) -> str:
-        """The detail in words, for the auditor's page and export."""
+        """The detail in words, for the auditor's export: every record shown."""
+        return self.describe()
+
+    @property
+    def short_summary(self) -> str:
+        """The same for the auditor's page: the first ids of a long list, then how many more."""
+        return self.describe(limit=SUMMARY_IDS)
+
+    def describe(self, limit: int | None = None) -> str:
         detail = self.detail or {}
         if self.kind == AccessKind.EXPORT:
             filters = "; ".join(
@@ -612,24 +624,30 @@ class AccessLog(models.Model):
         if self.kind == AccessKind.UNLOCK and "failures" in detail:
             return _("after %(failures)s failed sign-ins") % detail
         parts = [f"{key}={value}" for key, value in detail.items()]
-        parts += self.records_summary()
+        parts += self.records_summary(limit)
         return "; ".join(str(part) for part in parts)
 
-    def records_summary(self) -> list[str]:
-        """`转诊单 #12 #15`, one part per kind of record shown, then how many patients."""
+    def records_summary(self, limit: int | None = None) -> list[str]:
+        """`转诊 #12 #15`, one part per kind of record shown, then the patients."""
         from django.apps import apps
 
+        def ids(values: list) -> str:
+            shown = values if limit is None else values[:limit]
+            text = " ".join(f"#{pk}" for pk in shown)
+            if len(values) > len(shown):
+                text += " " + _("and %(count)s more") % {"count": len(values) - len(shown)}
+            return text
+
         parts = []
-        for label, ids in (self.records or {}).items():
+        for label, pks in (self.records or {}).items():
             try:
                 name = apps.get_model(label)._meta.verbose_name
             except (LookupError, ValueError):
                 name = label
-            parts.append(f"{name} " + " ".join(f"#{pk}" for pk in ids))
+            parts.append(f"{name} {ids(pks)}")
         if len(self.patient_ids or ()) > 1:
             parts.append(_("%(count)s patients: %(ids)s") % {
-                "count": len(self.patient_ids),
-                "ids": " ".join(f"#{pk}" for pk in self.patient_ids),
+                "count": len(self.patient_ids), "ids": ids(self.patient_ids),
             })  # fmt: skip
         return parts
 

@@ -8,6 +8,7 @@ being served leaves behind."""
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.utils import translation
 
 from alliance.choices import AccessKind, Role
 from alliance.models import AccessLog, Patient
@@ -187,6 +188,9 @@ def test_a_list_of_twenty_referrals_writes_one_row_naming_all_and_their_patients
         assert sorted(row.records[REFERRAL]) == sorted(r.pk for r in referrals)
         assert sorted(row.patient_ids) == sorted(p.pk for p in patients)
         assert row.patient is None  # many patients: the list names them, no single one
+        with translation.override("en"):  # the export names all 20, the page the first 8
+            assert all(f"#{r.pk}" in row.summary for r in referrals)
+            assert "and 12 more" in row.short_summary
 
 
 @pytest.mark.parametrize(
