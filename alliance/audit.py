@@ -128,6 +128,13 @@ def shown(
     pending.patients.extend(pk for pk in entry.patients if pk not in pending.patients)
 
 
+def shown_patients(patient_ids: Iterable[int], **kwargs: Any) -> None:
+    """`shown()` for patients a page names by id alone (a package's trace, a recall list)."""
+    from .models import Patient
+
+    shown([Patient(pk=pk) for pk in sorted(set(patient_ids))], **kwargs)
+
+
 def annotate(*, kind: str = "", **detail: Any) -> None:
     """Add to the row of what this response shows, if it shows any patient: a PDF print says
     so (alliance.documents), without making a row of its own."""

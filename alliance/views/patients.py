@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse, HttpResponseNotAllowed
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.generic import ListView, View
 
@@ -15,6 +15,7 @@ from ..errors import DomainError
 from ..forms import PatientForm, add_service_errors
 from ..models import Institution, Patient
 from ..querysets import profile_of
+from ..selectors import patient_for_user
 from .base import AuditedMixin, PatientSearchMixin
 
 
@@ -28,6 +29,10 @@ class PatientAccessMixin(AuditedMixin, LoginRequiredMixin, PermissionRequiredMix
         return Patient.objects.restrict(self.request.user).select_related(
             "home_institution", "signing_institution"
         )
+
+    def patient(self, pk: int) -> Patient:
+        """One record (404 when not the user's), named in the access log if the page shows it."""
+        return patient_for_user(self.request.user, pk)
 
 
 class PatientListView(PatientAccessMixin, PatientSearchMixin, ListView):
@@ -113,11 +118,11 @@ class PatientUpdateView(PatientFormMixin, View):
     permission_required = "alliance.change_patient"
 
     def get(self, request, pk, *args, **kwargs):
-        patient = get_object_or_404(self.patients(), pk=pk)
+        patient = self.patient(pk)
         return self.render_form(self.form(instance=patient), patient)
 
     def post(self, request, pk, *args, **kwargs):
-        patient = get_object_or_404(self.patients(), pk=pk)
+        patient = self.patient(pk)
         form = self.form(request.POST, instance=patient)
         if not form.is_valid():
             return self.render_form(form, patient)
@@ -142,12 +147,12 @@ class PatientDetailView(PatientAccessMixin, View):
     template_name = "alliance/patient_detail.html"
 
     def get(self, request, pk, *args, **kwargs):
-        patient = get_object_or_404(self.patients(), pk=pk)
+        patient = self.patient(pk)
         services.patient_viewed(actor=request.user, patient=patient, channel="web")
         return self.render_record(patient, revealed=None)
 
     def post(self, request, pk, *args, **kwargs):
-        patient = get_object_or_404(self.patients(), pk=pk)
+        patient = self.patient(pk)
         number = services.patient_id_number_revealed(
             actor=request.user, patient=patient, channel="web"
         )
