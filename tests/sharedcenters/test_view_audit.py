@@ -7,6 +7,7 @@ being served leaves behind."""
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import IntegrityError, InternalError, transaction
 from django.test import Client
 from django.utils import translation
 
@@ -15,6 +16,7 @@ from alliance.models import AccessLog, Patient
 from referrals import services as referral_services
 from referrals.models import Referral
 from sharedcenters import services
+from tests.conftest import require_postgres
 from tests.factories import PatientFactory, staff_user
 from tests.referrals.conftest import payload
 from tests.sharedcenters.conftest import NORMAL_RESULTS
@@ -301,3 +303,14 @@ def test_a_search_by_patient_finds_the_lists_that_showed_them(
         assert listed in list(found)
     other = auditor_client.get("/alliance/audit/", {"patient": world["other_patient"].name})
     assert listed not in list(other.context["object_list"])
+
+
+def test_the_records_a_row_names_cannot_be_rewritten(world, referral, hospital_triage):
+    """The new columns are under the table's append-only trigger like the others."""
+    require_postgres()
+    page_client(hospital_triage).get(f"/referrals/{referral.pk}/")
+    row = AccessLog.objects.get(kind=AccessKind.RECORD_VIEW)
+    with pytest.raises((InternalError, IntegrityError)), transaction.atomic():
+        AccessLog.objects.filter(pk=row.pk).update(patient_ids=[], records={})
+    row.refresh_from_db()
+    assert row.patient_ids == [world["patient"].pk]
