@@ -7,8 +7,9 @@ hold an identity number or a password.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any
 
 from axes.helpers import get_client_ip_address
@@ -23,18 +24,138 @@ from .models import AccessLog
 current_request: ContextVar[HttpRequest | None] = ContextVar("audit_request", default=None)
 
 
+@dataclass
+class Shown:
+    """The patient data one response shows, gathered while it is built: one row at the end."""
+
+    kind: str = ""
+    explicit: bool = False  # a kind named by the caller beats one guessed from the shape
+    user: Any = None
+    records: dict[str, list[int]] = field(default_factory=dict)
+    patients: list[int] = field(default_factory=list)
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def add(self, label: str, pk: int, patient_id: int) -> None:
+        ids = self.records.setdefault(label, [])
+        if pk not in ids:
+            ids.append(pk)
+        if patient_id not in self.patients:
+            self.patients.append(patient_id)
+
+
+# One box a request (set by the middleware); None outside a request (a task, a shell): there
+# `shown()` writes its row at once.
+current_shown: ContextVar[list[Shown] | None] = ContextVar("audit_shown", default=None)
+
+
 class AuditRequestMiddleware:
-    """Makes the request known to `record()` for the time it is served."""
+    """Makes the request known to `record()` for the time it is served, and writes the one
+    access-log row naming the patient data its response showed (see `shown()`)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         token = current_request.set(request)
+        box: list[Shown] = []
+        shown_token = current_shown.set(box)
         try:
-            return self.get_response(request)
+            response = self.get_response(request)
+            # Only what was shown: a 404, a refusal or a redirect showed nothing.
+            if box and 200 <= response.status_code < 300:
+                _write_shown(box[0], request)
+            return response
         finally:
+            current_shown.reset(shown_token)
             current_request.reset(token)
+
+
+def patient_id_of(obj: Any) -> int | None:
+    """The patient a record belongs to; None when it is no patient data. A model whose rows
+    belong to a patient through another row says so with an `audit_patient_id` attribute."""
+    if obj._meta.label_lower == "alliance.patient":
+        return obj.pk
+    if hasattr(type(obj), "audit_patient_id"):
+        return obj.audit_patient_id
+    return getattr(obj, "patient_id", None)
+
+
+def shown(
+    objects: Any, *, kind: str = "", user=None, patient_id: int | None = None, **detail: Any
+) -> None:
+    """Name records of patients that the response being built shows: one object (a detail, a
+    download) or many (the page of a list). Everything shown while one request is served goes
+    into ONE access-log row, written by the middleware when the response is a success; outside
+    a request the row is written at once. Rows of no patient (an institution, a cycle) and an
+    empty list are not recorded: a user who saw no patient leaves no row.
+
+    `kind` names the access (a download, a print); without it a single record is "opened"
+    (a patient's record "viewed") and several are a list. `patient_id` gives the patient of a
+    record that does not carry one itself."""
+    many = not hasattr(objects, "_meta")
+    items = list(objects) if many else [objects]
+    entry = Shown()
+    for obj in items:
+        owner = patient_id if patient_id is not None else patient_id_of(obj)
+        if owner is not None:
+            entry.add(obj._meta.label_lower, obj.pk, owner)
+    if not entry.records:
+        return
+    named = bool(kind)
+    if not kind:
+        only = next(iter(entry.records))
+        kind = (
+            AccessKind.LIST_VIEW if many
+            else AccessKind.PATIENT_VIEW if only == "alliance.patient"
+            else AccessKind.RECORD_VIEW
+        )  # fmt: skip
+    box = current_shown.get()
+    if box is None:
+        entry.kind, entry.user, entry.detail = kind, user, detail
+        _write_shown(entry, None)
+        return
+    if not box:
+        box.append(Shown(kind=kind, explicit=named))
+    pending = box[0]
+    if named and not pending.explicit:
+        pending.kind, pending.explicit = kind, True
+    if user is not None:
+        pending.user = user
+    pending.detail.update(detail)
+    for label, ids in entry.records.items():
+        merged = pending.records.setdefault(label, [])
+        merged.extend(pk for pk in ids if pk not in merged)
+    pending.patients.extend(pk for pk in entry.patients if pk not in pending.patients)
+
+
+def shown_patients(patient_ids: Iterable[int], **kwargs: Any) -> None:
+    """`shown()` for patients a page names by id alone (a package's trace, a recall list)."""
+    from .models import Patient
+
+    shown([Patient(pk=pk) for pk in sorted(set(patient_ids))], **kwargs)
+
+
+def annotate(*, kind: str = "", **detail: Any) -> None:
+    """Add to the row of what this response shows, if it shows any patient: a PDF print says
+    so (alliance.documents), without making a row of its own."""
+    box = current_shown.get()
+    if not box:
+        return
+    if kind:
+        box[0].kind, box[0].explicit = kind, True
+    box[0].detail.update(detail)
+
+
+def _write_shown(entry: Shown, request: HttpRequest | None) -> AccessLog:
+    request = request or current_request.get()
+    detail = dict(entry.detail)
+    if request is not None and "channel" not in detail:
+        detail["channel"] = "api" if request.path.startswith("/api/") else "web"
+    patient = entry.patients[0] if len(entry.patients) == 1 else None
+    return record(
+        entry.kind, request=request, user=entry.user, patient_id=patient,
+        records=entry.records, patient_ids=entry.patients, **detail,
+    )  # fmt: skip
 
 
 def record(
@@ -44,6 +165,9 @@ def record(
     user=None,
     username: str = "",
     patient=None,
+    patient_id: int | None = None,
+    records: dict | None = None,
+    patient_ids: Iterable[int] = (),
     **detail: Any,
 ) -> AccessLog:
     """Write one access-log row; the user, address and path come from the request if given, else
@@ -56,7 +180,14 @@ def record(
             user = candidate
     if user is not None and not username:
         username = user.get_username()
-    entry = AccessLog(kind=kind, user=user, username=username[:150], patient=patient, detail=detail)
+    entry = AccessLog(
+        kind=kind, user=user, username=username[:150], patient=patient, detail=detail,
+        records=records or {}, patient_ids=list(patient_ids),
+    )  # fmt: skip
+    if patient_id is not None:
+        entry.patient_id = patient_id
+    if entry.patient_id is not None and not entry.patient_ids:
+        entry.patient_ids = [entry.patient_id]
     if request is not None:
         entry.ip_address = get_client_ip_address(request) or None
         entry.method = request.method or ""

@@ -117,6 +117,11 @@ class AccessKind(models.TextChoices):
     PATIENT_CREATE = "patient_create", _("Registered a patient")
     PATIENT_UPDATE = "patient_update", _("Changed a patient record")
     PATIENT_REVEAL_ID = "patient_reveal_id", _("Viewed a full identity number")
+    RECORD_VIEW = "record_view", _("Opened a record")
+    LIST_VIEW = "list_view", _("Viewed a list of records")
+    FILE_DOWNLOAD = "file_download", _("Downloaded an attachment")
+    DOCUMENT = "document", _("Printed a document")
+    THROTTLED = "throttled", _("Too many look-ups refused")
     EXPORT = "export", _("Exported data")
     DENIED = "denied", _("Permission denied")
     TWO_FACTOR_ON = "two_factor_on", _("Turned two-factor sign-in on")
@@ -133,6 +138,10 @@ PATIENT_ACCESS_KINDS = (
     AccessKind.PATIENT_CREATE,
     AccessKind.PATIENT_UPDATE,
     AccessKind.PATIENT_REVEAL_ID,
+    AccessKind.RECORD_VIEW,
+    AccessKind.LIST_VIEW,
+    AccessKind.FILE_DOWNLOAD,
+    AccessKind.DOCUMENT,
 )
 
 

@@ -57,7 +57,12 @@ def render_pdf(request: HttpRequest, template_name: str, context: dict, *, issue
 def pdf_response(
     request: HttpRequest, template_name: str, context: dict, *, issuer, filename: str
 ) -> HttpResponse:
-    """The document as a PDF the browser shows (and can save under `filename`)."""
+    """The document as a PDF the browser shows (and can save under `filename`). When it shows
+    patient data (noted by the page's lookup), its access-log row says it was printed."""
+    from . import audit
+    from .choices import AccessKind
+
+    audit.annotate(kind=AccessKind.DOCUMENT, format="pdf", document=filename)
     response = HttpResponse(
         render_pdf(request, template_name, context, issuer=issuer), content_type=PDF_TYPE
     )

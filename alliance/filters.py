@@ -9,6 +9,10 @@ from .choices import AccessKind, InstitutionKind, Specialty, Tier
 from .models import AccessLog, Alliance, Department, District, Institution, Patient
 from .selectors import filter_by_tier, search_institutions
 
+# A name search of the access log finds the rows of at most this many matching patients (the
+# newest); each is one indexed test of the rows' patient lists.
+PATIENT_SEARCH_LIMIT = 200
+
 
 class InstitutionFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
@@ -83,7 +87,10 @@ class AccessLogFilter(django_filters.FilterSet):
         fields = ["user", "patient", "kind", "since", "until"]
 
     def filter_patient(self, queryset, name, value):
+        """Rows of the patient and the lists that showed them (AccessLog.patient_ids)."""
         value = value.strip()
         if value.isdigit() and len(value) <= 9:  # a record number, never an overflow
-            return queryset.filter(patient_id=int(value))
-        return queryset.filter(patient__name__icontains=value)
+            return queryset.naming_patients([int(value)])
+        named = Patient.objects.filter(name__icontains=value).order_by("-pk")
+        ids = list(named.values_list("pk", flat=True)[:PATIENT_SEARCH_LIMIT])
+        return queryset.naming_patients(ids)

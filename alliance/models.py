@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import pgtrigger
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
-from django.db import models
+from django.db import connections, models
 from django.db.models import F, Q
+from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -524,10 +527,31 @@ class Patient(models.Model):
             raise ValidationError(errors)
 
 
+# How many ids of each kind the auditor's page shows in a row (the CSV export has them all).
+SUMMARY_IDS = 8
+
+
 class AccessLogQuerySet(models.QuerySet):
     def patient_accesses(self) -> AccessLogQuerySet:
         """Views, registrations, changes and identity-number reveals of patient records."""
         return self.filter(kind__in=PATIENT_ACCESS_KINDS)
+
+    def naming_patients(self, patient_ids: Iterable[int]) -> AccessLogQuerySet:
+        """Rows about any of these patients: a row of one patient, or a list that showed them."""
+        ids = sorted({int(pk) for pk in patient_ids})
+        if not ids:
+            return self.none()
+        named = models.Q(patient_id__in=ids)
+        if connections[self.db].vendor == "postgresql":
+            # jsonb containment, one indexed test per patient (GIN index accesslog_patient_ids).
+            for pk in ids:
+                named |= models.Q(patient_ids__contains=[pk])
+            return self.filter(named)
+        # Elsewhere (the SQLite of a demo) the array is matched as text.
+        pattern = r"(^|[^0-9])(" + "|".join(map(str, ids)) + r")([^0-9]|$)"
+        return self.annotate(_patient_ids_text=Cast("patient_ids", models.TextField())).filter(
+            named | models.Q(_patient_ids_text__regex=pattern)
+        )
 
 
 class AccessLog(models.Model):
@@ -560,6 +584,11 @@ class AccessLog(models.Model):
         related_name="+",
     )
     detail = models.JSONField(_("detail"), default=dict, blank=True)
+    # What a page or an API answer showed (alliance.audit.shown): the records by model label,
+    # {"referrals.referral": [12, 15]}, and every patient they belong to. A list writes one row
+    # naming them all; `patient` above is set when there is exactly one.
+    records = models.JSONField(_("records shown"), default=dict, blank=True)
+    patient_ids = models.JSONField(_("patients shown"), default=list, blank=True)
 
     objects = AccessLogQuerySet.as_manager()
 
@@ -583,7 +612,15 @@ class AccessLog(models.Model):
 
     @property
     def summary(self) -> str:
-        """The detail in words, for the auditor's page and export."""
+        """The detail in words, for the auditor's export: every record shown."""
+        return self.describe()
+
+    @property
+    def short_summary(self) -> str:
+        """The same for the auditor's page: the first ids of a long list, then how many more."""
+        return self.describe(limit=SUMMARY_IDS)
+
+    def describe(self, limit: int | None = None) -> str:
         detail = self.detail or {}
         if self.kind == AccessKind.EXPORT:
             filters = "; ".join(
@@ -596,7 +633,33 @@ class AccessLog(models.Model):
             }  # fmt: skip
         if self.kind == AccessKind.UNLOCK and "failures" in detail:
             return _("after %(failures)s failed sign-ins") % detail
-        return "; ".join(f"{key}={value}" for key, value in detail.items())
+        parts = [f"{key}={value}" for key, value in detail.items()]
+        parts += self.records_summary(limit)
+        return "; ".join(str(part) for part in parts)
+
+    def records_summary(self, limit: int | None = None) -> list[str]:
+        """`转诊 #12 #15`, one part per kind of record shown, then the patients."""
+        from django.apps import apps
+
+        def ids(values: list) -> str:
+            shown = values if limit is None else values[:limit]
+            text = " ".join(f"#{pk}" for pk in shown)
+            if len(values) > len(shown):
+                text += " " + _("and %(count)s more") % {"count": len(values) - len(shown)}
+            return text
+
+        parts = []
+        for label, pks in (self.records or {}).items():
+            try:
+                name = apps.get_model(label)._meta.verbose_name
+            except (LookupError, ValueError):
+                name = label
+            parts.append(f"{name} {ids(pks)}")
+        if len(self.patient_ids or ()) > 1:
+            parts.append(_("%(count)s patients: %(ids)s") % {
+                "count": len(self.patient_ids), "ids": ids(self.patient_ids),
+            })  # fmt: skip
+        return parts
 
 
 class WorkerHeartbeat(models.Model):

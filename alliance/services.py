@@ -13,7 +13,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from . import audit
 from .choices import AccessKind
-from .errors import ActionNotAllowed, DomainError
+from .errors import ActionNotAllowed, IdentityNumberRegistered
 from .models import Department, Patient, WorkerHeartbeat
 from .querysets import profile_of
 from .validators import normalize_id_number
@@ -82,12 +82,7 @@ def _check_identity_number_free(id_number: str, exclude_pk: int | None = None) -
     # Refuse without saying where the resident is registered: that would disclose a record
     # of another institution.
     if Patient.objects.exclude(pk=exclude_pk).with_id_number(id_number).exists():
-        raise DomainError(
-            _(
-                "A resident with this identity number is already registered in the alliance. "
-                "Ask the alliance office to share or transfer the record."
-            )
-        )
+        raise IdentityNumberRegistered()
 
 
 def _check_may_register(actor, home_institution) -> None:
@@ -161,7 +156,8 @@ def patient_update(*, actor, patient: Patient, channel: str = "api", **data: Any
 
 
 def patient_viewed(*, actor, patient: Patient, channel: str = "api") -> None:
-    audit.record(AccessKind.PATIENT_VIEW, user=actor, patient=patient, channel=channel)
+    """The record was shown: one access-log row for the request (alliance.audit.shown)."""
+    audit.shown(patient, kind=AccessKind.PATIENT_VIEW, user=actor, channel=channel)
 
 
 def patient_id_number_revealed(*, actor, patient: Patient, channel: str = "api") -> str:
@@ -170,7 +166,8 @@ def patient_id_number_revealed(*, actor, patient: Patient, channel: str = "api")
     The caller has already checked that the actor may see the record. The number goes back to
     the caller only: never into the log row, a log line or a URL.
     """
-    audit.record(AccessKind.PATIENT_REVEAL_ID, user=actor, patient=patient, channel=channel)
+    # The request's one access-log row says so (alliance.audit.shown), whatever else it shows.
+    audit.shown(patient, kind=AccessKind.PATIENT_REVEAL_ID, user=actor, channel=channel)
     return patient.id_number
 
 

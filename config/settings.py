@@ -5,6 +5,7 @@ the test suite (pytest) gets a fixed throwaway key and fast password hashing.
 """
 
 import datetime
+import re
 import sys
 from pathlib import Path
 
@@ -189,6 +190,11 @@ AXES_COOLOFF_TIME = datetime.timedelta(minutes=30)
 # further attempt from it until the window has passed (alliance.backends; logged as a lockout).
 LOGIN_ADDRESS_FAILURE_LIMIT = env.int("LOGIN_ADDRESS_FAILURE_LIMIT", default=30)
 LOGIN_ADDRESS_WINDOW_MINUTES = env.int("LOGIN_ADDRESS_WINDOW_MINUTES", default=15)
+# Look-ups by full identity number and patient registrations through the API, together, per
+# user (alliance.api.throttling): past the rate a 429, the burst logged once as an enumeration.
+IDENTITY_NUMBER_RATE = env.str("IDENTITY_NUMBER_RATE", default="30/min")
+if not re.fullmatch(r"[1-9][0-9]*/(s|sec|m|min|h|hour|d|day)", IDENTITY_NUMBER_RATE):
+    raise ImproperlyConfigured("IDENTITY_NUMBER_RATE is a count per period, e.g. 30/min")
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"

@@ -11,6 +11,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from alliance import audit
 from alliance.choices import Role, Specialty
 from alliance.models import Department, Institution, Patient, StaffProfile
 from alliance.querysets import profile_of
@@ -35,9 +36,11 @@ def referral_for_user(user, pk, *, for_update: bool = False) -> Referral:
         # Lock the referral row only: PostgreSQL refuses FOR UPDATE on the nullable outer joins.
         queryset = queryset.select_for_update(of=("self",))
     try:
-        return queryset.get(pk=pk)
+        referral = queryset.get(pk=pk)
     except (Referral.DoesNotExist, ValueError, TypeError) as exc:
         raise Http404 from exc
+    audit.shown(referral)  # in the access log if the response shows it
+    return referral
 
 
 def _received_by_own(user, queryset: QuerySet[Referral]) -> QuerySet[Referral]:

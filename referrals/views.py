@@ -11,12 +11,13 @@ from django.views import View
 from django.views.generic import DetailView, FormView, ListView
 from django_filters.views import FilterView
 
-from alliance import documents
+from alliance import audit, documents
+from alliance.choices import AccessKind
 from alliance.errors import DomainError
 from alliance.forms import add_service_errors
 from alliance.models import Institution, Patient
 from alliance.querysets import profile_of
-from alliance.views import PatientSearchMixin
+from alliance.views import AuditedMixin, PatientSearchMixin
 
 from . import forms, selectors, services
 from .choices import Action, Service, Status, Urgency
@@ -24,7 +25,9 @@ from .filters import ReferralFilter
 from .models import FollowUpTask, Referral, ReferralAttachment
 
 
-class ReferralAccessMixin(LoginRequiredMixin, PermissionRequiredMixin):
+class ReferralAccessMixin(AuditedMixin, LoginRequiredMixin, PermissionRequiredMixin):
+    """Referral pages: what each shows is in the access log (AuditedMixin)."""
+
     permission_required = "referrals.view_referral"
 
 
@@ -59,7 +62,8 @@ class IncomingWorklistView(ReferralAccessMixin, ListView):
         context["now"] = timezone.now()
         overdue = selectors.overdue(self.request.user)
         context["overdue_count"] = overdue.count()
-        context["overdue_referrals"] = overdue[:20] if context["overdue_count"] else []
+        context["overdue_referrals"] = list(overdue[:20]) if context["overdue_count"] else []
+        audit.shown(context["overdue_referrals"])  # the overdue box names patients too
         return context
 
 
@@ -126,6 +130,7 @@ def attachment_response(referral: Referral, attachment_id) -> FileResponse:
         attachment = referral.attachments.get(pk=int(attachment_id))
     except (ValueError, TypeError, ReferralAttachment.DoesNotExist) as exc:
         raise Http404 from exc
+    audit.shown(attachment, kind=AccessKind.FILE_DOWNLOAD, patient_id=referral.patient_id)
     response = FileResponse(
         attachment.file.open("rb"), as_attachment=True, filename=attachment.name,
         content_type=attachment.content_type,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 
+from alliance import audit
 from alliance.choices import Role
 from alliance.models import Institution, Membership, StaffProfile
 from alliance.querysets import profile_of
@@ -51,7 +52,7 @@ def order_for_user(user, pk) -> ExamOrder:
     from django.http import Http404
 
     try:
-        return (
+        order = (
             orders_for(user)
             .select_related(
                 "reported_by",
@@ -66,6 +67,8 @@ def order_for_user(user, pk) -> ExamOrder:
         )
     except (ValueError, TypeError, ExamOrder.DoesNotExist) as exc:
         raise Http404 from exc
+    audit.shown(order)  # in the access log if the response shows it
+    return order
 
 
 def center_worklist(user, center_id: int | None = None) -> QuerySet[ExamOrder]:

@@ -6,11 +6,11 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.decorators import action, api_view
-from rest_framework.generics import GenericAPIView, get_object_or_404
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.generics import GenericAPIView
+from rest_framework.permissions import SAFE_METHODS, IsAuthenticated
 from rest_framework.response import Response
 
-from alliance import audit, services, tokens, twofactor
+from alliance import audit, selectors, services, tokens, twofactor
 from alliance.choices import AccessKind
 from alliance.filters import DepartmentFilter, InstitutionFilter, PatientFilter
 from alliance.models import (
@@ -33,16 +33,32 @@ from .serializers import (
     PatientLookupSerializer,
     PatientSerializer,
 )
+from .throttling import IdentityNumberThrottle
 
 
 class RestrictedViewSetMixin:
-    """Base of every API viewset: the queryset is always `restrict(request.user)`."""
+    """Base of every API viewset: the queryset is always `restrict(request.user)`, and what a
+    read answers with is in the access log: the record of a detail (and of its GET actions:
+    events, attachments) or the records of a list's page, one row a request, patient data only
+    (alliance.audit.shown). Writes leave their own trail (events, change history)."""
 
     permission_classes = [IsAuthenticated, ActionRulePermission]
     action_permissions: dict[str, str] = {}
 
     def get_queryset(self):
         return super().get_queryset().restrict(self.request.user)
+
+    def get_object(self):
+        obj = super().get_object()
+        if self.request.method in SAFE_METHODS:
+            audit.shown(obj)
+        return obj
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        if page is not None and self.request.method in SAFE_METHODS:
+            audit.shown(page)
+        return page
 
 
 class InstitutionViewSet(RestrictedViewSetMixin, viewsets.ReadOnlyModelViewSet):
@@ -138,15 +154,29 @@ class PatientViewSet(
         services.patient_viewed(actor=request.user, patient=patient)
         return Response(self.get_serializer(patient).data)
 
-    @extend_schema(request=PatientLookupSerializer, responses=PatientSerializer)
+    def get_throttles(self):
+        # Look-up and registration both tell whether a number is registered: one budget a
+        # user, so a burst of either is refused (429) and logged as an enumeration.
+        if self.action in IdentityNumberThrottle.actions:
+            return [IdentityNumberThrottle()]
+        return super().get_throttles()
+
+    @extend_schema(
+        request=PatientLookupSerializer,
+        responses={200: PatientSerializer},
+        description=_(
+            "404 when nobody in the alliance has the number; 409 when it is registered at an "
+            "institution whose records you may not see (what registering it would answer, "
+            "without saying where); 429 after too many look-ups and registrations in a minute."
+        ),
+    )
     @action(detail=False, methods=["post"])
     def lookup(self, request):
-        """Find one resident by the full identity number, sent in the body (never in a URL).
-        404 when no resident with that number is visible to the user."""
+        """Find one resident by the full identity number, sent in the body (never in a URL)."""
         query = PatientLookupSerializer(data=request.data)
         query.is_valid(raise_exception=True)
-        patient = get_object_or_404(
-            self.get_queryset().with_id_number(query.validated_data["id_number"])
+        patient = selectors.patient_by_identity_number(
+            request.user, query.validated_data["id_number"]
         )
         services.patient_viewed(actor=request.user, patient=patient)
         return Response(self.get_serializer(patient).data)

@@ -2,7 +2,7 @@
 
 from .account import TwoFactorDisableView, TwoFactorSetupView, TwoFactorVerifyView
 from .audit import AccessLogView
-from .base import PatientSearchMixin, RestrictedMixin
+from .base import AuditedMixin, PatientSearchMixin, RestrictedMixin
 from .contacts import ContactCardEditView
 from .pages import (
     HomeView,
@@ -24,7 +24,7 @@ from .tokens import (
 )
 
 __all__ = [
-    "AccessLogView", "ContactCardEditView", "HomeView", "InstitutionDetailView",
+    "AccessLogView", "AuditedMixin", "ContactCardEditView", "HomeView", "InstitutionDetailView",
     "InstitutionDirectoryView", "NotificationListView", "OfficeTokenRevokeView",
     "OfficeTokensView", "PatientCreateView", "PatientDetailView", "PatientListView",
     "PatientSearchMixin", "PatientUpdateView", "PersonalTokenRevokeView", "PersonalTokensView",

@@ -4,21 +4,23 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse, HttpResponseNotAllowed
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.generic import ListView, View
 
 from .. import services
+from ..api.throttling import IdentityNumberThrottle, refused_message
 from ..errors import DomainError
 from ..forms import PatientForm, add_service_errors
 from ..models import Patient
 from ..querysets import profile_of
-from ..selectors import registrable_institutions, signing_institutions
-from .base import PatientSearchMixin
+from ..selectors import patient_for_user, registrable_institutions, signing_institutions
+from .base import AuditedMixin, PatientSearchMixin
 
 
-class PatientAccessMixin(LoginRequiredMixin, PermissionRequiredMixin):
-    """Clinical staff and the alliance office; the health bureau and the auditor never."""
+class PatientAccessMixin(AuditedMixin, LoginRequiredMixin, PermissionRequiredMixin):
+    """Clinical staff and the alliance office; the health bureau and the auditor never. What a
+    page shows is in the access log (AuditedMixin)."""
 
     permission_required = "alliance.view_patient"
 
@@ -26,6 +28,10 @@ class PatientAccessMixin(LoginRequiredMixin, PermissionRequiredMixin):
         return Patient.objects.restrict(self.request.user).select_related(
             "home_institution", "signing_institution"
         )
+
+    def patient(self, pk: int) -> Patient:
+        """One record (404 when not the user's), named in the access log if the page shows it."""
+        return patient_for_user(self.request.user, pk)
 
 
 class PatientListView(PatientAccessMixin, PatientSearchMixin, ListView):
@@ -68,8 +74,10 @@ class PatientFormMixin(PatientAccessMixin):
             signing_institutions=signing_institutions(user).order_by("name"),
         )  # fmt: skip
 
-    def render_form(self, form, patient=None) -> HttpResponse:
-        return render(self.request, self.template_name, {"form": form, "patient": patient})
+    def render_form(self, form, patient=None, status: int = 200) -> HttpResponse:
+        return render(
+            self.request, self.template_name, {"form": form, "patient": patient}, status=status
+        )
 
 
 class PatientCreateView(PatientFormMixin, View):
@@ -80,6 +88,11 @@ class PatientCreateView(PatientFormMixin, View):
 
     def post(self, request, *args, **kwargs):
         form = self.form(request.POST)
+        # The API's budget (look-ups and registrations together): a registration answers
+        # whether a number is registered, so the page may not be used to enumerate either.
+        if not IdentityNumberThrottle().allow(request, "register"):
+            form.add_error(None, refused_message())
+            return self.render_form(form, status=429)
         if not form.is_valid():
             return self.render_form(form)
         try:
@@ -100,11 +113,11 @@ class PatientUpdateView(PatientFormMixin, View):
     permission_required = "alliance.change_patient"
 
     def get(self, request, pk, *args, **kwargs):
-        patient = get_object_or_404(self.patients(), pk=pk)
+        patient = self.patient(pk)
         return self.render_form(self.form(instance=patient), patient)
 
     def post(self, request, pk, *args, **kwargs):
-        patient = get_object_or_404(self.patients(), pk=pk)
+        patient = self.patient(pk)
         form = self.form(request.POST, instance=patient)
         if not form.is_valid():
             return self.render_form(form, patient)
@@ -129,12 +142,12 @@ class PatientDetailView(PatientAccessMixin, View):
     template_name = "alliance/patient_detail.html"
 
     def get(self, request, pk, *args, **kwargs):
-        patient = get_object_or_404(self.patients(), pk=pk)
+        patient = self.patient(pk)
         services.patient_viewed(actor=request.user, patient=patient, channel="web")
         return self.render_record(patient, revealed=None)
 
     def post(self, request, pk, *args, **kwargs):
-        patient = get_object_or_404(self.patients(), pk=pk)
+        patient = self.patient(pk)
         number = services.patient_id_number_revealed(
             actor=request.user, patient=patient, channel="web"
         )

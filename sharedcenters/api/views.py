@@ -19,6 +19,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from alliance import audit
 from alliance.api.views import RestrictedViewSetMixin
 from alliance.models import Patient
 
@@ -63,7 +64,9 @@ def visible_patient_names(user, patient_ids: Iterable[int | None]) -> dict[int, 
     ids = {pk for pk in patient_ids if pk is not None}
     if not ids:
         return {}
-    return dict(Patient.objects.restrict(user).filter(pk__in=ids).values_list("pk", "name"))
+    names = dict(Patient.objects.restrict(user).filter(pk__in=ids).values_list("pk", "name"))
+    audit.shown_patients(names)  # the answer names them: in the access log
+    return names
 
 
 class BodyMixin:

@@ -10,6 +10,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from alliance.choices import Role
 from alliance.querysets import profile_of
 from alliance.rules import has_role, is_superuser
+from alliance.views import AuditedMixin
 
 from ..querysets import center_ids_of
 
@@ -18,7 +19,9 @@ from ..querysets import center_ids_of
 reads_dashboard = is_superuser | has_role(Role.CENTER_STAFF, Role.ALLIANCE_OFFICE)
 
 
-class OrdersAccessMixin(LoginRequiredMixin, PermissionRequiredMixin):
+class OrdersAccessMixin(AuditedMixin, LoginRequiredMixin, PermissionRequiredMixin):
+    """Order pages: what each shows is in the access log (AuditedMixin)."""
+
     permission_required = "sharedcenters.view_examorder"
 
 

@@ -20,11 +20,11 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import FormView, ListView
 
-from alliance import documents
+from alliance import audit, documents
 from alliance.errors import DomainError
 from alliance.forms import add_service_errors
 from alliance.models import Patient
-from alliance.views import PatientSearchMixin
+from alliance.views import AuditedMixin, PatientSearchMixin
 from referrals.models import Referral
 
 from .. import forms, selectors, services
@@ -85,10 +85,12 @@ class OrderListView(OrdersAccessMixin, ListView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         critical = selectors.unacknowledged_critical(self.request.user).order_by("reported_at")
+        unacknowledged = list(critical[:20])
+        audit.shown(unacknowledged)  # the box above the list names patients too
         context.update(
             filter_form=self.filter_form,
             now=timezone.now(),
-            unacknowledged=list(critical[:20]),
+            unacknowledged=unacknowledged,
             may_order=self.request.user.has_perm("sharedcenters.add_examorder"),
         )
         return context
@@ -364,7 +366,7 @@ class OrderActionView(LoginRequiredMixin, PermissionRequiredMixin, View):
 # --- the center's worklist -------------------------------------------------------------------
 
 
-class WorklistView(LoginRequiredMixin, PermissionRequiredMixin, ListView):
+class WorklistView(AuditedMixin, LoginRequiredMixin, PermissionRequiredMixin, ListView):
     """Open orders of the user's centers, urgent first; scan an order number to receive it."""
 
     template_name = "sharedcenters/worklist.html"

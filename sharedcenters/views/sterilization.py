@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import DetailView, ListView
 
-from alliance import documents
+from alliance import audit, documents
 from alliance.choices import Role
 from alliance.errors import DomainError
 from alliance.forms import add_service_errors
@@ -217,7 +217,9 @@ def visible_patient_ids(user, ids: set) -> set[int]:
     ids = {pk for pk in ids if pk is not None}
     if not ids:
         return set()
-    return set(Patient.objects.restrict(user).filter(pk__in=ids).values_list("pk", flat=True))
+    visible = set(Patient.objects.restrict(user).filter(pk__in=ids).values_list("pk", flat=True))
+    audit.shown_patients(visible)  # the page names them: in the access log
+    return visible
 
 
 class CycleListView(PackagesAccessMixin, ListView):

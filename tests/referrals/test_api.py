@@ -1440,7 +1440,8 @@ def many_referrals(make_referral, clinic_doctor, hospital_triage, n: int) -> Non
             services.referral_refer_back(actor=hospital_triage, referral=referral)
 
 
-LIST_QUERIES = 4  # token, the user's profile, the ids of their institutions, the page
+# token, the user's profile, the ids of their institutions, the page, its access-log row
+LIST_QUERIES = 5
 
 
 @pytest.mark.parametrize("persona_name", ["clinic_doctor", "hospital_triage", "alliance_office"])

@@ -835,7 +835,8 @@ def test_a_bad_cursor_is_a_404_json_never_a_500(api, clinic_doctor, spread, curs
     assert_json_error(api.as_user(clinic_doctor).get(URL, {"cursor": cursor}), 404)
 
 
-ORDER_LIST_QUERIES = 7  # token, profile, the user's scope (≤2 look-ups), the page, items, results
+# token, profile, the user's scope (≤2 look-ups), the page, items, results, the access-log row
+ORDER_LIST_QUERIES = 8
 
 
 @pytest.mark.parametrize("persona_name", ["clinic_doctor", "center_staff", "alliance_office"])
@@ -861,8 +862,9 @@ def test_the_order_detail_answers_in_a_fixed_number_of_queries(
 ):
     order = lab_order_in("reported")
 
-    # token, profile, the user's scope (2), the order, items, results, allowed_actions' scope
-    with django_assert_max_num_queries(8):
+    # token, profile, the user's scope (2), the order, items, results, allowed_actions' scope,
+    # the access-log row
+    with django_assert_max_num_queries(9):
         assert doctor.get(url_of(order)).status_code == 200
 
 
