@@ -6,8 +6,10 @@ still append-only, and an attachment's row points to its file with the same byte
 
 import hashlib
 import os
+import re
 import subprocess
 import uuid
+from pathlib import Path
 
 import psycopg2
 import pytest
@@ -60,6 +62,34 @@ def _counts(cursor, tables: list[str]) -> dict[str, int]:
     return counts
 
 
+README = Path(__file__).resolve().parent.parent / "README.md"
+DAY = "2026-12-01"
+
+
+def _readme_procedure(*, source: str, target: str, backup: Path, media: Path, restored: Path):
+    """The backup and the restore commands of README §Backups, as written there, pointed at the
+    test's database and directories: the test runs what an operator would copy."""
+    section = README.read_text(encoding="utf-8").split("## Backups", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```bash\n(.*?)```", section, re.S)
+    take = next(b for b in blocks if "pg_dump" in b and "docker" not in b)
+    give = next(b for b in blocks if "pg_restore" in b and "docker" not in b)
+
+    def local(script: str) -> str:
+        script = script.replace("$(date +%F)", DAY).replace("2026-12-01", DAY)
+        script = script.replace("/backup/", f"{backup}/").replace("alliance_restored", target)
+        script = script.replace("/srv/alliance/media-restored", str(restored))
+        return re.sub(r" alliance$", f" {source}", script, flags=re.M)
+
+    return local(take), local(give)
+
+
+def _bash(script: str, media: Path) -> None:
+    subprocess.run(  # noqa: S603
+        ["bash", "-euo", "pipefail", "-c", script],  # noqa: S607
+        check=True, capture_output=True, text=True, env=_pg_env() | {"MEDIA_ROOT": str(media)},
+    )  # fmt: skip
+
+
 def _attach_to_a_demo_referral():
     referral = Referral.objects.filter(status__in=OPEN_STATUSES).order_by("pk").first()
     upload = SimpleUploadedFile("心电图.pdf", PDF, content_type="application/pdf")
@@ -77,8 +107,11 @@ def test_a_dump_of_the_demo_restores_whole(transactional_db, tmp_path, settings)
     audit.record(AccessKind.LOGIN_FAILED, username="before-the-backup")
     source = connection.settings_dict["NAME"]
     target = f"restore_{uuid.uuid4().hex[:12]}"
-    dump, archive = tmp_path / "alliance.dump", tmp_path / "media.tar.gz"
+    (backup := tmp_path / "backup").mkdir()
     restored_media = tmp_path / "media-restored"
+    take, give = _readme_procedure(
+        source=source, target=target, backup=backup, media=media, restored=restored_media
+    )
     tables = sorted(
         m._meta.db_table for m in apps.get_models() if m._meta.managed and not m._meta.proxy
     )
@@ -88,13 +121,9 @@ def test_a_dump_of_the_demo_restores_whole(transactional_db, tmp_path, settings)
 
     # README's order: the database first, then the files (a file is written before its row
     # commits and is never changed, so every file a row of the dump names is in the archive).
-    _run("pg_dump", "--format=custom", "--no-owner", f"--file={dump}", source)
-    _run("tar", "--create", "--gzip", f"--file={archive}", f"--directory={media}", ".")
-    _run("createdb", target)
+    _bash(take, media)
     try:
-        _run("pg_restore", "--no-owner", "--exit-on-error", f"--dbname={target}", str(dump))
-        restored_media.mkdir()
-        _run("tar", "--extract", "--gzip", f"--file={archive}", f"--directory={restored_media}")
+        _bash(give, media)
         restored = _connect(target)
         try:
             with restored.cursor() as cursor:
@@ -129,3 +158,16 @@ def test_a_dump_of_the_demo_restores_whole(transactional_db, tmp_path, settings)
             restored.close()
     finally:
         _run("dropdb", "--if-exists", target)
+
+
+def test_the_attachments_live_in_a_named_volume_of_the_compose_file():
+    """Without a volume, the attachments would live in the web container and die with it, and
+    the backup of README would have nothing to copy."""
+    import yaml
+
+    compose = yaml.safe_load((README.parent / "docker-compose.yml").read_text(encoding="utf-8"))
+    for name in ("web", "worker"):
+        service = compose["services"][name]
+        media_root = service["environment"]["MEDIA_ROOT"]
+        mounts = dict(volume.rsplit(":", 1)[::-1] for volume in service.get("volumes", []))
+        assert mounts.get(media_root) in compose["volumes"], name
