@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -535,12 +535,18 @@ def critical_ack_limit() -> datetime.timedelta:
 def escalate_critical_values(now: datetime.datetime | None = None) -> dict:
     """Escalate every critical value unacknowledged past the limit, once (beat, every minute)."""
     now = now or timezone.now()
+    since = now - critical_ack_limit()
+    # A critical value an amendment brought counts from the amendment, not the first report.
+    amended_since = OrderEvent.objects.filter(
+        order=OuterRef("pk"), action=OrderAction.AMEND, at__gt=since
+    )
     pending = ExamOrder.objects.filter(
+        ~Exists(amended_since),
         critical=True,
         critical_acknowledged_at__isnull=True,
         critical_escalated_at__isnull=True,
         status=S.REPORTED,
-        reported_at__lte=now - critical_ack_limit(),
+        reported_at__lte=since,
     ).values_list("pk", flat=True)
     escalated = 0
     for pk in pending:

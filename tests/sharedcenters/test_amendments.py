@@ -237,3 +237,30 @@ def test_an_earlier_version_cannot_be_rewritten(lab_order_in, center_staff):
         with pytest.raises((InternalError, IntegrityError)), transaction.atomic():
             change()
     assert kept.get().reason == REASON
+
+
+def test_a_critical_value_brought_by_an_amendment_is_alerted_and_escalated_from_then(
+    settings, lab_order_in, center_staff, django_capture_on_commit_callbacks
+):
+    import datetime
+
+    from django.utils import timezone
+
+    settings.CRITICAL_VALUE_ACK_MINUTES = 10
+    now = timezone.now()
+    order = services.order_report(
+        actor=center_staff, order=lab_order_in("in_progress"), results=NORMAL_RESULTS,
+        at=now - datetime.timedelta(hours=2),
+    )  # fmt: skip
+    critical = [{**CORRECTED[1], "value": "6.9", "flag": "critical"}]
+    amended_at = now - datetime.timedelta(minutes=5)
+    with django_capture_on_commit_callbacks() as queued:
+        order = services.order_amend(
+            actor=center_staff, order=order, results=critical, reason=REASON, at=amended_at
+        )
+    assert order.critical and "6.9" in order.critical_note
+    assert len(queued) == 1
+    assert services.escalate_critical_values(now=now) == {"escalated": 0}
+    later = amended_at + datetime.timedelta(minutes=11)
+    with django_capture_on_commit_callbacks():
+        assert services.escalate_critical_values(now=later) == {"escalated": 1}
