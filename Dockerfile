@@ -24,6 +24,7 @@ RUN SECRET_KEY=collectstatic-only PATIENT_ID_KEYS=build:AAAAAAAAAAAAAAAAAAAAAAAA
     PATIENT_ID_HMAC_KEY=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= \
     python manage.py collectstatic --noinput \
     && rm -rf node_modules \
+    && mkdir -p /app/media \
     && useradd --system --uid 1000 alliance && chown -R alliance /app
 USER alliance
 EXPOSE 8000

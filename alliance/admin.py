@@ -7,6 +7,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from . import services
+from .history import with_actors
 from .models import (
     AccessLog,
     Alliance,
@@ -14,10 +15,12 @@ from .models import (
     District,
     Institution,
     Membership,
+    MembershipHistory,
     OutboxMessage,
     Patient,
     SpecialtyNetwork,
     StaffProfile,
+    StaffProfileHistory,
     WorkerHeartbeat,
 )
 from .querysets import tree_order
@@ -200,6 +203,47 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+class HistoryAdmin(ReadOnlyAdmin):
+    """A change-history table (django-pghistory), newest first, with who made each change:
+    the user of the request, from the context the middleware attached."""
+
+    tracked_fields: list[str] = []
+    list_filter = ["pgh_label"]
+    date_hierarchy = "pgh_created_at"
+    ordering = ["-pgh_created_at", "-pgh_id"]
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
+    def get_list_display(self, request):
+        return ["pgh_created_at", "pgh_label", "pgh_obj_id", *self.tracked_fields, "changed_by"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("pgh_context")
+
+    def get_search_results(self, request, queryset, search_term):
+        if search_term.isdigit():  # the id of the changed record
+            return queryset.filter(pgh_obj_id=int(search_term)), False
+        return super().get_search_results(request, queryset, search_term)
+
+    @admin.display(description=_("changed by"))
+    def changed_by(self, row) -> str:
+        user = with_actors([row])[0].changed_by
+        return (user.get_full_name() or user.get_username()) if user else "—"
+
+
+@admin.register(StaffProfileHistory)
+class StaffProfileHistoryAdmin(HistoryAdmin):
+    tracked_fields = ["user", "role", "institution", "department", "is_institution_admin"]
+    search_fields = ["user__username"]
+
+
+@admin.register(MembershipHistory)
+class MembershipHistoryAdmin(HistoryAdmin):
+    tracked_fields = ["alliance", "institution", "joined_on", "left_on"]
+    search_fields = ["institution__name"]
 
 
 @admin.register(AccessLog)

@@ -32,6 +32,32 @@ def tracked(model_name: str, **options):
     )
 
 
+def latest_changes(history_model, limit: int = 30, **filters) -> list:
+    """The latest rows of a history table, newest first, each with `changed_by`: the user of the
+    request that made the change, or None for a script (PostgreSQL only: SQLite keeps none)."""
+    if connection.vendor != "postgresql":
+        return []
+    rows = list(
+        history_model.objects.filter(**filters)
+        .select_related("pgh_context")
+        .order_by("-pgh_created_at", "-pgh_id")[:limit]
+    )
+    return with_actors(rows)
+
+
+def with_actors(rows: list) -> list:
+    """Sets `changed_by` on each history row from its context, with one query for the users."""
+    from django.contrib.auth import get_user_model
+
+    def user_id(row):
+        return row.pgh_context.metadata.get("user") if row.pgh_context_id else None
+
+    users = get_user_model().objects.in_bulk([u for u in map(user_id, rows) if u])
+    for row in rows:
+        row.changed_by = users.get(user_id(row))
+    return rows
+
+
 class HistoryContextMiddleware(HistoryMiddleware):
     """pghistory's middleware (who and which URL made each change), on PostgreSQL only: it
     prefixes statements with PostgreSQL's `set_config`, which SQLite does not know."""

@@ -264,6 +264,7 @@ class Alliance(models.Model):
         return self.name
 
 
+@tracked("MembershipHistory")
 class Membership(models.Model):
     """An institution's membership of an alliance, from the day it joined until it left."""
 
@@ -337,6 +338,7 @@ class SpecialtyNetwork(models.Model):
         return self.name
 
 
+@tracked("StaffProfileHistory")
 class StaffProfile(models.Model):
     """Ties a user account to one institution (optionally a department) and one role."""
 

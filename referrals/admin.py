@@ -2,9 +2,15 @@
 
 from django.contrib import admin
 
-from alliance.admin import ReadOnlyAdmin
+from alliance.admin import HistoryAdmin, ReadOnlyAdmin
 
-from .models import Referral, ReferralEvent, ResponseLimit
+from .models import (
+    FollowUpTaskHistory,
+    Referral,
+    ReferralEvent,
+    ResponseLimit,
+    ResponseLimitHistory,
+)
 
 
 class ReferralEventInline(admin.TabularInline):
@@ -41,3 +47,14 @@ class ReferralAdmin(ReadOnlyAdmin):
 @admin.register(ResponseLimit)
 class ResponseLimitAdmin(admin.ModelAdmin):
     list_display = ["urgency", "minutes", "expire_after_minutes"]
+
+
+@admin.register(ResponseLimitHistory)
+class ResponseLimitHistoryAdmin(HistoryAdmin):
+    tracked_fields = ["urgency", "minutes", "expire_after_minutes"]
+
+
+@admin.register(FollowUpTaskHistory)
+class FollowUpTaskHistoryAdmin(HistoryAdmin):
+    tracked_fields = ["referral", "institution", "kind", "due_on", "done_at", "done_by"]
+    list_filter = ["pgh_label", "kind"]

@@ -196,6 +196,7 @@ class ReferralEvent(models.Model):
         return f"{self.referral} {self.action} {self.from_status}→{self.to_status}"
 
 
+@tracked("ResponseLimitHistory")
 class ResponseLimit(models.Model):
     """How long a receiver has to answer a referral of each urgency (set by the office)."""
 
@@ -265,6 +266,7 @@ class ReferralAttachment(models.Model):
         return self.name
 
 
+@tracked("FollowUpTaskHistory")
 class FollowUpTask(models.Model):
     """A step of a downward referral's follow-up plan for the community institution."""
 

@@ -15,6 +15,7 @@ from alliance import audit, documents
 from alliance.choices import AccessKind
 from alliance.errors import DomainError
 from alliance.forms import add_service_errors
+from alliance.history import latest_changes
 from alliance.models import Institution, Patient
 from alliance.querysets import profile_of
 from alliance.views import AuditedMixin, PatientSearchMixin
@@ -22,7 +23,7 @@ from alliance.views import AuditedMixin, PatientSearchMixin
 from . import forms, selectors, services
 from .choices import Action, Service, Status, Urgency
 from .filters import ReferralFilter
-from .models import FollowUpTask, Referral, ReferralAttachment
+from .models import FollowUpTask, Referral, ReferralAttachment, ResponseLimitHistory
 
 
 class ReferralAccessMixin(AuditedMixin, LoginRequiredMixin, PermissionRequiredMixin):
@@ -393,6 +394,9 @@ class ResponseLimitsView(LoginRequiredMixin, PermissionRequiredMixin, FormView):
             )
         kwargs["current"] = current
         return kwargs
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(**kwargs, history=latest_changes(ResponseLimitHistory))
 
     def form_valid(self, form):
         services.response_limits_set(actor=self.request.user, limits=form.limits())

@@ -72,6 +72,7 @@ class OrderAction(models.TextChoices):
     REJECT = "reject", _("specimen rejected")
     START = "start", _("started")
     REPORT = "report", _("reported")
+    AMEND = "amend", _("report amended")
     ACKNOWLEDGE = "acknowledge", _("acknowledged")
     CANCEL = "cancel", _("cancelled")
     ESCALATE = "escalate", _("critical value escalated")

@@ -314,10 +314,31 @@ class ResultForm(forms.Form):
                 field.widget.attrs["placeholder"] = field.label
 
 
-def result_formset(*, data=None, rows: int = 6) -> forms.BaseFormSet:
-    """Blank result rows (unfilled ones are skipped); `rows` more when a panel has many."""
-    formset_class = forms.formset_factory(ResultForm, extra=rows, max_num=60, absolute_max=60)
-    return formset_class(data, prefix="results")
+def result_formset(*, data=None, rows: int = 6, initial=None) -> forms.BaseFormSet:
+    """Blank result rows (unfilled ones are skipped); `rows` more when a panel has many. An
+    amendment starts from the current results (`initial`) and a blank row or two."""
+    extra = rows if initial is None else 2
+    formset_class = forms.formset_factory(ResultForm, extra=extra, max_num=60, absolute_max=60)
+    if initial is not None and data is not None:
+        # Posted, every row stands on its own: a row emptied by the amendment is left out.
+        return formset_class(data, prefix="results", form_kwargs={"empty_permitted": True})
+    return formset_class(data, prefix="results", initial=initial)
+
+
+class AmendReasonMixin(forms.Form):
+    reason = forms.CharField(
+        label=_("reason for the amendment"), widget=_rows(2),
+        help_text=_("Kept with the report it replaces; the ordering department reads it."),
+        error_messages={"required": _("Give the reason for amending the report.")},
+    )  # fmt: skip
+
+
+class LabAmendForm(LabReportForm, AmendReasonMixin):
+    """The corrected lab report and why; the earlier one is kept."""
+
+
+class AmendForm(ReportForm, AmendReasonMixin):
+    """The corrected imaging or ECG report and why; the earlier one is kept."""
 
 
 # --- sterilization ---------------------------------------------------------------------------

@@ -34,8 +34,10 @@ def notify_orderer(order_id: int, event_id: int) -> None:
     order = _order(order_id)
     event = OrderEvent.objects.get(pk=event_id)
     with translation.override(settings.LANGUAGE_CODE):
+        # An amendment says so: "reported" again would read like the first report.
+        what = event.get_action_display() if event.action == "amend" else None
         title = _("%(number)s: %(status)s") % {
-            "number": order.number, "status": event.get_to_status_display(),
+            "number": order.number, "status": what or event.get_to_status_display(),
         }  # fmt: skip
         body = f"{order.center.name} · {order.get_rejection_reason_display() or order.impression}"
     alliance_services.notify(

@@ -33,6 +33,7 @@ from ..models import (
     OrderEvent,
     Package,
     PackageEvent,
+    ReportVersion,
     ServiceItem,
     SharedCenter,
     SterilizationCycle,
@@ -184,6 +185,33 @@ class ExamOrderSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class ReportVersionSerializer(serializers.ModelSerializer):
+    """A report as it was before an amendment, with who amended it, when and why."""
+
+    reported_by = serializers.SerializerMethodField()
+    reviewed_by = serializers.SerializerMethodField()
+    amended_by = serializers.SerializerMethodField()
+    amended_at = serializers.DateTimeField(source="superseded_at", read_only=True)
+    results = LabResultSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = ReportVersion
+        fields = [
+            "version", "reported_at", "reported_by", "reviewed_by", "results", "findings",
+            "impression", "critical", "critical_note", "amended_at", "amended_by", "reason",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def get_reported_by(self, version: ReportVersion) -> str | None:
+        return _actor_name(version.reported_by)
+
+    def get_reviewed_by(self, version: ReportVersion) -> str | None:
+        return _actor_name(version.reviewed_by)
+
+    def get_amended_by(self, version: ReportVersion) -> str | None:
+        return _actor_name(version.superseded_by)
+
+
 class ExamOrderDetailSerializer(ExamOrderSerializer):
     tat_hours = serializers.DecimalField(
         max_digits=8, decimal_places=1, read_only=True, allow_null=True,
@@ -203,11 +231,14 @@ class ExamOrderDetailSerializer(ExamOrderSerializer):
     allowed_actions = serializers.SerializerMethodField(
         help_text=_("What the current user may do next.")
     )
+    report_versions = serializers.SerializerMethodField(
+        help_text=_("Earlier versions of an amended report, oldest first; empty if never amended.")
+    )
 
     class Meta(ExamOrderSerializer.Meta):
         fields = [
             *ExamOrderSerializer.Meta.fields, "tat_hours", "lab_tat_hours", "on_time",
-            "critical_ack_minutes", "allowed_actions",
+            "critical_ack_minutes", "allowed_actions", "report_versions",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -218,6 +249,13 @@ class ExamOrderDetailSerializer(ExamOrderSerializer):
         from ..services import allowed_actions
 
         return [str(a) for a in allowed_actions(self.context["request"].user, order)]
+
+    @extend_schema_field(ReportVersionSerializer(many=True))
+    def get_report_versions(self, order: ExamOrder) -> list[dict]:
+        versions = order.report_versions.select_related(
+            "reported_by", "reviewed_by", "superseded_by"
+        ).order_by("version")
+        return ReportVersionSerializer(versions, many=True).data
 
 
 class ExamOrderCreateSerializer(ReferencesMixin, serializers.Serializer):
@@ -291,6 +329,18 @@ class OrderReportSerializer(ReferencesMixin, serializers.Serializer):
         allow_null=True, scope=_colleagues, message=_("Choose a colleague of this center."),
         help_text=_("A colleague of the same center who checked the report."),
     )  # fmt: skip
+
+
+class OrderAmendSerializer(OrderReportSerializer):
+    """The whole corrected report, and why: the report it replaces is kept as a version."""
+
+    reason = serializers.CharField(
+        help_text=_("Why the report is amended; kept with the earlier version."),
+        error_messages={
+            "required": _("Give the reason for amending the report."),
+            "blank": _("Give the reason for amending the report."),
+        },
+    )
 
 
 class OrderCancelSerializer(serializers.Serializer):

@@ -222,6 +222,22 @@ class ExamOrderViewSet(
         return self._answer(services.order_report(actor=request.user, order=order, **data))
 
     @extend_schema(
+        request=s.OrderAmendSerializer,
+        responses=s.ExamOrderDetailSerializer,
+        description=TRANSITION_DOC,
+    )
+    @action(detail=True, methods=["post"])
+    def amend(self, request, pk=None):
+        """Correct an issued report: send the whole corrected report and a `reason`. The report
+        it replaces stays readable in `report_versions`; the orderer acknowledges again."""
+        order = self.get_object()
+        data = self._body(s.OrderAmendSerializer)
+        reviewer = data.get("reviewed_by")
+        if reviewer is not None and not order.center.staff.filter(pk=reviewer.pk).exists():
+            raise ValidationError({"reviewed_by": [_("Choose a colleague of this center.")]})
+        return self._answer(services.order_amend(actor=request.user, order=order, **data))
+
+    @extend_schema(
         request=s.OrderNoteSerializer,
         responses=s.ExamOrderDetailSerializer,
         description=TRANSITION_DOC,

@@ -2,7 +2,15 @@
 and the members' requests for sterile packages."""
 
 from .centers import ServiceItem, SharedCenter
-from .orders import ExamOrder, ExamOrderItem, ImagingSlot, LabResult, OrderCounter, OrderEvent
+from .orders import (
+    ExamOrder,
+    ExamOrderItem,
+    ImagingSlot,
+    LabResult,
+    OrderCounter,
+    OrderEvent,
+    ReportVersion,
+)
 from .sterilization import (
     MAX_REQUEST_QUANTITY,
     InstrumentSet,
@@ -23,6 +31,7 @@ __all__ = [
     "OrderCounter",
     "OrderEvent",
     "Package",
+    "ReportVersion",
     "PackageEvent",
     "ServiceItem",
     "SharedCenter",

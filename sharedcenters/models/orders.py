@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
+import pgtrigger
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
@@ -299,6 +300,57 @@ class LabResult(models.Model):
 
     def __str__(self) -> str:
         return f"{self.analyte} {self.value} {self.unit}".strip()
+
+
+class ReportVersion(models.Model):
+    """A report as it was before an amendment: results are amended, never deleted and rewritten.
+
+    The order holds the current report; each amendment first copies the report it replaces here,
+    with who replaced it, when and why. Rows are never changed or deleted (a trigger refuses)."""
+
+    order = models.ForeignKey(
+        ExamOrder, verbose_name=_("order"), on_delete=models.PROTECT, related_name="report_versions"
+    )
+    version = models.PositiveSmallIntegerField(_("version"))
+    reported_at = models.DateTimeField(_("reported at"), null=True, blank=True)
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("reporting doctor"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+",
+    )  # fmt: skip
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("reviewing doctor"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+",
+    )  # fmt: skip
+    findings = models.TextField(_("findings"), blank=True)
+    impression = models.TextField(_("impression"), blank=True)
+    critical = models.BooleanField(_("critical value"), default=False)
+    critical_note = models.TextField(_("critical value details"), blank=True)
+    results = models.JSONField(
+        _("results"), default=list, blank=True,
+        help_text=_("[{analyte, value, unit, reference_range, flag}] as they were reported."),
+    )  # fmt: skip
+    superseded_at = models.DateTimeField(_("amended at"))
+    superseded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("amended by"), on_delete=models.PROTECT,
+        related_name="+",
+    )  # fmt: skip
+    reason = models.TextField(_("reason for the amendment"))
+
+    class Meta:
+        ordering = ["order", "version"]
+        verbose_name = _("earlier report version")
+        verbose_name_plural = _("earlier report versions")
+        constraints = [
+            models.UniqueConstraint(fields=["order", "version"], name="report_version_once"),
+        ]
+        triggers = [
+            pgtrigger.Protect(
+                name="report_version_append_only", operation=pgtrigger.Update | pgtrigger.Delete
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order} v{self.version}"
 
 
 class OrderEvent(models.Model):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -41,6 +41,7 @@ from ..models import (
     LabResult,
     OrderCounter,
     OrderEvent,
+    ReportVersion,
     ServiceItem,
     SharedCenter,
 )
@@ -73,6 +74,8 @@ TRANSITIONS: dict[str, Transition] = {
     OrderAction.REJECT: _t({S.COLLECTED, S.RECEIVED}, S.REJECTED, CENTER, (CenterKind.LAB,)),
     OrderAction.START: _t({S.RECEIVED}, S.IN_PROGRESS, CENTER),
     OrderAction.REPORT: _t({S.RECEIVED, S.IN_PROGRESS}, S.REPORTED, CENTER),
+    # An amended report is read again by the orderer: back to `reported`.
+    OrderAction.AMEND: _t({S.REPORTED, S.ACKNOWLEDGED}, S.REPORTED, CENTER),
     OrderAction.ACKNOWLEDGE: _t({S.REPORTED}, S.ACKNOWLEDGED, ORDERER),
     OrderAction.CANCEL: _t({S.ORDERED, S.COLLECTED, S.SCHEDULED, S.REJECTED}, S.CANCELLED, ORDERER),
 }
@@ -370,6 +373,22 @@ def _clean_results(results: list[dict]) -> list[LabResult]:
     return rows
 
 
+def _clean_report(
+    locked: ExamOrder, results, impression: str, critical: bool, critical_note: str
+) -> tuple[list[LabResult], bool, str]:
+    """The checked result rows, and whether the report is critical and why."""
+    rows = _clean_results(results or [])
+    if locked.center.kind == CenterKind.LAB and not rows:
+        raise ValidationError({"results": _("Enter at least one result.")})
+    if locked.center.kind != CenterKind.LAB and not impression.strip():
+        raise ValidationError({"impression": _("Enter the impression.")})
+    critical = critical or any(row.flag == ResultFlag.CRITICAL for row in rows)
+    if critical and not critical_note.strip():
+        flagged = [f"{row.analyte} {row.value} {row.unit}".strip() for row in rows if row.flag]
+        critical_note = "; ".join(flagged) or impression
+    return rows, critical, critical_note
+
+
 @transaction.atomic
 def order_report(
     *,
@@ -389,15 +408,9 @@ def order_report(
     alerts the ordering department at once; the time to acknowledgement is then measured."""
     locked = _lock(order)
     _check(actor, locked, OrderAction.REPORT)  # who and when first, then what
-    rows = _clean_results(results or [])
-    if locked.center.kind == CenterKind.LAB and not rows:
-        raise ValidationError({"results": _("Enter at least one result.")})
-    if locked.center.kind != CenterKind.LAB and not impression.strip():
-        raise ValidationError({"impression": _("Enter the impression.")})
-    critical = critical or any(row.flag == ResultFlag.CRITICAL for row in rows)
-    if critical and not critical_note.strip():
-        flagged = [f"{row.analyte} {row.value} {row.unit}".strip() for row in rows if row.flag]
-        critical_note = "; ".join(flagged) or impression
+    rows, critical, critical_note = _clean_report(
+        locked, results, impression, critical, critical_note
+    )
     at = at or timezone.now()
     order, event = _transition(
         actor, locked, OrderAction.REPORT, at=at, checked=True, reported_at=at, reported_by=actor,
@@ -414,6 +427,78 @@ def order_report(
     else:
         _queue(tasks.notify_orderer, order.pk, event.pk)
     return order
+
+
+@transaction.atomic
+def order_amend(
+    *,
+    actor,
+    order: ExamOrder,
+    reason: str,
+    results: list[dict] | None = None,
+    findings: str = "",
+    impression: str = "",
+    critical: bool = False,
+    critical_note: str = "",
+    reviewed_by=None,
+    at=None,
+) -> ExamOrder:
+    """Correct an issued report. The report it replaces is kept as a `ReportVersion` with who
+    amended it, when and why; the order shows the new one and goes back to the orderer to read.
+
+    The first report's time stays the order's `reported_at`: turnaround counts to it. A critical
+    value the amendment adds (or changes) is alerted and must be acknowledged again."""
+    reason = (reason or "").strip()
+    locked = _lock(order)
+    _check(actor, locked, OrderAction.AMEND)
+    if not reason:
+        raise ValidationError({"reason": _("Give the reason for amending the report.")})
+    rows, critical, critical_note = _clean_report(
+        locked, results, impression, critical, critical_note
+    )
+    at = at or timezone.now()
+    previous = locked.report_versions.count()
+    ReportVersion.objects.create(
+        order=locked, version=previous + 1, reported_at=_current_report_time(locked),
+        reported_by_id=locked.reported_by_id, reviewed_by_id=locked.reviewed_by_id,
+        findings=locked.findings, impression=locked.impression, critical=locked.critical,
+        critical_note=locked.critical_note, superseded_at=at, superseded_by=actor, reason=reason,
+        results=[
+            {"analyte": r.analyte, "value": r.value, "unit": r.unit,
+             "reference_range": r.reference_range, "flag": r.flag}
+            for r in locked.results.all()
+        ],
+    )  # fmt: skip
+    new_alert = critical and (not locked.critical or critical_note != locked.critical_note)
+    changes = {
+        "reported_by": actor, "reviewed_by": reviewed_by, "findings": findings,
+        "impression": impression, "critical": critical,
+        "critical_note": critical_note if critical else "", "acknowledged_at": None,
+    }  # fmt: skip
+    if new_alert or not critical:
+        changes.update(
+            critical_acknowledged_at=None, critical_acknowledged_by=None, critical_escalated_at=None
+        )
+    order, event = _transition(
+        actor, locked, OrderAction.AMEND, note=reason, at=at, checked=True,
+        event_data={"version": previous + 2, "critical": critical}, **changes,
+    )  # fmt: skip
+    order.results.all().delete()  # the old rows live on in the version just written
+    for row in rows:
+        row.order = order
+    LabResult.objects.bulk_create(rows)
+    tasks = _tasks()
+    if new_alert:
+        _queue(tasks.alert_critical_value, order.pk, event.pk)
+    else:
+        _queue(tasks.notify_orderer, order.pk, event.pk)
+    return order
+
+
+def _current_report_time(order: ExamOrder) -> datetime.datetime:
+    """When the report on the order was issued: the last amendment's time, or the first report."""
+    last = order.report_versions.order_by("-version").first()
+    return last.superseded_at if last else order.reported_at
 
 
 @transaction.atomic
@@ -450,12 +535,18 @@ def critical_ack_limit() -> datetime.timedelta:
 def escalate_critical_values(now: datetime.datetime | None = None) -> dict:
     """Escalate every critical value unacknowledged past the limit, once (beat, every minute)."""
     now = now or timezone.now()
+    since = now - critical_ack_limit()
+    # A critical value an amendment brought counts from the amendment, not the first report.
+    amended_since = OrderEvent.objects.filter(
+        order=OuterRef("pk"), action=OrderAction.AMEND, at__gt=since
+    )
     pending = ExamOrder.objects.filter(
+        ~Exists(amended_since),
         critical=True,
         critical_acknowledged_at__isnull=True,
         critical_escalated_at__isnull=True,
         status=S.REPORTED,
-        reported_at__lte=now - critical_ack_limit(),
+        reported_at__lte=since,
     ).values_list("pk", flat=True)
     escalated = 0
     for pk in pending:

@@ -239,6 +239,20 @@ def action_form(
         if order.center.kind == CenterKind.LAB:
             return forms.LabReportForm(data, **prefix), forms.result_formset(data=data, rows=rows)
         return forms.ReportForm(data, **prefix)
+    if action == OrderAction.AMEND:  # starts from the report it corrects
+        initial = {
+            "findings": order.findings, "impression": order.impression,
+            "critical": order.critical, "critical_note": order.critical_note,
+        }  # fmt: skip
+        if order.center.kind == CenterKind.LAB:
+            results = list(
+                order.results.values("analyte", "value", "unit", "reference_range", "flag")
+            )
+            return (
+                forms.LabAmendForm(data, initial=initial, **prefix),
+                forms.result_formset(data=data, rows=rows, initial=results),
+            )
+        return forms.AmendForm(data, initial=initial, **prefix)
     return forms.NoteForm(data, **prefix)
 
 
@@ -271,7 +285,15 @@ def detail_context(request: HttpRequest, order: ExamOrder, bound: dict | None = 
         "now": now,
         "is_lab": order.center.kind == CenterKind.LAB,
         "report_ready": order.reported_at is not None,
+        "versions": report_versions(order),
     }
+
+
+def report_versions(order: ExamOrder) -> list:
+    """Earlier versions of an amended report, newest first (the page shows what changed last)."""
+    return list(
+        order.report_versions.select_related("reported_by", "superseded_by").order_by("-version")
+    )
 
 
 class OrderDetailView(OrdersAccessMixin, View):
@@ -296,6 +318,7 @@ class OrderReportView(OrdersAccessMixin, View):
             "alliance": order.center.alliance,
             "items": order.items.select_related("item"),
             "results": order.results.all(),
+            "versions": report_versions(order),
         }
         if documents.wants_pdf(request):
             return documents.pdf_response(
@@ -325,6 +348,7 @@ SERVICES = {
     OrderAction.REJECT: services.order_reject,
     OrderAction.START: services.order_start,
     OrderAction.REPORT: services.order_report,
+    OrderAction.AMEND: services.order_amend,
     OrderAction.ACKNOWLEDGE: services.order_acknowledge,
     OrderAction.CANCEL: services.order_cancel,
 }

@@ -61,3 +61,49 @@ def test_a_patient_change_is_recorded_without_the_encrypted_number(world, clinic
         "update", "13800009999", patient.id_number_hash,
     )  # fmt: skip
     assert "id_number" not in {f.name for f in PatientHistory._meta.get_fields()}
+
+
+def _admin_post(client, url: str, data: dict):
+    response = client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+
+
+def test_a_role_changed_in_the_admin_is_recorded_with_who_changed_it(
+    world, clinic_doctor, superuser, browser_client
+):
+    from alliance.models import StaffProfileHistory
+
+    profile = clinic_doctor.staff_profile
+    browser_client.force_login(superuser)
+    url = f"/admin/alliance/staffprofile/{profile.pk}/change/"
+    _admin_post(browser_client, url, {
+        "user": clinic_doctor.pk, "institution": profile.institution_id,
+        "department": profile.department_id or "", "role": "hospital_staff", "phone": "",
+    })  # fmt: skip
+
+    last = StaffProfileHistory.objects.filter(pgh_obj_id=profile.pk).latest("pgh_id")
+    assert (last.pgh_label, last.role) == ("update", "hospital_staff")
+    assert (last.pgh_context.metadata["user"], last.pgh_context.metadata["url"]) == (
+        superuser.pk, url,
+    )  # fmt: skip
+    listed = browser_client.get("/admin/alliance/staffprofilehistory/", {"q": str(profile.pk)})
+    assert listed.status_code == 200
+    assert list(listed.context["cl"].result_list)[0].pgh_id == last.pgh_id
+
+
+def test_a_membership_ended_in_the_admin_is_recorded_with_who_ended_it(
+    world, superuser, browser_client
+):
+    from alliance.models import Membership, MembershipHistory
+
+    membership = Membership.objects.filter(institution=world["center"]).first()
+    browser_client.force_login(superuser)
+    url = f"/admin/alliance/membership/{membership.pk}/change/"
+    _admin_post(browser_client, url, {
+        "alliance": membership.alliance_id, "institution": membership.institution_id,
+        "joined_on": membership.joined_on.isoformat(), "left_on": "2026-06-30",
+    })  # fmt: skip
+
+    last = MembershipHistory.objects.filter(pgh_obj_id=membership.pk).latest("pgh_id")
+    assert (last.pgh_label, str(last.left_on)) == ("update", "2026-06-30")
+    assert last.pgh_context.metadata["user"] == superuser.pk

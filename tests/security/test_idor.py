@@ -103,6 +103,11 @@ BODIES: dict[tuple[str, str], Callable[[World, str], dict]] = {
     ("POST", "/api/v1/orders/{id}/reject/"): lambda w, s: {"reason": "hemolysis"},
     ("POST", "/api/v1/orders/{id}/schedule/"): lambda w, s: {"slot": w.first(s, "slot")},
     ("POST", "/api/v1/orders/{id}/cancel/"): lambda w, s: {"reason": "患者未到"},
+    ("POST", "/api/v1/orders/{id}/amend/"): lambda w, s: {
+        "reason": "复核后更正",
+        "results": [{"analyte": "血钾", "value": "4.0"}],
+        "impression": "更正",
+    },
     ("POST", "/api/v1/sterilization/cycles/{id}/recall/"): lambda w, s: {"reason": "生物监测阳性"},
     ("POST", "/api/v1/sterilization/cycles/{id}/results/"): lambda w, s: {
         "physical": "passed",

@@ -34,7 +34,10 @@ DOCUMENTED = {
     "findings", "impression", "reported_by", "reviewed_by", "critical", "critical_note",
     "critical_acknowledged_at", "results",
 }  # fmt: skip
-DETAIL_ONLY = {"tat_hours", "lab_tat_hours", "on_time", "critical_ack_minutes", "allowed_actions"}
+DETAIL_ONLY = {
+    "tat_hours", "lab_tat_hours", "on_time", "critical_ack_minutes", "allowed_actions",
+    "report_versions",
+}  # fmt: skip
 
 
 def assert_json_error(response, status: int) -> dict:

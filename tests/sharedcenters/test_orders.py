@@ -61,6 +61,7 @@ def arguments(action: str, kind: str, slot=None) -> dict:
         "schedule": {"slot": slot},
         "reject": {"reason": "hemolysis"},
         "report": report,
+        "amend": report | {"reason": "复核后更正"},
         "cancel": {"reason": "患者未到"},
     }.get(action, {})
 
