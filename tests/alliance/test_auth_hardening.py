@@ -350,9 +350,7 @@ def test_a_refused_address_is_told_so_on_the_page_not_that_the_password_is_wrong
     before = fail(client, "guess0", 1)
     wrong = log_in(client, "nurse", WRONG)
     assert before == [200]
-    assert [e.code for e in wrong.context["form"].non_field_errors().as_data()] == [
-        "invalid_login"
-    ]
+    assert [e.code for e in wrong.context["form"].non_field_errors().as_data()] == ["invalid_login"]
     for n in range(1, 3):
         fail(client, f"guess{n}", 1)
 

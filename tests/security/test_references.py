@@ -147,6 +147,15 @@ def extra(world_db: World) -> dict:
     )
     order = center_services.order_collect(actor=clinic, order=order)
     order = center_services.order_receive(actor=lab, order=order)
+    reported = center_services.order_create(
+        actor=clinic, center=a["lab"], patient=a["patient"], items=[a["cbc"]]
+    )
+    for step in (center_services.order_collect, center_services.order_receive):
+        reported = step(actor=clinic if step is center_services.order_collect else lab,
+                        order=reported)  # fmt: skip
+    reported = center_services.order_report(
+        actor=lab, order=reported, results=[{"analyte": "白细胞", "value": "6.0"}]
+    )
     center_services.package_register(
         actor=cssd, instrument_set=a["kit"], owner=a["center"], barcode="A-NEW1"
     )
@@ -160,7 +169,7 @@ def extra(world_db: World) -> dict:
     center_services.packages_move(actor=clinic, barcodes=codes[1:2], action="receive_by_member")
     return {
         "hospital2": hospital2, "surgery": surgery, "center2": center2, "colleague": colleague,
-        "slot2": slot2, "order": order, "cycle": cycle,
+        "slot2": slot2, "order": order, "reported": reported, "cycle": cycle,
     }  # fmt: skip
 
 
@@ -254,6 +263,15 @@ OPERATIONS: dict[str, Op] = {
         },
         lambda w, x: x["order"],
     ),
+    "POST /api/v1/orders/{id}/amend/": Op(
+        "A.lab",
+        lambda w, x: {
+            "results": [{"analyte": "白细胞", "value": "6.2"}],
+            "reviewed_by": x["colleague"].pk,
+            "reason": "复核更正",
+        },
+        lambda w, x: x["reported"],
+    ),
     "POST /api/v1/orders/{id}/schedule/": Op(
         "A.clinic", lambda w, x: {"slot": x["slot2"].pk}, lambda w, x: w.things["A"]["ct_order"]
     ),
@@ -344,6 +362,7 @@ SAME_ALLIANCE: dict[tuple[str, str], Callable[[World, dict], list[int]]] = {
     ("POST /api/v1/orders/", "ordering_department"): lambda w, x: [_a(w, "cardiology")],
     ("POST /api/v1/orders/", "items"): lambda w, x: [_a(w, "ct")],
     ("POST /api/v1/orders/{id}/report/", "reviewed_by"): lambda w, x: [w.user("A.imaging").pk],
+    ("POST /api/v1/orders/{id}/amend/", "reviewed_by"): lambda w, x: [w.user("A.imaging").pk],
     ("POST /api/v1/sterilization/requests/", "department"): lambda w, x: [_a(w, "cardiology")],
 }
 # Answers other than a 400, with the reason.
