@@ -56,6 +56,14 @@ class PatientSearchMixin:
             kwargs.pop("files", None)
         return kwargs
 
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        picker = getattr(context.get("form"), "fields", {}).get("patient")
+        if picker is not None and (self.request.method == "GET" or self.searching):
+            # The picker lists patients (the latest, or a search's matches): a list view.
+            audit.shown(picker.queryset)
+        return context
+
     def post(self, request, *args, **kwargs):
         if self.searching:
             return self.render_to_response(self.get_context_data(form=self.get_form()))

@@ -24,8 +24,6 @@ PERSONAS = ("A.office", "A.clinic", "A.lab")
 
 # Pages that show a patient's name without being a view of their data, each with the reason.
 NOT_A_VIEW: dict[str, str] = {
-    "referrals/new/": "the form's patient picker (the latest 50, or a search's matches)",
-    "centers/orders/new/": "the form's patient picker (the latest 50, or a search's matches)",
     "notifications/": "the user's own inbox: a message's title may name the patient it is about",
 }
 
