@@ -43,7 +43,9 @@ def _flag(value: str | None) -> bool:
 
 class FactImportView(APIView):
     """Import a file of facts: every row or none. Re-importing updates the same rows.
-    `?dry_run=true` answers the preview without writing anything."""
+    `?dry_run=true` answers the preview without writing anything. The file is imported by a
+    job in a worker, never in the web process; for a file up to 4 MB the request waits for the
+    job (IMPORT_SYNC_WAIT_SECONDS, 20 s) and answers its result (200) or rejection (400)."""
 
     permission_classes = [IsAuthenticated, ImportsFacts]
     parser_classes = [MultiPartParser]
@@ -66,7 +68,9 @@ class FactImportView(APIView):
             200: s.ImportResultSerializer,
             202: OpenApiResponse(
                 s.ImportJobAcceptedSerializer,
-                description=gettext_lazy("A large file: imported by a job, follow its URL."),
+                description=gettext_lazy(
+                    "A large file, or a job not finished within the wait: follow its URL."
+                ),
             ),
             400: OpenApiResponse(
                 s.ImportRejectedSerializer,
