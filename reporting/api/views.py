@@ -84,7 +84,7 @@ class FactImportView(APIView):
         upload = request.FILES.get("file")
         if upload is None:
             body = {"detail": _("Attach the file in the field `file`."), "error_count": 0,
-                    "errors": []}  # fmt: skip
+                    "errors": [], "errors_omitted": 0}  # fmt: skip
             return Response(body, status=status.HTTP_400_BAD_REQUEST)
         dry_run = _flag(request.query_params.get("dry_run"))
         waits = not _runs_as_job(upload)

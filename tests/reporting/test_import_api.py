@@ -129,6 +129,7 @@ def test_a_request_without_the_file_is_a_400_in_the_same_shape(api, alliance_off
     )
 
     assert response.status_code == 400
+    assert set(response.json()) == {"detail", "error_count", "errors", "errors_omitted"}
     assert response.json()["errors"] == []
     assert response.json()["detail"]
 
