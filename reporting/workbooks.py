@@ -10,14 +10,14 @@ first to its last cell, so the extent, not the file size, is what a sheet costs 
 An XLSX sheet names its cells (`<c r="B12">`): the largest row and column named give the
 extent, read with a regular expression over the bytes. Most sheets are narrow and plainly
 written: a segment whose every cell is `<c r="` + one letter + a row number at most
-MAX_SHEET_CELLS ÷ 26 (and MAX_ROWS) is within both limits whatever its cells, so it is only
-counted, by one search at C speed; if the other segments then name a row or a column beyond
-that bound, the sheet is read again and measured cell by cell. A cell without a name would be placed
-after the one before it, so a sheet whose cells are not all named is refused (Excel, WPS,
-LibreOffice and every library writing XLSX name them). ODS has no names but repeat counts
-(`table:number-rows-repeated`), so its content is walked with expat, counting rows and columns
-as calamine will; empty repeated rows and cells, which LibreOffice writes to the sheet's end,
-cost nothing and are not counted.
+MAX_SHEET_CELLS ÷ 26 (and MAX_ROWS) is within both limits whatever its cells, so one regular
+expression search that finds no other `<c` tag passes it; if the other segments then name a
+row or a column beyond that bound, the sheet is read again and measured cell by cell. A cell
+without a name would be placed after the one before it, so a sheet whose cells are not all
+named is refused (Excel, WPS, LibreOffice and every library writing XLSX name them). ODS has
+no names but repeat counts (`table:number-rows-repeated`), so its content is walked with expat,
+counting rows and columns as calamine will; empty repeated rows and cells, which LibreOffice
+writes to the sheet's end, cost nothing and are not counted.
 """
 
 from __future__ import annotations
@@ -137,8 +137,9 @@ def _measured(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> _XlsxExtent:
 
 @functools.lru_cache(maxsize=8)
 def _outside_narrow(rows: int) -> re.Pattern:
-    """A cell tag `<c r="` not followed by one letter and a row from 1 to `rows`."""
-    return re.compile(rb'<c r="(?![A-Z]' + _at_most(rows) + rb'")')
+    """A tag `<c...` other than `<c r="` + one letter + a row from 1 to `rows` + `"` (other
+    tags starting so, <col> or <cfRule>, send their segment the measured way too)."""
+    return re.compile(rb'<c(?! r="[A-Z]' + _at_most(rows) + rb'")')
 
 
 def _at_most(number: int) -> bytes:
@@ -162,7 +163,7 @@ class _XlsxExtent:
     """The largest row and column an XLSX sheet names, and whether every cell is named.
 
     `narrow`: a segment whose cells are all plainly named within A–Z and the narrow row bound
-    is only counted (`bounded`); check() then answers False when the rest of the sheet goes
+    is passed by one search (`bounded`); check() then answers False when the rest of the sheet goes
     beyond that bound, and the sheet must be measured cell by cell."""
 
     def __init__(self, narrow: bool = True):
@@ -173,18 +174,15 @@ class _XlsxExtent:
         self.outside = _outside_narrow(self.narrow_rows) if narrow and self.narrow_rows else None
 
     def feed(self, segment: bytes) -> None:
-        cells = segment.count(b"<c")  # <col>, <cfRule>... too: then counted precisely
         if (
             self.outside is not None
-            and cells == segment.count(b'<c r="')
             and b":c" not in segment
             and self.outside.search(segment) is None
-        ):  # every cell plainly named, in A–Z, on a row within the narrow bound
-            self.cells += cells
-            self.named += cells
-            self.bounded = self.bounded or cells > 0
+        ):  # every cell plainly named, in A–Z, on a row within the narrow bound: all named
+            self.bounded = self.bounded or b"<c" in segment
             return
         refs = PLAIN_REF.findall(segment)
+        cells = segment.count(b"<c")  # <col>, <cfRule>... too: then counted precisely
         if cells != len(refs):
             cells = sum(map(segment.count, PLAIN_TAGS))
         if len(refs) == cells and b":c" not in segment:  # every cell plainly named
