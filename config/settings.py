@@ -464,10 +464,15 @@ IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=2_000_000)
 IMPORT_MAX_COLUMNS = env.int("IMPORT_MAX_COLUMNS", default=200)
 IMPORT_MAX_ROW_CHARS = env.int("IMPORT_MAX_ROW_CHARS", default=100_000)  # a CSV line, a cell
 IMPORT_MAX_SECONDS = env.int("IMPORT_MAX_SECONDS", default=600)
-# The API answers an upload up to this size at once (and a workbook only when it unzips to at
-# most IMPORT_SYNC_MAX_UNZIPPED_BYTES); a larger one becomes a job (202).
+# Every import runs in a Celery worker, never in the web process. The API waits for the job of
+# an upload up to this size (and of a workbook only when it unzips to at most
+# IMPORT_SYNC_MAX_UNZIPPED_BYTES) and answers its result (200) or rejection (400); a larger one
+# is answered at once with the job (202).
 IMPORT_SYNC_MAX_BYTES = env.int("IMPORT_SYNC_MAX_BYTES", default=4 * 1024 * 1024)
 IMPORT_SYNC_MAX_UNZIPPED_BYTES = env.int("IMPORT_SYNC_MAX_UNZIPPED_BYTES", default=32 * 1024 * 1024)
+# How long the API waits for that job before answering 202 with it; below gunicorn's 30 s
+# timeout, so a busy worker queue never gets the request killed.
+IMPORT_SYNC_WAIT_SECONDS = env.float("IMPORT_SYNC_WAIT_SECONDS", default=20)
 
 
 # --- Patient data ---------------------------------------------------------------------------

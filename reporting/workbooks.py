@@ -8,16 +8,21 @@ XmlError), and each sheet for its extent. calamine holds a sheet as a dense rect
 first to its last cell, so the extent, not the file size, is what a sheet costs in memory.
 
 An XLSX sheet names its cells (`<c r="B12">`): the largest row and column named give the
-extent, read with a regular expression over the bytes. A cell without a name would be placed
-after the one before it, so a sheet whose cells are not all named is refused (Excel, WPS,
-LibreOffice and every library writing XLSX name them). ODS has no names but repeat counts
-(`table:number-rows-repeated`), so its content is walked with expat, counting rows and columns
-as calamine will; empty repeated rows and cells, which LibreOffice writes to the sheet's end,
-cost nothing and are not counted.
+extent, read with a regular expression over the bytes. Most sheets are narrow and plainly
+written: a segment whose every cell is `<c r="` + one letter + a row number at most
+MAX_SHEET_CELLS ÷ 26 (and MAX_ROWS) is within both limits whatever its cells, so one regular
+expression search that finds no other `<c` tag passes it; if the other segments then name a
+row or a column beyond that bound, the sheet is read again and measured cell by cell. A cell
+without a name would be placed after the one before it, so a sheet whose cells are not all
+named is refused (Excel, WPS, LibreOffice and every library writing XLSX name them). ODS has
+no names but repeat counts (`table:number-rows-repeated`), so its content is walked with expat,
+counting rows and columns as calamine will; empty repeated rows and cells, which LibreOffice
+writes to the sheet's end, cost nothing and are not counted.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import zipfile
 from xml.parsers import expat
@@ -36,6 +41,7 @@ CELL_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c[\s/>]")
 CELL_REF = re.compile(
     rb"<(?:[A-Za-z_][\w.-]*:)?c\s[^>]{0,2000}?\br\s*=\s*[\"']([A-Za-z]{1,4})([0-9]{1,9})"
 )
+NARROW = 26  # columns A to Z: one letter
 TAG_BYTES = 4096  # a tag cut at a chunk's end is carried into the next segment if shorter
 SHEET_PART = re.compile(r"xl/worksheets/[^/]+\.xml")
 TABLE_NS = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
@@ -86,11 +92,7 @@ def inspect_workbook(archive: zipfile.ZipFile, format_name: str) -> None:
                     )  # fmt: skip
                 if size == len(chunk) and chunk[:2] in (b"\xff\xfe", b"\xfe\xff"):
                     raise LimitExceeded(_("The workbook has parts that are not UTF-8 XML."))
-                # Segments end before the last "<" (a tag is never cut in two) unless it is
-                # far back: what a segment holds is counted once, with no overlap.
-                data = carry + chunk
-                cut = data.rfind(b"<", max(len(data) - TAG_BYTES, 0)) if chunk else -1
-                segment, carry = (data[:cut], data[cut:]) if cut >= 0 else (data, b"")
+                segment, carry = _segment(carry, chunk)
                 if DECLARATION.search(segment):
                     raise _declaration_refused()
                 if extent is not None:
@@ -99,8 +101,8 @@ def inspect_workbook(archive: zipfile.ZipFile, format_name: str) -> None:
                     ods.feed(chunk)
                 if not chunk:
                     break
-        if extent is not None:
-            extent.check()
+        if extent is not None and not extent.check():
+            _measured(archive, member).check()  # beyond the narrow bound: cell by cell
         if ods is not None:
             ods_cells += ods.close()
     if ods_cells > limit("MAX_SHEET_CELLS"):
@@ -110,14 +112,75 @@ def inspect_workbook(archive: zipfile.ZipFile, format_name: str) -> None:
         )  # fmt: skip
 
 
-class _XlsxExtent:
-    """The largest row and column an XLSX sheet names, and whether every cell is named."""
+def _segment(carry: bytes, chunk: bytes) -> tuple[bytes, bytes]:
+    """The next segment and what is carried into the one after. Segments end before the last
+    "<" (a tag is never cut in two) unless it is far back: what a segment holds is counted
+    once, with no overlap. An empty chunk (the part's end) gives the rest."""
+    data = carry + chunk
+    cut = data.rfind(b"<", max(len(data) - TAG_BYTES, 0)) if chunk else -1
+    return (data[:cut], data[cut:]) if cut >= 0 else (data, b"")
 
-    def __init__(self):
+
+def _measured(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> _XlsxExtent:
+    """A sheet read again, every cell's row and column measured (its size is already known to
+    be within the limits)."""
+    extent = _XlsxExtent(narrow=False)
+    carry = b""
+    with archive.open(member) as part:
+        while True:
+            chunk = part.read(CHUNK_BYTES)
+            segment, carry = _segment(carry, chunk)
+            extent.feed(segment)
+            if not chunk:
+                return extent
+
+
+@functools.lru_cache(maxsize=8)
+def _outside_narrow(rows: int) -> re.Pattern:
+    """A tag `<c...` other than `<c r="` + one letter + a row from 1 to `rows` + `"` (other
+    tags starting so, <col> or <cfRule>, send their segment the measured way too)."""
+    return re.compile(rb'<c(?! r="[A-Z]' + _at_most(rows) + rb'")')
+
+
+def _at_most(number: int) -> bytes:
+    """A pattern of the decimal numbers from 1 to `number` (no leading zero)."""
+    digits = str(number)
+    width = len(digits)
+    shorter = [rb"[1-9][0-9]{0,%d}" % (width - 2)] if width > 1 else []
+    same_width = []
+    for at, digit in enumerate(map(int, digits)):
+        lowest = 1 if at == 0 else 0
+        if digit > lowest:  # the same first digits, then a smaller one, then any
+            rest = width - at - 1
+            same_width.append(
+                digits[:at].encode() + b"[%d-%d]" % (lowest, digit - 1)
+                + (rb"[0-9]{%d}" % rest if rest else b"")
+            )  # fmt: skip
+    return b"(?:" + b"|".join([*shorter, *same_width, digits.encode()]) + b")"
+
+
+class _XlsxExtent:
+    """The largest row and column an XLSX sheet names, and whether every cell is named.
+
+    `narrow`: a segment whose cells are all plainly named within A–Z and the narrow row bound
+    is passed by one search (`bounded`); check() then answers False when the rest of the sheet goes
+    beyond that bound, and the sheet must be measured cell by cell."""
+
+    def __init__(self, narrow: bool = True):
         self.rows = self.columns = self.cells = self.named = 0
         self.letters: set[bytes] = set()
+        self.bounded = False
+        self.narrow_rows = min(limit("MAX_ROWS"), limit("MAX_SHEET_CELLS") // NARROW)
+        self.outside = _outside_narrow(self.narrow_rows) if narrow and self.narrow_rows else None
 
     def feed(self, segment: bytes) -> None:
+        if (
+            self.outside is not None
+            and b":c" not in segment
+            and self.outside.search(segment) is None
+        ):  # every cell plainly named, in A–Z, on a row within the narrow bound: all named
+            self.bounded = self.bounded or b"<c" in segment
+            return
         refs = PLAIN_REF.findall(segment)
         cells = segment.count(b"<c")  # <col>, <cfRule>... too: then counted precisely
         if cells != len(refs):
@@ -146,13 +209,17 @@ class _XlsxExtent:
             self.columns = max(self.columns, number)
         self.letters.clear()
 
-    def check(self) -> None:
+    def check(self) -> bool:
+        """Raise LimitExceeded if the sheet is over a limit; False if it cannot tell (the
+        bounded segments' extent is needed: measure the sheet cell by cell)."""
         self._fold()
         if self.named < self.cells:
             raise LimitExceeded(
                 _("The sheet has cells without a reference (r=\"A1\"): open it in Excel and "
                   "save it again as .xlsx.")
             )  # fmt: skip
+        if self.bounded and (self.rows > self.narrow_rows or self.columns > NARROW):
+            return False
         if self.rows > limit("MAX_ROWS"):
             raise LimitExceeded(
                 _("The sheet has %(rows)d rows: a file has at most %(most)d.")
@@ -160,6 +227,7 @@ class _XlsxExtent:
             )
         if self.rows * self.columns > limit("MAX_SHEET_CELLS"):
             raise _extent_refused(self.rows, self.columns)
+        return True
 
 
 class _OdsExtent:

@@ -204,6 +204,8 @@ def celery_worker_queue(transactional_db):
             for key_id, key in settings.PATIENT_ID_KEYS.items()
         ),
         "PATIENT_ID_HMAC_KEY": base64.b64encode(settings.PATIENT_ID_HMAC_KEY).decode(),
+        # Files kept for a job (imports) are read by the worker where the test stored them.
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
     }
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo",

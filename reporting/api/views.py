@@ -1,3 +1,4 @@
+import time
 import zipfile
 
 from django.conf import settings
@@ -13,22 +14,20 @@ from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import selectors
-from ..choices import FactKind, JobKind
-from ..services.imports import (
-    ImportRejected,
-    import_facts,
-    import_job_create,
-    may_import,
-)
+from .. import selectors, tasks
+from ..choices import FactKind, JobKind, JobStatus
+from ..models import Job
+from ..services.imports import import_job_create, may_import
 from ..services.jobs import job_rerun
 from ..tables import OLE_MAGIC, ZIP_MAGIC
 from . import serializers as s
 
-# Larger uploads are imported by a job (202 with its URL) instead of holding the request:
-# settings.IMPORT_SYNC_MAX_BYTES (4 MB), and a workbook unzipping past
-# IMPORT_SYNC_MAX_UNZIPPED_BYTES. An .xls or .ods always: calamine loads its sheet whole and
-# its extent cannot be measured first, so it is read in a worker, never in the web process.
+# Every upload is imported by a job, in a Celery worker (with its memory limits), never in the
+# web process. A small one is waited for (IMPORT_SYNC_WAIT_SECONDS) and answered as the import
+# itself answers: 200 with the result, 400 with the rejection. A larger one is answered at once
+# with the job (202 with its URL): over settings.IMPORT_SYNC_MAX_BYTES (4 MB), a workbook
+# unzipping past IMPORT_SYNC_MAX_UNZIPPED_BYTES, and an .xls or .ods always (calamine loads its
+# sheet whole and its extent cannot be measured first).
 
 
 class ImportsFacts(BasePermission):
@@ -44,7 +43,9 @@ def _flag(value: str | None) -> bool:
 
 class FactImportView(APIView):
     """Import a file of facts: every row or none. Re-importing updates the same rows.
-    `?dry_run=true` answers the preview without writing anything."""
+    `?dry_run=true` answers the preview without writing anything. The file is imported by a
+    job in a worker, never in the web process; for a file up to 4 MB the request waits for the
+    job (IMPORT_SYNC_WAIT_SECONDS, 20 s) and answers its result (200) or rejection (400)."""
 
     permission_classes = [IsAuthenticated, ImportsFacts]
     parser_classes = [MultiPartParser]
@@ -67,7 +68,9 @@ class FactImportView(APIView):
             200: s.ImportResultSerializer,
             202: OpenApiResponse(
                 s.ImportJobAcceptedSerializer,
-                description=gettext_lazy("A large file: imported by a job, follow its URL."),
+                description=gettext_lazy(
+                    "A large file, or a job not finished within the wait: follow its URL."
+                ),
             ),
             400: OpenApiResponse(
                 s.ImportRejectedSerializer,
@@ -81,19 +84,50 @@ class FactImportView(APIView):
         upload = request.FILES.get("file")
         if upload is None:
             body = {"detail": _("Attach the file in the field `file`."), "error_count": 0,
-                    "errors": []}  # fmt: skip
+                    "errors": [], "errors_omitted": 0}  # fmt: skip
             return Response(body, status=status.HTTP_400_BAD_REQUEST)
         dry_run = _flag(request.query_params.get("dry_run"))
-        if _runs_as_job(upload):
-            job = import_job_create(actor=request.user, kind=kind, upload=upload, dry_run=dry_run)
-            url = reverse("facts-import-job", args=[job.pk])
-            body = {"job": job.pk, "url": request.build_absolute_uri(url), "status": job.status}
-            return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": url})
-        try:
-            result = import_facts(kind=kind, file=upload, actor=request.user, dry_run=dry_run)
-        except ImportRejected as exc:
-            return Response(exc.as_dict(), status=status.HTTP_400_BAD_REQUEST)
-        return Response(result.as_dict())
+        waits = not _runs_as_job(upload)
+        job = import_job_create(actor=request.user, kind=kind, upload=upload, dry_run=dry_run)
+        if waits:
+            job = _wait_for(job)
+            if job.status == JobStatus.DONE:
+                return Response(job.result)
+            if job.status == JobStatus.FAILED and "error_count" in job.result:
+                return Response(_rejection(job), status=status.HTTP_400_BAD_REQUEST)
+        # A large file, one still running when the wait ran out, or one that failed otherwise
+        # (its worker died, an unexpected error): the job's URL tells the rest.
+        url = reverse("facts-import-job", args=[job.pk])
+        body = {"job": job.pk, "url": request.build_absolute_uri(url), "status": job.status}
+        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": url})
+
+
+def _wait_for(job: Job) -> Job:
+    """The job once finished, or as it is when IMPORT_SYNC_WAIT_SECONDS have passed: its row is
+    read again after short sleeps (the request holds no transaction, so each read sees what
+    the worker committed)."""
+    if tasks.run_import_job.app.conf.task_always_eager:
+        # No worker (make run without a broker, the test suite): the task runs here, as
+        # .delay() would; the delivery after commit then finds the job claimed and does nothing.
+        tasks.run_import_job(job.pk)
+    deadline = time.monotonic() + settings.IMPORT_SYNC_WAIT_SECONDS
+    pause = 0.02
+    while True:
+        job.refresh_from_db(fields=["status", "result", "errors"])
+        if job.status in (JobStatus.DONE, JobStatus.FAILED):
+            return job
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return job
+        time.sleep(min(pause, left))
+        pause = min(pause * 2, 0.25)
+
+
+def _rejection(job: Job) -> dict:
+    """The 400 of a rejected file, as the import raised it (ImportRejected.as_dict)."""
+    result = job.result
+    return {"detail": result["detail"], "error_count": result["error_count"],
+            "errors": job.errors, "errors_omitted": result.get("errors_omitted", 0)}  # fmt: skip
 
 
 def _runs_as_job(upload) -> bool:

@@ -5,7 +5,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from drf_spectacular.generators import SchemaGenerator
 
-from reporting.models import InpatientStay, OutpatientVisit
+from reporting.choices import JobStatus
+from reporting.models import InpatientStay, Job, OutpatientVisit
 
 from .conftest import csv_bytes, stay, visit, xlsx_bytes
 
@@ -33,6 +34,24 @@ def test_the_office_imports_a_file_and_gets_the_counts(api, alliance_office, wor
     assert counts(first) == {"created": 2, "updated": 0, "dry_run": False}
     assert counts(second) == {"created": 0, "updated": 2, "dry_run": False}
     assert OutpatientVisit.objects.count() == 2
+
+
+def test_a_small_file_is_imported_by_a_job_and_answered_from_it(api, alliance_office, world):
+    # The web process never imports: the job does (in a worker; here, in-process as Celery's
+    # eager mode runs it), and the answer is what the job stored.
+    good = csv_bytes("visits", [visit(world["center"], "V1")])
+    bad = csv_bytes("visits", [visit(world["center"], "V2", visit_date="2024-13-01")])
+
+    response = post(api.as_user(alliance_office), "visits", good)
+    rejected = post(api.as_user(alliance_office), "visits", bad)
+
+    done, failed = Job.objects.order_by("pk")
+    assert response.status_code == 200 and (done.status, done.result) == (
+        JobStatus.DONE, response.json()
+    )  # fmt: skip
+    assert done.requested_by == alliance_office and done.file_name == "facts.csv"
+    assert rejected.status_code == 400 and failed.status == JobStatus.FAILED
+    assert rejected.json()["errors"] == failed.errors and failed.errors[0]["row"] == 2
 
 
 def test_a_gb18030_workbook_export_and_an_xlsx_both_import(api, alliance_office, world):
@@ -129,6 +148,7 @@ def test_a_request_without_the_file_is_a_400_in_the_same_shape(api, alliance_off
     )
 
     assert response.status_code == 400
+    assert set(response.json()) == {"detail", "error_count", "errors", "errors_omitted"}
     assert response.json()["errors"] == []
     assert response.json()["detail"]
 

@@ -4,6 +4,7 @@ defaults of settings.py unless a test lowers one to keep the file small."""
 
 import datetime
 import io
+import re
 import zipfile
 
 import pytest
@@ -12,6 +13,7 @@ from django.test import override_settings
 
 from reporting.models import OutpatientVisit
 from reporting.services.imports import import_facts
+from reporting.workbooks import _at_most, inspect_workbook
 
 from .conftest import HEADERS, LAST_YEAR, csv_bytes, visit, xlsx_bytes
 
@@ -304,3 +306,44 @@ def test_a_good_workbook_larger_than_a_chunk_passes_the_checks(world, alliance_o
                           dry_run=True)  # fmt: skip
 
     assert result.rows == 5_000 and result.created == 5_000
+
+
+def narrow_rows(count: int, columns: str = "ABCDEFG") -> list[str]:
+    """Rows of plainly named cells, over 1 MB of sheet: the extent check only counts them."""
+    cells = "".join(f'<c r="{{c}}{{n}}" t="inlineStr"><is><t>{"备注" * 10}</t></is></c>'
+                    .replace("{c}", column) for column in columns)  # fmt: skip
+    return [f'<row r="{n}">{cells.replace("{n}", str(n))}</row>' for n in range(2, count + 2)]
+
+
+def test_a_narrow_sheet_with_a_row_beyond_the_bound_is_measured_cell_by_cell(office, world):
+    # 26 columns (A–Z) in the counted segments; one cell at row 800,000 in column A: the
+    # sheet spans 800,000 × 26 = 20.8 million cells, over 20 million, though the segment that
+    # names the far row names only column A.
+    far = '<row r="800000"><c r="A800000" t="inlineStr"><is><t>x</t></is></c></row>'
+    letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    rows = [inline_row(1, HEADERS["visits"]), *narrow_rows(3_000, letters), far]
+
+    detail = refused(office, workbook(rows))
+
+    assert detail.startswith("该工作表跨 800000 行 × 26 列")
+
+
+def test_a_narrow_sheet_of_many_rows_within_the_limits_passes_the_measure(world):
+    # Row 900,000 is beyond the narrow bound (20 million ÷ 26) but 900,000 × 7 columns is
+    # within the limit: the sheet is measured again, cell by cell, and goes through.
+    far = '<row r="900000"><c r="A900000" t="inlineStr"><is><t>x</t></is></c></row>'
+    content = workbook([inline_row(1, HEADERS["visits"]), *narrow_rows(3_000), far])
+
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        inspect_workbook(archive, "XLSX")  # no LimitExceeded
+
+
+@pytest.mark.parametrize(
+    "limit", [1, 9, 10, 99, 100, 769_230, 1_000_000, 2_000_000, 1_999_999, 3_040_506]
+)
+def test_the_narrow_row_pattern_accepts_exactly_the_rows_up_to_its_bound(limit):
+    pattern = re.compile(_at_most(limit))
+    numbers = {1, 2, 9, 10, 11, 99, 100, 101, limit - 1, limit, limit + 1, limit * 10, 2_000_001}
+    for number in sorted(n for n in numbers if n >= 1):
+        assert bool(pattern.fullmatch(str(number).encode())) == (number <= limit), number
+    assert not pattern.fullmatch(b"0") and not pattern.fullmatch(b"01")
