@@ -34,7 +34,7 @@ from alliance.errors import ActionNotAllowed, IllegalTransition
 from alliance.models import OutboxMessage
 from sharedcenters import services
 from sharedcenters.choices import OrderStatus
-from sharedcenters.models import ExamOrder, ImagingSlot, LabResult, OrderEvent
+from sharedcenters.models import ExamOrder, ImagingSlot, LabResult, OrderEvent, ReportVersion
 from tests.sharedcenters.conftest import CRITICAL_RESULTS, NORMAL_RESULTS
 from tests.sharedcenters.test_matrix import CENTER, ECG, IMAGING, LAB, ORDERER, RULES
 
@@ -53,7 +53,7 @@ ROLES = [
     "clinic_doctor", "center_staff", "imaging_staff", "outsider_clinic_user", "alliance_office",
     "bureau_viewer", "superuser",
 ]  # fmt: skip
-CLOSED = {"acknowledged", "cancelled"}
+CLOSED = {"acknowledged", "cancelled"}  # a new order starts; only an amendment moves on
 WEIGHTS = {"collect": 3, "schedule": 2, "receive": 3, "start": 2, "report": 3, "acknowledge": 2}
 REPORTED = {"reported", "acknowledged"}
 RECEIVED = {"received", "in_progress", *REPORTED}
@@ -122,7 +122,9 @@ class OrderWorkflow(RuleBasedStateMachine):
                 return ValidationError  # not the order's modality
             if args["slot"].pk == self.ctx["slots"]["full"].pk:
                 return IllegalTransition
-        if action == "report" and args["body"] == "empty":
+        if action == "amend" and not args["reason"].strip():
+            return ValidationError
+        if action in ("report", "amend") and args["body"] == "empty":
             return ValidationError
         return OK
 
@@ -143,6 +145,7 @@ class OrderWorkflow(RuleBasedStateMachine):
             "history": self.order.history.count(),
             "orders": ExamOrder.objects.count(),
             "outbox": OutboxMessage.objects.count(),
+            "versions": list(ReportVersion.objects.filter(order=self.order).values()),
         }
 
     def report_body(self, body: str) -> dict:
@@ -165,6 +168,10 @@ class OrderWorkflow(RuleBasedStateMachine):
             "report": (s.order_report, self.report_body(args.get("body", ""))),
             "acknowledge": (s.order_acknowledge, {}),
             "cancel": (s.order_cancel, {"reason": args.get("reason")}),
+            "amend": (
+                s.order_amend,
+                self.report_body(args.get("body", "")) | {"reason": args.get("reason", "")},
+            ),
         }
         service, kwargs = calls[action]
         try:
@@ -240,6 +247,9 @@ class OrderWorkflow(RuleBasedStateMachine):
             role = data.draw(st.sampled_from(allowed[action]), label="by")
             if action == "report":  # a normal or a critical result, both complete
                 args[action] = {"body": data.draw(st.sampled_from(["normal", "critical"]))}
+            elif action == "amend":  # corrected to normal or to critical, with a reason
+                body = data.draw(st.sampled_from(["normal", "critical"]), label="amended to")
+                args[action] = {"body": body, "reason": "复核后更正"}
             elif action == "schedule":  # book, or move to another day
                 args[action] = {"slot": data.draw(st.sampled_from(self.ctx["slots"]["open"]))}
             self.step(action, role, args[action])
@@ -251,6 +261,7 @@ class OrderWorkflow(RuleBasedStateMachine):
             "reject": {"reason": "hemolysis", "note": ""},
             "report": {"body": "normal"},
             "cancel": {"reason": "患者拒绝检查"},
+            "amend": {"body": "normal", "reason": "复核后更正"},
         }.get(action, {})
 
     def draw_args(self, action: str, data) -> dict:
@@ -269,6 +280,10 @@ class OrderWorkflow(RuleBasedStateMachine):
             return {"body": body}
         if action == "cancel":
             return {"reason": data.draw(st.sampled_from(["患者拒绝检查", ""]), label="reason")}
+        if action == "amend":
+            body = data.draw(st.sampled_from(["normal", "critical", "empty"]), label="body")
+            reason = data.draw(st.sampled_from(["复核后更正", " "]), label="reason")
+            return {"body": body, "reason": reason}
         return {}
 
     def step(self, action: str, role: str, args: dict):
@@ -288,7 +303,13 @@ class OrderWorkflow(RuleBasedStateMachine):
         if outcome != OK:
             assert self.snapshot() == before, "a refused step changed something"
             return
-        assert state not in CLOSED, "a closed order moved"
+        assert state not in CLOSED or (state, action) == ("acknowledged", "amend"), (
+            "a closed order moved"
+        )
+        if action == "amend":  # the report replaced is kept, one version more
+            versions = ReportVersion.objects.filter(order=o).order_by("version")
+            assert versions.count() == len(before["versions"]) + 1
+            assert versions.last().reason == args["reason"].strip()
         target = RULES[action][3]
         new = [e for e in self.events() if e.pk not in before["events"]]
         assert [(e.action, e.from_status, e.to_status, e.actor_id) for e in new] == [
@@ -389,7 +410,9 @@ class OrderWorkflow(RuleBasedStateMachine):
         else:
             assert results == 0 and not o.critical and not o.impression, "reported too early"
         if o.critical_acknowledged_at is not None:
-            assert o.critical and status == "acknowledged"
+            assert o.critical and status in REPORTED
+            if status == "reported":  # an amendment kept the critical value already read
+                assert events[-1].action == "amend"
         if status == "acknowledged" and o.critical:
             assert o.critical_acknowledged_at == o.acknowledged_at
             assert o.critical_acknowledged_by_id == events[-1].actor_id
