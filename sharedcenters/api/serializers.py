@@ -11,6 +11,7 @@ from alliance.models import Department, Institution, Patient
 from referrals.models import Referral
 
 from ..choices import (
+    CenterKind,
     IndicatorResult,
     Modality,
     OrderAction,
@@ -62,7 +63,12 @@ def _referrals_of_patient(refs: Refs):
 
 
 def _slots_of_order(refs: Refs):
-    return ImagingSlot.objects.filter(center_id=refs.instance.center_id) if refs.instance else None
+    """The slots of the order's own imaging center. An order of a center without slots (a lab,
+    ECG) is never scheduled at all: the service says so (409), whatever slot the body names."""
+    order = refs.instance
+    if order is None or order.center.kind != CenterKind.IMAGING:
+        return None
+    return ImagingSlot.objects.filter(center_id=order.center_id)
 
 
 def _colleagues(refs: Refs):

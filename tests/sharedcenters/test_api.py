@@ -865,9 +865,9 @@ def test_the_order_detail_answers_in_a_fixed_number_of_queries(
 ):
     order = lab_order_in("reported")
 
-    # token, profile, the user's scope (2), the order, items, results, allowed_actions' scope,
-    # the access-log row
-    with django_assert_max_num_queries(9):
+    # token, profile, the user's scope (2), the order, items, results, the report's earlier
+    # versions, allowed_actions' scope, the access-log row
+    with django_assert_max_num_queries(10):
         assert doctor.get(url_of(order)).status_code == 200
 
 
