@@ -40,7 +40,6 @@ from django.db import (
     models,
     transaction,
 )
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -65,7 +64,7 @@ from ..readers import (
 )
 from ..tables import limit
 from . import preview as previews
-from .jobs import stale_running
+from .jobs import job_claim
 
 logger = logging.getLogger(__name__)
 
@@ -746,13 +745,7 @@ def run_import_job(job: Job) -> None:
     so doing it again gives the same facts. A job running elsewhere, or finished, is left alone:
     a duplicate delivery does nothing.
     """
-    now = timezone.now()
-    claimed = (
-        Job.objects.filter(pk=job.pk)
-        .filter(Q(status=JobStatus.QUEUED) | stale_running(now))
-        .update(status=JobStatus.RUNNING, started_at=now, heartbeat_at=now)
-    )
-    if not claimed:
+    if not job_claim(job):
         return
     job.refresh_from_db()
     dry_run = bool(job.result.get("dry_run"))

@@ -636,9 +636,7 @@ def recompute_job(
     *, year: int, institution_ids: list[int] | None = None, job_id: int | None = None
 ) -> int:
     """Recompute as a job an operator can watch: progress while running, the error if it fails."""
-    from django.db.models import Q
-
-    from .jobs import stale_running
+    from .jobs import job_claim
 
     job = Job.objects.filter(pk=job_id).first() if job_id else None
 
@@ -648,17 +646,8 @@ def recompute_job(
                 progress_done=done, progress_total=total, heartbeat_at=timezone.now()
             )
 
-    if job is not None:
-        # Claimed when queued, or running with a stopped heartbeat (a redelivery after its
-        # worker died): a duplicate delivery of a job done or running elsewhere does nothing.
-        now = timezone.now()
-        claimed = (
-            Job.objects.filter(pk=job.pk)
-            .filter(Q(status=JobStatus.QUEUED) | stale_running(now))
-            .update(status=JobStatus.RUNNING, started_at=now, heartbeat_at=now)
-        )
-        if not claimed:
-            return 0
+    if job is not None and not job_claim(job):
+        return 0
     try:
         written = recompute(year, institution_ids, progress=progress)
     except Exception as exc:

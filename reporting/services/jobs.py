@@ -37,6 +37,18 @@ def stale_running(now: datetime.datetime) -> Q:
     )
 
 
+def job_claim(job: Job) -> bool:
+    """Take a job to run: a queued one, or a running one whose heartbeat stopped (its worker
+    died and the broker delivers the task again). False for a job finished or running
+    elsewhere: a duplicate delivery does nothing."""
+    now = timezone.now()
+    return bool(
+        Job.objects.filter(pk=job.pk)
+        .filter(Q(status=JobStatus.QUEUED) | stale_running(now))
+        .update(status=JobStatus.RUNNING, started_at=now, heartbeat_at=now)
+    )
+
+
 def jobs_sweep_stale(*, now: datetime.datetime | None = None) -> int:
     """Mark failed every running job whose heartbeat stopped; answers how many."""
     now = now or timezone.now()
