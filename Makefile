@@ -43,7 +43,7 @@ run: install assets
 	@echo "Serving on http://$(HOST):$(PORT)/  (log in with a demo account above)"
 	DEBUG=true $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-test: install
+test: install assets
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install
