@@ -64,7 +64,7 @@ messages: install
 BENCH_SCALE ?= 1
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/alliance_bench
 bench: install
-	DEBUG=true DATABASE_URL=$(BENCH_DATABASE_URL) BENCH_SCALE=$(BENCH_SCALE) $(BIN)/python manage.py bench
+	DEBUG=true DATABASE_URL=$(BENCH_DATABASE_URL) BENCH_SCALE=$(BENCH_SCALE) $(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) node_modules staticfiles .pytest_cache

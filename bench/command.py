@@ -6,7 +6,7 @@ BENCH_DATABASE_URL and creates it): the first run loads the demo plus synthetic 
 patients, referrals, orders and facts at BENCH_SCALE and lets the database settle (VACUUM
 ANALYZE, as autovacuum would); later runs at the same scale reuse them. Figures are medians and
 95th percentiles in milliseconds, with the query count of one request; the named ones go to
-bench-results.json. Last, a load test on loopback (reporting/loadtest.py: gunicorn and locust,
+bench-results.json. Last, a load test on loopback (bench/loadtest.py: gunicorn and locust,
 30 users for BENCH_LOAD_SECONDS, 120 by default, 0 to skip) adds the load_* figures.
 """
 
@@ -30,8 +30,8 @@ from stdnum.cn import ric
 from alliance.choices import InstitutionKind, Specialty
 from alliance.demo import load_demo
 from alliance.models import Department, District, Institution, Patient
-from reporting import bench as reporting_bench
-from reporting import benchdb
+from bench import db as benchdb
+from bench import figures as reporting_bench
 from sharedcenters.models import ExamOrder
 
 # (user, url) pairs measured with GET.
@@ -156,7 +156,7 @@ class Command(BaseCommand):
         if seconds <= 0 or connection.vendor != "postgresql":
             self.stdout.write("(the load test runs on PostgreSQL with BENCH_LOAD_SECONDS > 0)")
             return
-        from reporting.loadtest import LoadTestError, run_load_test
+        from bench.loadtest import LoadTestError, run_load_test
 
         try:
             self.results |= run_load_test(os.environ["DATABASE_URL"], 30, seconds, self.stdout)

@@ -20,9 +20,8 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from alliance.models import Institution
-
-from .models import BedCapacity, IndicatorValue, InpatientStay, OutpatientVisit
-from .services.indicators import recompute
+from reporting.models import BedCapacity, IndicatorValue, InpatientStay, OutpatientVisit
+from reporting.services.indicators import recompute
 
 VISITS, STAYS, IMPORT_ROWS, INSTITUTIONS = 5_000_000, 500_000, 1_000_000, 200
 XLSX_ROWS = 200_000  # the workbook import: the 200,000-row XLSX

@@ -1,4 +1,4 @@
-"""The bounded load test of `make bench`: gunicorn on loopback, locust (reporting/locustfile.py)
+"""The bounded load test of `make bench`: gunicorn on loopback, locust (bench/locustfile.py)
 in a subprocess, and the figures read back from locust's CSV statistics.
 
 The server runs with DEBUG=true like the rest of the bench (no production keys needed). Django

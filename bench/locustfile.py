@@ -1,4 +1,4 @@
-"""The bounded load test of `make bench` (reporting/loadtest.py runs it; never imported by the
+"""The bounded load test of `make bench` (bench/loadtest.py runs it; never imported by the
 application or the test suite: locust is a dev dependency).
 
 Users, on loopback against gunicorn:
@@ -21,7 +21,7 @@ that finds nothing to accept only lists; such rounds are counted (``accept_idle`
 Every request must answer the expected status (redirects are not followed) and, for the API, a
 body in the expected state; anything else is a failure in locust's statistics.
 
-Configuration comes from the environment (reporting/loadtest.py sets it):
+Configuration comes from the environment (bench/loadtest.py sets it):
 LOAD_DOCTORS (JSON list of {"token", "patients"}), LOAD_HOSPITAL_TOKEN, LOAD_LEAD_INSTITUTION,
 LOAD_PASSWORD, LOAD_MARKER, LOAD_SUMMARY (where the counters are written at the end).
 """
