@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "pghistory",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "core",
     "alliance",
     "referrals",
     "sharedcenters",
