@@ -16,54 +16,14 @@ from django.db import connection
 from django.test import Client
 from rest_framework.test import APIClient
 
-from alliance.choices import InstitutionKind, Role
-from tests.factories import (
-    AllianceFactory,
-    DepartmentFactory,
-    DistrictFactory,
-    HospitalFactory,
-    InstitutionFactory,
-    MembershipFactory,
-    PatientFactory,
-    StationFactory,
-    UserFactory,
-    staff_user,
-)
+from alliance.choices import Role
+from tests.kit.factories import UserFactory, staff_user
+from tests.kit.world import World, build_world
 
 
 @pytest.fixture
-def world(db):
-    pudong = DistrictFactory(code="310115", name="浦东新区")
-    fengxian = DistrictFactory(code="310120", name="奉贤区")
-    hospital = HospitalFactory(name="临港院区", district=pudong)
-    cardiology = DepartmentFactory(institution=hospital, name="心内科（胸痛中心）")
-    center = InstitutionFactory(name="泥城社区卫生服务中心", district=pudong)
-    station = StationFactory(name="泥城镇公平村卫生室", parent=center, district=pudong)
-    other_center = InstitutionFactory(name="四团平安社区卫生服务中心", district=fengxian)
-    foreign_center = InstitutionFactory(name="联盟外社区卫生服务中心", district=fengxian)
-    bureau = InstitutionFactory(
-        name="浦东新区卫生健康委员会", kind=InstitutionKind.OTHER, district=pudong,
-        approved_beds=0, health_technical_staff=0, population_served=None,
-    )  # fmt: skip
-    alliance = AllianceFactory(name="临港医联体", lead_institution=hospital)
-    for member in (hospital, center, other_center):
-        MembershipFactory(alliance=alliance, institution=member)
-    return {
-        "pudong": pudong,
-        "fengxian": fengxian,
-        "hospital": hospital,
-        "cardiology": cardiology,
-        "center": center,
-        "station": station,
-        "other_center": other_center,
-        "foreign_center": foreign_center,
-        "bureau": bureau,
-        "alliance": alliance,
-        "patient": PatientFactory(name="张伟", home_institution=center),
-        "station_patient": PatientFactory(name="李芳", home_institution=station),
-        "other_patient": PatientFactory(name="王强", home_institution=other_center),
-        "foreign_patient": PatientFactory(name="赵敏", home_institution=foreign_center),
-    }
+def world(db) -> World:
+    return build_world()
 
 
 @pytest.fixture

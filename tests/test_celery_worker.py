@@ -4,12 +4,11 @@ Needs a server database (the worker is another process) and a broker: CI runs it
 and Redis. Elsewhere it is skipped with the reason shown; under CI=true a missing service fails.
 """
 
-import time
-
 import pytest
 
 from alliance.models import WorkerHeartbeat
 from alliance.tasks import record_worker_heartbeat
+from tests.kit.waiting import wait_for
 
 pytestmark = pytest.mark.worker
 
@@ -21,11 +20,7 @@ def test_heartbeat_task_runs_in_a_real_worker_and_writes_to_the_database(celery_
     result = record_worker_heartbeat.apply_async(queue=worker_queue)
     assert result.id  # published to the broker, not run in this process
 
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if WorkerHeartbeat.objects.filter(hostname__startswith=worker_queue).exists():
-            break
-        time.sleep(0.25)
+    wait_for(lambda: WorkerHeartbeat.objects.filter(hostname__startswith=worker_queue).exists())
     # Only the worker carries the queue's name in its hostname: an in-process run would not.
     heartbeat = WorkerHeartbeat.objects.get(hostname__startswith=worker_queue)
     assert heartbeat.seen_at is not None

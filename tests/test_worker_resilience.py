@@ -14,7 +14,6 @@ Needs PostgreSQL and Redis; skipped elsewhere, and under CI=true a missing servi
 """
 
 import os
-import time
 import uuid
 from types import SimpleNamespace
 
@@ -26,18 +25,10 @@ from alliance.tasks import record_worker_heartbeat
 from config.celery import app as celery_app
 from referrals import services
 from referrals.tasks import notify_referral_sender
+from tests.kit.waiting import wait_for, worker_drained
 from tests.referrals.conftest import payload
 
 pytestmark = pytest.mark.worker
-
-
-def wait_for(condition, seconds: float = 60) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 @pytest.fixture
@@ -97,11 +88,7 @@ def _worker_answers_ping(worker) -> bool:
 
 
 def _heartbeat_arrives(worker) -> bool:
-    WorkerHeartbeat.objects.filter(hostname__startswith=worker.queue).delete()
-    record_worker_heartbeat.apply_async(queue=worker.queue)
-    return wait_for(
-        lambda: WorkerHeartbeat.objects.filter(hostname__startswith=worker.queue).exists()
-    )
+    return worker_drained(worker.queue)
 
 
 def test_celery_closes_the_django_connections_around_every_task():

@@ -22,7 +22,7 @@ from alliance import audit, spreadsheets
 from alliance.choices import AccessKind, Role
 from alliance.models import AccessLog
 from tests.conftest import require_postgres
-from tests.factories import PatientFactory, UserFactory, staff_user
+from tests.kit.factories import PatientFactory, UserFactory, staff_user
 
 PASSWORD = "pw-for-tests"  # UserFactory's
 IP = "10.20.0.7"

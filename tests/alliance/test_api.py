@@ -15,7 +15,7 @@ from alliance.choices import AccessKind, InstitutionKind, Specialty
 from alliance.models import AccessLog, Patient, SpecialtyNetwork
 from alliance.validators import birth_date_from_id_number, gender_from_id_number
 from tests.conftest import PERSONAS
-from tests.factories import (
+from tests.kit.factories import (
     AllianceFactory,
     DepartmentFactory,
     HospitalFactory,

@@ -15,7 +15,7 @@ from alliance import tokens
 from alliance.choices import AccessKind, Role
 from alliance.errors import ActionNotAllowed
 from alliance.models import AccessLog, ApiToken, ApiTokenKind
-from tests.factories import AllianceFactory, HospitalFactory, MembershipFactory, staff_user
+from tests.kit.factories import AllianceFactory, HospitalFactory, MembershipFactory, staff_user
 
 from .test_api_tokens import code_of
 

@@ -18,7 +18,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from alliance.middleware_sessions import LAST_SEEN_KEY, LOGIN_TIME_KEY
-from tests.factories import UserFactory
+from tests.kit.factories import UserFactory
 
 PASSWORD = "pw-for-tests"  # UserFactory's
 WRONG = "not-the-password"

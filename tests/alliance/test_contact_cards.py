@@ -6,7 +6,7 @@ from django.test import Client
 
 from alliance.choices import Role, Specialty
 from alliance.models import Department, DepartmentHistory
-from tests.factories import DepartmentFactory, staff_user
+from tests.kit.factories import DepartmentFactory, staff_user
 
 pytestmark = pytest.mark.django_db
 

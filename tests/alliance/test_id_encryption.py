@@ -18,7 +18,7 @@ from alliance.choices import AccessKind
 from alliance.errors import DomainError
 from alliance.fields import ID_NUMBER_PURPOSE, DecryptionError, decrypt, encrypt, id_number_hash
 from alliance.models import AccessLog, Patient
-from tests.factories import InstitutionFactory, PatientFactory, valid_id_number
+from tests.kit.factories import InstitutionFactory, PatientFactory, valid_id_number
 
 pytestmark = pytest.mark.django_db
 

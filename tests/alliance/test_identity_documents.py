@@ -11,7 +11,7 @@ from alliance.choices import IdType
 from alliance.models import AccessLog, Patient
 from alliance.validators import mask_id_number
 from tests.alliance.test_patient_pages import logged_in
-from tests.factories import PatientFactory, valid_id_number
+from tests.kit.factories import PatientFactory, valid_id_number
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from django.test import Client
 
 from alliance.choices import AccessKind
 from alliance.models import AccessLog, Patient
-from tests.factories import valid_id_number
+from tests.kit.factories import valid_id_number
 
 LOOKUP = "/api/v1/patients/lookup/"
 

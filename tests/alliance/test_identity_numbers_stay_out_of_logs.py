@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from tests.factories import valid_id_number
+from tests.kit.factories import valid_id_number
 from tests.referrals.conftest import payload
 
 NUMBER = valid_id_number(57)

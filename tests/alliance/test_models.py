@@ -8,7 +8,7 @@ from django.utils import translation
 from alliance.choices import InstitutionKind, Tier
 from alliance.models import Institution, Membership
 from alliance.validators import birth_date_from_id_number
-from tests.factories import (
+from tests.kit.factories import (
     AllianceFactory,
     DepartmentFactory,
     HospitalFactory,

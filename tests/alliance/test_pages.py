@@ -18,7 +18,7 @@ from alliance.models import (
     WorkerHeartbeat,
 )
 from alliance.querysets import profile_of
-from tests.factories import (
+from tests.kit.factories import (
     DepartmentFactory,
     HospitalFactory,
     InstitutionFactory,

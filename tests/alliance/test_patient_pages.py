@@ -8,7 +8,7 @@ from django.test import Client
 
 from alliance.choices import AccessKind
 from alliance.models import AccessLog, Patient
-from tests.factories import valid_id_number
+from tests.kit.factories import valid_id_number
 
 LIST, NEW = "/alliance/patients/", "/alliance/patients/new/"
 
@@ -146,7 +146,7 @@ def test_changing_the_record_keeps_the_number_out_of_the_form_and_is_logged(worl
 def test_the_list_runs_a_fixed_number_of_queries(
     world, clinic_doctor, django_assert_max_num_queries
 ):
-    from tests.factories import PatientFactory
+    from tests.kit.factories import PatientFactory
 
     client = logged_in(clinic_doctor)
     client.get(LIST)

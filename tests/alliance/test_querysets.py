@@ -62,7 +62,7 @@ def test_the_office_loses_sight_of_a_member_that_left(world, alliance_office):
 
 def test_a_center_sees_the_patients_of_its_stations_but_a_station_not_its_centers(world):
     from alliance.choices import Role
-    from tests.factories import staff_user
+    from tests.kit.factories import staff_user
 
     station_doctor = staff_user(Role.COMMUNITY_STAFF, world["station"])
     visible = set(Patient.objects.restrict(station_doctor))

@@ -7,7 +7,7 @@ from alliance import services
 from alliance.choices import AccessKind
 from alliance.errors import ActionNotAllowed
 from alliance.models import AccessLog, Patient
-from tests.factories import valid_id_number
+from tests.kit.factories import valid_id_number
 
 
 def register(actor, home, n=42, **overrides):

@@ -12,7 +12,7 @@ from alliance.validators import (
     validate_institution_code,
     validate_phone,
 )
-from tests.factories import valid_id_number, valid_uscc
+from tests.kit.factories import valid_id_number, valid_uscc
 
 
 class TestInstitutionCode:

@@ -4,7 +4,7 @@ import pytest
 from django.utils import timezone
 
 from referrals import services
-from tests.factories import DepartmentFactory
+from tests.kit.factories import DepartmentFactory
 
 ALERTS: list[tuple[str, str]] = []
 

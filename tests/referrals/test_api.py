@@ -18,7 +18,7 @@ from alliance.choices import InstitutionKind, Role, Specialty
 from alliance.models import Notification
 from referrals import services
 from referrals.models import DailyCounter, Referral, ReferralEvent
-from tests.factories import (
+from tests.kit.factories import (
     AllianceFactory,
     DepartmentFactory,
     HospitalFactory,

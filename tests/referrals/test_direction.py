@@ -22,7 +22,7 @@ from alliance.choices import InstitutionKind, Role
 from referrals import services
 from referrals.choices import Action, Status
 from referrals.models import Referral, ReferralEvent
-from tests.factories import (
+from tests.kit.factories import (
     DepartmentFactory,
     InstitutionFactory,
     MembershipFactory,

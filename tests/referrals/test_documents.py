@@ -6,7 +6,7 @@ import re
 import pytest
 from django.test import Client
 
-from tests.documents import read_pdf
+from tests.kit.documents import read_pdf
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 from alliance.choices import Role
 from alliance.models import Notification
 from referrals.models import Referral, ReferralEvent
-from tests.factories import staff_user
+from tests.kit.factories import staff_user
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from alliance.errors import ActionNotAllowed, IllegalTransition
 from referrals import services
 from referrals.choices import Action, Direction, Status
 from referrals.models import Referral, ReferralEvent
-from tests.factories import DepartmentFactory
+from tests.kit.factories import DepartmentFactory
 from tests.referrals.conftest import payload
 
 
@@ -42,7 +42,7 @@ class TestCreate:
         assert "to_institution" in error.value.message_dict
 
     def test_a_department_of_another_institution_is_refused(self, world, clinic_doctor):
-        from tests.factories import DepartmentFactory
+        from tests.kit.factories import DepartmentFactory
 
         elsewhere = DepartmentFactory(institution=world["other_center"])
         data = payload(world) | {

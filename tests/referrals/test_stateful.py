@@ -13,20 +13,15 @@ its later steps still exercise something.
 """
 
 import datetime
-from contextlib import contextmanager
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils import timezone
-from hypothesis import Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
-    RuleBasedStateMachine,
     initialize,
     invariant,
     rule,
-    run_state_machine_as_test,
 )
 
 from alliance.errors import ActionNotAllowed, IllegalTransition
@@ -34,17 +29,11 @@ from alliance.models import OutboxMessage
 from referrals import services
 from referrals.choices import CLOSED_STATUSES, Status
 from referrals.models import FollowUpTask, Referral, ReferralEvent
+from tests.kit.stateful import OK, SavepointMachine, name, run_machine
 from tests.referrals.conftest import payload
 from tests.referrals.test_matrix import EMERGENCY_ARRIVE, RECEIVER, RULES, SENDER
 
 pytestmark = pytest.mark.django_db
-
-OK = "ok"
-
-
-def name(outcome) -> str:
-    return outcome if outcome == OK else outcome.__name__
-
 
 # The platform's own transition, taken by its sweep, never by a person.
 SYSTEM_RULES = {"expire": ({"submitted"}, "expired")}
@@ -63,29 +52,12 @@ WEIGHTS = {"submit": 3, "accept": 3, "schedule": 2, "arrive": 3, "complete": 3, 
 TIMELINE = ["created_at", "submitted_at", "responded_at", "arrived_at", "closed_at"]
 
 
-class ReferralWorkflow(RuleBasedStateMachine):
+class ReferralWorkflow(SavepointMachine):
     def __init__(self, ctx: dict):
-        super().__init__()
-        self.ctx = ctx
-        self.savepoint = transaction.atomic()
-        self.savepoint.__enter__()
+        super().__init__(ctx)
         self.referral: Referral | None = None  # the one the steps act on
         self.referrals: list[int] = []  # all of this example's, the current one last
         self.referred_back: set[int] = set()
-        self.log: list[str] = []  # the steps so far, in words, for a failure's message
-
-    @contextmanager
-    def explained(self):
-        """A failed assertion also lists the steps that led to it."""
-        try:
-            yield
-        except AssertionError as exc:
-            steps = "\n  ".join(self.log)
-            raise AssertionError(f"{exc}\nSteps of this example:\n  {steps}") from None
-
-    def teardown(self):
-        transaction.set_rollback(True)
-        self.savepoint.__exit__(None, None, None)
 
     # --- the model --------------------------------------------------------------------------
 
@@ -410,9 +382,6 @@ class ReferralWorkflow(RuleBasedStateMachine):
 
 
 EXAMPLES, STEPS = 60, 20
-# No shrinking: on a 2-core runner it may take Hypothesis's full five minutes, and the failure
-# message lists the steps of the failing example anyway. Add Phase.shrink to minimise one.
-PHASES = [Phase.explicit, Phase.generate]
 
 
 def test_random_referral_sequences_keep_the_invariants(
@@ -425,14 +394,4 @@ def test_random_referral_sequences_keep_the_invariants(
         "outsider_clinic_user": outsider_clinic_user, "alliance_office": alliance_office,
         "center_staff": center_staff, "bureau_viewer": bureau_viewer, "superuser": superuser,
     }  # fmt: skip
-    run_state_machine_as_test(
-        lambda: ReferralWorkflow(ctx),
-        settings=settings(
-            max_examples=EXAMPLES,
-            stateful_step_count=STEPS,
-            deadline=None,
-            derandomize=True,
-            database=None,
-            phases=PHASES,
-        ),  # fmt: skip
-    )
+    run_machine(lambda: ReferralWorkflow(ctx), examples=EXAMPLES, steps=STEPS)

@@ -19,7 +19,7 @@ from referrals.tasks import (
     send_pre_arrival_alert,
 )
 from tests.conftest import require_postgres
-from tests.delivery import assert_runs_twice_with_one_effect
+from tests.kit.delivery import assert_runs_twice_with_one_effect
 
 
 def test_a_submission_notice_delivered_twice_reaches_the_receiving_side_once(

@@ -1,29 +1,18 @@
 """The overdue-escalation job through the Redis broker and a real Celery worker process."""
 
 import datetime
-import time
 
 import pytest
 from django.utils import timezone
 
-from alliance.models import WorkerHeartbeat
-from alliance.tasks import record_worker_heartbeat
 from referrals import services
 from referrals.choices import Action
 from referrals.models import Referral, ReferralEvent
 from referrals.tasks import escalate_overdue_referrals
+from tests.kit.waiting import wait_for, worker_drained
 from tests.referrals.conftest import payload
 
 pytestmark = pytest.mark.worker
-
-
-def wait_for(condition, seconds: float = 60) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.25)
-    return False
 
 
 def test_overdue_referrals_escalate_once_through_a_real_worker(
@@ -43,11 +32,7 @@ def test_overdue_referrals_escalate_once_through_a_real_worker(
 
     escalate_overdue_referrals.apply_async(queue=celery_worker_queue)
     escalate_overdue_referrals.apply_async(queue=celery_worker_queue)
-    # Wait until the worker has drained its queue: a heartbeat sent last comes back last.
-    record_worker_heartbeat.apply_async(queue=celery_worker_queue)
-    assert wait_for(
-        lambda: WorkerHeartbeat.objects.filter(hostname__startswith=celery_worker_queue).exists()
-    )
+    assert worker_drained(celery_worker_queue)
 
     referral.refresh_from_db()
     assert referral.escalated_at is not None

@@ -8,7 +8,7 @@ from django.utils import timezone
 from openpyxl import Workbook
 
 from alliance.choices import Role
-from tests.factories import AllianceFactory, MembershipFactory, staff_user
+from tests.kit.factories import AllianceFactory, MembershipFactory, staff_user
 
 HEADERS = {
     "visits": [

@@ -25,7 +25,7 @@ from reporting.models import BedCapacity, IndicatorValue, InpatientStay, Outpati
 from reporting.selectors import table_indicators
 from reporting.services.indicators import recompute
 from tests.conftest import PERSONAS
-from tests.factories import AllianceFactory, InstitutionFactory, MembershipFactory, staff_user
+from tests.kit.factories import AllianceFactory, InstitutionFactory, MembershipFactory, staff_user
 
 YEAR = timezone.localdate().year - 1
 D = datetime.date

@@ -18,7 +18,7 @@ from alliance.choices import AccessKind, InstitutionKind
 from alliance.models import AccessLog
 from reporting import exports
 from reporting.indicators import INDICATORS
-from tests.factories import InstitutionFactory, MembershipFactory
+from tests.kit.factories import InstitutionFactory, MembershipFactory
 
 from .test_dashboards import YEAR, build_facts
 
@@ -287,7 +287,7 @@ def test_months_are_date_cells_in_a_sheet_and_2019_07_in_a_csv(facts, alliance_o
 
 
 def test_the_dashboard_as_a_pdf(facts, alliance_office, bureau_viewer):
-    from tests.documents import read_pdf
+    from tests.kit.documents import read_pdf
 
     response = logged_in(alliance_office).get(DASHBOARD, {"year": YEAR, "format": "pdf"})
     assert response["Content-Disposition"] == f'inline; filename="dashboard-{YEAR}.pdf"'
@@ -307,7 +307,7 @@ def test_the_dashboard_as_a_pdf(facts, alliance_office, bureau_viewer):
 
 
 def test_an_institutions_figures_as_a_pdf(facts, clinic_doctor, alliance_office):
-    from tests.documents import read_pdf
+    from tests.kit.documents import read_pdf
 
     url = reverse("reporting:institution", args=[facts["center"].pk])
     response = logged_in(clinic_doctor).get(url, {"year": YEAR, "format": "pdf"})

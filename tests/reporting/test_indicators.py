@@ -7,7 +7,12 @@ import pytest
 
 from reporting.models import BedCapacity, IndicatorValue, InpatientStay, OutpatientVisit
 from reporting.services.indicators import parse_period, periods_of, recompute
-from tests.factories import AllianceFactory, HospitalFactory, InstitutionFactory, MembershipFactory
+from tests.kit.factories import (
+    AllianceFactory,
+    HospitalFactory,
+    InstitutionFactory,
+    MembershipFactory,
+)
 
 D = datetime.date
 TODAY = D(2026, 11, 23)

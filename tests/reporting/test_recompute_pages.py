@@ -9,7 +9,7 @@ from django.utils import timezone
 from alliance.choices import Role
 from reporting.choices import JobKind, JobStatus
 from reporting.models import IndicatorValue, Job, OutpatientVisit
-from tests.factories import AllianceFactory, HospitalFactory, MembershipFactory, staff_user
+from tests.kit.factories import AllianceFactory, HospitalFactory, MembershipFactory, staff_user
 
 URL = "/reporting/recompute/"
 

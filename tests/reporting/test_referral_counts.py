@@ -160,7 +160,7 @@ def test_the_upload_page_and_the_api_take_the_referral_count_kind(world):
     from django.test import Client
 
     from alliance.choices import Role
-    from tests.factories import staff_user
+    from tests.kit.factories import staff_user
 
     office = staff_user(Role.ALLIANCE_OFFICE, world["hospital"], username="office_rc")
     client = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")

@@ -46,7 +46,7 @@ def test_an_internal_transfer_counts_neither_up_nor_down_nor_hides_the_imported_
     from alliance.choices import Role
     from referrals import services
     from reporting.models import ReferralCount
-    from tests.factories import staff_user
+    from tests.kit.factories import staff_user
 
     transfer, _ = services.referral_create(
         actor=clinic_doctor, patient=world["patient"], to_institution=world["station"],

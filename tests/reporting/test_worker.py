@@ -2,7 +2,6 @@
 
 import datetime
 import io
-import time
 from decimal import Decimal
 
 import pytest
@@ -13,17 +12,9 @@ from reporting.models import IndicatorValue, Job, OutpatientVisit
 from reporting.services.imports import import_facts
 from reporting.services.indicators import recompute_job
 from reporting.tasks import recompute_indicators
+from tests.kit.waiting import wait_for
 
 pytestmark = pytest.mark.worker
-
-
-def wait_for(condition, seconds: float = 60) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.25)
-    return False
 
 
 def test_an_import_queues_the_recomputation_a_real_worker_runs(celery_worker_queue, world):

@@ -7,7 +7,6 @@ import datetime
 import os
 import subprocess
 import sys
-import time
 import uuid
 
 import pytest
@@ -20,21 +19,13 @@ from reporting.models import Job, OutpatientVisit
 from reporting.services.jobs import job_rerun, jobs_sweep_stale
 from reporting.tasks import run_import_job
 from tests.conftest import _database_url, _require_services
+from tests.kit.waiting import wait_for
 
 from .conftest import HEADERS, LAST_YEAR
 
 pytestmark = pytest.mark.worker
 
 ROWS = 600_000  # seconds of work: the test sees it running and kills it midway
-
-
-def wait_for(condition, seconds: float = 60, every: float = 0.05) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(every)
-    return False
 
 
 def start_worker(queue: str, media_root) -> subprocess.Popen:
@@ -103,7 +94,7 @@ def test_a_killed_worker_s_job_is_swept_and_rerun_once(queue, world, alliance_of
         current = Job.objects.get(pk=job.pk)
         return current.status == JobStatus.RUNNING and current.progress_done >= 10_000
 
-    assert wait_for(importing), "the worker never got going"
+    assert wait_for(importing, every=0.05), "the worker never got going"
     workers[0].kill()  # SIGKILL mid-import: no handler runs, the transaction is never committed
     workers[0].wait()
 

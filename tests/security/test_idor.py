@@ -33,7 +33,7 @@ from alliance.models import Department, Patient
 from referrals.models import Referral
 from reporting.models import OutpatientVisit
 from sharedcenters.models import ExamOrder, Package, SterilizationCycle, SupplyRequest
-from tests.factories import valid_id_number
+from tests.kit.factories import valid_id_number
 
 from . import site
 from .world import PDF, PERSONAS, World

@@ -30,7 +30,7 @@ from alliance.models import Department, Patient
 from referrals.models import Referral
 from sharedcenters import services as center_services
 from sharedcenters.models import ImagingSlot, Package
-from tests.factories import (
+from tests.kit.factories import (
     DepartmentFactory,
     HospitalFactory,
     InstitutionFactory,

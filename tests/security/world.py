@@ -30,7 +30,7 @@ from reporting.models import BedCapacity, InpatientStay, Job, OutpatientVisit
 from reporting.services.indicators import recompute
 from sharedcenters import services as center_services
 from sharedcenters.models import ImagingSlot, InstrumentSet, ServiceItem, SharedCenter
-from tests.factories import (
+from tests.kit.factories import (
     AllianceFactory,
     DepartmentFactory,
     DistrictFactory,

@@ -17,7 +17,7 @@ from sharedcenters.models import (
     ServiceItem,
     SharedCenter,
 )
-from tests.factories import DepartmentFactory, staff_user
+from tests.kit.factories import DepartmentFactory, staff_user
 
 ALERTS: list[tuple[str, str]] = []
 

@@ -11,7 +11,7 @@ from alliance.errors import ActionNotAllowed
 from sharedcenters import services
 from sharedcenters.models import LabResult, OrderEvent, ReportVersion
 from tests.conftest import require_postgres
-from tests.documents import read_pdf
+from tests.kit.documents import read_pdf
 
 from .conftest import NORMAL_RESULTS
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 from alliance.choices import Role
 from sharedcenters import services
 from sharedcenters.models import ExamOrder, ImagingSlot, OrderCounter, OrderEvent
-from tests.factories import PatientFactory, UserFactory, staff_user
+from tests.kit.factories import PatientFactory, UserFactory, staff_user
 from tests.sharedcenters.conftest import CRITICAL_RESULTS, NORMAL_RESULTS
 
 pytestmark = pytest.mark.django_db
@@ -935,7 +935,7 @@ def test_a_center_with_several_staff_is_listed_once(api, clinic_doctor, centers,
 
 
 def test_a_center_of_another_alliance_is_a_404(api, outsider_clinic_user, centers, world):
-    from tests.factories import AllianceFactory, HospitalFactory, MembershipFactory
+    from tests.kit.factories import AllianceFactory, HospitalFactory, MembershipFactory
 
     foreign_hospital = HospitalFactory(name="联盟外三级医院", district=world["fengxian"])
     elsewhere = AllianceFactory(name="奉贤医联体", lead_institution=foreign_hospital)

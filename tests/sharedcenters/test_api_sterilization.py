@@ -11,7 +11,7 @@ import pytest
 
 from sharedcenters import services
 from sharedcenters.models import Package, PackageEvent, SterilizationCycle
-from tests.factories import (
+from tests.kit.factories import (
     PatientFactory,
 )
 from tests.sharedcenters.test_api import assert_field_error, assert_json_error

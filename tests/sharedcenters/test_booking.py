@@ -14,7 +14,7 @@ from alliance.errors import ActionNotAllowed, IllegalTransition
 from sharedcenters import services
 from sharedcenters.choices import OrderAction, OrderStatus
 from sharedcenters.models import ExamOrder, ImagingSlot, SharedCenter
-from tests.factories import PatientFactory
+from tests.kit.factories import PatientFactory
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from django.utils import timezone
 from sharedcenters import selectors_dashboard, services
 from sharedcenters.choices import RejectionReason
 from sharedcenters.models import ExamOrder, ImagingSlot
-from tests.factories import PatientFactory
+from tests.kit.factories import PatientFactory
 
 from .conftest import CRITICAL_RESULTS, NORMAL_RESULTS
 

@@ -7,8 +7,8 @@ from django.test import Client
 
 from alliance.choices import Role
 from sharedcenters import services
-from tests.documents import read_pdf
-from tests.factories import staff_user
+from tests.kit.documents import read_pdf
+from tests.kit.factories import staff_user
 
 from .conftest import NORMAL_RESULTS
 from .test_pages_sterilization import at_member, cycle, move  # noqa: F401 (fixtures)

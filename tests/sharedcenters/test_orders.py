@@ -26,7 +26,7 @@ from sharedcenters.models import (
     SharedCenter,
 )
 from sharedcenters.services.orders import CENTER, ORDERER, TRANSITIONS
-from tests.factories import (
+from tests.kit.factories import (
     AllianceFactory,
     DepartmentFactory,
     MembershipFactory,

@@ -16,7 +16,7 @@ from django.utils import timezone
 from alliance.choices import Role
 from sharedcenters import services
 from sharedcenters.models import ExamOrder, ImagingSlot, OrderEvent
-from tests.factories import PatientFactory, staff_user
+from tests.kit.factories import PatientFactory, staff_user
 
 pytestmark = pytest.mark.django_db
 

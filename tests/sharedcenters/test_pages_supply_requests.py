@@ -13,7 +13,7 @@ from alliance.choices import Role
 from sharedcenters import services
 from sharedcenters.choices import PackageStatus, SupplyRequestStatus
 from sharedcenters.models import Package, PackageEvent, SupplyRequest
-from tests.factories import staff_user
+from tests.kit.factories import staff_user
 from tests.sharedcenters.test_api import assert_field_error, assert_json_error
 
 pytestmark = pytest.mark.django_db

@@ -14,20 +14,15 @@ one is closed, so that its later steps still exercise something.
 """
 
 import datetime
-from contextlib import contextmanager
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils import timezone
-from hypothesis import Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
-    RuleBasedStateMachine,
     initialize,
     invariant,
     rule,
-    run_state_machine_as_test,
 )
 
 from alliance.errors import ActionNotAllowed, IllegalTransition
@@ -35,17 +30,11 @@ from alliance.models import OutboxMessage
 from sharedcenters import services
 from sharedcenters.choices import OrderStatus
 from sharedcenters.models import ExamOrder, ImagingSlot, LabResult, OrderEvent, ReportVersion
+from tests.kit.stateful import OK, SavepointMachine, name, run_machine
 from tests.sharedcenters.conftest import CRITICAL_RESULTS, NORMAL_RESULTS
 from tests.sharedcenters.test_matrix import CENTER, ECG, IMAGING, LAB, ORDERER, RULES
 
 pytestmark = pytest.mark.django_db
-
-OK = "ok"
-
-
-def name(outcome) -> str:
-    return outcome if outcome == OK else outcome.__name__
-
 
 KINDS = [LAB, IMAGING, ECG]
 ACTIONS = list(RULES)
@@ -67,28 +56,11 @@ TIMELINE = ["ordered_at", "collected_at", "received_at", "started_at", "reported
             "acknowledged_at"]  # fmt: skip
 
 
-class OrderWorkflow(RuleBasedStateMachine):
+class OrderWorkflow(SavepointMachine):
     def __init__(self, ctx: dict):
-        super().__init__()
-        self.ctx = ctx
-        self.savepoint = transaction.atomic()
-        self.savepoint.__enter__()
+        super().__init__(ctx)
         self.order: ExamOrder | None = None  # the one the steps act on
         self.orders: list[int] = []  # all of this example's, the current one last
-        self.log: list[str] = []  # the steps so far, in words, for a failure's message
-
-    @contextmanager
-    def explained(self):
-        """A failed assertion also lists the steps that led to it."""
-        try:
-            yield
-        except AssertionError as exc:
-            steps = "\n  ".join(self.log)
-            raise AssertionError(f"{exc}\nSteps of this example:\n  {steps}") from None
-
-    def teardown(self):
-        transaction.set_rollback(True)
-        self.savepoint.__exit__(None, None, None)
 
     # --- the model --------------------------------------------------------------------------
 
@@ -431,9 +403,6 @@ class OrderWorkflow(RuleBasedStateMachine):
 
 
 EXAMPLES, STEPS = 60, 20
-# No shrinking: on a 2-core runner it may take Hypothesis's full five minutes, and the failure
-# message lists the steps of the failing example anyway. Add Phase.shrink to minimise one.
-PHASES = [Phase.explicit, Phase.generate]
 
 
 @pytest.fixture
@@ -466,14 +435,4 @@ def test_random_order_sequences_keep_the_invariants(
         "outsider_clinic_user": outsider_clinic_user, "alliance_office": alliance_office,
         "bureau_viewer": bureau_viewer, "superuser": superuser,
     }  # fmt: skip
-    run_state_machine_as_test(
-        lambda: OrderWorkflow(ctx),
-        settings=settings(
-            max_examples=EXAMPLES,
-            stateful_step_count=STEPS,
-            deadline=None,
-            derandomize=True,
-            database=None,
-            phases=PHASES,
-        ),  # fmt: skip
-    )
+    run_machine(lambda: OrderWorkflow(ctx), examples=EXAMPLES, steps=STEPS)

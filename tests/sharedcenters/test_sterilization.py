@@ -19,7 +19,7 @@ from sharedcenters.models import (
     SterilizationCycle,
 )
 from sharedcenters.selectors import recall_report
-from tests.factories import PatientFactory, staff_user
+from tests.kit.factories import PatientFactory, staff_user
 
 P = PackageStatus
 A = PackageAction

@@ -24,7 +24,7 @@ from sharedcenters.models import (
     SupplyRequestLine,
 )
 from tests.conftest import require_postgres
-from tests.factories import DepartmentFactory, staff_user
+from tests.kit.factories import DepartmentFactory, staff_user
 from tests.sharedcenters.test_concurrency import race
 
 pytestmark = pytest.mark.django_db
@@ -506,7 +506,7 @@ def test_the_centre_over_a_station_sees_the_stations_requests_and_not_the_revers
 def test_another_centers_staff_and_another_alliances_office_see_nothing(
     two_requests, other_cssd, world
 ):
-    from tests.factories import AllianceFactory, MembershipFactory
+    from tests.kit.factories import AllianceFactory, MembershipFactory
 
     elsewhere = AllianceFactory(name="奉贤医联体", lead_institution=world["foreign_center"])
     MembershipFactory(alliance=elsewhere, institution=world["foreign_center"])

@@ -20,7 +20,7 @@ from sharedcenters.tasks import (
     notify_recall,
 )
 from tests.conftest import require_postgres
-from tests.delivery import assert_runs_twice_with_one_effect
+from tests.kit.delivery import assert_runs_twice_with_one_effect
 from tests.sharedcenters.conftest import CRITICAL_RESULTS
 
 

@@ -17,7 +17,7 @@ from referrals import services as referral_services
 from referrals.models import Referral
 from sharedcenters import services
 from tests.conftest import require_postgres
-from tests.factories import PatientFactory, staff_user
+from tests.kit.factories import PatientFactory, staff_user
 from tests.referrals.conftest import payload
 from tests.sharedcenters.conftest import NORMAL_RESULTS
 

@@ -1,30 +1,19 @@
 """Critical-value escalation through the Redis broker and a real Celery worker process."""
 
 import datetime
-import time
 
 import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from alliance.models import WorkerHeartbeat
-from alliance.tasks import record_worker_heartbeat
 from sharedcenters import services
 from sharedcenters.choices import OrderAction
 from sharedcenters.models import OrderEvent
 from sharedcenters.tasks import escalate_critical_values
+from tests.kit.waiting import wait_for, worker_drained
 from tests.sharedcenters.conftest import CRITICAL_RESULTS
 
 pytestmark = pytest.mark.worker
-
-
-def wait_for(condition, seconds: float = 60) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.25)
-    return False
 
 
 def test_an_unacknowledged_critical_value_escalates_once_through_a_real_worker(
@@ -44,11 +33,7 @@ def test_an_unacknowledged_critical_value_escalates_once_through_a_real_worker(
 
     escalate_critical_values.apply_async(queue=celery_worker_queue)
     escalate_critical_values.apply_async(queue=celery_worker_queue)
-    # Wait until the worker has drained its queue: a heartbeat sent last comes back last.
-    record_worker_heartbeat.apply_async(queue=celery_worker_queue)
-    assert wait_for(
-        lambda: WorkerHeartbeat.objects.filter(hostname__startswith=celery_worker_queue).exists()
-    )
+    assert worker_drained(celery_worker_queue)
 
     order.refresh_from_db()
     assert order.critical_escalated_at is not None
