@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from alliance.models import WorkerHeartbeat
-from alliance.tasks import record_worker_heartbeat
+from core.models import WorkerHeartbeat
+from core.tasks import record_worker_heartbeat
 
 pytestmark = pytest.mark.worker
 

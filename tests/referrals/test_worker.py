@@ -6,8 +6,8 @@ import time
 import pytest
 from django.utils import timezone
 
-from alliance.models import WorkerHeartbeat
-from alliance.tasks import record_worker_heartbeat
+from core.models import WorkerHeartbeat
+from core.tasks import record_worker_heartbeat
 from referrals import services
 from referrals.choices import Action
 from referrals.models import Referral, ReferralEvent

@@ -7,8 +7,8 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from alliance.models import WorkerHeartbeat
-from alliance.tasks import record_worker_heartbeat
+from core.models import WorkerHeartbeat
+from core.tasks import record_worker_heartbeat
 from sharedcenters import services
 from sharedcenters.choices import OrderAction
 from sharedcenters.models import OrderEvent
