@@ -559,13 +559,13 @@ REFERRAL_ATTACHMENT_MAX_BYTES = env.int("REFERRAL_ATTACHMENT_MAX_BYTES", default
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # Where pre-arrival alerts for emergencies go: a dotted path to a callable(phone, message).
 # The default writes them to the log; a hospital plugs in its SMS or paging gateway here.
-REFERRAL_ALERT_BACKEND = env.str("REFERRAL_ALERT_BACKEND", default="referrals.alerts.log_alert")
+REFERRAL_ALERT_BACKEND = env.str("REFERRAL_ALERT_BACKEND", default="core.alerts.log_alert")
 
 # --- Shared centers -------------------------------------------------------------------------
 # A critical value (危急值) goes to the ordering department's on-duty phone through this backend;
 # unacknowledged after this many minutes, it is escalated to the alliance office.
 CRITICAL_VALUE_ALERT_BACKEND = env.str(
-    "CRITICAL_VALUE_ALERT_BACKEND", default="referrals.alerts.log_alert"
+    "CRITICAL_VALUE_ALERT_BACKEND", default="core.alerts.log_alert"
 )
 CRITICAL_VALUE_ACK_MINUTES = env.int("CRITICAL_VALUE_ACK_MINUTES", default=10)
 
