@@ -227,7 +227,7 @@ def on_login_failed(sender, credentials: dict, request=None, **kwargs) -> None:
         AccessKind.LOGIN_FAILED, request=request, username=str(credentials.get("username", ""))
     )
     if entry.ip_address:
-        from .backends import recent_failures_from
+        from .backends import recent_failures_from  # late: backends imports this module
 
         failures = recent_failures_from(entry.ip_address)
         if failures == settings.LOGIN_ADDRESS_FAILURE_LIMIT:  # once, when the limit is reached
