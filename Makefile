@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 help:
 	@echo "make run     set up everything and serve the demo at http://$(HOST):$(PORT)"
 	@echo "make test    set up everything and run the whole test suite"
-	@echo "make lint    ruff check + format check      make format    apply ruff format"
+	@echo "make lint    ruff check + format check + import contracts   make format  apply ruff format"
 	@echo "make messages  update and compile translations   make bench  benchmark figures (BENCH_SCALE=0.1 quick)"
 
 $(BIN)/python:
@@ -49,6 +49,7 @@ test: install assets
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: install
 	$(BIN)/ruff format .

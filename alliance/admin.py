@@ -6,8 +6,10 @@ from django.contrib.auth.admin import UserAdmin
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from core.admin import ReadOnlyAdmin
+from core.history import with_actors
+
 from . import services
-from .history import with_actors
 from .models import (
     AccessLog,
     Alliance,
@@ -16,12 +18,10 @@ from .models import (
     Institution,
     Membership,
     MembershipHistory,
-    OutboxMessage,
     Patient,
     SpecialtyNetwork,
     StaffProfile,
     StaffProfileHistory,
-    WorkerHeartbeat,
 )
 from .querysets import tree_order
 
@@ -194,17 +194,6 @@ class PatientAdmin(admin.ModelAdmin):
         return obj.masked_phone
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-
 class HistoryAdmin(ReadOnlyAdmin):
     """A change-history table (django-pghistory), newest first, with who made each change:
     the user of the request, from the context the middleware attached."""
@@ -256,33 +245,3 @@ class AccessLogAdmin(ReadOnlyAdmin):
     search_fields = ["username", "path"]
     list_select_related = ["patient"]
     date_hierarchy = "at"
-
-
-@admin.register(WorkerHeartbeat)
-class WorkerHeartbeatAdmin(ReadOnlyAdmin):
-    list_display = ["hostname", "seen_at"]
-
-
-class OutboxStatusFilter(admin.SimpleListFilter):
-    title = _("status")
-    parameter_name = "status"
-
-    def lookups(self, request, model_admin) -> list[tuple[str, str]]:
-        return [("pending", _("pending")), ("sent", _("sent"))]
-
-    def queryset(self, request, queryset):
-        if self.value() in ("pending", "sent"):
-            return queryset.filter(sent_at__isnull=self.value() == "pending")
-        return queryset
-
-
-@admin.register(OutboxMessage)
-class OutboxMessageAdmin(ReadOnlyAdmin):
-    """Side effects waiting for the broker (alliance.outbox): pending ones have no "sent at";
-    the sweeper retries them every minute, `manage.py sweep_outbox` at once."""
-
-    list_display = ["pk", "task", "args", "created_at", "sent_at", "attempts", "last_error"]
-    list_filter = [OutboxStatusFilter, "task"]
-    search_fields = ["task"]
-    date_hierarchy = "created_at"
-    ordering = ["-created_at", "-pk"]

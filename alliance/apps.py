@@ -7,13 +7,12 @@ class AllianceConfig(AppConfig):
     verbose_name = _("Alliance and institutions")
 
     def ready(self) -> None:
-        from axes.models import AccessAttempt
         from axes.signals import user_locked_out
-        from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
-        from django.db.models.signals import post_delete, post_save, pre_save
+        from django.contrib.auth.signals import user_logged_out
+        from django.db.models.signals import post_save, pre_save
 
-        from . import audit
-        from .middleware_sessions import record_login_time
+        from core.api.authentication import token_used
+
         from .signals import (
             log_lockout,
             note_credential_change,
@@ -21,7 +20,6 @@ class AllianceConfig(AppConfig):
             revoke_tokens_after_credential_change,
         )
 
-        user_logged_in.connect(record_login_time, dispatch_uid="alliance-record-login-time")
         user_locked_out.connect(log_lockout, dispatch_uid="alliance-log-lockout")
         user_logged_out.connect(revoke_sign_in_tokens, dispatch_uid="alliance-revoke-tokens")
         # Accounts are saved as Django's User and as the tracked Account proxy (alliance.models):
@@ -39,11 +37,7 @@ class AllianceConfig(AppConfig):
                 revoke_tokens_after_credential_change, sender=sender,
                 dispatch_uid=f"alliance-credential-revoke-{sender.__name__}",
             )  # fmt: skip
-        # The access log (等保2.0 安全审计): sign-ins, failures, lockouts and unlocks.
-        user_logged_in.connect(audit.on_login, dispatch_uid="alliance-audit-login")
-        user_logged_out.connect(audit.on_logout, dispatch_uid="alliance-audit-logout")
-        user_login_failed.connect(audit.on_login_failed, dispatch_uid="alliance-audit-failed")
-        user_locked_out.connect(audit.on_lockout, dispatch_uid="alliance-audit-lockout")
-        post_delete.connect(
-            audit.on_attempt_deleted, sender=AccessAttempt, dispatch_uid="alliance-audit-unlock"
-        )
+        # A personal or machine token at work is in the access log once a minute.
+        from .tokens import note_use
+
+        token_used.connect(note_use, dispatch_uid="alliance-token-used")

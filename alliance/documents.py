@@ -59,8 +59,8 @@ def pdf_response(
 ) -> HttpResponse:
     """The document as a PDF the browser shows (and can save under `filename`). When it shows
     patient data (noted by the page's lookup), its access-log row says it was printed."""
-    from . import audit
-    from .choices import AccessKind
+    from core import audit
+    from core.choices import AccessKind
 
     audit.annotate(kind=AccessKind.DOCUMENT, format="pdf", document=filename)
     response = HttpResponse(

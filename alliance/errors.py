@@ -1,19 +1,8 @@
-"""Domain errors raised by services; the API maps them to HTTP statuses, the UI to messages."""
+"""The alliance's own domain errors (the kinds and their HTTP statuses are core.errors')."""
 
+from django.utils.translation import gettext as _
 
-class DomainError(Exception):
-    """A request that is well-formed but cannot be carried out (HTTP 409)."""
-
-    status_code = 409
-    code = "conflict"
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
-
-
-class IllegalTransition(DomainError):
-    code = "illegal_transition"
+from core.errors import DomainError
 
 
 class IdentityNumberRegistered(DomainError):
@@ -23,8 +12,6 @@ class IdentityNumberRegistered(DomainError):
     code = "id_number_registered"
 
     def __init__(self, message: str = ""):
-        from django.utils.translation import gettext as _
-
         super().__init__(
             message
             or _(
@@ -32,10 +19,3 @@ class IdentityNumberRegistered(DomainError):
                 "Ask the alliance office to share or transfer the record."
             )
         )
-
-
-class ActionNotAllowed(DomainError):
-    """The user may see the object but may not do this to it (HTTP 403)."""
-
-    status_code = 403
-    code = "not_allowed"

@@ -5,7 +5,9 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
-from .choices import AccessKind, InstitutionKind, Specialty, Tier
+from core.choices import AccessKind
+
+from .choices import InstitutionKind, Specialty, Tier
 from .models import AccessLog, Alliance, Department, District, Institution, Patient
 from .selectors import filter_by_tier, search_institutions
 

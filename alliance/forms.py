@@ -10,7 +10,8 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from .backends import address_is_refused
+from core.backends import address_is_refused
+
 from .choices import IdType
 from .models import Department, Institution, Patient
 

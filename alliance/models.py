@@ -8,7 +8,6 @@ import pgtrigger
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import connections, models
 from django.db.models import F, Q
@@ -18,13 +17,16 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from knox.models import AbstractAuthToken
 
+from core.choices import AccessKind
+from core.fields import EncryptedTextField
+from core.history import tracked
+
 from .choices import (
     CENTER_KINDS,
     KIND_TIER,
     KINDS_NEEDING_PARENT,
     PARENT_KINDS,
     PATIENT_ACCESS_KINDS,
-    AccessKind,
     AllianceMode,
     Closeness,
     Gender,
@@ -34,8 +36,7 @@ from .choices import (
     Specialty,
     Tier,
 )
-from .fields import ID_NUMBER_PURPOSE, EncryptedTextField
-from .history import tracked
+from .fields import ID_NUMBER_PURPOSE
 from .querysets import (
     InstitutionQuerySet,
     MembershipQuerySet,
@@ -586,7 +587,7 @@ class AccessLog(models.Model):
         related_name="+",
     )
     detail = models.JSONField(_("detail"), default=dict, blank=True)
-    # What a page or an API answer showed (alliance.audit.shown): the records by model label,
+    # What a page or an API answer showed (core.audit.shown): the records by model label,
     # {"referrals.referral": [12, 15]}, and every patient they belong to. A list writes one row
     # naming them all; `patient` above is set when there is exactly one.
     records = models.JSONField(_("records shown"), default=dict, blank=True)
@@ -664,20 +665,6 @@ class AccessLog(models.Model):
         return parts
 
 
-class WorkerHeartbeat(models.Model):
-    """Last time each Celery worker ran the heartbeat task: the operator's sign of life."""
-
-    hostname = models.CharField(_("worker"), max_length=255, unique=True)
-    seen_at = models.DateTimeField(_("last seen"))
-
-    class Meta:
-        verbose_name = _("worker heartbeat")
-        verbose_name_plural = _("worker heartbeats")
-
-    def __str__(self) -> str:
-        return f"{self.hostname} @ {self.seen_at:%Y-%m-%d %H:%M:%S}"
-
-
 class Notification(models.Model):
     """An in-app message to one user (the inbox in the header); also sent by email."""
 
@@ -713,45 +700,6 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.title
-
-
-class OutboxMessage(models.Model):
-    """A Celery task written in the same transaction as the change it announces (the outbox).
-
-    A rollback takes it away with the change; a commit keeps it even when the broker is down.
-    alliance.outbox publishes it right after the commit and its sweeper retries whatever is
-    still pending, so a notification is neither lost nor sent twice."""
-
-    task = models.CharField(_("task"), max_length=200)
-    # DjangoJSONEncoder: lazy translations and dates pass as strings, as Celery would send them.
-    args = models.JSONField(_("arguments"), default=list, blank=True, encoder=DjangoJSONEncoder)
-    kwargs = models.JSONField(
-        _("keyword arguments"), default=dict, blank=True, encoder=DjangoJSONEncoder
-    )
-    created_at = models.DateTimeField(_("created at"), default=timezone.now)
-    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
-    attempts = models.PositiveIntegerField(_("failed attempts"), default=0)
-    last_error = models.TextField(_("last error"), blank=True)
-    next_attempt_at = models.DateTimeField(
-        _("next attempt"),
-        null=True,
-        blank=True,
-        help_text=_("Set after a failure other than the broker's: the sweeper waits until then."),
-    )
-
-    class Meta:
-        ordering = ["pk"]
-        verbose_name = _("outbox message")
-        verbose_name_plural = _("outbox messages")
-        indexes = [
-            # The sweeper only ever reads the pending few among many sent rows.
-            models.Index(
-                fields=["created_at"], name="outbox_pending", condition=Q(sent_at__isnull=True)
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.task}{tuple(self.args)} #{self.pk}"
 
 
 # Accounts are Django's own model: tracked through a proxy so the triggers' migrations are this

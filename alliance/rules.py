@@ -1,6 +1,7 @@
 """Action predicates (django `rules`): what a role may do. Row visibility is `restrict(user)`."""
 
 import rules
+from django.conf import settings
 
 from .choices import Role
 from .querysets import profile_of
@@ -55,3 +56,15 @@ rules.add_perm("alliance.change_department", keeps_contact_cards)
 manages_api_tokens = is_superuser | has_role(Role.ALLIANCE_OFFICE)
 rules.add_perm("alliance.manage_api_tokens", manages_api_tokens)
 rules.add_rule("alliance.manages_api_tokens", manages_api_tokens)
+
+
+def needs_two_factor(user) -> bool:
+    """settings.TWO_FACTOR_POLICY (core.twofactor asks it, for accounts that are no superuser):
+    the roles in TWO_FACTOR_REQUIRED_ROLES must sign in with a second factor; community staff
+    may turn it on, and must when TWO_FACTOR_COMMUNITY_REQUIRED."""
+    profile = profile_of(user)
+    if profile is None:
+        return False
+    if profile.role == Role.COMMUNITY_STAFF:
+        return settings.TWO_FACTOR_COMMUNITY_REQUIRED
+    return profile.role in settings.TWO_FACTOR_REQUIRED_ROLES

@@ -11,7 +11,8 @@ from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.http import Http404
 from django.utils import translation
 
-from . import audit
+from core import audit
+
 from .choices import KIND_TIER, Role, Specialty, Tier, kinds_of_tier
 from .errors import IdentityNumberRegistered
 from .models import Alliance, Department, Institution, Membership, Patient, SpecialtyNetwork
@@ -115,7 +116,7 @@ def institution_for_user(user, pk: int) -> Institution:
 
 def patient_for_user(user, pk: int, *, for_update: bool = False) -> Patient:
     """Fetch and authorise together (404), and name the record in the access log if the
-    response shows it (alliance.audit.shown)."""
+    response shows it (core.audit.shown)."""
     queryset = Patient.objects.restrict(user).select_related(
         "home_institution", "signing_institution"
     )
@@ -133,7 +134,7 @@ def patient_by_identity_number(user, id_number: str) -> Patient:
     """The look-up by full identity number: the resident if the user may see the record. A
     number registered at an institution the user may not see is the 409 registration answers
     (IdentityNumberRegistered: the same fact, said the same way, never where); a number nobody
-    has is a 404. Both endpoints are rate-limited per user (alliance.api.throttling)."""
+    has is a 404. Both endpoints are rate-limited per user (core.api.throttling)."""
     found = Patient.objects.with_id_number(id_number)
     patient = found.restrict(user).select_related("home_institution").first()
     if patient is not None:

@@ -11,10 +11,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from . import audit
-from .choices import AccessKind
-from .errors import ActionNotAllowed, IdentityNumberRegistered
-from .models import Department, Patient, WorkerHeartbeat
+from core import audit
+from core.choices import AccessKind
+from core.errors import ActionNotAllowed
+
+from .errors import IdentityNumberRegistered
+from .models import Department, Patient
 from .querysets import profile_of
 from .validators import normalize_id_number
 
@@ -156,7 +158,7 @@ def patient_update(*, actor, patient: Patient, channel: str = "api", **data: Any
 
 
 def patient_viewed(*, actor, patient: Patient, channel: str = "api") -> None:
-    """The record was shown: one access-log row for the request (alliance.audit.shown)."""
+    """The record was shown: one access-log row for the request (core.audit.shown)."""
     audit.shown(patient, kind=AccessKind.PATIENT_VIEW, user=actor, channel=channel)
 
 
@@ -166,16 +168,9 @@ def patient_id_number_revealed(*, actor, patient: Patient, channel: str = "api")
     The caller has already checked that the actor may see the record. The number goes back to
     the caller only: never into the log row, a log line or a URL.
     """
-    # The request's one access-log row says so (alliance.audit.shown), whatever else it shows.
+    # The request's one access-log row says so (core.audit.shown), whatever else it shows.
     audit.shown(patient, kind=AccessKind.PATIENT_REVEAL_ID, user=actor, channel=channel)
     return patient.id_number
-
-
-def record_worker_heartbeat(*, hostname: str) -> WorkerHeartbeat:
-    heartbeat, _created = WorkerHeartbeat.objects.update_or_create(
-        hostname=hostname, defaults={"seen_at": timezone.now()}
-    )
-    return heartbeat
 
 
 def notify(
@@ -222,7 +217,7 @@ def notification_mark_read(*, user, notification_ids: list[int] | None = None) -
     return unread.update(read_at=timezone.now())
 
 
-# --- two-factor sign-in (alliance/twofactor.py; pages in views/account.py) --------------------
+# --- two-factor sign-in (core/twofactor.py; pages in views/account.py) --------------------
 
 
 def two_factor_pending_device(*, actor) -> TOTPDevice:

@@ -32,9 +32,11 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import audit, twofactor
-from .choices import AccessKind, Role, Tier
-from .errors import ActionNotAllowed, DomainError
+from core import audit, twofactor
+from core.choices import AccessKind
+from core.errors import ActionNotAllowed, DomainError
+
+from .choices import Role, Tier
 from .models import ApiToken, ApiTokenKind, Institution, StaffProfile
 from .querysets import profile_of
 
@@ -218,9 +220,10 @@ def token_revoke(*, actor, token: ApiToken) -> bool:
     return True
 
 
-def note_use(token: ApiToken) -> None:
-    """Called by the API authentication when it writes a token's last use (at most once a
-    minute per token): a personal or machine token at work gets an access-log row, with the
-    request's address and path, for that minute. Sign-in tokens are logged at sign-in."""
+def note_use(sender, token: ApiToken, **kwargs) -> None:
+    """Receiver of core.api.authentication.token_used, sent when the API authentication writes a
+    token's last use (at most once a minute per token): a personal or machine token at work gets
+    an access-log row, with the request's address and path, for that minute. Sign-in tokens
+    are logged at sign-in. Connected in AllianceConfig.ready()."""
     if token.kind in (ApiTokenKind.PERSONAL, ApiTokenKind.MACHINE):
         audit.record(AccessKind.TOKEN_USED, user=token.user, channel="api", **_detail(token))

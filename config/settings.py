@@ -88,14 +88,14 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "alliance.audit.AuditRequestMiddleware",
+    "core.audit.AuditRequestMiddleware",
     "django_otp.middleware.OTPMiddleware",
-    "alliance.twofactor.TwoFactorMiddleware",
-    "alliance.middleware.NoStoreForAuthenticatedMiddleware",
-    "alliance.middleware.AuditDeniedMiddleware",
-    "alliance.history.HistoryContextMiddleware",
+    "core.twofactor.TwoFactorMiddleware",
+    "core.middleware.NoStoreForAuthenticatedMiddleware",
+    "core.middleware.AuditDeniedMiddleware",
+    "core.history.HistoryContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "alliance.middleware_sessions.SessionTimeoutMiddleware",
+    "core.middleware_sessions.SessionTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -157,7 +157,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 AUTHENTICATION_BACKENDS = [
-    "alliance.backends.AddressThrottleBackend",  # many failures from one address, any username
+    "core.backends.AddressThrottleBackend",  # many failures from one address, any username
     "axes.backends.AxesStandaloneBackend",  # refuses a locked-out login before any check
     "rules.permissions.ObjectPermissionBackend",
     "django.contrib.auth.backends.ModelBackend",
@@ -170,9 +170,10 @@ LOGOUT_REDIRECT_URL = "login"
 # for 30 minutes. By the pair, so that one hospital behind a NAT address is not locked out as a
 # whole, and one user's typos do not lock a colleague out. Attempts and lockouts are rows
 # (AccessAttempt, AccessFailureLog, AccessLog) in the admin; `manage.py axes_reset` unlocks.
-# Two-factor sign-in (alliance/twofactor.py): mandatory for these roles and for superusers,
-# optional for community staff unless TWO_FACTOR_COMMUNITY_REQUIRED. Off in DEBUG (the demo
-# accounts of `make run`) and in the test suite, unless set.
+# Two-factor sign-in (core/twofactor.py): mandatory for superusers and, by the policy
+# (alliance.rules.needs_two_factor), for these roles; optional for community staff unless
+# TWO_FACTOR_COMMUNITY_REQUIRED. Off in DEBUG (the demo accounts of `make run`) and in the test
+# suite, unless set.
 TWO_FACTOR_ENFORCED = env_bool("TWO_FACTOR_ENFORCED", default=not (DEBUG or TESTING))
 TWO_FACTOR_REQUIRED_ROLES = (
     "hospital_staff",
@@ -181,6 +182,11 @@ TWO_FACTOR_REQUIRED_ROLES = (
     "security_auditor",
 )
 TWO_FACTOR_COMMUNITY_REQUIRED = env_bool("TWO_FACTOR_COMMUNITY_REQUIRED", default=False)
+TWO_FACTOR_POLICY = "alliance.rules.needs_two_factor"
+# The access log (core.audit) is the domain's table, as the user model is: its rows name the
+# patient whose data a response showed.
+AUDIT_LOG_MODEL = "alliance.AccessLog"
+AUDIT_SUBJECT_MODEL = "alliance.Patient"
 OTP_TOTP_ISSUER = "医联体平台"
 
 AXES_ENABLED = True
@@ -188,11 +194,11 @@ AXES_FAILURE_LIMIT = 5
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_COOLOFF_TIME = datetime.timedelta(minutes=30)
 # Across usernames: this many failed sign-ins from one address within the window refuse every
-# further attempt from it until the window has passed (alliance.backends; logged as a lockout).
+# further attempt from it until the window has passed (core.backends; logged as a lockout).
 LOGIN_ADDRESS_FAILURE_LIMIT = env.int("LOGIN_ADDRESS_FAILURE_LIMIT", default=30)
 LOGIN_ADDRESS_WINDOW_MINUTES = env.int("LOGIN_ADDRESS_WINDOW_MINUTES", default=15)
 # Look-ups by full identity number and patient registrations through the API, together, per
-# user (alliance.api.throttling): past the rate a 429, the burst logged once as an enumeration.
+# user (core.api.throttling): past the rate a 429, the burst logged once as an enumeration.
 IDENTITY_NUMBER_RATE = env.str("IDENTITY_NUMBER_RATE", default="30/min")
 if not re.fullmatch(r"[1-9][0-9]*/(s|sec|m|min|h|hour|d|day)", IDENTITY_NUMBER_RATE):
     raise ImproperlyConfigured("IDENTITY_NUMBER_RATE is a count per period, e.g. 30/min")
@@ -208,7 +214,7 @@ AXES_IPWARE_PROXY_COUNT = env.int("AXES_IPWARE_PROXY_COUNT", default=None)
 
 # Sessions end after 30 minutes idle (SESSION_COOKIE_AGE; activity renews it, written at most once
 # a minute), 12 hours after login whatever the activity, and when the browser closes: all in
-# alliance.middleware_sessions.
+# core.middleware_sessions.
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_ABSOLUTE_SECONDS = env.int("SESSION_ABSOLUTE_SECONDS", default=12 * 3600)
 if TESTING:
@@ -318,7 +324,7 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="noreply@alliance.loc
 # --- REST framework -------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "alliance.api.authentication.ApiTokenAuthentication",
+        "core.api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -327,10 +333,10 @@ REST_FRAMEWORK = {
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_PAGINATION_CLASS": "alliance.api.pagination.StandardPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.api.pagination.StandardPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "alliance.api.exceptions.json_exception_handler",
+    "EXCEPTION_HANDLER": "core.api.exceptions.json_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 # API tokens (django-rest-knox): hashed at rest, `Authorization: Token <token>`. A sign-in token
@@ -397,7 +403,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 # Publishers give up on a broker that accepted the connection but does not answer after one try
 # (socket_timeout above) instead of reconnecting for the default 4 s window: a request pays
-# about 3 s once, and alliance.outbox leaves the message to its sweeper.
+# about 3 s once, and core.outbox leaves the message to its sweeper.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "max_retries": 2,
@@ -421,7 +427,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "alliance.tasks.record_worker_heartbeat",
         "schedule": 60.0,
     },
-    # Publishes the side effects the broker missed while it was down (alliance.outbox).
+    # Publishes the side effects the broker missed while it was down (core.outbox).
     "alliance-sweep-outbox": {
         "task": "alliance.tasks.sweep_outbox",
         "schedule": 60.0,
@@ -477,7 +483,7 @@ IMPORT_SYNC_WAIT_SECONDS = env.float("IMPORT_SYNC_WAIT_SECONDS", default=20)
 
 
 # --- Patient data ---------------------------------------------------------------------------
-# Identity numbers are encrypted at rest (AES-256-GCM, alliance/fields.py) and found by a keyed
+# Identity numbers are encrypted at rest (AES-256-GCM, core/fields.py) and found by a keyed
 # hash (HMAC-SHA256). Each key has its own environment variable, never derived from SECRET_KEY in
 # production:
 #   PATIENT_ID_KEYS="2025a:<base64 32 bytes>,2024b:<base64 32 bytes>"  the first encrypts; every
@@ -553,13 +559,13 @@ REFERRAL_ATTACHMENT_MAX_BYTES = env.int("REFERRAL_ATTACHMENT_MAX_BYTES", default
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # Where pre-arrival alerts for emergencies go: a dotted path to a callable(phone, message).
 # The default writes them to the log; a hospital plugs in its SMS or paging gateway here.
-REFERRAL_ALERT_BACKEND = env.str("REFERRAL_ALERT_BACKEND", default="referrals.alerts.log_alert")
+REFERRAL_ALERT_BACKEND = env.str("REFERRAL_ALERT_BACKEND", default="core.alerts.log_alert")
 
 # --- Shared centers -------------------------------------------------------------------------
 # A critical value (危急值) goes to the ordering department's on-duty phone through this backend;
 # unacknowledged after this many minutes, it is escalated to the alliance office.
 CRITICAL_VALUE_ALERT_BACKEND = env.str(
-    "CRITICAL_VALUE_ALERT_BACKEND", default="referrals.alerts.log_alert"
+    "CRITICAL_VALUE_ALERT_BACKEND", default="core.alerts.log_alert"
 )
 CRITICAL_VALUE_ACK_MINUTES = env.int("CRITICAL_VALUE_ACK_MINUTES", default=10)
 

@@ -2,7 +2,8 @@
 
 from django.contrib import admin
 
-from alliance.admin import HistoryAdmin, ReadOnlyAdmin
+from alliance.admin import HistoryAdmin
+from core.admin import ReadOnlyAdmin
 
 from .models import (
     FollowUpTaskHistory,

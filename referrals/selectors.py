@@ -11,10 +11,10 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from alliance import audit
 from alliance.choices import Role, Specialty
 from alliance.models import Department, Institution, Patient, StaffProfile
 from alliance.querysets import profile_of
+from core import audit
 
 from .choices import Direction, ExamType, Service, Status
 from .models import Referral

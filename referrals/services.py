@@ -2,7 +2,7 @@
 
 Each locks the referral row, checks the actor's side (sender, receiver, alliance office) and the
 current state against TRANSITIONS, applies the change and writes a ReferralEvent. Notifications
-go through the transactional outbox (alliance.outbox): sent after the commit, so a failed
+go through the transactional outbox (core.outbox): sent after the commit, so a failed
 delivery never rolls back the referral, and retried by its sweeper, so none is lost.
 """
 
@@ -17,11 +17,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from alliance import outbox
 from alliance.choices import KIND_TIER, Role, Tier
-from alliance.errors import ActionNotAllowed, IllegalTransition
 from alliance.models import Department, Institution, Patient
 from alliance.querysets import profile_of
+from core import outbox
+from core.errors import ActionNotAllowed, IllegalTransition
 
 from .choices import (
     OPEN_STATUSES,

@@ -11,14 +11,15 @@ from django.views import View
 from django.views.generic import DetailView, FormView, ListView
 from django_filters.views import FilterView
 
-from alliance import audit, documents
-from alliance.choices import AccessKind
-from alliance.errors import DomainError
+from alliance import documents
 from alliance.forms import add_service_errors
-from alliance.history import latest_changes
 from alliance.models import Institution, Patient
 from alliance.querysets import profile_of
 from alliance.views import AuditedMixin, PatientSearchMixin
+from core import audit
+from core.choices import AccessKind
+from core.errors import DomainError
+from core.history import latest_changes
 
 from . import forms, selectors, services
 from .choices import Action, Service, Status, Urgency

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from alliance.admin import ReadOnlyAdmin
+from core.admin import ReadOnlyAdmin
 
 from .models import BedCapacity, InpatientStay, Job, OutpatientVisit, ReferralCount
 

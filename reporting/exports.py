@@ -28,8 +28,9 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.properties import PageSetupProperties
 
-from alliance import audit, spreadsheets
-from alliance.choices import AccessKind
+from alliance import spreadsheets
+from core import audit
+from core.choices import AccessKind
 
 from .indicators import INDICATORS
 from .selectors import (

@@ -4,7 +4,7 @@ services)."""
 
 from django.contrib import admin
 
-from alliance.admin import ReadOnlyAdmin
+from core.admin import ReadOnlyAdmin
 
 from .models import (
     ExamOrder,

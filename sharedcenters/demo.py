@@ -18,8 +18,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from alliance.choices import Role
-from alliance.errors import IllegalTransition
 from alliance.models import Alliance, Institution, Patient
+from core.errors import IllegalTransition
 
 from . import services
 from .choices import CenterKind, PackageAction

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 
-from alliance import audit
 from alliance.choices import Role
 from alliance.models import Institution, Membership, StaffProfile
 from alliance.querysets import profile_of
+from core import audit
 
 from .choices import OPEN_ORDER_STATUSES, CenterKind, PackageStatus
 from .models import ExamOrder, Package, PackageEvent, SharedCenter, SterilizationCycle

@@ -18,9 +18,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.db import connection
 
-from alliance import audit
-from alliance.choices import AccessKind
-from alliance.fields import ID_NUMBER_PURPOSE, decrypt
+from alliance.fields import ID_NUMBER_PURPOSE
+from core import audit
+from core.choices import AccessKind
+from core.fields import decrypt
 from referrals import services as referral_services
 from referrals.choices import OPEN_STATUSES
 from referrals.models import Referral

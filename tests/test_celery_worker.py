@@ -6,8 +6,8 @@ and Redis. Elsewhere it is skipped with the reason shown; under CI=true a missin
 
 import pytest
 
-from alliance.models import WorkerHeartbeat
-from alliance.tasks import record_worker_heartbeat
+from core.models import WorkerHeartbeat
+from core.tasks import record_worker_heartbeat
 from tests.kit.waiting import wait_for
 
 pytestmark = pytest.mark.worker

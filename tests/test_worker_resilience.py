@@ -20,9 +20,10 @@ from types import SimpleNamespace
 import pytest
 from django.db import connection, transaction
 
-from alliance.models import Notification, WorkerHeartbeat
-from alliance.tasks import record_worker_heartbeat
+from alliance.models import Notification
 from config.celery import app as celery_app
+from core.models import WorkerHeartbeat
+from core.tasks import record_worker_heartbeat
 from referrals import services
 from referrals.tasks import notify_referral_sender
 from tests.kit.waiting import wait_for, worker_drained

@@ -10,8 +10,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import SAFE_METHODS, IsAuthenticated
 from rest_framework.response import Response
 
-from alliance import audit, selectors, services, tokens, twofactor
-from alliance.choices import AccessKind
+from alliance import selectors, services, tokens
 from alliance.filters import DepartmentFilter, InstitutionFilter, PatientFilter
 from alliance.models import (
     Alliance,
@@ -23,8 +22,11 @@ from alliance.models import (
     Patient,
 )
 from alliance.querysets import profile_of
+from core import audit, twofactor
+from core.api.permissions import ActionRulePermission
+from core.api.throttling import IdentityNumberThrottle
+from core.choices import AccessKind
 
-from .permissions import ActionRulePermission
 from .serializers import (
     AllianceSerializer,
     ContactCardSerializer,
@@ -33,14 +35,13 @@ from .serializers import (
     PatientLookupSerializer,
     PatientSerializer,
 )
-from .throttling import IdentityNumberThrottle
 
 
 class RestrictedViewSetMixin:
     """Base of every API viewset: the queryset is always `restrict(request.user)`, and what a
     read answers with is in the access log: the record of a detail (and of its GET actions:
     events, attachments) or the records of a list's page, one row a request, patient data only
-    (alliance.audit.shown). Writes leave their own trail (events, change history)."""
+    (core.audit.shown). Writes leave their own trail (events, change history)."""
 
     permission_classes = [IsAuthenticated, ActionRulePermission]
     action_permissions: dict[str, str] = {}

@@ -7,7 +7,8 @@
 
 from django.db import migrations, models
 
-from alliance.fields import ID_NUMBER_PURPOSE, decrypt, encrypt, id_number_hash
+from alliance.fields import ID_NUMBER_PURPOSE, id_number_hash
+from core.fields import decrypt, encrypt
 
 BATCH = 500
 

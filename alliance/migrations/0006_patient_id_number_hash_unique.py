@@ -2,7 +2,7 @@
 # carries the uniqueness the plaintext column had; id_number becomes the encrypting field (the
 # column stays text, so there is no data change).
 
-import alliance.fields
+import core.fields
 import alliance.validators
 from django.db import migrations, models
 
@@ -22,6 +22,6 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='patient',
             name='id_number',
-            field=alliance.fields.EncryptedTextField(purpose='alliance.patient.id_number', validators=[alliance.validators.validate_id_number], verbose_name='identity number'),
+            field=core.fields.EncryptedTextField(purpose='alliance.patient.id_number', validators=[alliance.validators.validate_id_number], verbose_name='identity number'),
         ),
     ]

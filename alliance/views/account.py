@@ -17,8 +17,10 @@ from django.views.generic import TemplateView, View
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from .. import audit, services, twofactor
-from ..choices import AccessKind
+from core import audit, twofactor
+from core.choices import AccessKind
+
+from .. import services
 from ..forms import TwoFactorDisableForm, TwoFactorSetupForm, TwoFactorVerifyForm
 
 MAX_CODE_FAILURES = 5  # wrong codes in one session before it is signed out

@@ -6,8 +6,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_filters.views import FilterView
 
-from .. import audit, spreadsheets
-from ..choices import AccessKind
+from core import audit
+from core.choices import AccessKind
+
+from .. import spreadsheets
 from ..filters import AccessLogFilter
 from ..models import AccessLog
 

@@ -3,13 +3,13 @@ and the posted patient search."""
 
 from django.contrib.auth.mixins import LoginRequiredMixin
 
-from .. import audit
+from core import audit
 
 
 class AuditedMixin:
     """Base of every page that shows patient data: the record it opens (`get_object`) and the
     rows of the list page it shows (`object_list`) are named in ONE access-log row per request
-    (alliance.audit.shown; records of no patient are left out). Pages that fetch their record
+    (core.audit.shown; records of no patient are left out). Pages that fetch their record
     with a `*_for_user` selector are covered there."""
 
     def get_object(self, queryset=None):

@@ -12,8 +12,9 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views import View
 
+from core.errors import ActionNotAllowed
+
 from .. import selectors, services
-from ..errors import ActionNotAllowed
 from ..forms import ContactCardFormSet, add_service_errors
 
 FIELDS = services.DEPARTMENT_FIELDS

@@ -9,10 +9,12 @@ from django.utils.translation import gettext as _
 from django.views.generic import DetailView, TemplateView
 from django_filters.views import FilterView
 
+from core.models import WorkerHeartbeat
+
 from .. import selectors, services
 from ..choices import Role
 from ..filters import InstitutionFilter
-from ..models import Alliance, Institution, Patient, WorkerHeartbeat
+from ..models import Alliance, Institution, Patient
 from ..querysets import profile_of
 from .base import RestrictedMixin
 

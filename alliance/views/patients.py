@@ -8,9 +8,10 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.generic import ListView, View
 
+from core.api.throttling import IdentityNumberThrottle, refused_message
+from core.errors import DomainError
+
 from .. import services
-from ..api.throttling import IdentityNumberThrottle, refused_message
-from ..errors import DomainError
 from ..forms import PatientForm, add_service_errors
 from ..models import Patient
 from ..querysets import profile_of

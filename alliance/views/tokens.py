@@ -8,8 +8,10 @@ from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.generic import ListView, TemplateView, View
 
-from .. import tokens, twofactor
-from ..errors import DomainError
+from core import twofactor
+from core.errors import DomainError
+
+from .. import tokens
 from ..forms import MachineTokenForm, PersonalTokenForm
 from ..models import ApiTokenKind
 

@@ -8,10 +8,10 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from alliance.api.pagination import NewestFirstCursorPagination
 from alliance.api.views import RestrictedViewSetMixin
 from alliance.choices import Specialty
 from alliance.models import Patient
+from core.api.pagination import NewestFirstCursorPagination
 
 from .. import selectors, services
 from ..choices import ExamType, Service

@@ -44,10 +44,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from alliance import outbox
-from alliance.errors import ActionNotAllowed, IllegalTransition
 from alliance.models import Institution
 from alliance.querysets import profile_of
+from core import outbox
+from core.errors import ActionNotAllowed, IllegalTransition
 
 from .. import readers, tasks
 from ..choices import FactKind, JobKind, JobStatus

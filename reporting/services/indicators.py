@@ -33,9 +33,9 @@ from django.db.models.functions import Coalesce, ExtractMonth, ExtractQuarter, G
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from alliance import outbox
 from alliance.choices import Tier
 from alliance.models import Alliance, Institution, Membership
+from core import outbox
 
 from ..choices import JobKind, JobStatus, PeriodKind, ReferralDirection
 from ..expressions import DaysBetween, Median, SecondsBetween
@@ -684,7 +684,7 @@ def years_with_facts() -> list[int]:
 def recompute_job_create(*, actor, year: int, institution: Institution | None = None) -> Job:
     """An operator's recomputation of a year (for one institution and its alliances, or all):
     a job queued after commit, whose progress and errors the recompute page shows."""
-    from alliance.errors import ActionNotAllowed
+    from core.errors import ActionNotAllowed
 
     from .. import tasks
     from ..rules import imports_facts

@@ -18,8 +18,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from alliance import outbox
-from alliance.errors import ActionNotAllowed, IllegalTransition
+from core import outbox
+from core.errors import ActionNotAllowed, IllegalTransition
 
 from .. import tasks
 from ..choices import JobKind, JobStatus

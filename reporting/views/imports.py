@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import DetailView, ListView
 
-from alliance.errors import DomainError
+from core.errors import DomainError
 
 from .. import selectors
 from ..choices import FactKind, JobKind

@@ -13,9 +13,9 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import DetailView, ListView
 
-from alliance.errors import DomainError
 from alliance.models import Institution
 from alliance.querysets import profile_of
+from core.errors import DomainError
 
 from .. import selectors
 from ..choices import JobKind

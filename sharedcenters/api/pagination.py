@@ -1,4 +1,4 @@
-from alliance.api.pagination import NewestFirstCursorPagination
+from core.api.pagination import NewestFirstCursorPagination
 
 
 # Orders, packages and cycles have no `created_at`; each cursor orders by columns that are never

@@ -19,9 +19,9 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from alliance import audit
 from alliance.api.views import RestrictedViewSetMixin
 from alliance.models import Patient
+from core import audit
 
 from .. import selectors, services
 from ..filters import ExamOrderFilter, ImagingSlotFilter, PackageFilter, SterilizationCycleFilter

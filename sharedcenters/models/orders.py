@@ -11,8 +11,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from alliance.history import tracked
 from alliance.models import Department, Institution, Patient
+from core.history import tracked
 
 from ..choices import (
     OPEN_ORDER_STATUSES,

@@ -18,11 +18,11 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from alliance import outbox
 from alliance.choices import Role
-from alliance.errors import ActionNotAllowed, IllegalTransition
 from alliance.models import Department, Institution, Patient
 from alliance.querysets import profile_of
+from core import outbox
+from core.errors import ActionNotAllowed, IllegalTransition
 
 from ..choices import (
     SUPPLY_REQUEST_PREFIX,

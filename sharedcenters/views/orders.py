@@ -20,11 +20,12 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import FormView, ListView
 
-from alliance import audit, documents
-from alliance.errors import DomainError
+from alliance import documents
 from alliance.forms import add_service_errors
 from alliance.models import Patient
 from alliance.views import AuditedMixin, PatientSearchMixin
+from core import audit
+from core.errors import DomainError
 from referrals.models import Referral
 
 from .. import forms, selectors, services

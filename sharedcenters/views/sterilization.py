@@ -18,12 +18,13 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import DetailView, ListView
 
-from alliance import audit, documents
+from alliance import documents
 from alliance.choices import Role
-from alliance.errors import DomainError
 from alliance.forms import add_service_errors
 from alliance.models import Institution, Patient
 from alliance.querysets import profile_of
+from core import audit
+from core.errors import DomainError
 
 from .. import forms, selectors, services
 from ..choices import (

@@ -18,9 +18,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from alliance import audit, spreadsheets
-from alliance.choices import AccessKind, Role
+from alliance import spreadsheets
+from alliance.choices import Role
 from alliance.models import AccessLog
+from core import audit
+from core.choices import AccessKind
 from tests.conftest import require_postgres
 from tests.kit.factories import PatientFactory, UserFactory, staff_user
 

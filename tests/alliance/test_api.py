@@ -11,9 +11,10 @@ import re
 import pytest
 from django.utils import timezone
 
-from alliance.choices import AccessKind, InstitutionKind, Specialty
+from alliance.choices import InstitutionKind, Specialty
 from alliance.models import AccessLog, Patient, SpecialtyNetwork
 from alliance.validators import birth_date_from_id_number, gender_from_id_number
+from core.choices import AccessKind
 from tests.conftest import PERSONAS
 from tests.kit.factories import (
     AllianceFactory,

@@ -12,9 +12,10 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
 from alliance import tokens
-from alliance.choices import AccessKind, Role
-from alliance.errors import ActionNotAllowed
+from alliance.choices import Role
 from alliance.models import AccessLog, ApiToken, ApiTokenKind
+from core.choices import AccessKind
+from core.errors import ActionNotAllowed
 from tests.kit.factories import AllianceFactory, HospitalFactory, MembershipFactory, staff_user
 
 from .test_api_tokens import code_of

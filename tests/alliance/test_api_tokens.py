@@ -11,8 +11,8 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
-from alliance.choices import AccessKind
 from alliance.models import AccessLog, ApiToken
+from core.choices import AccessKind
 
 pytestmark = pytest.mark.django_db
 

@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from alliance.middleware_sessions import LAST_SEEN_KEY, LOGIN_TIME_KEY
+from core.middleware_sessions import LAST_SEEN_KEY, LOGIN_TIME_KEY
 from tests.kit.factories import UserFactory
 
 PASSWORD = "pw-for-tests"  # UserFactory's
@@ -306,8 +306,8 @@ def test_the_password_change_page_needs_a_login(client):
 
 # Issue 13, item 10: many usernames from one address.
 def test_many_failures_over_many_usernames_from_one_address_refuse_it(nurse, client, settings):
-    from alliance.choices import AccessKind
     from alliance.models import AccessLog
+    from core.choices import AccessKind
 
     settings.LOGIN_ADDRESS_FAILURE_LIMIT = 8
     for n in range(8):  # one or two tries per username: axes' per-username lock never trips
@@ -330,7 +330,7 @@ def test_many_failures_over_many_usernames_from_one_address_refuse_it(nurse, cli
 def test_the_address_limit_lifts_after_its_window(nurse, client, settings, monkeypatch):
     import types
 
-    from alliance import backends
+    from core import backends
 
     settings.LOGIN_ADDRESS_FAILURE_LIMIT = 4
     for n in range(4):

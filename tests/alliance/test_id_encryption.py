@@ -14,10 +14,11 @@ from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone, translation
 
 from alliance import services
-from alliance.choices import AccessKind
-from alliance.errors import DomainError
-from alliance.fields import ID_NUMBER_PURPOSE, DecryptionError, decrypt, encrypt, id_number_hash
+from alliance.fields import ID_NUMBER_PURPOSE, id_number_hash
 from alliance.models import AccessLog, Patient
+from core.choices import AccessKind
+from core.errors import DomainError
+from core.fields import DecryptionError, decrypt, encrypt
 from tests.kit.factories import InstitutionFactory, PatientFactory, valid_id_number
 
 pytestmark = pytest.mark.django_db

@@ -10,8 +10,8 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
-from alliance.choices import AccessKind
 from alliance.models import AccessLog, Patient
+from core.choices import AccessKind
 from tests.kit.factories import valid_id_number
 
 LOOKUP = "/api/v1/patients/lookup/"

@@ -6,8 +6,8 @@ import re
 import pytest
 from django.test import Client
 
-from alliance.choices import AccessKind
 from alliance.models import AccessLog, Patient
+from core.choices import AccessKind
 from tests.kit.factories import valid_id_number
 
 LIST, NEW = "/alliance/patients/", "/alliance/patients/new/"

@@ -4,9 +4,9 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from alliance import services
-from alliance.choices import AccessKind
-from alliance.errors import ActionNotAllowed
 from alliance.models import AccessLog, Patient
+from core.choices import AccessKind
+from core.errors import ActionNotAllowed
 from tests.kit.factories import valid_id_number
 
 

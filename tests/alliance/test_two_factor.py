@@ -8,8 +8,8 @@ from django.test import Client
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from alliance.choices import AccessKind
 from alliance.models import AccessLog
+from core.choices import AccessKind
 
 PASSWORD = "pw-for-tests"  # UserFactory's
 SETUP, VERIFY = "/accounts/2fa/", "/accounts/2fa/verify/"

@@ -3,7 +3,8 @@ tasks' idempotency (tests/<app>/test_task_idempotency.py)."""
 
 from django.contrib.auth import get_user_model
 
-from alliance.models import Notification, OutboxMessage
+from alliance.models import Notification
+from core.models import OutboxMessage
 
 
 def deliver(task) -> None:

@@ -17,8 +17,8 @@ def wait_for(condition: Callable[[], object], seconds: float = 60, every: float 
 def worker_drained(queue: str, seconds: float = 60) -> bool:
     """Send a heartbeat through the worker's queue and wait until it is recorded: the worker
     takes its queue in order, so every task sent before it has run."""
-    from alliance.models import WorkerHeartbeat
-    from alliance.tasks import record_worker_heartbeat
+    from core.models import WorkerHeartbeat
+    from core.tasks import record_worker_heartbeat
 
     WorkerHeartbeat.objects.filter(hostname__startswith=queue).delete()
     record_worker_heartbeat.apply_async(queue=queue)

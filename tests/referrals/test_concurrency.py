@@ -5,7 +5,7 @@ import threading
 import pytest
 from django.db import connections
 
-from alliance.errors import IllegalTransition
+from core.errors import IllegalTransition
 from referrals import services
 from referrals.choices import Action, Status
 from referrals.models import Referral, ReferralEvent

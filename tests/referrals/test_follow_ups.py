@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from alliance.errors import ActionNotAllowed, IllegalTransition
+from core.errors import ActionNotAllowed, IllegalTransition
 from referrals import services
 from referrals.models import FollowUpTask
 

@@ -22,7 +22,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from alliance.models import OutboxMessage
+from core.models import OutboxMessage
 from referrals import services
 from referrals.api.views import ReferralViewSet
 from referrals.choices import Direction, Status

@@ -24,8 +24,8 @@ from hypothesis.stateful import (
     rule,
 )
 
-from alliance.errors import ActionNotAllowed, IllegalTransition
-from alliance.models import OutboxMessage
+from core.errors import ActionNotAllowed, IllegalTransition
+from core.models import OutboxMessage
 from referrals import services
 from referrals.choices import CLOSED_STATUSES, Status
 from referrals.models import FollowUpTask, Referral, ReferralEvent

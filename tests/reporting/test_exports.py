@@ -14,8 +14,9 @@ from django.utils.translation import gettext_lazy
 from openpyxl import load_workbook
 
 from alliance import spreadsheets
-from alliance.choices import AccessKind, InstitutionKind
+from alliance.choices import InstitutionKind
 from alliance.models import AccessLog
+from core.choices import AccessKind
 from reporting import exports
 from reporting.indicators import INDICATORS
 from tests.kit.factories import InstitutionFactory, MembershipFactory

@@ -15,7 +15,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from alliance.errors import ActionNotAllowed
+from core.errors import ActionNotAllowed
 from reporting import readers
 from reporting.models import BedCapacity, InpatientStay, OutpatientVisit
 from reporting.services.imports import ImportRejected, import_facts

@@ -180,7 +180,7 @@ def test_another_alliance_cannot_follow_the_job(api, alliance_office, other_offi
 
 
 def test_a_job_is_confirmed_once_and_only_after_its_preview(alliance_office, world):
-    from alliance.errors import IllegalTransition
+    from core.errors import IllegalTransition
 
     queued = Job.objects.create(kind="import", fact_kind="visits", requested_by=alliance_office,
                                 result={"dry_run": True})  # fmt: skip

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from alliance.tasks import record_worker_heartbeat
+from core.tasks import record_worker_heartbeat
 from reporting.choices import JobKind, JobStatus
 from reporting.models import IndicatorValue, Job, OutpatientVisit
 from reporting.services.imports import import_facts

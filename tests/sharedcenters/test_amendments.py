@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, InternalError, transaction
 from django.test import Client
 
-from alliance.errors import ActionNotAllowed
+from core.errors import ActionNotAllowed
 from sharedcenters import services
 from sharedcenters.models import LabResult, OrderEvent, ReportVersion
 from tests.conftest import require_postgres
@@ -98,7 +98,7 @@ def test_an_amendment_without_a_reason_is_refused_and_changes_nothing(
 def test_only_the_center_amends_and_only_an_issued_report(
     lab_order_in, center_staff, clinic_doctor
 ):
-    from alliance.errors import IllegalTransition
+    from core.errors import IllegalTransition
 
     with pytest.raises(ActionNotAllowed):
         services.order_amend(

@@ -10,7 +10,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone, translation
 
-from alliance.errors import ActionNotAllowed, IllegalTransition
+from core.errors import ActionNotAllowed, IllegalTransition
 from sharedcenters import services
 from sharedcenters.choices import OrderAction, OrderStatus
 from sharedcenters.models import ExamOrder, ImagingSlot, SharedCenter

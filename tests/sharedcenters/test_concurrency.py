@@ -7,7 +7,7 @@ import pytest
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
-from alliance.errors import IllegalTransition
+from core.errors import IllegalTransition
 from sharedcenters import services
 from sharedcenters.choices import OrderAction, OrderStatus
 from sharedcenters.models import ExamOrder, ImagingSlot, OrderEvent

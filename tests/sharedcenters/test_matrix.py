@@ -23,7 +23,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from alliance.models import OutboxMessage
+from core.models import OutboxMessage
 from sharedcenters import services
 from sharedcenters.api.views import ExamOrderViewSet
 from sharedcenters.choices import OrderStatus

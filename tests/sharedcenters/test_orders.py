@@ -12,8 +12,8 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from alliance.choices import Role
-from alliance.errors import ActionNotAllowed, IllegalTransition
 from alliance.models import Notification
+from core.errors import ActionNotAllowed, IllegalTransition
 from referrals import services as referral_services
 from sharedcenters import services, tasks
 from sharedcenters.choices import DIAGNOSTIC_KINDS, OrderAction, OrderStatus

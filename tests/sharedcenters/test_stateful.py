@@ -25,8 +25,8 @@ from hypothesis.stateful import (
     rule,
 )
 
-from alliance.errors import ActionNotAllowed, IllegalTransition
-from alliance.models import OutboxMessage
+from core.errors import ActionNotAllowed, IllegalTransition
+from core.models import OutboxMessage
 from sharedcenters import services
 from sharedcenters.choices import OrderStatus
 from sharedcenters.models import ExamOrder, ImagingSlot, LabResult, OrderEvent, ReportVersion

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone, translation
 
 from alliance.choices import Role
-from alliance.errors import ActionNotAllowed, IllegalTransition
+from core.errors import ActionNotAllowed, IllegalTransition
 from sharedcenters import services
 from sharedcenters.choices import CycleStatus, PackageAction, PackageStatus
 from sharedcenters.models import (

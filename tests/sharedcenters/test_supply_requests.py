@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 
 from alliance.choices import Role
-from alliance.errors import ActionNotAllowed, IllegalTransition
+from core.errors import ActionNotAllowed, IllegalTransition
 from sharedcenters import services
 from sharedcenters.choices import PackageStatus, SupplyRequestStatus
 from sharedcenters.models import (

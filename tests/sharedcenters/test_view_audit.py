@@ -11,8 +11,9 @@ from django.db import IntegrityError, InternalError, transaction
 from django.test import Client
 from django.utils import translation
 
-from alliance.choices import AccessKind, Role
+from alliance.choices import Role
 from alliance.models import AccessLog, Patient
+from core.choices import AccessKind
 from referrals import services as referral_services
 from referrals.models import Referral
 from sharedcenters import services

@@ -10,15 +10,17 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
+from .audit import log_model
 from .choices import AccessKind
-from .models import AccessLog
 
 
 def recent_failures_from(address: str) -> int:
     since = timezone.now() - datetime.timedelta(minutes=settings.LOGIN_ADDRESS_WINDOW_MINUTES)
-    return AccessLog.objects.filter(
-        kind=AccessKind.LOGIN_FAILED, ip_address=address, at__gte=since
-    ).count()
+    return (
+        log_model()
+        .objects.filter(kind=AccessKind.LOGIN_FAILED, ip_address=address, at__gte=since)
+        .count()
+    )
 
 
 def address_is_refused(address: str | None) -> bool:

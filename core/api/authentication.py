@@ -1,18 +1,23 @@
 """API token authentication: django-rest-knox's hashed, expiring tokens, remembering each
-token's last use (shown with the token lists) at most once a minute; that same write logs the
-use of a personal or machine token (alliance.tokens.note_use), so the log costs a request one
-INSERT a minute per token and nothing in between."""
+token's last use (shown with the token lists) at most once a minute; that same write sends
+`token_used`, on which the domain logs the use of a personal or machine token
+(alliance.tokens.note_use), so the log costs a request one INSERT a minute per token and nothing
+in between. The token model is knox's KNOX_TOKEN_MODEL, with a `last_used_at` field."""
 
 from __future__ import annotations
 
 import datetime
 
 from django.db.models import Q
+from django.dispatch import Signal
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from knox.auth import TokenAuthentication
 
 LAST_USED_EVERY = datetime.timedelta(minutes=1)
+
+# Sent with `token=` when a token's use is written (at most once a minute per token).
+token_used = Signal()
 
 
 class ApiTokenAuthentication(TokenAuthentication):
@@ -33,16 +38,14 @@ class ApiTokenAuthentication(TokenAuthentication):
             updated = type(token).objects.filter(stale, pk=token.pk).update(last_used_at=now)
             token.last_used_at = now
             if updated:
-                from alliance.tokens import note_use  # late: authentication loads with settings
-
-                note_use(token)
+                token_used.send(sender=type(token), token=token)
         return user, token
 
 
 class ApiTokenScheme(OpenApiAuthenticationExtension):
     """How the OpenAPI schema describes the token (as DRF's own token scheme was)."""
 
-    target_class = "alliance.api.authentication.ApiTokenAuthentication"
+    target_class = "core.api.authentication.ApiTokenAuthentication"
     name = "tokenAuth"
 
     def get_security_definition(self, auto_schema):

@@ -1,4 +1,4 @@
-"""The transactional outbox (alliance.outbox): a broker that is down or hangs never fails a saved
+"""The transactional outbox (core.outbox): a broker that is down or hangs never fails a saved
 referral, and once it is back every pending side effect goes out exactly once.
 
 The broker cases talk to real sockets: a closed port (Redis stopped), a listener that accepts and
@@ -25,10 +25,10 @@ from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.utils import timezone
 
-from alliance import outbox
-from alliance.models import OutboxMessage
-from alliance.tasks import sweep_outbox
 from config.celery import app as celery_app
+from core import outbox
+from core.models import OutboxMessage
+from core.tasks import sweep_outbox
 from referrals.models import Referral, ReferralEvent
 from tests.conftest import require_postgres
 from tests.referrals.conftest import payload
@@ -413,8 +413,8 @@ def test_the_admin_lists_pending_messages_read_only(browser_client, superuser):
     old_message(sent_at=timezone.now())
     browser_client.force_login(superuser)
 
-    response = browser_client.get("/admin/alliance/outboxmessage/?status=pending")
+    response = browser_client.get("/admin/core/outboxmessage/?status=pending")
 
     assert response.status_code == 200
     assert list(response.context["cl"].result_list) == [pending]
-    assert browser_client.get("/admin/alliance/outboxmessage/add/").status_code == 403
+    assert browser_client.get("/admin/core/outboxmessage/add/").status_code == 403

@@ -1,8 +1,15 @@
 """The access log's one writer, and the receivers that feed it sign-in events.
 
 Call `record()` where something worth auditing happens; the receivers below are connected in
-AllianceConfig.ready(). Rows are append-only (see AccessLog); what goes into `detail` must never
+CoreConfig.ready(). Rows are append-only (see AccessLog); what goes into `detail` must never
 hold an identity number or a password.
+
+The log's table belongs to the domain, because each row may name the data subject it showed (a
+foreign key to a patient): as Django finds the user model through AUTH_USER_MODEL, this module
+finds the log through `settings.AUDIT_LOG_MODEL` ("alliance.AccessLog") and the subjects through
+`settings.AUDIT_SUBJECT_MODEL` ("alliance.Patient"), and imports no domain app. The log model
+has the fields `record()` fills: kind, user, username, ip_address, method, path, patient,
+detail, records and patient_ids.
 """
 
 from __future__ import annotations
@@ -13,11 +20,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from axes.helpers import get_client_ip_address
+from django.apps import apps
 from django.conf import settings
+from django.db import models
 from django.http import HttpRequest, HttpResponseBase
 
 from .choices import AccessKind
-from .models import AccessLog
+
+
+def log_model() -> type[models.Model]:
+    """The access log's model (settings.AUDIT_LOG_MODEL)."""
+    return apps.get_model(settings.AUDIT_LOG_MODEL, require_ready=False)
+
+
+def subject_model() -> type[models.Model]:
+    """The model of the people the log names (settings.AUDIT_SUBJECT_MODEL)."""
+    return apps.get_model(settings.AUDIT_SUBJECT_MODEL, require_ready=False)
+
 
 # The request being served, so that a row written deep in a service (a patient viewed through
 # the API, a record changed on a page) carries its address, method and path like a sign-in's.
@@ -73,7 +92,7 @@ class AuditRequestMiddleware:
 def patient_id_of(obj: Any) -> int | None:
     """The patient a record belongs to; None when it is no patient data. A model whose rows
     belong to a patient through another row says so with an `audit_patient_id` attribute."""
-    if obj._meta.label_lower == "alliance.patient":
+    if obj._meta.label_lower == settings.AUDIT_SUBJECT_MODEL.lower():
         return obj.pk
     if hasattr(type(obj), "audit_patient_id"):
         return obj.audit_patient_id
@@ -106,7 +125,7 @@ def shown(
         only = next(iter(entry.records))
         kind = (
             AccessKind.LIST_VIEW if many
-            else AccessKind.PATIENT_VIEW if only == "alliance.patient"
+            else AccessKind.PATIENT_VIEW if only == settings.AUDIT_SUBJECT_MODEL.lower()
             else AccessKind.RECORD_VIEW
         )  # fmt: skip
     box = current_shown.get()
@@ -130,14 +149,13 @@ def shown(
 
 def shown_patients(patient_ids: Iterable[int], **kwargs: Any) -> None:
     """`shown()` for patients a page names by id alone (a package's trace, a recall list)."""
-    from .models import Patient
-
-    shown([Patient(pk=pk) for pk in sorted(set(patient_ids))], **kwargs)
+    subject = subject_model()
+    shown([subject(pk=pk) for pk in sorted(set(patient_ids))], **kwargs)
 
 
 def annotate(*, kind: str = "", **detail: Any) -> None:
     """Add to the row of what this response shows, if it shows any patient: a PDF print says
-    so (alliance.documents), without making a row of its own."""
+    so (alliance.documents, for one), without making a row of its own."""
     box = current_shown.get()
     if not box:
         return
@@ -146,7 +164,7 @@ def annotate(*, kind: str = "", **detail: Any) -> None:
     box[0].detail.update(detail)
 
 
-def _write_shown(entry: Shown, request: HttpRequest | None) -> AccessLog:
+def _write_shown(entry: Shown, request: HttpRequest | None) -> models.Model:
     request = request or current_request.get()
     detail = dict(entry.detail)
     if request is not None and "channel" not in detail:
@@ -169,7 +187,7 @@ def record(
     records: dict | None = None,
     patient_ids: Iterable[int] = (),
     **detail: Any,
-) -> AccessLog:
+) -> models.Model:
     """Write one access-log row; the user, address and path come from the request if given, else
     from the request being served (none for a Celery task)."""
     if request is None:
@@ -180,7 +198,7 @@ def record(
             user = candidate
     if user is not None and not username:
         username = user.get_username()
-    entry = AccessLog(
+    entry = log_model()(
         kind=kind, user=user, username=username[:150], patient=patient, detail=detail,
         records=records or {}, patient_ids=list(patient_ids),
     )  # fmt: skip
@@ -196,7 +214,7 @@ def record(
     return entry
 
 
-# --- receivers (connected in AllianceConfig.ready) -------------------------------------------
+# --- receivers (connected in CoreConfig.ready) -------------------------------------------
 
 
 def on_login(sender, request, user, **kwargs) -> None:
@@ -209,7 +227,7 @@ def on_login_failed(sender, credentials: dict, request=None, **kwargs) -> None:
         AccessKind.LOGIN_FAILED, request=request, username=str(credentials.get("username", ""))
     )
     if entry.ip_address:
-        from .backends import recent_failures_from
+        from .backends import recent_failures_from  # late: backends imports this module
 
         failures = recent_failures_from(entry.ip_address)
         if failures == settings.LOGIN_ADDRESS_FAILURE_LIMIT:  # once, when the limit is reached
@@ -232,7 +250,7 @@ def on_attempt_deleted(sender, instance, **kwargs) -> None:
     """An axes attempt record that had reached the limit goes away: the account is unlocked,
     by the cool-off running out, an administrator in the admin or `axes_reset*` commands."""
     if instance.failures_since_start >= settings.AXES_FAILURE_LIMIT:
-        entry = AccessLog(
+        entry = log_model()(
             kind=AccessKind.UNLOCK,
             username=(instance.username or "")[:150],
             ip_address=instance.ip_address or None,

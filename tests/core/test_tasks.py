@@ -2,8 +2,8 @@ import datetime
 
 from django.utils import timezone
 
-from alliance.models import WorkerHeartbeat
-from alliance.tasks import record_worker_heartbeat
+from core.models import WorkerHeartbeat
+from core.tasks import record_worker_heartbeat
 
 
 def test_without_a_broker_the_heartbeat_runs_in_process(db):

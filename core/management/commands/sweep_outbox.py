@@ -2,8 +2,8 @@ import datetime
 
 from django.core.management.base import BaseCommand, CommandError
 
-from alliance import outbox
-from alliance.models import OutboxMessage
+from core import outbox
+from core.models import OutboxMessage
 
 
 class Command(BaseCommand):

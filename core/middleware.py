@@ -4,6 +4,9 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponseBase
 
+from . import audit
+from .choices import AccessKind
+
 
 class NoStoreForAuthenticatedMiddleware:
     """Send `Cache-Control: no-store, private` on every response to an authenticated request.
@@ -35,8 +38,5 @@ class AuditDeniedMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         response = self.get_response(request)
         if response.status_code == 403:
-            from .audit import record  # late: the models load after the middleware
-            from .choices import AccessKind
-
-            record(AccessKind.DENIED, request=request)
+            audit.record(AccessKind.DENIED, request=request)
         return response

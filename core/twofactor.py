@@ -2,8 +2,8 @@
 signed-in but unverified session at the enrolment or code page (等保2.0: two factors for
 privileged users; ASVS 6.3).
 
-Mandatory for the roles in TWO_FACTOR_REQUIRED_ROLES and for superusers; community staff may
-turn it on (TWO_FACTOR_COMMUNITY_REQUIRED makes it mandatory for them too). Whoever has a
+Mandatory for superusers and for whom the domain's policy names (settings.TWO_FACTOR_POLICY, a
+dotted path to `policy(user) -> bool`: alliance.rules.needs_two_factor, by role). Whoever has a
 confirmed device must use it. Off entirely when TWO_FACTOR_ENFORCED is false (the default with
 DEBUG, for `make run` and its demo accounts, and in the test suite unless a test turns it on).
 A token for the API (POST /api/v1/auth/token/) is a session too: the same accounts give their
@@ -19,11 +19,12 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from .choices import Role
-from .querysets import profile_of
+from . import audit
+from .choices import AccessKind
 
 # Set in the session once a user without a device has been let through: no device query on
 # every later request of that session. Enrolling clears it.
@@ -37,12 +38,7 @@ def required_for(user) -> bool:
         return False
     if user.is_superuser:
         return True
-    profile = profile_of(user)
-    if profile is None:
-        return False
-    if profile.role == Role.COMMUNITY_STAFF:
-        return settings.TWO_FACTOR_COMMUNITY_REQUIRED
-    return profile.role in settings.TWO_FACTOR_REQUIRED_ROLES
+    return bool(import_string(settings.TWO_FACTOR_POLICY)(user))
 
 
 def device_of(user, *, confirmed: bool = True) -> TOTPDevice | None:
@@ -63,10 +59,7 @@ def session_verified(user) -> bool:
 def check_api_code(request: HttpRequest, user, code: str) -> None:
     """Refuse an API token to an account that needs a second factor unless `code` is its
     authenticator's current one. django-otp throttles a device after wrong codes."""
-    from rest_framework import exceptions
-
-    from . import audit
-    from .choices import AccessKind
+    from rest_framework import exceptions  # late: only the API needs DRF
 
     if not settings.TWO_FACTOR_ENFORCED:
         return

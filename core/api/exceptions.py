@@ -8,7 +8,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from alliance.errors import DomainError
+from core.errors import DomainError
 
 
 def _as_drf(exc: Exception) -> Exception:

@@ -8,8 +8,8 @@ from django.utils.translation import gettext as _
 from rest_framework.exceptions import Throttled
 from rest_framework.throttling import UserRateThrottle
 
-from alliance import audit
-from alliance.choices import AccessKind
+from core import audit
+from core.choices import AccessKind
 
 
 class IdentityNumberThrottle(UserRateThrottle):
