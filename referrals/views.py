@@ -1,7 +1,7 @@
 """Referral pages: my referrals, the incoming worklist, new referral, detail, slip, actions."""
 
 from django.contrib import messages
-from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
+from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import redirect
@@ -18,7 +18,8 @@ from alliance.forms import add_service_errors
 from alliance.history import latest_changes
 from alliance.models import Institution, Patient
 from alliance.querysets import profile_of
-from alliance.views import AuditedMixin, PatientSearchMixin
+from alliance.views import PatientSearchMixin
+from core.access import RestrictedMixin
 
 from . import forms, selectors, services
 from .choices import Action, Service, Status, Urgency
@@ -26,8 +27,8 @@ from .filters import ReferralFilter
 from .models import FollowUpTask, Referral, ReferralAttachment, ResponseLimitHistory
 
 
-class ReferralAccessMixin(AuditedMixin, LoginRequiredMixin, PermissionRequiredMixin):
-    """Referral pages: what each shows is in the access log (AuditedMixin)."""
+class ReferralAccessMixin(RestrictedMixin, PermissionRequiredMixin):
+    """Referral pages: their rows restricted, what each shows in the access log."""
 
     permission_required = "referrals.view_referral"
 
@@ -248,7 +249,7 @@ class ReferralActionView(ReferralAccessMixin, View):
         return redirect("referrals:detail", pk=referral.pk)
 
 
-class ReferralCreateView(PatientSearchMixin, LoginRequiredMixin, PermissionRequiredMixin, FormView):
+class ReferralCreateView(PatientSearchMixin, RestrictedMixin, PermissionRequiredMixin, FormView):
     """New referral: find the patient (ID number, phone or name), pick the target, submit."""
 
     permission_required = "referrals.add_referral"
@@ -376,7 +377,7 @@ class FollowUpDoneView(ReferralAccessMixin, View):
         return redirect("referrals:follow-ups")
 
 
-class ResponseLimitsView(LoginRequiredMixin, PermissionRequiredMixin, FormView):
+class ResponseLimitsView(RestrictedMixin, PermissionRequiredMixin, FormView):
     """The alliance office sets how fast receivers must answer, per urgency."""
 
     permission_required = "referrals.change_responselimit"

@@ -41,3 +41,13 @@ class IndicatorValueQuerySet(RestrictedQuerySet):
             Q(institution__in=Institution.objects.filter(institutions))
             | Q(alliance__in=Alliance.objects.filter(alliances))
         )
+
+
+class JobQuerySet(RestrictedQuerySet):
+    def visible_to(self, profile: StaffProfile) -> JobQuerySet:
+        """Jobs the user may follow: their own and those the offices of their alliances started."""
+        alliance = Institution.objects.in_alliances_of(profile.institution_id)
+        return self.filter(
+            Q(requested_by_id=profile.user_id)
+            | Q(requested_by__staff_profile__institution__in=alliance.values("pk"))
+        )

@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy
 from alliance.choices import Role
 from alliance.models import Alliance, District, Institution, Membership
 from alliance.querysets import profile_of
+from core.access import row_for_user
 
 from .choices import PeriodKind
 from .indicators import INDICATORS, Indicator
@@ -601,17 +602,12 @@ def institution_charts(history: InstitutionHistory) -> dict:
 
 
 def jobs_for(user, kind: str):
-    """Jobs of one kind the user may follow: those the offices of the user's alliances started;
-    all of them for a superuser."""
+    """Jobs of one kind the user may follow (reporting.querysets.JobQuerySet)."""
     from .models import Job
 
-    jobs = Job.objects.filter(kind=kind)
-    if user.is_superuser and user.is_active:
-        return jobs
-    profile = profile_of(user)
-    if profile is None:
-        return jobs.none()
-    alliance = Institution.objects.in_alliances_of(profile.institution_id)
-    return jobs.filter(
-        Q(requested_by=user) | Q(requested_by__staff_profile__institution__in=alliance.values("pk"))
-    )
+    return Job.objects.restrict(user).filter(kind=kind)
+
+
+def job_for_user(user, pk, *, kind: str, for_update: bool = False):
+    """One job of the kind the user may follow, else 404 (fetch and authorise together)."""
+    return row_for_user(jobs_for(user, kind), user, pk, for_update=for_update)

@@ -4,7 +4,6 @@ own administrator or the alliance office."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import HttpResponse
@@ -15,11 +14,12 @@ from django.views import View
 from .. import selectors, services
 from ..errors import ActionNotAllowed
 from ..forms import ContactCardFormSet, add_service_errors
+from .base import RestrictedMixin
 
 FIELDS = services.DEPARTMENT_FIELDS
 
 
-class ContactCardEditView(LoginRequiredMixin, View):
+class ContactCardEditView(RestrictedMixin, View):
     template_name = "alliance/contact_cards.html"
 
     def dispatch(self, request, *args, **kwargs):

@@ -1,7 +1,7 @@
 """Patient records: list with a posted search, registration, the record, changes."""
 
 from django.contrib import messages
-from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
+from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
@@ -15,12 +15,12 @@ from ..forms import PatientForm, add_service_errors
 from ..models import Patient
 from ..querysets import profile_of
 from ..selectors import patient_for_user, registrable_institutions, signing_institutions
-from .base import AuditedMixin, PatientSearchMixin
+from .base import PatientSearchMixin, RestrictedMixin
 
 
-class PatientAccessMixin(AuditedMixin, LoginRequiredMixin, PermissionRequiredMixin):
+class PatientAccessMixin(RestrictedMixin, PermissionRequiredMixin):
     """Clinical staff and the alliance office; the health bureau and the auditor never. What a
-    page shows is in the access log (AuditedMixin)."""
+    page shows is in the access log (RestrictedMixin)."""
 
     permission_required = "alliance.view_patient"
 

@@ -7,7 +7,7 @@ import datetime
 
 import rules
 from django.contrib import messages
-from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
+from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.forms import BaseFormSet
@@ -24,7 +24,8 @@ from alliance import audit, documents
 from alliance.errors import DomainError
 from alliance.forms import add_service_errors
 from alliance.models import Patient
-from alliance.views import AuditedMixin, PatientSearchMixin
+from alliance.views import PatientSearchMixin
+from core.access import RestrictedMixin
 from referrals.models import Referral
 
 from .. import forms, selectors, services
@@ -96,7 +97,7 @@ class OrderListView(OrdersAccessMixin, ListView):
         return context
 
 
-class OrderCreateView(PatientSearchMixin, LoginRequiredMixin, PermissionRequiredMixin, FormView):
+class OrderCreateView(PatientSearchMixin, RestrictedMixin, PermissionRequiredMixin, FormView):
     """New order: the center first (its catalog then shows), the patient, the items."""
 
     permission_required = "sharedcenters.add_examorder"
@@ -354,7 +355,7 @@ SERVICES = {
 }
 
 
-class OrderActionView(LoginRequiredMixin, PermissionRequiredMixin, View):
+class OrderActionView(RestrictedMixin, PermissionRequiredMixin, View):
     """POST /centers/orders/<pk>/<action>/: one action through its service. An incomplete form
     re-shows the detail with the errors and what was typed; a refused action is a message."""
 
@@ -390,7 +391,7 @@ class OrderActionView(LoginRequiredMixin, PermissionRequiredMixin, View):
 # --- the center's worklist -------------------------------------------------------------------
 
 
-class WorklistView(AuditedMixin, LoginRequiredMixin, PermissionRequiredMixin, ListView):
+class WorklistView(RestrictedMixin, PermissionRequiredMixin, ListView):
     """Open orders of the user's centers, urgent first; scan an order number to receive it."""
 
     template_name = "sharedcenters/worklist.html"

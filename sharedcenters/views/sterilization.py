@@ -8,7 +8,7 @@ import datetime
 
 import rules
 from django.contrib import messages
-from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
+from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Case, Count, F, Prefetch, Q, QuerySet, Value, When
 from django.http import Http404, HttpResponse
@@ -24,6 +24,7 @@ from alliance.errors import DomainError
 from alliance.forms import add_service_errors
 from alliance.models import Institution, Patient
 from alliance.querysets import profile_of
+from core.access import RestrictedMixin
 
 from .. import forms, selectors, services
 from ..choices import (
@@ -386,7 +387,7 @@ REQUEST_LINES = Prefetch(
 )
 
 
-class SupplyRequestsAccessMixin(LoginRequiredMixin, PermissionRequiredMixin):
+class SupplyRequestsAccessMixin(RestrictedMixin, PermissionRequiredMixin):
     permission_required = "sharedcenters.view_supplyrequest"
 
 
@@ -498,7 +499,7 @@ def may_request(user) -> bool:
     return rules.has_perm("sharedcenters.add_supplyrequest", user)
 
 
-class SupplyRequestCreateView(LoginRequiredMixin, PermissionRequiredMixin, View):
+class SupplyRequestCreateView(RestrictedMixin, PermissionRequiredMixin, View):
     """A member asks the sterilization center for packages: a row per set."""
 
     template_name = "sharedcenters/supply_request_form.html"
