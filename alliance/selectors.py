@@ -11,7 +11,8 @@ from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.http import Http404
 from django.utils import translation
 
-from . import audit
+from core.access import row_for_user
+
 from .choices import KIND_TIER, Role, Specialty, Tier, kinds_of_tier
 from .errors import IdentityNumberRegistered
 from .models import Alliance, Department, Institution, Membership, Patient, SpecialtyNetwork
@@ -105,28 +106,17 @@ def directory_queryset(user) -> QuerySet[Institution]:
     )
 
 
-def institution_for_user(user, pk: int) -> Institution:
+def institution_for_user(user, pk: int, *, for_update: bool = False) -> Institution:
     """Fetch and authorise together: an institution the user may not see is a 404."""
-    try:
-        return Institution.objects.restrict(user).select_related("district", "parent").get(pk=pk)
-    except (Institution.DoesNotExist, ValueError, TypeError) as exc:
-        raise Http404 from exc
+    institutions = Institution.objects.select_related("district", "parent")
+    return row_for_user(institutions, user, pk, for_update=for_update)
 
 
 def patient_for_user(user, pk: int, *, for_update: bool = False) -> Patient:
     """Fetch and authorise together (404), and name the record in the access log if the
     response shows it (alliance.audit.shown)."""
-    queryset = Patient.objects.restrict(user).select_related(
-        "home_institution", "signing_institution"
-    )
-    if for_update:
-        queryset = queryset.select_for_update()
-    try:
-        patient = queryset.get(pk=pk)
-    except (Patient.DoesNotExist, ValueError, TypeError) as exc:
-        raise Http404 from exc
-    audit.shown(patient)
-    return patient
+    patients = Patient.objects.select_related("home_institution", "signing_institution")
+    return row_for_user(patients, user, pk, for_update=for_update)
 
 
 def patient_by_identity_number(user, id_number: str) -> Patient:

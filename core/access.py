@@ -135,6 +135,13 @@ class RestrictedQuerySet(models.QuerySet):
         """Reference data (institutions, departments, alliances) is visible to all staff."""
         return self
 
+    def by_id(self) -> RestrictedQuerySet:
+        """The same rows each once, selected by id: restrict() may join (a center's staff) and
+        repeat a row, which would break counts and `get()`. Still restricted for the same user."""
+        queryset = self.model._default_manager.filter(pk__in=self.values("pk"))
+        queryset._restricted_for = self._restricted_for
+        return queryset
+
     def is_restricted_for(self, user) -> bool:
         return self._restricted_for is not None and self._restricted_for == Scope.of(user).key
 

@@ -363,9 +363,7 @@ class FollowUpListView(ReferralAccessMixin, ListView):
 
 class FollowUpDoneView(ReferralAccessMixin, View):
     def post(self, request, pk: int):
-        task = FollowUpTask.objects.restrict(request.user).filter(pk=pk).first()
-        if task is None:
-            raise Http404
+        task = selectors.follow_up_for_user(request.user, pk)
         try:
             services.follow_up_done(
                 actor=request.user, task=task, note=request.POST.get("note", "")

@@ -5,15 +5,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
-from alliance import audit
 from alliance.choices import Role
 from alliance.models import Institution, Membership, StaffProfile
 from alliance.querysets import profile_of
+from core.access import row_for_user
 
 from .choices import OPEN_ORDER_STATUSES, CenterKind, PackageStatus
-from .models import ExamOrder, Package, PackageEvent, SharedCenter, SterilizationCycle
+from .models import (
+    ExamOrder,
+    Package,
+    PackageEvent,
+    SharedCenter,
+    SterilizationCycle,
+    SupplyRequest,
+    SupplyRequestLine,
+)
 from .querysets import center_ids_of
 
 LIST_RELATED = ("center", "patient", "ordering_institution", "ordering_department", "slot")
@@ -47,28 +55,50 @@ def orders_for(user) -> QuerySet[ExamOrder]:
     return ExamOrder.objects.restrict(user).select_related(*LIST_RELATED)
 
 
-def order_for_user(user, pk) -> ExamOrder:
-    """Fetch and authorise together: an order the user may not see does not exist (404)."""
-    from django.http import Http404
+def order_for_user(user, pk, *, for_update: bool = False) -> ExamOrder:
+    """Fetch and authorise together: an order the user may not see does not exist (404); in
+    the access log if the response shows it."""
+    orders = orders_for(user).select_related(
+        "reported_by", "reviewed_by", "referral", "ordering_user", "critical_acknowledged_by",
+        "center__alliance", "center__institution",
+    )  # fmt: skip
+    return row_for_user(orders, user, pk, for_update=for_update)
 
-    try:
-        order = (
-            orders_for(user)
-            .select_related(
-                "reported_by",
-                "reviewed_by",
-                "referral",
-                "ordering_user",
-                "critical_acknowledged_by",
-                "center__alliance",
-                "center__institution",
-            )
-            .get(pk=int(pk))
-        )
-    except (ValueError, TypeError, ExamOrder.DoesNotExist) as exc:
-        raise Http404 from exc
-    audit.shown(order)  # in the access log if the response shows it
-    return order
+
+def package_for_user(user, pk, *, for_update: bool = False) -> Package:
+    packages = Package.objects.select_related(
+        "instrument_set__center", "owner", "location", "cycle", "used_for_patient"
+    )
+    return row_for_user(packages, user, pk, for_update=for_update)
+
+
+def cycle_for_user(user, pk, *, for_update: bool = False) -> SterilizationCycle:
+    cycles = SterilizationCycle.objects.select_related("center", "operator", "recalled_by")
+    return row_for_user(cycles, user, pk, for_update=for_update)
+
+
+REQUEST_LINES = Prefetch(
+    "lines", queryset=SupplyRequestLine.objects.with_dispatched().select_related("instrument_set")
+)
+
+
+def for_display(requests: QuerySet[SupplyRequest]) -> QuerySet[SupplyRequest]:
+    """With their totals and lines (dispatched counted per line): a fixed number of queries."""
+    return (
+        requests.with_totals()
+        .select_related("center", "requesting_institution", "department", "requested_by")
+        .prefetch_related(REQUEST_LINES)
+    )
+
+
+def supply_requests_for(user) -> QuerySet[SupplyRequest]:
+    return for_display(SupplyRequest.objects.restrict(user))
+
+
+def supply_request_for_user(user, pk, *, for_update: bool = False) -> SupplyRequest:
+    """Fetch and authorise together: a request the user may not see does not exist (404)."""
+    requests = supply_requests_for(user).select_related("cancelled_by")
+    return row_for_user(requests, user, pk, for_update=for_update)
 
 
 def center_worklist(user, center_id: int | None = None) -> QuerySet[ExamOrder]:

@@ -22,6 +22,7 @@ from rest_framework.response import Response
 from alliance import audit
 from alliance.api.views import RestrictedViewSetMixin
 from alliance.models import Patient
+from core.access import row_for_user
 
 from .. import selectors, services
 from ..filters import ExamOrderFilter, ImagingSlotFilter, PackageFilter, SterilizationCycleFilter
@@ -95,9 +96,9 @@ class SharedCenterViewSet(RestrictedViewSetMixin, viewsets.ReadOnlyModelViewSet)
     def get_queryset(self) -> QuerySet[SharedCenter]:
         # restrict() ORs in a join on the center's staff, which repeats a center once per staff
         # member; selecting by id keeps one row each.
-        visible = super().get_queryset().values("pk")
+        visible = super().get_queryset()
         items = ServiceItem.objects.filter(is_active=True).order_by("code")
-        centers = SharedCenter.objects.filter(pk__in=visible).prefetch_related(
+        centers = visible.by_id().prefetch_related(
             Prefetch("items", queryset=items, to_attr="active_items")
         )
         # The list is what may be ordered from; a closed center still answers by id, for the
@@ -139,7 +140,8 @@ class ExamOrderViewSet(
 
     def _answer(self, order: ExamOrder, code: int = status.HTTP_200_OK) -> Response:
         # Read again with the list's joins: the service hands back its locked row without them.
-        fresh = self.queryset.all().get(pk=order.pk)
+        # Restricted like any read: an answer never shows a row the user may not see.
+        fresh = row_for_user(self.get_queryset(), self.request.user, order.pk, audited=False)
         return Response(
             s.ExamOrderDetailSerializer(fresh, context=self.get_serializer_context()).data,
             status=code,
@@ -280,8 +282,7 @@ class ImagingSlotViewSet(RestrictedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     def get_queryset(self) -> QuerySet[ImagingSlot]:
         # restrict() may join the center's staff; counting bookings over that join would count
         # each booking once per staff member, so the visible ids are a subquery instead.
-        visible = super().get_queryset().values("pk")
-        slots = ImagingSlot.objects.filter(pk__in=visible).with_bookings()
+        slots = super().get_queryset().by_id().with_bookings()
         if self.action == "list" and not self.request.query_params.get("starts_after"):
             slots = slots.filter(starts_at__gt=timezone.now())
         return slots
@@ -480,7 +481,7 @@ class SupplyRequestViewSet(
     }
 
     def _answer(self, request: SupplyRequest, code: int = status.HTTP_200_OK) -> Response:
-        fresh = self.queryset.all().get(pk=request.pk)
+        fresh = row_for_user(self.get_queryset(), self.request.user, request.pk, audited=False)
         return Response(s.SupplyRequestSerializer(fresh).data, status=code)
 
     @extend_schema(
