@@ -119,6 +119,23 @@ def patient_for_user(user, pk: int, *, for_update: bool = False) -> Patient:
     return row_for_user(patients, user, pk, for_update=for_update)
 
 
+def patient_choices(
+    user, *, find: str = "", picked: str = "", posted: bool = False, limit: int = 50
+) -> QuerySet[Patient]:
+    """The patients a form's picker offers (a new referral, a new order), by name: the matches
+    of a search (`find`) or the latest registered, and the one `picked` from a search. For a
+    posted form, only the posted one: what validating it needs, and all a re-shown form lists."""
+    visible = Patient.objects.restrict(user)
+    picked_id = int(picked) if str(picked).isdigit() and len(str(picked)) <= 9 else None
+    if posted:
+        return visible.filter(pk=picked_id).select_related("home_institution")
+    found = visible.search(find).order_by("name", "pk") if find else visible.order_by("-created_at")
+    ids = list(found.values_list("pk", flat=True)[:limit])
+    if picked_id is not None:
+        ids.append(picked_id)
+    return visible.filter(pk__in=ids).select_related("home_institution")
+
+
 def patient_by_identity_number(user, id_number: str) -> Patient:
     """The look-up by full identity number: the resident if the user may see the record. A
     number registered at an institution the user may not see is the 409 registration answers

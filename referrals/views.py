@@ -16,8 +16,9 @@ from alliance.choices import AccessKind
 from alliance.errors import DomainError
 from alliance.forms import add_service_errors
 from alliance.history import latest_changes
-from alliance.models import Institution, Patient
+from alliance.models import Institution
 from alliance.querysets import profile_of
+from alliance.selectors import patient_choices
 from alliance.views import PatientSearchMixin
 from core.access import RestrictedMixin
 
@@ -256,26 +257,15 @@ class ReferralCreateView(PatientSearchMixin, RestrictedMixin, PermissionRequired
     template_name = "referrals/referral_form.html"
     form_class = forms.ReferralForm
 
-    def _patients(self):
-        patients = Patient.objects.restrict(self.request.user).select_related("home_institution")
-        query = self.find
-        if query:
-            patients = patients.search(query)
-        return patients
-
     def _patient_choices(self):
-        """All visible patients validate a submitted referral; the page lists only the matches
-        of a search, or the latest 50 and the patient picked from a search."""
-        patients = self._patients()
-        if self.request.method == "POST" and not self.searching:
-            return patients
-        if self.find:
-            return patients
-        latest = list(patients.order_by("-created_at").values_list("pk", flat=True)[:50])
-        picked = self.request.GET.get("patient", "")
-        if picked.isdigit() and len(picked) <= 9:
-            latest.append(int(picked))
-        return patients.filter(pk__in=latest).order_by("-created_at")
+        """The matches of a search, or the latest 50 (newest first) and the patient picked from
+        a search; a submitted referral validates the posted one."""
+        posted = self.request.method == "POST" and not self.searching
+        source = self.request.POST if posted else self.request.GET
+        patients = patient_choices(
+            self.request.user, find=self.find, picked=source.get("patient", ""), posted=posted
+        )
+        return patients if posted or self.find else patients.order_by("-created_at")
 
     def get_form_kwargs(self):
         kwargs = super().get_form_kwargs()
@@ -305,7 +295,7 @@ class ReferralCreateView(PatientSearchMixin, RestrictedMixin, PermissionRequired
         patient_id = self.request.GET.get("patient") or self.request.POST.get("patient")
         context["targets"] = []
         if patient_id and str(patient_id).isdigit():
-            patient = self._patients().filter(pk=patient_id).first()
+            patient = patient_choices(self.request.user, picked=patient_id, posted=True).first()
             if patient is not None:
                 service = (
                     self.request.POST.get("service")

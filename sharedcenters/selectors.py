@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
+from django.utils import timezone
 
 from alliance.choices import Role
 from alliance.models import Institution, Membership, StaffProfile
@@ -15,6 +16,7 @@ from core.access import row_for_user
 from .choices import OPEN_ORDER_STATUSES, CenterKind, PackageStatus
 from .models import (
     ExamOrder,
+    ImagingSlot,
     Package,
     PackageEvent,
     SharedCenter,
@@ -197,3 +199,51 @@ def recall_recipients(owner_ids: set[int], members):
         ),
         is_active=True,
     ).distinct()
+
+
+# --- slots and the green channel -------------------------------------------------------------
+
+
+def free_places(slot: ImagingSlot) -> tuple[int, int]:
+    """(free to anyone, free only to the green channel) of a slot with `booked` and
+    `booked_priority` (ImagingSlotQuerySet.with_bookings(), or counted under lock).
+
+    The green channel's rule, stated once: green-channel bookings fill the reserved places
+    first, then ordinary ones; ordinary bookings only ever use ordinary places."""
+    free_total = max(slot.capacity - slot.booked, 0)
+    ordinary_taken = slot.booked - slot.booked_priority
+    free_ordinary = min(free_total, max(slot.ordinary_capacity - ordinary_taken, 0))
+    return free_ordinary, free_total - free_ordinary
+
+
+def places_for(slot: ImagingSlot, priority_channel: bool) -> int:
+    """The places a booking of this channel may still take."""
+    ordinary, reserved = free_places(slot)
+    return ordinary + reserved if priority_channel else ordinary
+
+
+def with_places(slots: QuerySet[ImagingSlot], *, priority_channel: bool) -> QuerySet[ImagingSlot]:
+    """The slots where `places_for()` is above zero, in SQL (the same rule)."""
+    slots = slots.with_bookings().filter(booked__lt=F("capacity"))
+    if not priority_channel:
+        slots = slots.filter(
+            booked__lt=F("booked_priority") + F("capacity") - F("priority_reserved")
+        )
+    return slots
+
+
+def order_modality(order: ExamOrder) -> str | None:
+    return order.items.values_list("item__modality", flat=True).first()
+
+
+def bookable_slots(user, order: ExamOrder) -> QuerySet[ImagingSlot]:
+    """The slots the user may name for the order: visible to them, of its center and modality,
+    not yet begun. Whether a place is still free is the service's count, under lock."""
+    return ImagingSlot.objects.restrict(user).filter(
+        center_id=order.center_id, modality=order_modality(order), starts_at__gt=timezone.now()
+    )
+
+
+def center_colleagues(center: SharedCenter):
+    """Who may be named as the reviewer of a center's report: its active staff."""
+    return center.staff.filter(is_active=True)

@@ -9,7 +9,7 @@ import rules
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.forms import BaseFormSet
 from django.forms import Form as DjangoForm
 from django.http import Http404, HttpRequest, HttpResponse
@@ -23,7 +23,7 @@ from django.views.generic import FormView, ListView
 from alliance import audit, documents
 from alliance.errors import DomainError
 from alliance.forms import add_service_errors
-from alliance.models import Patient
+from alliance.selectors import patient_choices
 from alliance.views import PatientSearchMixin
 from core.access import RestrictedMixin
 from referrals.models import Referral
@@ -116,18 +116,10 @@ class OrderCreateView(PatientSearchMixin, RestrictedMixin, PermissionRequiredMix
         return diagnostic_centers(self.request.user).filter(pk=center_id).first()
 
     def _patients(self):
-        visible = Patient.objects.restrict(self.request.user)
-        if self.request.method == "POST" and not self.searching:
-            # Validation needs only the posted patient, and a re-shown form lists just that one.
-            return visible.filter(pk=self._param("patient") or None)
-        find = self.find
-        found = visible.order_by("-created_at")
-        if find:
-            found = found.search(find).order_by("name", "pk")
-        ids = list(found.values_list("pk", flat=True)[:50])
-        if self._param("patient"):
-            ids.append(int(self._param("patient")))
-        return visible.filter(pk__in=ids).select_related("home_institution")
+        return patient_choices(
+            self.request.user, find=self.find, picked=self._param("patient"),
+            posted=self.request.method == "POST" and not self.searching,
+        )  # fmt: skip
 
     def get_form_kwargs(self):
         kwargs = super().get_form_kwargs()
@@ -201,25 +193,12 @@ class OrderCreateView(PatientSearchMixin, RestrictedMixin, PermissionRequiredMix
 
 def available_slots(user, order: ExamOrder) -> QuerySet[ImagingSlot]:
     """Future slots of the order's center and modality with a place this patient may take."""
-    modality = order.items.values_list("item__modality", flat=True).first()
-    now = timezone.now()
-    slots = (
-        ImagingSlot.objects.restrict(user)
-        .filter(
-            center_id=order.center_id,
-            modality=modality,
-            starts_at__gt=now,
-            starts_at__lte=now + SLOT_HORIZON,
-        )
-        .with_bookings()
-        .filter(booked__lt=F("capacity"))
-        .order_by("starts_at")
+    soon = selectors.bookable_slots(user, order).filter(
+        starts_at__lte=timezone.now() + SLOT_HORIZON
     )
-    if not order.priority_channel:
-        slots = slots.filter(
-            booked__lt=F("booked_priority") + F("capacity") - F("priority_reserved")
-        )
-    return slots
+    return selectors.with_places(soon, priority_channel=order.priority_channel).order_by(
+        "starts_at"
+    )
 
 
 def action_form(
