@@ -233,7 +233,7 @@ class ExamOrderViewSet(
         """Correct an issued report: send the whole corrected report and a `reason`. The report
         it replaces stays readable in `report_versions`; the orderer acknowledges again."""
         order = self.get_object()
-        # The reviewer is a colleague at the center: the field's scope (OrderReportSerializer).
+        # The reviewer is a colleague at the center: the service checks, the field says so too.
         data = self._body(s.OrderAmendSerializer, order)
         return self._answer(services.order_amend(actor=request.user, order=order, **data))
 
