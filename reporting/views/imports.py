@@ -17,7 +17,7 @@ from django.views import View
 from django.views.generic import DetailView, ListView
 
 from alliance.errors import DomainError
-from core.access import RestrictedMixin
+from core.access import RestrictedMixin, row_for_user
 
 from .. import selectors
 from ..choices import FactKind, JobKind
@@ -118,7 +118,7 @@ class ImportDetailView(ImportAccessMixin, DetailView):
     context_object_name = "job"
 
     def get_object(self, queryset=None):
-        return selectors.row_for_user(
+        return row_for_user(
             import_jobs_for(self.request.user).select_related("requested_by"),
             self.request.user,
             self.kwargs["pk"],

@@ -16,7 +16,7 @@ from django.views.generic import DetailView, ListView
 from alliance.errors import DomainError
 from alliance.models import Institution
 from alliance.querysets import profile_of
-from core.access import RestrictedMixin
+from core.access import RestrictedMixin, row_for_user
 
 from .. import selectors
 from ..choices import JobKind
@@ -88,7 +88,7 @@ class RecomputeDetailView(RecomputeAccessMixin, DetailView):
     context_object_name = "job"
 
     def get_object(self, queryset=None):
-        return selectors.row_for_user(
+        return row_for_user(
             selectors.jobs_for(self.request.user, JobKind.RECOMPUTE).select_related(
                 "requested_by", "institution"
             ),

