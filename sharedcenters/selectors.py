@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.db.models import F, Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from alliance import audit
 from alliance.choices import Role
-from alliance.models import Institution, Membership, StaffProfile
+from alliance.models import Institution, Membership, Patient, StaffProfile
 from alliance.querysets import profile_of
 from core.access import row_for_user
 
@@ -247,3 +249,23 @@ def bookable_slots(user, order: ExamOrder) -> QuerySet[ImagingSlot]:
 def center_colleagues(center: SharedCenter):
     """Who may be named as the reviewer of a center's report: its active staff."""
     return center.staff.filter(is_active=True)
+
+
+# --- patients named on package pages ---------------------------------------------------------
+
+
+def visible_patient_ids(user, ids) -> set[int]:
+    """Of these patients, the ones the user may see by name (others show as hidden); the page
+    names them, so they are in the access log."""
+    return set(visible_patient_names(user, ids))
+
+
+def visible_patient_names(user, patient_ids: Iterable[int | None]) -> dict[int, str]:
+    """Names of the patients among `patient_ids` that the user may see, in one query (none when
+    no id is given): what a page of packages or events shows, instead of one look-up a row."""
+    ids = {pk for pk in patient_ids if pk is not None}
+    if not ids:
+        return {}
+    names = dict(Patient.objects.restrict(user).filter(pk__in=ids).values_list("pk", "name"))
+    audit.shown_patients(names)  # the answer names them: in the access log
+    return names

@@ -8,8 +8,6 @@ ActionNotAllowed a 403. Changes of state are explicit actions, never a writable 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
@@ -19,9 +17,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from alliance import audit
 from alliance.api.views import RestrictedViewSetMixin
-from alliance.models import Patient
 from core.access import row_for_user
 
 from .. import selectors, services
@@ -57,17 +53,6 @@ RESULT_FIELDS = {
     "chemical_result": "chemical",
     "biological_result": "biological",
 }
-
-
-def visible_patient_names(user, patient_ids: Iterable[int | None]) -> dict[int, str]:
-    """Names of the patients among `patient_ids` that the user may see, in one query (none when
-    no id is given): what a page of packages or events shows, instead of one look-up a row."""
-    ids = {pk for pk in patient_ids if pk is not None}
-    if not ids:
-        return {}
-    names = dict(Patient.objects.restrict(user).filter(pk__in=ids).values_list("pk", "name"))
-    audit.shown_patients(names)  # the answer names them: in the access log
-    return names
 
 
 class BodyMixin:
@@ -313,7 +298,7 @@ class PackageViewSet(
 
     def _packages(self, packages: list[Package]) -> list[dict]:
         context = self.get_serializer_context() | {
-            "patients": visible_patient_names(
+            "patients": selectors.visible_patient_names(
                 self.request.user, (p.used_for_patient_id for p in packages)
             )
         }
@@ -355,7 +340,7 @@ class PackageViewSet(
         """The trace: every step of the package, oldest first."""
         package = self.get_object()
         events = list(package.events.select_related("actor").order_by("at", "pk"))
-        patients = visible_patient_names(request.user, (e.patient_id for e in events))
+        patients = selectors.visible_patient_names(request.user, (e.patient_id for e in events))
         context = self.get_serializer_context() | {"patients": patients}
         return Response(s.PackageEventSerializer(events, many=True, context=context).data)
 
@@ -440,7 +425,7 @@ class SterilizationCycleViewSet(
             .values_list("pk", flat=True)
         )
         lines = [line for line in lines if line.package.pk in visible]
-        patients = visible_patient_names(
+        patients = selectors.visible_patient_names(
             request.user, (use.patient_id for line in lines for use in line.uses)
         )
         context = self.get_serializer_context() | {"patients": patients}

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import DetailView, ListView
 
-from alliance import audit, documents
+from alliance import documents
 from alliance.choices import Role
 from alliance.errors import DomainError
 from alliance.forms import add_service_errors
@@ -194,22 +194,12 @@ class PackageDetailView(PackagesAccessMixin, DetailView):
         )
         context.update(
             events=events,
-            visible_patients=visible_patient_ids(
+            visible_patients=selectors.visible_patient_ids(
                 self.request.user,
                 {e.patient_id for e in events} | {self.object.used_for_patient_id},
             ),
         )
         return context
-
-
-def visible_patient_ids(user, ids: set) -> set[int]:
-    """Of these patients, the ones the user may see by name (others show as hidden)."""
-    ids = {pk for pk in ids if pk is not None}
-    if not ids:
-        return set()
-    visible = set(Patient.objects.restrict(user).filter(pk__in=ids).values_list("pk", flat=True))
-    audit.shown_patients(visible)  # the page names them: in the access log
-    return visible
 
 
 class CycleListView(PackagesAccessMixin, ListView):
@@ -314,7 +304,7 @@ class CycleDetailView(PackagesAccessMixin, DetailView):
         context.update(
             lines=lines,
             used=sum(1 for line in lines if line.uses),
-            visible_patients=visible_patient_ids(user, patients),
+            visible_patients=selectors.visible_patient_ids(user, patients),
         )
         for name, form in self._forms(self.object).items():
             context.setdefault(name, form)
