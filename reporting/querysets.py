@@ -8,8 +8,7 @@ from django.db.models import Q
 
 from alliance.choices import Role
 from alliance.models import Alliance, Institution, Membership
-from alliance.querysets import RestrictedQuerySet
-from core.access import Scope
+from core.access import RestrictedQuerySet, Scope
 
 if TYPE_CHECKING:
     from alliance.models import StaffProfile

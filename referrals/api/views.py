@@ -9,9 +9,9 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from alliance.api.pagination import NewestFirstCursorPagination
-from alliance.api.views import RestrictedViewSetMixin
 from alliance.choices import Specialty
 from alliance.models import Patient
+from core.access import RestrictedViewSetMixin
 
 from .. import selectors, services
 from ..choices import ExamType, Service

@@ -17,8 +17,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from alliance.api.views import RestrictedViewSetMixin
-from core.access import row_for_user
+from core.access import RestrictedViewSetMixin, row_for_user
 
 from .. import selectors, services
 from ..filters import ExamOrderFilter, ImagingSlotFilter, PackageFilter, SterilizationCycleFilter
