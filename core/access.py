@@ -33,6 +33,7 @@ from alliance.api.permissions import ActionRulePermission
 PROFILE_ATTRIBUTE = "staff_profile"  # the one-to-one from the user to their staff profile
 
 T = TypeVar("T")
+_UNLOADED = object()  # a profile not looked up yet
 
 
 def profile_of(user) -> Any:
@@ -45,16 +46,24 @@ class Scope:
     is kept on the user object, which Django builds anew for every request). `memo()` keeps
     what a rule derives from it (the institutions a dashboard covers) for the same time."""
 
-    __slots__ = ("user", "profile", "everything", "key", "_fingerprint", "_memo")
+    __slots__ = ("user", "active", "everything", "key", "_profile", "_fingerprint", "_memo")
 
     def __init__(self, user) -> None:
         self.user = user
-        active = bool(getattr(user, "is_authenticated", False) and user.is_active)
-        self.everything = active and bool(getattr(user, "is_superuser", False))
-        self.profile = _load_profile(user) if active else None
-        self.key = ("user", user.pk) if active else ("anonymous",)
-        self._fingerprint = _fingerprint(user)  # after the profile is loaded: it counts
+        self.active = bool(getattr(user, "is_authenticated", False) and user.is_active)
+        self.everything = self.active and bool(getattr(user, "is_superuser", False))
+        self.key = ("user", user.pk) if self.active else ("anonymous",)
+        self._profile = _UNLOADED
+        self._fingerprint = _fingerprint(user)
         self._memo: dict[str, Any] = {}
+
+    @property
+    def profile(self) -> Any:
+        """The staff profile, loaded when first asked (the superuser's rows never ask)."""
+        if self._profile is _UNLOADED:
+            self._profile = _load_profile(self.user) if self.active else None
+            self._fingerprint = _fingerprint(self.user)  # the loaded profile counts
+        return self._profile
 
     @classmethod
     def of(cls, user) -> Scope:
@@ -96,9 +105,6 @@ def _fingerprint(user) -> tuple:
     state = getattr(user, "_state", None)
     profile = getattr(state, "fields_cache", {}).get(PROFILE_ATTRIBUTE, _UNLOADED)
     return (user.pk, user.is_active, getattr(user, "is_superuser", False), id(profile))
-
-
-_UNLOADED = object()
 
 
 def _load_profile(user) -> Any:

@@ -10,7 +10,7 @@ from django.test import RequestFactory
 from django.views.generic import ListView
 
 from alliance.choices import Role
-from alliance.models import District, Patient
+from alliance.models import Patient, WorkerHeartbeat
 from core.access import RestrictedMixin, Scope, restricted, row_for_user
 from tests.factories import staff_user
 
@@ -52,7 +52,7 @@ def test_restricted_restricts_what_is_not_and_refuses_what_cannot_be(world, clin
         world["station_patient"],
     }
     with pytest.raises(ImproperlyConfigured):
-        restricted(District.objects.all(), clinic_doctor)  # no restrict()
+        restricted(WorkerHeartbeat.objects.all(), clinic_doctor)  # no restrict()
 
 
 class EveryPatient(RestrictedMixin, ListView):
