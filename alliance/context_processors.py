@@ -1,6 +1,6 @@
 from django.utils.functional import SimpleLazyObject
 
-from .querysets import profile_of
+from core.access import profile_of
 
 
 def staff_profile(request) -> dict:

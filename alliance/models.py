@@ -387,6 +387,11 @@ class StaffProfile(models.Model):
     def patient_scope(self) -> InstitutionQuerySet:
         return patient_scope_for(self)
 
+    @property
+    def sees_no_rows(self) -> bool:
+        """The security auditor reads the access log, no record (core.access.Scope)."""
+        return self.role == Role.SECURITY_AUDITOR
+
 
 # The ciphertext stays out of the history; a changed number shows as a changed hash.
 @tracked("PatientHistory", exclude=["id_number"])

@@ -1,8 +1,5 @@
-"""Row-level visibility: every restricted model's queryset answers `restrict(user)`.
-
-The API and UI base classes apply it, so a view cannot forget it (STYLE.md, after NetBox's
-RestrictedQuerySet). A row the user may not see simply is not in the queryset: a 404, not a 403.
-"""
+"""Row-level visibility of alliance's models: each answers `restrict(user)` through its
+`visible_to(profile)`; the mechanism (`RestrictedQuerySet`, `profile_of`) is core.access's."""
 
 from __future__ import annotations
 
@@ -10,41 +7,18 @@ import datetime
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from django.db import models
 from django.db.models import Case, F, OrderBy, Q, Value, When
 from django.db.models.functions import Coalesce
 from django.db.models.lookups import In
 from django.utils import timezone
+
+from core.access import RestrictedQuerySet
 
 from .choices import Role
 from .fields import id_number_hash
 
 if TYPE_CHECKING:
     from .models import StaffProfile
-
-
-def profile_of(user) -> StaffProfile | None:
-    """The user's staff profile, or None for anonymous users and accounts without one."""
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
-        return None
-    try:
-        return user.staff_profile
-    except models.ObjectDoesNotExist:
-        return None
-
-
-class RestrictedQuerySet(models.QuerySet):
-    def restrict(self, user) -> RestrictedQuerySet:
-        if getattr(user, "is_superuser", False) and user.is_active:
-            return self
-        profile = profile_of(user)
-        if profile is None or profile.role == Role.SECURITY_AUDITOR:
-            return self.none()  # the security auditor reads the access log, no other row
-        return self.visible_to(profile)
-
-    def visible_to(self, profile: StaffProfile) -> RestrictedQuerySet:
-        """Reference data (institutions, departments, alliances) is visible to all staff."""
-        return self
 
 
 def tree_order() -> list[OrderBy]:

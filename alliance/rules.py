@@ -3,8 +3,9 @@
 import rules
 from django.conf import settings
 
+from core.access import profile_of
+
 from .choices import Role
-from .querysets import profile_of
 
 
 def has_role(*roles: str) -> rules.Predicate:

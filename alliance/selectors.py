@@ -11,12 +11,11 @@ from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.http import Http404
 from django.utils import translation
 
-from core import audit
+from core.access import profile_of, row_for_user
 
 from .choices import KIND_TIER, Role, Specialty, Tier, kinds_of_tier
 from .errors import IdentityNumberRegistered
 from .models import Alliance, Department, Institution, Membership, Patient, SpecialtyNetwork
-from .querysets import profile_of
 
 
 def per_thousand(numerator: int | None, population: int | None) -> Decimal | None:
@@ -106,28 +105,34 @@ def directory_queryset(user) -> QuerySet[Institution]:
     )
 
 
-def institution_for_user(user, pk: int) -> Institution:
+def institution_for_user(user, pk: int, *, for_update: bool = False) -> Institution:
     """Fetch and authorise together: an institution the user may not see is a 404."""
-    try:
-        return Institution.objects.restrict(user).select_related("district", "parent").get(pk=pk)
-    except (Institution.DoesNotExist, ValueError, TypeError) as exc:
-        raise Http404 from exc
+    institutions = Institution.objects.select_related("district", "parent")
+    return row_for_user(institutions, user, pk, for_update=for_update)
 
 
 def patient_for_user(user, pk: int, *, for_update: bool = False) -> Patient:
     """Fetch and authorise together (404), and name the record in the access log if the
     response shows it (core.audit.shown)."""
-    queryset = Patient.objects.restrict(user).select_related(
-        "home_institution", "signing_institution"
-    )
-    if for_update:
-        queryset = queryset.select_for_update()
-    try:
-        patient = queryset.get(pk=pk)
-    except (Patient.DoesNotExist, ValueError, TypeError) as exc:
-        raise Http404 from exc
-    audit.shown(patient)
-    return patient
+    patients = Patient.objects.select_related("home_institution", "signing_institution")
+    return row_for_user(patients, user, pk, for_update=for_update)
+
+
+def patient_choices(
+    user, *, find: str = "", picked: str = "", posted: bool = False, limit: int = 50
+) -> QuerySet[Patient]:
+    """The patients a form's picker offers (a new referral, a new order), by name: the matches
+    of a search (`find`) or the latest registered, and the one `picked` from a search. For a
+    posted form, only the posted one: what validating it needs, and all a re-shown form lists."""
+    visible = Patient.objects.restrict(user)
+    picked_id = int(picked) if str(picked).isdigit() and len(str(picked)) <= 9 else None
+    if posted:
+        return visible.filter(pk=picked_id).select_related("home_institution")
+    found = visible.search(find).order_by("name", "pk") if find else visible.order_by("-created_at")
+    ids = list(found.values_list("pk", flat=True)[:limit])
+    if picked_id is not None:
+        ids.append(picked_id)
+    return visible.filter(pk__in=ids).select_related("home_institution")
 
 
 def patient_by_identity_number(user, id_number: str) -> Patient:

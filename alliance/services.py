@@ -12,12 +12,12 @@ from django.utils.translation import gettext_lazy as _lazy
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from core import audit
+from core.access import profile_of
 from core.choices import AccessKind
 from core.errors import ActionNotAllowed
 
 from .errors import IdentityNumberRegistered
 from .models import Department, Patient
-from .querysets import profile_of
 from .validators import normalize_id_number
 
 PATIENT_FIELDS = (

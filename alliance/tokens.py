@@ -33,12 +33,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core import audit, twofactor
+from core.access import profile_of
 from core.choices import AccessKind
 from core.errors import ActionNotAllowed, DomainError
 
 from .choices import Role, Tier
 from .models import ApiToken, ApiTokenKind, Institution, StaffProfile
-from .querysets import profile_of
 
 PERSONAL_TOKEN_LIMIT = 10  # live personal tokens per user
 # The role a machine token's service account gets from the institution's tier.

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 from django.db.models import Case, IntegerField, Q, Value, When
 
 from alliance.choices import Role
-from alliance.querysets import RestrictedQuerySet
+from core.access import RestrictedQuerySet
 
 if TYPE_CHECKING:
     from alliance.models import StaffProfile

@@ -8,16 +8,14 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.http import Http404
 from django.utils import timezone
 
 from alliance.choices import Role, Specialty
 from alliance.models import Department, Institution, Patient, StaffProfile
-from alliance.querysets import profile_of
-from core import audit
+from core.access import profile_of, row_for_user
 
 from .choices import Direction, ExamType, Service, Status
-from .models import Referral
+from .models import FollowUpTask, Referral
 from .querysets import urgency_rank
 
 LIST_RELATED = (
@@ -30,17 +28,15 @@ def referrals_for(user) -> QuerySet[Referral]:
 
 
 def referral_for_user(user, pk, *, for_update: bool = False) -> Referral:
-    """Fetch and authorise together: a referral the user may not see is a 404."""
-    queryset = referrals_for(user)
-    if for_update:
-        # Lock the referral row only: PostgreSQL refuses FOR UPDATE on the nullable outer joins.
-        queryset = queryset.select_for_update(of=("self",))
-    try:
-        referral = queryset.get(pk=pk)
-    except (Referral.DoesNotExist, ValueError, TypeError) as exc:
-        raise Http404 from exc
-    audit.shown(referral)  # in the access log if the response shows it
-    return referral
+    """Fetch and authorise together: a referral the user may not see is a 404; in the access
+    log if the response shows it."""
+    return row_for_user(referrals_for(user), user, pk, for_update=for_update)
+
+
+def follow_up_for_user(user, pk, *, for_update: bool = False) -> FollowUpTask:
+    """One follow-up task the user may see, else 404."""
+    tasks = FollowUpTask.objects.select_related("patient", "referral", "institution")
+    return row_for_user(tasks, user, pk, for_update=for_update)
 
 
 def _received_by_own(user, queryset: QuerySet[Referral]) -> QuerySet[Referral]:

@@ -19,8 +19,8 @@ from django.utils.translation import gettext as _
 
 from alliance.choices import KIND_TIER, Role, Tier
 from alliance.models import Department, Institution, Patient
-from alliance.querysets import profile_of
 from core import outbox
+from core.access import profile_of
 from core.errors import ActionNotAllowed, IllegalTransition
 
 from .choices import (
@@ -632,7 +632,14 @@ def referral_refer_back(
     idempotency_key: str = "",
 ) -> tuple[Referral, bool]:  # fmt: skip
     """From a completed upward referral, start the downward one back to the referring
-    institution, pre-filled with the outcome summary and the follow-up plan."""
+    institution, pre-filled with the outcome summary and the follow-up plan. A retry with the
+    same idempotency key answers with the referral the first request created."""
+    if idempotency_key:
+        replayed = Referral.objects.filter(
+            referring_user=actor, idempotency_key=idempotency_key, returns_referral=referral
+        ).first()
+        if replayed is not None:
+            return replayed, False
     original = Referral.objects.select_for_update().get(pk=referral.pk)
     if RECEIVER not in sides_of(actor, original):
         raise ActionNotAllowed(_("Only the receiving institution may refer the patient back."))

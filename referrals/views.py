@@ -1,7 +1,7 @@
 """Referral pages: my referrals, the incoming worklist, new referral, detail, slip, actions."""
 
 from django.contrib import messages
-from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
+from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import redirect
@@ -13,10 +13,11 @@ from django_filters.views import FilterView
 
 from alliance import documents
 from alliance.forms import add_service_errors
-from alliance.models import Institution, Patient
-from alliance.querysets import profile_of
-from alliance.views import AuditedMixin, PatientSearchMixin
+from alliance.models import Institution
+from alliance.selectors import patient_choices
+from alliance.views import PatientSearchMixin
 from core import audit
+from core.access import RestrictedMixin, profile_of
 from core.choices import AccessKind
 from core.errors import DomainError
 from core.history import latest_changes
@@ -27,8 +28,8 @@ from .filters import ReferralFilter
 from .models import FollowUpTask, Referral, ReferralAttachment, ResponseLimitHistory
 
 
-class ReferralAccessMixin(AuditedMixin, LoginRequiredMixin, PermissionRequiredMixin):
-    """Referral pages: what each shows is in the access log (AuditedMixin)."""
+class ReferralAccessMixin(RestrictedMixin, PermissionRequiredMixin):
+    """Referral pages: their rows restricted, what each shows in the access log."""
 
     permission_required = "referrals.view_referral"
 
@@ -249,33 +250,22 @@ class ReferralActionView(ReferralAccessMixin, View):
         return redirect("referrals:detail", pk=referral.pk)
 
 
-class ReferralCreateView(PatientSearchMixin, LoginRequiredMixin, PermissionRequiredMixin, FormView):
+class ReferralCreateView(PatientSearchMixin, RestrictedMixin, PermissionRequiredMixin, FormView):
     """New referral: find the patient (ID number, phone or name), pick the target, submit."""
 
     permission_required = "referrals.add_referral"
     template_name = "referrals/referral_form.html"
     form_class = forms.ReferralForm
 
-    def _patients(self):
-        patients = Patient.objects.restrict(self.request.user).select_related("home_institution")
-        query = self.find
-        if query:
-            patients = patients.search(query)
-        return patients
-
     def _patient_choices(self):
-        """All visible patients validate a submitted referral; the page lists only the matches
-        of a search, or the latest 50 and the patient picked from a search."""
-        patients = self._patients()
-        if self.request.method == "POST" and not self.searching:
-            return patients
-        if self.find:
-            return patients
-        latest = list(patients.order_by("-created_at").values_list("pk", flat=True)[:50])
-        picked = self.request.GET.get("patient", "")
-        if picked.isdigit() and len(picked) <= 9:
-            latest.append(int(picked))
-        return patients.filter(pk__in=latest).order_by("-created_at")
+        """The matches of a search, or the latest 50 (newest first) and the patient picked from
+        a search; a submitted referral validates the posted one."""
+        posted = self.request.method == "POST" and not self.searching
+        source = self.request.POST if posted else self.request.GET
+        patients = patient_choices(
+            self.request.user, find=self.find, picked=source.get("patient", ""), posted=posted
+        )
+        return patients if posted or self.find else patients.order_by("-created_at")
 
     def get_form_kwargs(self):
         kwargs = super().get_form_kwargs()
@@ -305,7 +295,7 @@ class ReferralCreateView(PatientSearchMixin, LoginRequiredMixin, PermissionRequi
         patient_id = self.request.GET.get("patient") or self.request.POST.get("patient")
         context["targets"] = []
         if patient_id and str(patient_id).isdigit():
-            patient = self._patients().filter(pk=patient_id).first()
+            patient = patient_choices(self.request.user, picked=patient_id, posted=True).first()
             if patient is not None:
                 service = (
                     self.request.POST.get("service")
@@ -347,10 +337,9 @@ class FollowUpListView(ReferralAccessMixin, ListView):
     template_name = "referrals/followup_list.html"
     paginate_by = 50
 
-    def get_queryset(self):
+    def get_queryset(self):  # restricted by the base
         return (
-            FollowUpTask.objects.restrict(self.request.user)
-            .filter(done_at__isnull=True)
+            FollowUpTask.objects.filter(done_at__isnull=True)
             .select_related("patient", "referral", "institution")
             .order_by("due_on", "pk")
         )
@@ -363,9 +352,7 @@ class FollowUpListView(ReferralAccessMixin, ListView):
 
 class FollowUpDoneView(ReferralAccessMixin, View):
     def post(self, request, pk: int):
-        task = FollowUpTask.objects.restrict(request.user).filter(pk=pk).first()
-        if task is None:
-            raise Http404
+        task = selectors.follow_up_for_user(request.user, pk)
         try:
             services.follow_up_done(
                 actor=request.user, task=task, note=request.POST.get("note", "")
@@ -377,7 +364,7 @@ class FollowUpDoneView(ReferralAccessMixin, View):
         return redirect("referrals:follow-ups")
 
 
-class ResponseLimitsView(LoginRequiredMixin, PermissionRequiredMixin, FormView):
+class ResponseLimitsView(RestrictedMixin, PermissionRequiredMixin, FormView):
     """The alliance office sets how fast receivers must answer, per urgency."""
 
     permission_required = "referrals.change_responselimit"

@@ -13,7 +13,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from .choices import FactKind, JobKind, JobStatus, PeriodKind, ReferralDirection, VisitType
-from .querysets import IndicatorValueQuerySet
+from .querysets import IndicatorValueQuerySet, JobQuerySet
 
 
 class OutpatientVisit(models.Model):
@@ -236,6 +236,8 @@ class Job(models.Model):
     # JOB_HEARTBEAT_TIMEOUT_MINUTES has lost its worker and is marked failed by the sweeper.
     heartbeat_at = models.DateTimeField(_("last heartbeat"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    objects = JobQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("job")

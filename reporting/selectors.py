@@ -22,13 +22,13 @@ from django.utils import dateformat
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from alliance.choices import Role
 from alliance.models import Alliance, District, Institution, Membership
-from alliance.querysets import profile_of
+from core.access import profile_of, row_for_user
 
 from .choices import PeriodKind
 from .indicators import INDICATORS, Indicator
 from .models import IndicatorValue
+from .querysets import ALL, ALLIANCE, DISTRICT, NONE, reach_of
 
 # The figures of the alliance headline, its monthly charts and the office's service figures.
 HEADLINE = [
@@ -294,22 +294,23 @@ def dashboard_scope(user) -> Scope:
     """The user's scope in two queries (memberships with their alliances, then institutions),
     after the staff profile."""
     active = Membership.objects.active()
-    if user.is_superuser and user.is_active:
+    reach = reach_of(user)
+    if reach == ALL:
         memberships = list(active.select_related("alliance"))
         institutions = list(_institutions())
         alliances, members = _members(memberships, institutions)
         return Scope("all", alliances, members, institutions)
-    profile = profile_of(user)
-    if profile is None or profile.role == Role.SECURITY_AUDITOR:
+    if reach == NONE:
         return Scope("none")
-    if profile.role == Role.ALLIANCE_OFFICE:
+    profile = profile_of(user)
+    if reach == ALLIANCE:
         own = active.filter(institution_id=profile.institution_id).values("alliance_id")
         memberships = list(active.filter(alliance__in=own).select_related("alliance"))
         member_ids = {m.institution_id for m in memberships}
         institutions = list(_institutions().within(member_ids))
         alliances, members = _members(memberships, institutions)
         return Scope("alliance", alliances, members, institutions)
-    if profile.role == Role.BUREAU_VIEWER:
+    if reach == DISTRICT:
         district_id = profile.institution.district_id
         touching = active.filter(institution__district_id=district_id).values("alliance_id")
         memberships = list(active.filter(alliance__in=touching).select_related("alliance"))
@@ -324,18 +325,17 @@ def dashboard_scope(user) -> Scope:
 def may_view_institution(user, institution: Institution) -> bool:
     """The institution page: its own staff, the office of an alliance it belongs to, the
     bureau of its district, the superuser."""
-    if user.is_superuser and user.is_active:
-        return True
+    reach = reach_of(user)
+    if reach in (ALL, NONE):
+        return reach == ALL
     profile = profile_of(user)
-    if profile is None or profile.role == Role.SECURITY_AUDITOR:
-        return False
-    if profile.role == Role.ALLIANCE_OFFICE:
+    if reach == ALLIANCE:
         return (
             Institution.objects.in_alliances_of(profile.institution_id)
             .filter(pk=institution.pk)
             .exists()
         )
-    if profile.role == Role.BUREAU_VIEWER:
+    if reach == DISTRICT:
         return profile.institution.district_id == institution.district_id
     return profile.institution_id == institution.pk
 
@@ -601,17 +601,12 @@ def institution_charts(history: InstitutionHistory) -> dict:
 
 
 def jobs_for(user, kind: str):
-    """Jobs of one kind the user may follow: those the offices of the user's alliances started;
-    all of them for a superuser."""
+    """Jobs of one kind the user may follow (reporting.querysets.JobQuerySet)."""
     from .models import Job
 
-    jobs = Job.objects.filter(kind=kind)
-    if user.is_superuser and user.is_active:
-        return jobs
-    profile = profile_of(user)
-    if profile is None:
-        return jobs.none()
-    alliance = Institution.objects.in_alliances_of(profile.institution_id)
-    return jobs.filter(
-        Q(requested_by=user) | Q(requested_by__staff_profile__institution__in=alliance.values("pk"))
-    )
+    return Job.objects.restrict(user).filter(kind=kind)
+
+
+def job_for_user(user, pk, *, kind: str, for_update: bool = False):
+    """One job of the kind the user may follow, else 404 (fetch and authorise together)."""
+    return row_for_user(jobs_for(user, kind), user, pk, for_update=for_update)

@@ -30,6 +30,7 @@ from .models import (
     SharedCenter,
     SterilizationCycle,
 )
+from .selectors import places_for
 
 ALL = [("", _("All"))]
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -243,22 +244,6 @@ class SlotChoiceField(forms.ModelChoiceField):
             "day": f"{start:%Y-%m-%d}", "start": f"{start:%H:%M}", "end": f"{end:%H:%M}",
             "free": places_for(slot, self.priority_channel),
         }  # fmt: skip
-
-
-def free_places(slot: ImagingSlot) -> tuple[int, int]:
-    """(free to anyone, free only to the green channel) of a `with_bookings()` slot.
-
-    Green-channel bookings fill the reserved places first, then ordinary ones; ordinary
-    bookings only ever use ordinary places (as order_schedule counts them)."""
-    free_total = max(slot.capacity - slot.booked, 0)
-    ordinary_taken = slot.booked - slot.booked_priority
-    free_ordinary = min(free_total, max(slot.ordinary_capacity - ordinary_taken, 0))
-    return free_ordinary, free_total - free_ordinary
-
-
-def places_for(slot: ImagingSlot, priority_channel: bool) -> int:
-    ordinary, reserved = free_places(slot)
-    return ordinary + reserved if priority_channel else ordinary
 
 
 class ScheduleForm(forms.Form):

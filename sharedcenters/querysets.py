@@ -9,7 +9,7 @@ from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquer
 from django.db.models.functions import Coalesce
 
 from alliance.choices import Role
-from alliance.querysets import RestrictedQuerySet
+from core.access import RestrictedQuerySet
 
 if TYPE_CHECKING:
     from alliance.models import StaffProfile

@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.db.models import Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
+from django.utils import timezone
 
 from alliance.choices import Role
-from alliance.models import Institution, Membership, StaffProfile
-from alliance.querysets import profile_of
+from alliance.models import Institution, Membership, Patient, StaffProfile
 from core import audit
+from core.access import profile_of, row_for_user
 
 from .choices import OPEN_ORDER_STATUSES, CenterKind, PackageStatus
-from .models import ExamOrder, Package, PackageEvent, SharedCenter, SterilizationCycle
+from .models import (
+    ExamOrder,
+    ImagingSlot,
+    Package,
+    PackageEvent,
+    SharedCenter,
+    SterilizationCycle,
+    SupplyRequest,
+    SupplyRequestLine,
+)
 from .querysets import center_ids_of
 
 LIST_RELATED = ("center", "patient", "ordering_institution", "ordering_department", "slot")
@@ -47,28 +58,50 @@ def orders_for(user) -> QuerySet[ExamOrder]:
     return ExamOrder.objects.restrict(user).select_related(*LIST_RELATED)
 
 
-def order_for_user(user, pk) -> ExamOrder:
-    """Fetch and authorise together: an order the user may not see does not exist (404)."""
-    from django.http import Http404
+def order_for_user(user, pk, *, for_update: bool = False) -> ExamOrder:
+    """Fetch and authorise together: an order the user may not see does not exist (404); in
+    the access log if the response shows it."""
+    orders = orders_for(user).select_related(
+        "reported_by", "reviewed_by", "referral", "ordering_user", "critical_acknowledged_by",
+        "center__alliance", "center__institution",
+    )  # fmt: skip
+    return row_for_user(orders, user, pk, for_update=for_update)
 
-    try:
-        order = (
-            orders_for(user)
-            .select_related(
-                "reported_by",
-                "reviewed_by",
-                "referral",
-                "ordering_user",
-                "critical_acknowledged_by",
-                "center__alliance",
-                "center__institution",
-            )
-            .get(pk=int(pk))
-        )
-    except (ValueError, TypeError, ExamOrder.DoesNotExist) as exc:
-        raise Http404 from exc
-    audit.shown(order)  # in the access log if the response shows it
-    return order
+
+def package_for_user(user, pk, *, for_update: bool = False) -> Package:
+    packages = Package.objects.select_related(
+        "instrument_set__center", "owner", "location", "cycle", "used_for_patient"
+    )
+    return row_for_user(packages, user, pk, for_update=for_update)
+
+
+def cycle_for_user(user, pk, *, for_update: bool = False) -> SterilizationCycle:
+    cycles = SterilizationCycle.objects.select_related("center", "operator", "recalled_by")
+    return row_for_user(cycles, user, pk, for_update=for_update)
+
+
+REQUEST_LINES = Prefetch(
+    "lines", queryset=SupplyRequestLine.objects.with_dispatched().select_related("instrument_set")
+)
+
+
+def for_display(requests: QuerySet[SupplyRequest]) -> QuerySet[SupplyRequest]:
+    """With their totals and lines (dispatched counted per line): a fixed number of queries."""
+    return (
+        requests.with_totals()
+        .select_related("center", "requesting_institution", "department", "requested_by")
+        .prefetch_related(REQUEST_LINES)
+    )
+
+
+def supply_requests_for(user) -> QuerySet[SupplyRequest]:
+    return for_display(SupplyRequest.objects.restrict(user))
+
+
+def supply_request_for_user(user, pk, *, for_update: bool = False) -> SupplyRequest:
+    """Fetch and authorise together: a request the user may not see does not exist (404)."""
+    requests = supply_requests_for(user).select_related("cancelled_by")
+    return row_for_user(requests, user, pk, for_update=for_update)
 
 
 def center_worklist(user, center_id: int | None = None) -> QuerySet[ExamOrder]:
@@ -167,3 +200,71 @@ def recall_recipients(owner_ids: set[int], members):
         ),
         is_active=True,
     ).distinct()
+
+
+# --- slots and the green channel -------------------------------------------------------------
+
+
+def free_places(slot: ImagingSlot) -> tuple[int, int]:
+    """(free to anyone, free only to the green channel) of a slot with `booked` and
+    `booked_priority` (ImagingSlotQuerySet.with_bookings(), or counted under lock).
+
+    The green channel's rule, stated once: green-channel bookings fill the reserved places
+    first, then ordinary ones; ordinary bookings only ever use ordinary places."""
+    free_total = max(slot.capacity - slot.booked, 0)
+    ordinary_taken = slot.booked - slot.booked_priority
+    free_ordinary = min(free_total, max(slot.ordinary_capacity - ordinary_taken, 0))
+    return free_ordinary, free_total - free_ordinary
+
+
+def places_for(slot: ImagingSlot, priority_channel: bool) -> int:
+    """The places a booking of this channel may still take."""
+    ordinary, reserved = free_places(slot)
+    return ordinary + reserved if priority_channel else ordinary
+
+
+def with_places(slots: QuerySet[ImagingSlot], *, priority_channel: bool) -> QuerySet[ImagingSlot]:
+    """The slots where `places_for()` is above zero, in SQL (the same rule)."""
+    slots = slots.with_bookings().filter(booked__lt=F("capacity"))
+    if not priority_channel:
+        slots = slots.filter(
+            booked__lt=F("booked_priority") + F("capacity") - F("priority_reserved")
+        )
+    return slots
+
+
+def order_modality(order: ExamOrder) -> str | None:
+    return order.items.values_list("item__modality", flat=True).first()
+
+
+def bookable_slots(user, order: ExamOrder) -> QuerySet[ImagingSlot]:
+    """The slots the user may name for the order: visible to them, of its center and modality,
+    not yet begun. Whether a place is still free is the service's count, under lock."""
+    return ImagingSlot.objects.restrict(user).filter(
+        center_id=order.center_id, modality=order_modality(order), starts_at__gt=timezone.now()
+    )
+
+
+def center_colleagues(center: SharedCenter):
+    """Who may be named as the reviewer of a center's report: its active staff."""
+    return center.staff.filter(is_active=True)
+
+
+# --- patients named on package pages ---------------------------------------------------------
+
+
+def visible_patient_ids(user, ids) -> set[int]:
+    """Of these patients, the ones the user may see by name (others show as hidden); the page
+    names them, so they are in the access log."""
+    return set(visible_patient_names(user, ids))
+
+
+def visible_patient_names(user, patient_ids: Iterable[int | None]) -> dict[int, str]:
+    """Names of the patients among `patient_ids` that the user may see, in one query (none when
+    no id is given): what a page of packages or events shows, instead of one look-up a row."""
+    ids = {pk for pk in patient_ids if pk is not None}
+    if not ids:
+        return {}
+    names = dict(Patient.objects.restrict(user).filter(pk__in=ids).values_list("pk", "name"))
+    audit.shown_patients(names)  # the answer names them: in the access log
+    return names

@@ -27,7 +27,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from alliance.querysets import RestrictedQuerySet, profile_of
+from core.access import RestrictedQuerySet, profile_of
 
 
 @dataclass
@@ -67,8 +67,7 @@ class ReferenceField(serializers.PrimaryKeyRelatedField):
             return queryset
         # By id: restrict() may join (a center's staff) and repeat a row, which would make the
         # field's `get(pk=…)` fail with MultipleObjectsReturned.
-        visible = queryset.restrict(self.context["request"].user).values("pk")
-        return queryset.model._default_manager.filter(pk__in=visible)
+        return queryset.restrict(self.context["request"].user).by_id()
 
     def refused(self, rows: list[Model], refs: Refs) -> bool:
         """Whether any of the rows lies outside the scope (no scope: none does)."""

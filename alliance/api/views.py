@@ -7,7 +7,6 @@ from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.decorators import action, api_view
 from rest_framework.generics import GenericAPIView
-from rest_framework.permissions import SAFE_METHODS, IsAuthenticated
 from rest_framework.response import Response
 
 from alliance import selectors, services, tokens
@@ -21,9 +20,8 @@ from alliance.models import (
     Membership,
     Patient,
 )
-from alliance.querysets import profile_of
 from core import audit, twofactor
-from core.api.permissions import ActionRulePermission
+from core.access import RestrictedViewSetMixin, profile_of
 from core.api.throttling import IdentityNumberThrottle
 from core.choices import AccessKind
 
@@ -35,31 +33,6 @@ from .serializers import (
     PatientLookupSerializer,
     PatientSerializer,
 )
-
-
-class RestrictedViewSetMixin:
-    """Base of every API viewset: the queryset is always `restrict(request.user)`, and what a
-    read answers with is in the access log: the record of a detail (and of its GET actions:
-    events, attachments) or the records of a list's page, one row a request, patient data only
-    (core.audit.shown). Writes leave their own trail (events, change history)."""
-
-    permission_classes = [IsAuthenticated, ActionRulePermission]
-    action_permissions: dict[str, str] = {}
-
-    def get_queryset(self):
-        return super().get_queryset().restrict(self.request.user)
-
-    def get_object(self):
-        obj = super().get_object()
-        if self.request.method in SAFE_METHODS:
-            audit.shown(obj)
-        return obj
-
-    def paginate_queryset(self, queryset):
-        page = super().paginate_queryset(queryset)
-        if page is not None and self.request.method in SAFE_METHODS:
-            audit.shown(page)
-        return page
 
 
 class InstitutionViewSet(RestrictedViewSetMixin, viewsets.ReadOnlyModelViewSet):

@@ -2,7 +2,7 @@
 
 from .account import TwoFactorDisableView, TwoFactorSetupView, TwoFactorVerifyView
 from .audit import AccessLogView
-from .base import AuditedMixin, PatientSearchMixin, RestrictedMixin
+from .base import PatientSearchMixin
 from .contacts import ContactCardEditView
 from .pages import (
     HomeView,
@@ -24,10 +24,10 @@ from .tokens import (
 )
 
 __all__ = [
-    "AccessLogView", "AuditedMixin", "ContactCardEditView", "HomeView", "InstitutionDetailView",
+    "AccessLogView", "ContactCardEditView", "HomeView", "InstitutionDetailView",
     "InstitutionDirectoryView", "NotificationListView", "OfficeTokenRevokeView",
     "OfficeTokensView", "PatientCreateView", "PatientDetailView", "PatientListView",
     "PatientSearchMixin", "PatientUpdateView", "PersonalTokenRevokeView", "PersonalTokensView",
-    "RestrictedMixin", "TwoFactorDisableView", "TwoFactorSetupView", "TwoFactorVerifyView",
+    "TwoFactorDisableView", "TwoFactorSetupView", "TwoFactorVerifyView",
     "bad_request", "health", "page_not_found", "permission_denied", "server_error",
 ]  # fmt: skip

@@ -1,35 +1,6 @@
-"""Base classes of the alliance pages: row visibility, the access log of what a page shows,
-and the posted patient search."""
-
-from django.contrib.auth.mixins import LoginRequiredMixin
+"""The posted patient search of form pages (the access bases are core.access's)."""
 
 from core import audit
-
-
-class AuditedMixin:
-    """Base of every page that shows patient data: the record it opens (`get_object`) and the
-    rows of the list page it shows (`object_list`) are named in ONE access-log row per request
-    (core.audit.shown; records of no patient are left out). Pages that fetch their record
-    with a `*_for_user` selector are covered there."""
-
-    def get_object(self, queryset=None):
-        obj = super().get_object(queryset)
-        audit.shown(obj)
-        return obj
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        if "object_list" in context and "object" not in context:
-            # The page's rows: iterating fills the queryset's cache, the template reuses it.
-            audit.shown(context["object_list"])
-        return context
-
-
-class RestrictedMixin(AuditedMixin, LoginRequiredMixin):
-    """Base of every page that lists or shows rows: the queryset is `restrict(request.user)`."""
-
-    def get_queryset(self):
-        return super().get_queryset().restrict(self.request.user)
 
 
 class PatientSearchMixin:

@@ -4,7 +4,6 @@ own administrator or the alliance office."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import HttpResponse
@@ -12,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views import View
 
+from core.access import RestrictedMixin
 from core.errors import ActionNotAllowed
 
 from .. import selectors, services
@@ -20,7 +20,7 @@ from ..forms import ContactCardFormSet, add_service_errors
 FIELDS = services.DEPARTMENT_FIELDS
 
 
-class ContactCardEditView(LoginRequiredMixin, View):
+class ContactCardEditView(RestrictedMixin, View):
     template_name = "alliance/contact_cards.html"
 
     def dispatch(self, request, *args, **kwargs):

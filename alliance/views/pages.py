@@ -1,6 +1,5 @@
 """Home per role, the institution directory and detail, health, error pages, the inbox."""
 
-from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -9,17 +8,16 @@ from django.utils.translation import gettext as _
 from django.views.generic import DetailView, TemplateView
 from django_filters.views import FilterView
 
+from core.access import RestrictedMixin, profile_of
 from core.models import WorkerHeartbeat
 
 from .. import selectors, services
 from ..choices import Role
 from ..filters import InstitutionFilter
 from ..models import Alliance, Institution, Patient
-from ..querysets import profile_of
-from .base import RestrictedMixin
 
 
-class HomeView(LoginRequiredMixin, TemplateView):
+class HomeView(RestrictedMixin, TemplateView):
     template_name = "alliance/home.html"
 
     def get(self, request, *args, **kwargs):
@@ -128,7 +126,7 @@ def server_error(request):
     return _error(request, 500, _("Something went wrong on our side; the error has been logged."))
 
 
-class NotificationListView(LoginRequiredMixin, TemplateView):
+class NotificationListView(RestrictedMixin, TemplateView):
     """The inbox: the latest messages; opening it marks them read."""
 
     template_name = "alliance/notification_list.html"

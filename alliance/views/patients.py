@@ -1,27 +1,27 @@
 """Patient records: list with a posted search, registration, the record, changes."""
 
 from django.contrib import messages
-from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
+from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.generic import ListView, View
 
+from core.access import RestrictedMixin, profile_of
 from core.api.throttling import IdentityNumberThrottle, refused_message
 from core.errors import DomainError
 
 from .. import services
 from ..forms import PatientForm, add_service_errors
 from ..models import Patient
-from ..querysets import profile_of
 from ..selectors import patient_for_user, registrable_institutions, signing_institutions
-from .base import AuditedMixin, PatientSearchMixin
+from .base import PatientSearchMixin
 
 
-class PatientAccessMixin(AuditedMixin, LoginRequiredMixin, PermissionRequiredMixin):
+class PatientAccessMixin(RestrictedMixin, PermissionRequiredMixin):
     """Clinical staff and the alliance office; the health bureau and the auditor never. What a
-    page shows is in the access log (AuditedMixin)."""
+    page shows is in the access log (RestrictedMixin)."""
 
     permission_required = "alliance.view_patient"
 

@@ -8,9 +8,9 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from alliance.api.views import RestrictedViewSetMixin
 from alliance.choices import Specialty
 from alliance.models import Patient
+from core.access import RestrictedViewSetMixin
 from core.api.pagination import NewestFirstCursorPagination
 
 from .. import selectors, services
@@ -192,13 +192,7 @@ class ReferralViewSet(
         referral = self.get_object()
         data = self._body(s.ReferBackSerializer)
         key = self._idempotency_key()
-        if key:
-            # A client's retry answers with the referral its first request created, not a 409.
-            replayed = Referral.objects.filter(
-                referring_user=request.user, idempotency_key=key, returns_referral=referral
-            ).first()
-            if replayed is not None:
-                return self._answer(replayed)
+        # A client's retry answers with the referral its first request created (the service).
         back, created = services.referral_refer_back(
             actor=request.user, referral=referral, idempotency_key=key, **data
         )

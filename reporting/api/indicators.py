@@ -11,10 +11,12 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import ListAPIView
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from alliance.models import Institution
+from core.access import RestrictedViewSetMixin
 
 from ..indicators import INDICATORS
 from ..models import IndicatorValue
@@ -83,7 +85,7 @@ class IndicatorValueSerializer(serializers.ModelSerializer):
         return str(indicator.unit) if indicator else ""
 
 
-class IndicatorValueList(ListAPIView):
+class IndicatorValueList(RestrictedViewSetMixin, ListAPIView):
     """Computed indicator values the user may read: aggregates only, never patient rows.
 
     `value` is null when the denominator is zero: no value, not zero.
@@ -91,6 +93,7 @@ class IndicatorValueList(ListAPIView):
 
     serializer_class = IndicatorValueSerializer
     filter_backends: list = []
+    permission_classes = [IsAuthenticated]  # no viewset actions: no ActionRulePermission
 
     def get_queryset(self):
         params = self.request.query_params
@@ -145,8 +148,10 @@ class IndicatorValueList(ListAPIView):
         return super().get(request, *args, **kwargs)
 
 
-class IndicatorDefinitions(APIView):
+class IndicatorDefinitions(RestrictedViewSetMixin, APIView):
     """Every indicator with its definition: numerator, denominator, factor, unit and source."""
+
+    permission_classes = [IsAuthenticated]
 
     @extend_schema(operation_id="indicators_definitions", responses=DefinitionSerializer(many=True))
     def get(self, request) -> Response:

@@ -14,6 +14,8 @@ from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.access import RestrictedViewSetMixin
+
 from .. import selectors, tasks
 from ..choices import FactKind, JobKind, JobStatus
 from ..models import Job
@@ -41,7 +43,7 @@ def _flag(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-class FactImportView(APIView):
+class FactImportView(RestrictedViewSetMixin, APIView):
     """Import a file of facts: every row or none. Re-importing updates the same rows.
     `?dry_run=true` answers the preview without writing anything. The file is imported by a
     job in a worker, never in the web process; for a file up to 4 MB the request waits for the
@@ -151,7 +153,7 @@ def _runs_as_job(upload) -> bool:
     return ods or unzipped > settings.IMPORT_SYNC_MAX_UNZIPPED_BYTES
 
 
-class FactImportJobView(APIView):
+class FactImportJobView(RestrictedViewSetMixin, APIView):
     """An import job started through the API or the upload page: status, progress, result."""
 
     permission_classes = [IsAuthenticated]
@@ -159,13 +161,13 @@ class FactImportJobView(APIView):
     @extend_schema(operation_id="facts_import_job", responses={200: s.ImportJobSerializer})
     def get(self, request, pk: int):
         # A job the user may not follow is not disclosed: 404, for every role (not 403).
-        job = selectors.jobs_for(request.user, JobKind.IMPORT).filter(pk=pk).first()
-        if job is None or not may_import(request.user):
+        if not may_import(request.user):
             raise NotFound
+        job = selectors.job_for_user(request.user, pk, kind=JobKind.IMPORT)
         return Response(s.ImportJobSerializer(job).data)
 
 
-class FactImportJobRerunView(APIView):
+class FactImportJobRerunView(RestrictedViewSetMixin, APIView):
     """Run a failed import job again (its worker died, or a limit stopped it): 202."""
 
     permission_classes = [IsAuthenticated]
@@ -176,8 +178,8 @@ class FactImportJobRerunView(APIView):
             description=gettext_lazy("The job has not failed: it cannot be run again."))},
     )  # fmt: skip
     def post(self, request, pk: int):
-        job = selectors.jobs_for(request.user, JobKind.IMPORT).filter(pk=pk).first()
-        if job is None or not may_import(request.user):
+        if not may_import(request.user):
             raise NotFound
+        job = selectors.job_for_user(request.user, pk, kind=JobKind.IMPORT)
         job = job_rerun(actor=request.user, job=job)
         return Response(s.ImportJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)

@@ -45,8 +45,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from alliance.models import Institution
-from alliance.querysets import profile_of
 from core import outbox
+from core.access import profile_of
 from core.errors import ActionNotAllowed, IllegalTransition
 
 from .. import readers, tasks

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import rules
 from django import forms
-from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
+from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect
@@ -23,7 +23,7 @@ from django.views.generic import TemplateView
 
 from alliance import documents
 from alliance.choices import Tier
-from alliance.querysets import profile_of
+from core.access import RestrictedMixin, profile_of
 
 from .. import exports, selectors
 from ..indicators import INDICATORS
@@ -100,7 +100,7 @@ def _export_format(request) -> str | None:
     return fmt if fmt in exports.FORMATS else None
 
 
-class DashboardAccessMixin(LoginRequiredMixin, PermissionRequiredMixin):
+class DashboardAccessMixin(RestrictedMixin, PermissionRequiredMixin):
     def has_permission(self) -> bool:
         return rules.test_rule("reporting.reads_dashboards", self.request.user)
 
@@ -222,7 +222,7 @@ class DashboardView(DashboardAccessMixin, TemplateView):
 
 
 @method_decorator(never_cache, name="dispatch")
-class InstitutionDashboardView(LoginRequiredMixin, TemplateView):
+class InstitutionDashboardView(RestrictedMixin, TemplateView):
     """One institution's figures over time: every indicator with a value, year by year, and
     the months of the chosen year. Its staff, its alliance's office and its district's bureau
     may open it; anyone else gets a 404."""

@@ -6,16 +6,17 @@ from __future__ import annotations
 import codecs
 
 from django.contrib import messages
-from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
+from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.db.models import QuerySet
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import DetailView, ListView
 
+from core.access import RestrictedMixin, row_for_user
 from core.errors import DomainError
 
 from .. import selectors
@@ -53,7 +54,7 @@ def import_jobs_for(user) -> QuerySet[Job]:
     return selectors.jobs_for(user, JobKind.IMPORT)
 
 
-class ImportAccessMixin(LoginRequiredMixin, PermissionRequiredMixin):
+class ImportAccessMixin(RestrictedMixin, PermissionRequiredMixin):
     permission_required = "reporting.import_facts"
 
 
@@ -117,8 +118,10 @@ class ImportDetailView(ImportAccessMixin, DetailView):
     context_object_name = "job"
 
     def get_object(self, queryset=None):
-        return get_object_or_404(
-            import_jobs_for(self.request.user).select_related("requested_by"), pk=self.kwargs["pk"]
+        return row_for_user(
+            import_jobs_for(self.request.user).select_related("requested_by"),
+            self.request.user,
+            self.kwargs["pk"],
         )
 
     def get_template_names(self):
@@ -131,7 +134,7 @@ class ImportConfirmView(ImportAccessMixin, View):
     """The office has read the preview: import the file for real."""
 
     def post(self, request, pk: int):
-        job = get_object_or_404(import_jobs_for(request.user), pk=pk)
+        job = selectors.job_for_user(request.user, pk, kind=JobKind.IMPORT)
         try:
             services.import_job_confirm(actor=request.user, job=job)
         except DomainError as exc:
@@ -159,7 +162,7 @@ class ImportRerunView(ImportAccessMixin, View):
     """Run a failed import again (its worker died): the kept file is read once more."""
 
     def post(self, request, pk: int):
-        job = get_object_or_404(import_jobs_for(request.user), pk=pk)
+        job = selectors.job_for_user(request.user, pk, kind=JobKind.IMPORT)
         try:
             job_rerun(actor=request.user, job=job)
         except DomainError as exc:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
+from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import ValidationError
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -14,7 +14,7 @@ from django.views import View
 from django.views.generic import DetailView, ListView
 
 from alliance.models import Institution
-from alliance.querysets import profile_of
+from core.access import RestrictedMixin, profile_of, row_for_user
 from core.errors import DomainError
 
 from .. import selectors
@@ -43,7 +43,7 @@ class RecomputeForm(forms.Form):
         self.fields["institution"].queryset = institutions.in_tree_order()
 
 
-class RecomputeAccessMixin(LoginRequiredMixin, PermissionRequiredMixin):
+class RecomputeAccessMixin(RestrictedMixin, PermissionRequiredMixin):
     permission_required = "reporting.import_facts"  # the office that imports also recomputes
 
 
@@ -87,11 +87,12 @@ class RecomputeDetailView(RecomputeAccessMixin, DetailView):
     context_object_name = "job"
 
     def get_object(self, queryset=None):
-        return get_object_or_404(
+        return row_for_user(
             selectors.jobs_for(self.request.user, JobKind.RECOMPUTE).select_related(
                 "requested_by", "institution"
             ),
-            pk=self.kwargs["pk"],
+            self.request.user,
+            self.kwargs["pk"],
         )
 
     def get_template_names(self):
@@ -104,7 +105,7 @@ class RecomputeRerunView(RecomputeAccessMixin, View):
     """Run a failed recomputation again (its worker died, or it stopped on an error)."""
 
     def post(self, request, pk: int):
-        job = get_object_or_404(selectors.jobs_for(request.user, JobKind.RECOMPUTE), pk=pk)
+        job = selectors.job_for_user(request.user, pk, kind=JobKind.RECOMPUTE)
         try:
             job_rerun(actor=request.user, job=job)
         except DomainError as exc:

@@ -10,6 +10,7 @@ from alliance.api.serializers import PatientSummarySerializer
 from alliance.models import Department, Institution, Patient
 from referrals.models import Referral
 
+from .. import selectors
 from ..choices import (
     CenterKind,
     IndicatorResult,
@@ -68,13 +69,13 @@ def _slots_of_order(refs: Refs):
     order = refs.instance
     if order is None or order.center.kind != CenterKind.IMAGING:
         return None
-    return ImagingSlot.objects.filter(center_id=order.center_id)
+    return selectors.bookable_slots(refs.user, order)
 
 
 def _colleagues(refs: Refs):
     if refs.instance is None:
         return None
-    return refs.instance.center.staff.filter(is_active=True)
+    return selectors.center_colleagues(refs.instance.center)
 
 
 def _package_owners(refs: Refs):
@@ -391,13 +392,12 @@ class ImagingSlotSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
         read_only_fields = fields
 
-    # The same arithmetic as services.order_schedule: the reserve only limits ordinary patients.
+    # The green channel's rule (selectors.free_places): the reserve only limits ordinary patients.
     def get_available_ordinary(self, slot: ImagingSlot) -> int:
-        ordinary_taken = slot.booked - slot.booked_priority
-        return max(0, min(slot.ordinary_capacity - ordinary_taken, slot.capacity - slot.booked))
+        return selectors.places_for(slot, priority_channel=False)
 
     def get_available_priority(self, slot: ImagingSlot) -> int:
-        return max(0, slot.capacity - slot.booked)
+        return selectors.places_for(slot, priority_channel=True)
 
 
 # --- sterilization ---------------------------------------------------------------------------

@@ -8,8 +8,6 @@ ActionNotAllowed a 403. Changes of state are explicit actions, never a writable 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
@@ -19,9 +17,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from alliance.api.views import RestrictedViewSetMixin
-from alliance.models import Patient
-from core import audit
+from core.access import RestrictedViewSetMixin, row_for_user
 
 from .. import selectors, services
 from ..filters import ExamOrderFilter, ImagingSlotFilter, PackageFilter, SterilizationCycleFilter
@@ -58,17 +54,6 @@ RESULT_FIELDS = {
 }
 
 
-def visible_patient_names(user, patient_ids: Iterable[int | None]) -> dict[int, str]:
-    """Names of the patients among `patient_ids` that the user may see, in one query (none when
-    no id is given): what a page of packages or events shows, instead of one look-up a row."""
-    ids = {pk for pk in patient_ids if pk is not None}
-    if not ids:
-        return {}
-    names = dict(Patient.objects.restrict(user).filter(pk__in=ids).values_list("pk", "name"))
-    audit.shown_patients(names)  # the answer names them: in the access log
-    return names
-
-
 class BodyMixin:
     def _body(self, serializer_class, instance=None) -> dict:
         """The request body; `instance` is the row acted on, which bounds what the body may
@@ -95,9 +80,9 @@ class SharedCenterViewSet(RestrictedViewSetMixin, viewsets.ReadOnlyModelViewSet)
     def get_queryset(self) -> QuerySet[SharedCenter]:
         # restrict() ORs in a join on the center's staff, which repeats a center once per staff
         # member; selecting by id keeps one row each.
-        visible = super().get_queryset().values("pk")
+        visible = super().get_queryset()
         items = ServiceItem.objects.filter(is_active=True).order_by("code")
-        centers = SharedCenter.objects.filter(pk__in=visible).prefetch_related(
+        centers = visible.by_id().prefetch_related(
             Prefetch("items", queryset=items, to_attr="active_items")
         )
         # The list is what may be ordered from; a closed center still answers by id, for the
@@ -139,7 +124,8 @@ class ExamOrderViewSet(
 
     def _answer(self, order: ExamOrder, code: int = status.HTTP_200_OK) -> Response:
         # Read again with the list's joins: the service hands back its locked row without them.
-        fresh = self.queryset.all().get(pk=order.pk)
+        # Restricted like any read: an answer never shows a row the user may not see.
+        fresh = row_for_user(self.get_queryset(), self.request.user, order.pk, audited=False)
         return Response(
             s.ExamOrderDetailSerializer(fresh, context=self.get_serializer_context()).data,
             status=code,
@@ -231,7 +217,7 @@ class ExamOrderViewSet(
         """Correct an issued report: send the whole corrected report and a `reason`. The report
         it replaces stays readable in `report_versions`; the orderer acknowledges again."""
         order = self.get_object()
-        # The reviewer is a colleague at the center: the field's scope (OrderReportSerializer).
+        # The reviewer is a colleague at the center: the service checks, the field says so too.
         data = self._body(s.OrderAmendSerializer, order)
         return self._answer(services.order_amend(actor=request.user, order=order, **data))
 
@@ -280,8 +266,7 @@ class ImagingSlotViewSet(RestrictedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     def get_queryset(self) -> QuerySet[ImagingSlot]:
         # restrict() may join the center's staff; counting bookings over that join would count
         # each booking once per staff member, so the visible ids are a subquery instead.
-        visible = super().get_queryset().values("pk")
-        slots = ImagingSlot.objects.filter(pk__in=visible).with_bookings()
+        slots = super().get_queryset().by_id().with_bookings()
         if self.action == "list" and not self.request.query_params.get("starts_after"):
             slots = slots.filter(starts_at__gt=timezone.now())
         return slots
@@ -312,7 +297,7 @@ class PackageViewSet(
 
     def _packages(self, packages: list[Package]) -> list[dict]:
         context = self.get_serializer_context() | {
-            "patients": visible_patient_names(
+            "patients": selectors.visible_patient_names(
                 self.request.user, (p.used_for_patient_id for p in packages)
             )
         }
@@ -354,7 +339,7 @@ class PackageViewSet(
         """The trace: every step of the package, oldest first."""
         package = self.get_object()
         events = list(package.events.select_related("actor").order_by("at", "pk"))
-        patients = visible_patient_names(request.user, (e.patient_id for e in events))
+        patients = selectors.visible_patient_names(request.user, (e.patient_id for e in events))
         context = self.get_serializer_context() | {"patients": patients}
         return Response(s.PackageEventSerializer(events, many=True, context=context).data)
 
@@ -439,7 +424,7 @@ class SterilizationCycleViewSet(
             .values_list("pk", flat=True)
         )
         lines = [line for line in lines if line.package.pk in visible]
-        patients = visible_patient_names(
+        patients = selectors.visible_patient_names(
             request.user, (use.patient_id for line in lines for use in line.uses)
         )
         context = self.get_serializer_context() | {"patients": patients}
@@ -480,7 +465,7 @@ class SupplyRequestViewSet(
     }
 
     def _answer(self, request: SupplyRequest, code: int = status.HTTP_200_OK) -> Response:
-        fresh = self.queryset.all().get(pk=request.pk)
+        fresh = row_for_user(self.get_queryset(), self.request.user, request.pk, audited=False)
         return Response(s.SupplyRequestSerializer(fresh).data, status=code)
 
     @extend_schema(

@@ -20,10 +20,11 @@ from django.utils.translation import gettext as _
 
 from alliance.choices import Role
 from alliance.models import Department, Patient
-from alliance.querysets import profile_of
 from core import outbox
+from core.access import profile_of
 from core.errors import ActionNotAllowed, IllegalTransition
 
+from .. import selectors
 from ..choices import (
     DIAGNOSTIC_KINDS,
     ORDER_PREFIX,
@@ -304,7 +305,8 @@ def order_schedule(
     )
     if taken["total"] >= slot.capacity:
         raise IllegalTransition(_("This slot is full; choose another time."))
-    if not locked.priority_channel and taken["ordinary"] >= slot.ordinary_capacity:
+    slot.booked, slot.booked_priority = taken["total"], taken["total"] - taken["ordinary"]
+    if not selectors.places_for(slot, locked.priority_channel):  # the green channel's rule
         raise IllegalTransition(
             _("The remaining places of this slot are reserved for the alliance green channel.")
         )
@@ -408,6 +410,7 @@ def order_report(
     alerts the ordering department at once; the time to acknowledgement is then measured."""
     locked = _lock(order)
     _check(actor, locked, OrderAction.REPORT)  # who and when first, then what
+    _check_reviewer(locked, reviewed_by)
     rows, critical, critical_note = _clean_report(
         locked, results, impression, critical, critical_note
     )
@@ -427,6 +430,14 @@ def order_report(
     else:
         _queue(tasks.notify_orderer, order.pk, event.pk)
     return order
+
+
+def _check_reviewer(order: ExamOrder, reviewed_by) -> None:
+    """The reviewer of a report is a colleague at the center (the API's field says the same)."""
+    if reviewed_by is not None and not (
+        selectors.center_colleagues(order.center).filter(pk=reviewed_by.pk).exists()
+    ):
+        raise ValidationError({"reviewed_by": _("Choose a colleague of this center.")})
 
 
 @transaction.atomic
@@ -451,6 +462,7 @@ def order_amend(
     reason = (reason or "").strip()
     locked = _lock(order)
     _check(actor, locked, OrderAction.AMEND)
+    _check_reviewer(locked, reviewed_by)
     if not reason:
         raise ValidationError({"reason": _("Give the reason for amending the report.")})
     rows, critical, critical_note = _clean_report(

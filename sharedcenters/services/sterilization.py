@@ -20,8 +20,8 @@ from django.utils.translation import gettext as _
 
 from alliance.choices import Role
 from alliance.models import Department, Institution, Patient
-from alliance.querysets import profile_of
 from core import outbox
+from core.access import profile_of
 from core.errors import ActionNotAllowed, IllegalTransition
 
 from ..choices import (

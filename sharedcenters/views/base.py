@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import rules
-from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
+from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.http import HttpRequest
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from alliance.choices import Role
-from alliance.querysets import profile_of
 from alliance.rules import has_role, is_superuser
-from alliance.views import AuditedMixin
+from core.access import RestrictedMixin, profile_of
 
 from ..querysets import center_ids_of
 
@@ -19,17 +18,17 @@ from ..querysets import center_ids_of
 reads_dashboard = is_superuser | has_role(Role.CENTER_STAFF, Role.ALLIANCE_OFFICE)
 
 
-class OrdersAccessMixin(AuditedMixin, LoginRequiredMixin, PermissionRequiredMixin):
-    """Order pages: what each shows is in the access log (AuditedMixin)."""
+class OrdersAccessMixin(RestrictedMixin, PermissionRequiredMixin):
+    """Order pages: their rows restricted, what each shows in the access log."""
 
     permission_required = "sharedcenters.view_examorder"
 
 
-class PackagesAccessMixin(LoginRequiredMixin, PermissionRequiredMixin):
+class PackagesAccessMixin(RestrictedMixin, PermissionRequiredMixin):
     permission_required = "sharedcenters.view_package"
 
 
-class PredicateRequiredMixin(LoginRequiredMixin, PermissionRequiredMixin):
+class PredicateRequiredMixin(RestrictedMixin, PermissionRequiredMixin):
     """PermissionRequiredMixin over a `rules` predicate that is not a model permission."""
 
     predicate: rules.Predicate

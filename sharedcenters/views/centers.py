@@ -9,9 +9,9 @@ from django.utils import timezone
 from django.views.generic import ListView, TemplateView
 
 from alliance.choices import Role
-from alliance.querysets import profile_of
+from core.access import profile_of
 
-from .. import forms, selectors_dashboard
+from .. import forms, selectors, selectors_dashboard
 from ..choices import DIAGNOSTIC_KINDS, CenterKind
 from ..models import ExamOrder, ImagingSlot, ServiceItem, SharedCenter
 from .base import OrdersAccessMixin, PredicateRequiredMixin, reads_dashboard, staff_center_ids
@@ -23,10 +23,9 @@ class CenterListView(OrdersAccessMixin, ListView):
 
     template_name = "sharedcenters/center_list.html"
 
-    def get_queryset(self):
+    def get_queryset(self):  # restricted by the base
         return (
-            SharedCenter.objects.restrict(self.request.user)
-            .filter(is_active=True)
+            SharedCenter.objects.filter(is_active=True)
             .select_related("institution", "alliance")
             .prefetch_related(
                 Prefetch("items", queryset=ServiceItem.objects.filter(is_active=True))
@@ -74,7 +73,7 @@ class SlotBoardView(OrdersAccessMixin, TemplateView):
                 .order_by("starts_at", "modality")
             )
             for slot in slots:
-                free_ordinary, free_reserved = forms.free_places(slot)
+                free_ordinary, free_reserved = selectors.free_places(slot)
                 rows.append((slot, free_ordinary, free_reserved))
         context.update(
             form=form, centers=centers, center=center, day=day, rows=rows,

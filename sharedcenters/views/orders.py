@@ -7,9 +7,9 @@ import datetime
 
 import rules
 from django.contrib import messages
-from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
+from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.forms import BaseFormSet
 from django.forms import Form as DjangoForm
 from django.http import Http404, HttpRequest, HttpResponse
@@ -22,9 +22,10 @@ from django.views.generic import FormView, ListView
 
 from alliance import documents
 from alliance.forms import add_service_errors
-from alliance.models import Patient
-from alliance.views import AuditedMixin, PatientSearchMixin
+from alliance.selectors import patient_choices
+from alliance.views import PatientSearchMixin
 from core import audit
+from core.access import RestrictedMixin
 from core.errors import DomainError
 from referrals.models import Referral
 
@@ -97,7 +98,7 @@ class OrderListView(OrdersAccessMixin, ListView):
         return context
 
 
-class OrderCreateView(PatientSearchMixin, LoginRequiredMixin, PermissionRequiredMixin, FormView):
+class OrderCreateView(PatientSearchMixin, RestrictedMixin, PermissionRequiredMixin, FormView):
     """New order: the center first (its catalog then shows), the patient, the items."""
 
     permission_required = "sharedcenters.add_examorder"
@@ -116,18 +117,10 @@ class OrderCreateView(PatientSearchMixin, LoginRequiredMixin, PermissionRequired
         return diagnostic_centers(self.request.user).filter(pk=center_id).first()
 
     def _patients(self):
-        visible = Patient.objects.restrict(self.request.user)
-        if self.request.method == "POST" and not self.searching:
-            # Validation needs only the posted patient, and a re-shown form lists just that one.
-            return visible.filter(pk=self._param("patient") or None)
-        find = self.find
-        found = visible.order_by("-created_at")
-        if find:
-            found = found.search(find).order_by("name", "pk")
-        ids = list(found.values_list("pk", flat=True)[:50])
-        if self._param("patient"):
-            ids.append(int(self._param("patient")))
-        return visible.filter(pk__in=ids).select_related("home_institution")
+        return patient_choices(
+            self.request.user, find=self.find, picked=self._param("patient"),
+            posted=self.request.method == "POST" and not self.searching,
+        )  # fmt: skip
 
     def get_form_kwargs(self):
         kwargs = super().get_form_kwargs()
@@ -201,25 +194,12 @@ class OrderCreateView(PatientSearchMixin, LoginRequiredMixin, PermissionRequired
 
 def available_slots(user, order: ExamOrder) -> QuerySet[ImagingSlot]:
     """Future slots of the order's center and modality with a place this patient may take."""
-    modality = order.items.values_list("item__modality", flat=True).first()
-    now = timezone.now()
-    slots = (
-        ImagingSlot.objects.restrict(user)
-        .filter(
-            center_id=order.center_id,
-            modality=modality,
-            starts_at__gt=now,
-            starts_at__lte=now + SLOT_HORIZON,
-        )
-        .with_bookings()
-        .filter(booked__lt=F("capacity"))
-        .order_by("starts_at")
+    soon = selectors.bookable_slots(user, order).filter(
+        starts_at__lte=timezone.now() + SLOT_HORIZON
     )
-    if not order.priority_channel:
-        slots = slots.filter(
-            booked__lt=F("booked_priority") + F("capacity") - F("priority_reserved")
-        )
-    return slots
+    return selectors.with_places(soon, priority_channel=order.priority_channel).order_by(
+        "starts_at"
+    )
 
 
 def action_form(
@@ -355,7 +335,7 @@ SERVICES = {
 }
 
 
-class OrderActionView(LoginRequiredMixin, PermissionRequiredMixin, View):
+class OrderActionView(RestrictedMixin, PermissionRequiredMixin, View):
     """POST /centers/orders/<pk>/<action>/: one action through its service. An incomplete form
     re-shows the detail with the errors and what was typed; a refused action is a message."""
 
@@ -391,7 +371,7 @@ class OrderActionView(LoginRequiredMixin, PermissionRequiredMixin, View):
 # --- the center's worklist -------------------------------------------------------------------
 
 
-class WorklistView(AuditedMixin, LoginRequiredMixin, PermissionRequiredMixin, ListView):
+class WorklistView(RestrictedMixin, PermissionRequiredMixin, ListView):
     """Open orders of the user's centers, urgent first; scan an order number to receive it."""
 
     template_name = "sharedcenters/worklist.html"

@@ -8,10 +8,10 @@ import datetime
 
 import rules
 from django.contrib import messages
-from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
+from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Case, Count, F, Prefetch, Q, QuerySet, Value, When
-from django.http import Http404, HttpResponse
+from django.db.models import Case, Count, F, Q, Value, When
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -22,8 +22,7 @@ from alliance import documents
 from alliance.choices import Role
 from alliance.forms import add_service_errors
 from alliance.models import Institution, Patient
-from alliance.querysets import profile_of
-from core import audit
+from core.access import RestrictedMixin, profile_of, row_for_user
 from core.errors import DomainError
 
 from .. import forms, selectors, services
@@ -41,7 +40,6 @@ from ..models import (
     SharedCenter,
     SterilizationCycle,
     SupplyRequest,
-    SupplyRequestLine,
 )
 from ..selectors import alliance_members_of, request_centers, sterilization_centers
 from ..services.sterilization import CENTER, MEMBER
@@ -184,17 +182,7 @@ class PackageDetailView(PackagesAccessMixin, DetailView):
     context_object_name = "package"
 
     def get_object(self, queryset=None):
-        package = (
-            Package.objects.restrict(self.request.user)
-            .select_related(
-                "instrument_set__center", "owner", "location", "cycle", "used_for_patient"
-            )
-            .filter(pk=self.kwargs["pk"])
-            .first()
-        )
-        if package is None:
-            raise Http404
-        return package
+        return selectors.package_for_user(self.request.user, self.kwargs["pk"])
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -205,22 +193,12 @@ class PackageDetailView(PackagesAccessMixin, DetailView):
         )
         context.update(
             events=events,
-            visible_patients=visible_patient_ids(
+            visible_patients=selectors.visible_patient_ids(
                 self.request.user,
                 {e.patient_id for e in events} | {self.object.used_for_patient_id},
             ),
         )
         return context
-
-
-def visible_patient_ids(user, ids: set) -> set[int]:
-    """Of these patients, the ones the user may see by name (others show as hidden)."""
-    ids = {pk for pk in ids if pk is not None}
-    if not ids:
-        return set()
-    visible = set(Patient.objects.restrict(user).filter(pk__in=ids).values_list("pk", flat=True))
-    audit.shown_patients(visible)  # the page names them: in the access log
-    return visible
 
 
 class CycleListView(PackagesAccessMixin, ListView):
@@ -285,15 +263,7 @@ class CycleDetailView(PackagesAccessMixin, DetailView):
     context_object_name = "cycle"
 
     def get_object(self, queryset=None):
-        cycle = (
-            SterilizationCycle.objects.restrict(self.request.user)
-            .select_related("center", "operator", "recalled_by")
-            .filter(pk=self.kwargs["pk"])
-            .first()
-        )
-        if cycle is None:
-            raise Http404
-        return cycle
+        return selectors.cycle_for_user(self.request.user, self.kwargs["pk"])
 
     def _may_change(self, cycle: SterilizationCycle) -> bool:
         user = self.request.user
@@ -333,7 +303,7 @@ class CycleDetailView(PackagesAccessMixin, DetailView):
         context.update(
             lines=lines,
             used=sum(1 for line in lines if line.uses),
-            visible_patients=visible_patient_ids(user, patients),
+            visible_patients=selectors.visible_patient_ids(user, patients),
         )
         for name, form in self._forms(self.object).items():
             context.setdefault(name, form)
@@ -382,34 +352,9 @@ class CycleDetailView(PackagesAccessMixin, DetailView):
 
 # --- supply requests (申领) ---------------------------------------------------------------------
 
-REQUEST_LINES = Prefetch(
-    "lines", queryset=SupplyRequestLine.objects.with_dispatched().select_related("instrument_set")
-)
 
-
-class SupplyRequestsAccessMixin(LoginRequiredMixin, PermissionRequiredMixin):
+class SupplyRequestsAccessMixin(RestrictedMixin, PermissionRequiredMixin):
     permission_required = "sharedcenters.view_supplyrequest"
-
-
-def for_display(requests: QuerySet[SupplyRequest]) -> QuerySet[SupplyRequest]:
-    """With their totals and lines (dispatched counted per line): a fixed number of queries."""
-    return (
-        requests.with_totals()
-        .select_related("center", "requesting_institution", "department", "requested_by")
-        .prefetch_related(REQUEST_LINES)
-    )
-
-
-def supply_requests_for(user) -> QuerySet[SupplyRequest]:
-    return for_display(SupplyRequest.objects.restrict(user))
-
-
-def supply_request_for_user(user, pk) -> SupplyRequest:
-    """Fetch and authorise together: a request the user may not see does not exist (404)."""
-    found = supply_requests_for(user).select_related("cancelled_by").filter(pk=pk).first()
-    if found is None:
-        raise Http404
-    return found
 
 
 def mark_on_shelf(requests: list[SupplyRequest]) -> None:
@@ -463,7 +408,7 @@ class SupplyRequestListView(SupplyRequestsAccessMixin, ListView):
         )
         self.filter_form = forms.SupplyRequestFilterForm(self.request.GET)
         self.status = self.filter_form.values().get("status", "")
-        requests = for_display(visible)
+        requests = selectors.for_display(visible)
         if self.status:
             requests = requests.filter(status=self.status)
         if not self.serves:
@@ -499,7 +444,7 @@ def may_request(user) -> bool:
     return rules.has_perm("sharedcenters.add_supplyrequest", user)
 
 
-class SupplyRequestCreateView(LoginRequiredMixin, PermissionRequiredMixin, View):
+class SupplyRequestCreateView(RestrictedMixin, PermissionRequiredMixin, View):
     """A member asks the sterilization center for packages: a row per set."""
 
     template_name = "sharedcenters/supply_request_form.html"
@@ -579,11 +524,11 @@ class SupplyRequestDetailView(SupplyRequestsAccessMixin, View):
         }
 
     def get(self, request, pk: int) -> HttpResponse:
-        supply_request = supply_request_for_user(request.user, pk)
+        supply_request = selectors.supply_request_for_user(request.user, pk)
         return render(request, self.template_name, self._context(supply_request))
 
     def post(self, request, pk: int) -> HttpResponse:
-        supply_request = supply_request_for_user(request.user, pk)
+        supply_request = selectors.supply_request_for_user(request.user, pk)
         op = request.POST.get("op", "")
         sides = services.supply_request_sides(request.user, supply_request)
         if op == "cancel" and MEMBER in sides:
@@ -621,7 +566,10 @@ class SupplyRequestDetailView(SupplyRequestsAccessMixin, View):
                 messages.error(self.request, exc.message)
                 return redirect("sharedcenters:supply-request-detail", pk=supply_request.pk)
             else:
-                fresh = SupplyRequest.objects.get(pk=supply_request.pk)
+                # Read again as the user may see it: the service changed its status.
+                fresh = row_for_user(
+                    SupplyRequest.objects.all(), self.request.user, supply_request.pk
+                )
                 message = _("%(count)d packages dispatched against %(number)s.") % {
                     "count": len(moved), "number": supply_request.number}  # fmt: skip
                 if fresh.status == SupplyRequestStatus.FULFILLED:

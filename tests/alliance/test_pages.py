@@ -11,7 +11,7 @@ from django.urls import reverse
 from alliance.choices import InstitutionKind, Role, Specialty
 from alliance.demo import ACCOUNTS, DEMO_PASSWORD, load_demo
 from alliance.models import AccessLog, Patient, SpecialtyNetwork
-from alliance.querysets import profile_of
+from core.access import profile_of
 from core.models import OutboxMessage, WorkerHeartbeat
 from tests.kit.factories import (
     DepartmentFactory,

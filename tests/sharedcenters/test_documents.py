@@ -31,6 +31,7 @@ def test_the_exam_report_names_its_reviewer_and_has_the_signature_lines(
     reviewer = staff_user(Role.CENTER_STAFF, hospital, username="lab_reviewer")
     reviewer.first_name, reviewer.last_name = "敏", "王"
     reviewer.save()
+    centers["lab"].staff.add(reviewer)  # a reviewer is a colleague at the center (the service)
     order = lab_order_in("in_progress")
     order = services.order_report(
         actor=center_staff, order=order, results=NORMAL_RESULTS, reviewed_by=reviewer
