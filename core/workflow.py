@@ -156,11 +156,14 @@ class Machine:
             if token is not None:
                 _memo.reset(token)
 
-    def refusal(self, actor, obj, action: str) -> DomainError | None:
+    def refusal(self, actor, obj, action: str, *, sides=None) -> DomainError | None:
         """Why `actor` may not take `action` on `obj` now, or None. The actor's side first, then
-        the state: the same answer whatever else the request holds."""
+        the state: the same answer whatever else the request holds. A caller that has the
+        actor's sides already passes them (`sides=`): they are not looked up again."""
         t = self.transitions[action]
         with self._remembering():
+            if sides is not None:
+                _memo.get()[(id(self), id(actor), id(obj))] = set(sides)
             if not self._sides_predicate(t).test(actor, obj):
                 return ActionNotAllowed(str(t.forbidden or self._forbidden(t)))
             if t.when is not None and not t.when(obj):
@@ -174,8 +177,8 @@ class Machine:
                 return ActionNotAllowed(str(t.forbidden or self._forbidden(t)))
         return None
 
-    def can(self, actor, obj, action: str) -> bool:
-        return self.refusal(actor, obj, action) is None
+    def can(self, actor, obj, action: str, *, sides=None) -> bool:
+        return self.refusal(actor, obj, action, sides=sides) is None
 
     def allowed_actions(self, actor, obj) -> list[str]:
         """The actions `actor` may take on `obj` now, in table order: the buttons."""
@@ -246,7 +249,9 @@ class Machine:
     ) -> list[models.Model]:  # fmt: skip
         """Take `action` on many locked and checked rows at once (a batch scan): `apply(obj)`
         sets each row's other changes; rows alike are written by one UPDATE of `fields` per
-        distinct outcome (usually one), and one event per row by one INSERT."""
+        distinct outcome (usually one), and one event per row by one INSERT. Call it inside
+        the caller's transaction, the one that locked the rows (no savepoint of its own: a
+        batch's query count is pinned)."""
         at = at or timezone.now()
         t = self.transitions[action]
         events = []
@@ -260,12 +265,9 @@ class Machine:
         outcomes: dict[tuple, list[int]] = defaultdict(list)
         for obj in objs:
             outcomes[tuple(getattr(obj, name) for name in fields)].append(obj.pk)
-        with transaction.atomic():
-            for values, pks in outcomes.items():
-                self.model.objects.filter(pk__in=pks).update(
-                    **dict(zip(fields, values, strict=True))
-                )
-            return type(events[0]).objects.bulk_create(events) if events else []
+        for values, pks in outcomes.items():
+            self.model.objects.filter(pk__in=pks).update(**dict(zip(fields, values, strict=True)))
+        return type(events[0]).objects.bulk_create(events) if events else []
 
     def event(self, obj, action: str, actor, from_status: str, *, note="", at=None, data=None,
               **extra) -> models.Model:  # fmt: skip

@@ -222,10 +222,13 @@ def lock_request(request: SupplyRequest) -> SupplyRequest:
 
 
 def _nothing_dispatched(request: SupplyRequest) -> bool:
-    # Asked of an open request only: the query runs when the state alone allows the cancel.
-    return request.status != SupplyRequestStatus.SUBMITTED or not (
-        request.package_events.filter(to_status=P.DISPATCHED).exists()
-    )
+    # Asked of an open request only; a request read `with_totals()` has the count already.
+    if request.status != SupplyRequestStatus.SUBMITTED:
+        return True
+    sent = getattr(request, "dispatched", None)
+    if sent is None:
+        return not request.package_events.filter(to_status=P.DISPATCHED).exists()
+    return sent == 0
 
 
 def _why_not_cancel(request: SupplyRequest) -> str:

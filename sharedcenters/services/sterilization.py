@@ -324,9 +324,7 @@ def cycle_recall(*, actor, cycle: SterilizationCycle, reason: str) -> Sterilizat
     )
     for package in to_block:
         package.updated_at = now
-    PACKAGES.run_batch(
-        actor, to_block, BLOCK, fields=("status", "updated_at"), note=reason, at=now
-    )
+    PACKAGES.run_batch(actor, to_block, BLOCK, fields=("status", "updated_at"), note=reason, at=now)
     from .. import tasks
 
     outbox.enqueue(tasks.notify_recall, cycle.pk, event.pk)

@@ -569,7 +569,7 @@ class SupplyRequestDetailView(SupplyRequestsAccessMixin, View):
             .select_related("package__instrument_set", "actor")
             .order_by("at", "pk"),
             "may_cancel": user.has_perm("sharedcenters.change_supplyrequest")
-            and SUPPLY_REQUESTS.can(user, supply_request, CANCEL),
+            and SUPPLY_REQUESTS.can(user, supply_request, CANCEL, sides=sides),
             "dispatch_form": (dispatch_form or forms.SupplyDispatchForm())
             if center_side and is_open
             else None,
