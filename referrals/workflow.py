@@ -162,3 +162,4 @@ FOLLOW_UP = Machine(
     field=None,  # done when it has `done_at`: no status column to keep in step
     state=lambda task: DONE if task.done_at is not None else OPEN,
 )
+FOLLOW_UP.add_rules("referrals.followuptask")

@@ -189,6 +189,7 @@ PACKAGES = Machine(
     labels=lambda action: PackageAction(action).label if action != BLOCK else action,
     side_labels={MEMBER: gettext_lazy("member"), CENTER: gettext_lazy("center")},
 )
+PACKAGES.add_rules("sharedcenters.package")
 # The steps a batch scan takes.
 PACKAGE_MOVES = {action: t for action, t in PACKAGE_TRANSITIONS.items() if t.scan}
 
@@ -260,6 +261,7 @@ SUPPLY_REQUESTS = Machine(
     illegal=gettext_lazy("Request %(number)s is %(status)s; it cannot be cancelled."),
     side_labels={MEMBER: gettext_lazy("member"), CENTER: gettext_lazy("center")},
 )
+SUPPLY_REQUESTS.add_rules("sharedcenters.supplyrequest")
 
 
 # --- sterilization cycles ----------------------------------------------------------------------
@@ -317,3 +319,4 @@ CYCLES = Machine(
     side_labels={CENTER: gettext_lazy("center")},
     labels=str,
 )
+CYCLES.add_rules("sharedcenters.sterilizationcycle")

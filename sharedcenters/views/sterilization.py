@@ -584,7 +584,7 @@ class SupplyRequestDetailView(SupplyRequestsAccessMixin, View):
         supply_request = supply_request_for_user(request.user, pk)
         op = request.POST.get("op", "")
         sides = services.supply_request_sides(request.user, supply_request)
-        if op == "cancel" and SUPPLY_REQUESTS.who(CANCEL).test(request.user, supply_request):
+        if op == "cancel" and sides & SUPPLY_REQUESTS.transitions[CANCEL].sides:
             return self._cancel(supply_request)
         if op == "dispatch" and CENTER in sides:
             return self._dispatch(supply_request)

@@ -460,3 +460,20 @@ def test_the_status_scan_finds_what_it_looks_for():
     for line in ("x.status == 'a'", "qs.filter(status='a')", "Event(to_status='a')",
                  "qs.update(from_status=1)"):  # fmt: skip
         assert not STATUS_WRITE.search(line), line
+
+
+RULE_PREFIXES = {
+    REFERRAL: "referrals.referral", FOLLOW_UP: "referrals.followuptask",
+    ORDERS: "sharedcenters.examorder", PACKAGES: "sharedcenters.package",
+    SUPPLY_REQUESTS: "sharedcenters.supplyrequest", CYCLES: "sharedcenters.sterilizationcycle",
+}  # fmt: skip
+
+
+def test_every_action_of_every_machine_is_a_named_rule():
+    missing = [
+        f"{prefix}.{action}"
+        for machine, prefix in RULE_PREFIXES.items()
+        for action in machine.transitions
+        if not rules.rule_exists(f"{prefix}.{action}")
+    ]
+    assert not missing
