@@ -28,6 +28,7 @@ from django.db import models
 from django.http import Http404
 from rest_framework.permissions import SAFE_METHODS, IsAuthenticated
 
+from core import audit
 from core.api.permissions import ActionRulePermission
 
 PROFILE_ATTRIBUTE = "staff_profile"  # the one-to-one from the user to their staff profile
@@ -181,10 +182,6 @@ def row_for_user(queryset, user, pk, *, for_update: bool = False, audited: bool 
 
 
 def _shown(objects, **kwargs) -> None:
-    """audit.shown(): the access log's module imports the models, whose querysets import this
-    one, so it is looked up when first needed. (It moves to core.audit in this issue.)"""
-    from core import audit
-
     audit.shown(objects, **kwargs)
 
 

@@ -8,7 +8,9 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from alliance.models import Department, Institution, Patient
+from core.events import Event
 from core.history import tracked
+from core.numbering import Counter
 
 from .choices import (
     OPEN_STATUSES,
@@ -216,11 +218,10 @@ class ResponseLimit(models.Model):
         return f"{self.get_urgency_display()}: {self.minutes} min"
 
 
-class DailyCounter(models.Model):
+class DailyCounter(Counter):
     """Last referral number issued on each day: numbers are gap-free and never reused."""
 
     day = models.DateField(unique=True)
-    last = models.PositiveIntegerField(default=0)
 
     class Meta:
         verbose_name = _("referral number counter")
@@ -308,3 +309,20 @@ class FollowUpTask(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.due_on}"
+
+
+class FollowUpEvent(Event):
+    """A step of a follow-up task (its recording as done): who, when, with what note."""
+
+    task = models.ForeignKey(
+        FollowUpTask, verbose_name=_("follow-up task"), on_delete=models.CASCADE,
+        related_name="events",
+    )  # fmt: skip
+
+    class Meta(Event.Meta):
+        verbose_name = _("follow-up event")
+        verbose_name_plural = _("follow-up events")
+        indexes = [models.Index(fields=["task", "at"], name="followup_event_timeline")]
+
+    def __str__(self) -> str:
+        return f"{self.task} {self.action}"

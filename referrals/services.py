@@ -9,7 +9,6 @@ delivery never rolls back the referral, and retried by its sweeper, so none is l
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -19,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from alliance.choices import KIND_TIER, Role, Tier
 from alliance.models import Department, Institution, Patient
-from core import outbox
+from core import numbering, outbox
 from core.access import profile_of
 from core.errors import ActionNotAllowed, IllegalTransition
 
@@ -43,107 +42,16 @@ from .models import (
 )
 from .querysets import referral_scope
 from .validators import check_sending_department, receiving_departments, referral_targets
+from .workflow import FOLLOW_UP, RECEIVER, REFERRAL, SENDER, SYSTEM, TRANSITIONS, sides_of
 
-SENDER, RECEIVER, SYSTEM = "sender", "receiver", "system"
-
-
-@dataclass(frozen=True)
-class Transition:
-    sources: frozenset[str]
-    target: str
-    side: str
-
-
-def _t(sources: set[str], target: str, side: str) -> Transition:
-    return Transition(frozenset(sources), target, side)
-
-
-CANCELLABLE = {
-    Status.DRAFT, Status.SUBMITTED, Status.INFO_REQUESTED, Status.ACCEPTED, Status.SCHEDULED,
-}  # fmt: skip
-TRANSITIONS: dict[str, Transition] = {
-    Action.SUBMIT: _t({Status.DRAFT, Status.INFO_REQUESTED}, Status.SUBMITTED, SENDER),
-    Action.ACCEPT: _t({Status.SUBMITTED}, Status.ACCEPTED, RECEIVER),
-    Action.REQUEST_INFO: _t({Status.SUBMITTED}, Status.INFO_REQUESTED, RECEIVER),
-    Action.REJECT: _t({Status.SUBMITTED}, Status.REJECTED, RECEIVER),
-    Action.REDIRECT: _t({Status.SUBMITTED}, Status.SUBMITTED, RECEIVER),
-    Action.SCHEDULE: _t({Status.ACCEPTED, Status.SCHEDULED}, Status.SCHEDULED, RECEIVER),
-    Action.ARRIVE: _t({Status.ACCEPTED, Status.SCHEDULED}, Status.ARRIVED, RECEIVER),
-    Action.COMPLETE: _t({Status.ARRIVED}, Status.COMPLETED, RECEIVER),
-    Action.NO_SHOW: _t({Status.SCHEDULED}, Status.NO_SHOW, RECEIVER),
-    Action.CANCEL: _t(CANCELLABLE, Status.CANCELLED, SENDER),
-    Action.EXPIRE: _t({Status.SUBMITTED}, Status.EXPIRED, SYSTEM),
-}
-
-# An emergency patient may reach the hospital before anyone has clicked "accept".
-EMERGENCY_ARRIVAL_SOURCES = frozenset({Status.SUBMITTED})
+__all__ = ["RECEIVER", "SENDER", "SYSTEM", "TRANSITIONS", "allowed_actions", "sides_of"]
 
 TIER_RANK = {Tier.TERTIARY: 0, Tier.SECONDARY: 1, Tier.PRIMARY: 2}
 
 
-# --- who is acting --------------------------------------------------------------------------
-
-
-def sides_of(actor, referral: Referral) -> set[str]:
-    """The sides of the referral the actor may act for; the alliance office acts for both."""
-    if actor is None:
-        return {SYSTEM}
-    profile = profile_of(actor)
-    if actor.is_active and actor.is_superuser:
-        if _is_senders(actor, profile, referral):
-            return {SENDER}
-        return {SENDER, RECEIVER}
-    if profile is None:
-        return set()
-    scope = set(referral_scope(profile).values_list("pk", flat=True))
-    if profile.role == Role.ALLIANCE_OFFICE:
-        both = {referral.from_institution_id, referral.to_institution_id} <= scope
-        if not both:
-            return set()
-        return {SENDER} if _is_senders(actor, profile, referral) else {SENDER, RECEIVER}
-    sides = set()
-    if referral.from_institution_id in scope:
-        sides.add(SENDER)
-    if referral.to_institution_id in scope and not _is_senders(actor, profile, referral):
-        sides.add(RECEIVER)
-    return sides
-
-
-def _is_senders(actor, profile, referral: Referral) -> bool:
-    """Whoever wrote the referral, and the staff of the institution that sent it, never act for
-    the receiving side (a centre referring to its own station cannot accept for it)."""
-    return actor.pk == referral.referring_user_id or (
-        profile is not None and profile.institution_id == referral.from_institution_id
-    )
-
-
 def allowed_actions(actor, referral: Referral) -> list[str]:
     """Actions the actor may take now: what the detail page shows as buttons."""
-    sides = sides_of(actor, referral)
-    actions = [
-        action
-        for action, t in TRANSITIONS.items()
-        if t.side in sides and referral.status in t.sources
-    ]
-    if (
-        RECEIVER in sides
-        and referral.urgency == Urgency.EMERGENCY
-        and referral.status in EMERGENCY_ARRIVAL_SOURCES
-    ):
-        actions.append(Action.ARRIVE)
-    if (
-        RECEIVER in sides
-        and referral.status == Status.COMPLETED
-        and referral.direction == Direction.UP
-        and not hasattr(referral, "referred_back_by")
-        # The referral back is a new referral, written by staff of the receiving institution:
-        # an account without a staff profile (the superuser) cannot, so it gets no button.
-        and profile_of(actor) is not None
-    ):
-        actions.append(Action.REFER_BACK)
-    if SENDER in sides and referral.status in (Status.DRAFT, Status.INFO_REQUESTED):
-        actions.append(Action.EDIT)
-    return actions
+    return REFERRAL.allowed_actions(actor, referral)
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -193,11 +101,7 @@ def response_limit(urgency: str) -> tuple[datetime.timedelta, datetime.timedelta
 
 def next_number(day: datetime.date) -> str:
     """ZZ-YYYYMMDD-NNNN from a per-day counter row, locked so two submissions never collide."""
-    DailyCounter.objects.get_or_create(day=day)
-    counter = DailyCounter.objects.select_for_update().get(day=day)
-    counter.last += 1
-    counter.save(update_fields=["last"])
-    return f"ZZ-{day:%Y%m%d}-{counter.last:04d}"
+    return numbering.next_number(DailyCounter, "ZZ-{day:%Y%m%d}-{last:04d}", day=day)
 
 
 def _priorities(patient: Patient, urgency: str, service: str) -> dict[str, bool]:
@@ -228,42 +132,16 @@ def _check_target(source: Institution, target: Institution | None, department: D
 
 
 def _record(referral: Referral, action: str, actor, from_status: str, note: str = "", **data):
-    return ReferralEvent.objects.create(
-        referral=referral, action=action, actor=actor, from_status=from_status,
-        to_status=referral.status, note=note, data=data,
-    )  # fmt: skip
+    return REFERRAL.record(referral, action, actor, from_status, note=note, data=data)
 
 
 def _transition(
     actor, referral: Referral, action: str, *, note: str = "", event_data: dict | None = None,
-    **changes,
+    effects=(), **changes,
 ) -> tuple[Referral, ReferralEvent]:  # fmt: skip
-    """Lock, check side and state, apply, record. Callers wrap this in their transaction."""
-    locked = Referral.objects.select_for_update().get(pk=referral.pk)
-    transition = TRANSITIONS[action]
-    sources = transition.sources
-    if action == Action.ARRIVE and locked.urgency == Urgency.EMERGENCY:
-        sources = sources | EMERGENCY_ARRIVAL_SOURCES
-    if transition.side not in sides_of(actor, locked):
-        raise ActionNotAllowed(
-            _("Only the %(side)s may do this.") % {"side": _side_label(transition.side)}
-        )
-    if locked.status not in sources:
-        raise IllegalTransition(
-            _("This referral is %(status)s; it cannot be %(action)s now.")
-            % {"status": locked.get_status_display(), "action": Action(action).label}
-        )
-    from_status = locked.status
-    for name, value in changes.items():
-        setattr(locked, name, value)
-    locked.status = transition.target
-    locked.save()
-    return locked, _record(locked, action, actor, from_status, note, **(event_data or {}))
-
-
-def _side_label(side: str) -> str:
-    return {SENDER: _("referring institution"), RECEIVER: _("receiving institution")}.get(
-        side, _("platform")
+    """Lock, check side and state, apply, record (core.workflow)."""
+    return REFERRAL.run(
+        actor, referral, action, changes=changes, note=note, data=event_data, effects=effects
     )
 
 
@@ -387,11 +265,8 @@ def referral_update(
     unknown = set(changes) - set(EDITABLE)
     if unknown:
         raise TypeError(f"not editable: {sorted(unknown)}")
-    locked = Referral.objects.select_for_update().get(pk=referral.pk)
-    if SENDER not in sides_of(actor, locked):
-        raise ActionNotAllowed(_("Only the referring institution may edit a referral."))
-    if locked.status not in (Status.DRAFT, Status.INFO_REQUESTED):
-        raise IllegalTransition(_("Only a draft, or one awaiting more information, can be edited."))
+    locked = REFERRAL.lock(referral)
+    REFERRAL.check(actor, locked, Action.EDIT)
     changed = [name for name, value in changes.items() if getattr(locked, name) != value]
     for name, value in changes.items():
         setattr(locked, name, value)
@@ -407,7 +282,9 @@ def referral_update(
     locked.__dict__.update(_priorities(locked.patient, locked.urgency, locked.service))
     _validate(locked)
     locked.save()
-    _record(locked, Action.EDIT, actor, locked.status, fields=changed)
+    locked, _event = REFERRAL.run(
+        actor, locked, Action.EDIT, checked=True, data={"fields": changed}
+    )
     return locked
 
 
@@ -476,15 +353,10 @@ def _create_follow_ups(referral: Referral) -> None:
 
 @transaction.atomic
 def follow_up_done(*, actor, task: FollowUpTask, note: str = "") -> FollowUpTask:
-    locked = FollowUpTask.objects.select_for_update().get(pk=task.pk)
-    profile = profile_of(actor)
-    scope = set(referral_scope(profile).values_list("pk", flat=True)) if profile else set()
-    if not (actor.is_superuser or locked.institution_id in scope):
-        raise ActionNotAllowed(_("Only the responsible institution may record the follow-up."))
-    if locked.done_at is not None:
-        raise IllegalTransition(_("This follow-up has already been recorded."))
-    locked.done_at, locked.done_by, locked.note = timezone.now(), actor, note
-    locked.save(update_fields=["done_at", "done_by", "note"])
+    locked, _event = FOLLOW_UP.run(
+        actor, task, "done", note=note,
+        changes={"done_at": timezone.now(), "done_by": actor, "note": note},
+    )  # fmt: skip
     return locked
 
 
@@ -640,13 +512,8 @@ def referral_refer_back(
         ).first()
         if replayed is not None:
             return replayed, False
-    original = Referral.objects.select_for_update().get(pk=referral.pk)
-    if RECEIVER not in sides_of(actor, original):
-        raise ActionNotAllowed(_("Only the receiving institution may refer the patient back."))
-    if original.status != Status.COMPLETED or original.direction != Direction.UP:
-        raise IllegalTransition(_("Only a completed upward referral can be referred back."))
-    if Referral.objects.filter(returns_referral=original).exists():
-        raise IllegalTransition(_("This referral has already been referred back."))
+    original = REFERRAL.lock(referral)
+    REFERRAL.check(actor, original, Action.REFER_BACK)
     summary = original.outcome_summary
     if original.follow_up_plan:
         summary += "\n\n" + _("Follow-up plan: %(plan)s") % {"plan": original.follow_up_plan}
@@ -664,7 +531,9 @@ def referral_refer_back(
             follow_up_plan=original.follow_up_plan, follow_up_items=original.follow_up_items
         )
         back.refresh_from_db()
-        _record(original, Action.REFER_BACK, actor, original.status, returned_by=back.number)
+        REFERRAL.run(
+            actor, original, Action.REFER_BACK, checked=True, data={"returned_by": back.number}
+        )
     return back, created
 
 

@@ -2,16 +2,16 @@
 
 from celery import shared_task
 from django.conf import settings
-from django.db import transaction
 from django.urls import reverse
 from django.utils import translation
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from alliance import services as alliance_services
+from core.events import deliver_once
 
 from . import selectors, services
-from .models import Referral
+from .models import Referral, ReferralEvent
 
 
 def _url(referral: Referral) -> str:
@@ -57,9 +57,8 @@ def notify_referral_overdue(referral_id: int, event_id: int) -> None:
 
 @shared_task(ignore_result=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
 def send_pre_arrival_alert(referral_id: int, event_id: int) -> None:
-    """The chest-pain story: the on-duty team hears of an emergency before the patient arrives."""
-    from .models import ReferralEvent
-
+    """The chest-pain story: the on-duty team hears of an emergency before the patient arrives.
+    Once per event: a retry or a duplicate after a successful call does not call again."""
     referral = Referral.objects.select_related("patient", "to_department", "from_institution").get(
         pk=referral_id
     )
@@ -74,14 +73,9 @@ def send_pre_arrival_alert(referral_id: int, event_id: int) -> None:
             "patient": f"{referral.patient.get_gender_display()} {referral.patient.birth_date:%Y}",
             "diagnosis": referral.diagnosis_text, "summary": referral.clinical_summary[:300],
         }  # fmt: skip
-    with transaction.atomic():
-        # Locked: a second copy of the message running at the same time waits here, then sees
-        # the first one's mark instead of calling again.
-        event = ReferralEvent.objects.select_for_update().get(pk=event_id)
-        if event.data.get("alert_sent"):
-            return  # a retry (or a duplicate) after a successful delivery
-        import_string(settings.REFERRAL_ALERT_BACKEND)(phone, message)
-        ReferralEvent.objects.filter(pk=event_id).update(data=event.data | {"alert_sent": phone})
+    backend = import_string(settings.REFERRAL_ALERT_BACKEND)
+    deliver_once(ReferralEvent, event_id, lambda: backend(phone, message), mark="alert_sent",
+                 value=phone)  # fmt: skip
 
 
 @shared_task(ignore_result=True)

@@ -3,7 +3,6 @@
 from celery import shared_task
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import translation
@@ -11,6 +10,7 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from alliance import services as alliance_services
+from core.events import deliver_once
 
 from . import selectors, services
 from .models import ExamOrder, OrderEvent
@@ -67,14 +67,10 @@ def alert_critical_value(order_id: int, event_id: int) -> None:
     phone = selectors.on_duty_phone(order)
     if not phone:
         return
-    with transaction.atomic():
-        # Locked: a second copy of the message running at the same time waits here, then sees
-        # the first one's mark instead of calling again.
-        event = OrderEvent.objects.select_for_update().get(pk=event_id)
-        if event.data.get("alert_sent"):
-            return  # a retry (or a duplicate) after a successful delivery
-        import_string(settings.CRITICAL_VALUE_ALERT_BACKEND)(phone, message)
-        OrderEvent.objects.filter(pk=event_id).update(data=event.data | {"alert_sent": phone})
+    backend = import_string(settings.CRITICAL_VALUE_ALERT_BACKEND)
+    # Once per event: a retry or a duplicate after a successful call does not call again.
+    deliver_once(OrderEvent, event_id, lambda: backend(phone, message), mark="alert_sent",
+                 value=phone)  # fmt: skip
 
 
 @shared_task(ignore_result=True, **RETRY)
@@ -102,7 +98,7 @@ def escalate_critical_values() -> dict:
 
 
 @shared_task(ignore_result=True, **RETRY)
-def notify_recall(cycle_id: int) -> None:
+def notify_recall(cycle_id: int, event_id: int | None = None) -> None:
     """Each member holding a package of a recalled cycle, and the alliance office, hear of it."""
     from alliance.models import Institution
 

@@ -13,16 +13,19 @@ from .orders import (
 )
 from .sterilization import (
     MAX_REQUEST_QUANTITY,
+    CycleEvent,
     InstrumentSet,
     Package,
     PackageEvent,
     SterilizationCycle,
     SupplyRequest,
+    SupplyRequestEvent,
     SupplyRequestLine,
 )
 
 __all__ = [
     "MAX_REQUEST_QUANTITY",
+    "CycleEvent",
     "ExamOrder",
     "ExamOrderItem",
     "ImagingSlot",
@@ -37,5 +40,6 @@ __all__ = [
     "SharedCenter",
     "SterilizationCycle",
     "SupplyRequest",
+    "SupplyRequestEvent",
     "SupplyRequestLine",
 ]

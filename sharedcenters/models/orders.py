@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from alliance.models import Department, Institution, Patient
 from core.history import tracked
+from core.numbering import Counter
 
 from ..choices import (
     OPEN_ORDER_STATUSES,
@@ -387,12 +388,11 @@ class OrderEvent(models.Model):
         return f"{self.order} {self.action} {self.from_status}→{self.to_status}"
 
 
-class OrderCounter(models.Model):
+class OrderCounter(Counter):
     """Last order number issued per prefix and day: gap-free and never reused."""
 
     prefix = models.CharField(max_length=4)
     day = models.DateField()
-    last = models.PositiveIntegerField(default=0)
 
     class Meta:
         verbose_name = _("order number counter")

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from alliance.models import Department, Institution, Patient
+from core.events import Event
 from core.history import tracked
 
 from ..choices import (
@@ -385,3 +386,41 @@ class SupplyRequestLine(models.Model):
     def remaining(self) -> int:
         """Still to dispatch; needs the `dispatched` annotation of `with_dispatched()`."""
         return max(self.quantity - self.dispatched, 0)
+
+
+class SupplyRequestEvent(Event):
+    """A step of a supply request (cancelled by the requester, fulfilled by a dispatch)."""
+
+    request = models.ForeignKey(
+        SupplyRequest,
+        verbose_name=_("supply request"),
+        on_delete=models.CASCADE,
+        related_name="events",
+    )
+
+    class Meta(Event.Meta):
+        verbose_name = _("supply request event")
+        verbose_name_plural = _("supply request events")
+        indexes = [models.Index(fields=["request", "at"], name="supply_request_event_timeline")]
+
+    def __str__(self) -> str:
+        return f"{self.request} {self.from_status}→{self.to_status}"
+
+
+class CycleEvent(Event):
+    """A step of a sterilization cycle: started, results recorded, released, failed, recalled."""
+
+    cycle = models.ForeignKey(
+        SterilizationCycle,
+        verbose_name=_("cycle"),
+        on_delete=models.CASCADE,
+        related_name="events",
+    )
+
+    class Meta(Event.Meta):
+        verbose_name = _("cycle event")
+        verbose_name_plural = _("cycle events")
+        indexes = [models.Index(fields=["cycle", "at"], name="cycle_event_timeline")]
+
+    def __str__(self) -> str:
+        return f"{self.cycle} {self.from_status}→{self.to_status}"

@@ -9,7 +9,6 @@ commit. The alliance office reads orders but does not act on them.
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -20,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from alliance.choices import Role
 from alliance.models import Department, Patient
-from core import outbox
+from core import numbering, outbox
 from core.access import profile_of
 from core.errors import ActionNotAllowed, IllegalTransition
 
@@ -46,74 +45,19 @@ from ..models import (
     ServiceItem,
     SharedCenter,
 )
-from ..querysets import alliance_ids_of, center_ids_of, member_scope_ids
+from ..querysets import alliance_ids_of
+from ..workflow import CENTER, ORDER_TRANSITIONS, ORDERER, ORDERS, lock_order, order_sides
 
-ORDERER, CENTER, SYSTEM = "orderer", "center", "system"
-
+# The table and the sides live in ..workflow; these names are kept for the callers and tests.
+__all__ = ["CENTER", "ORDERER", "TRANSITIONS", "allowed_actions", "sides_of"]
 S = OrderStatus
-
-
-@dataclass(frozen=True)
-class Transition:
-    sources: frozenset[str]
-    target: str
-    side: str
-    kinds: frozenset[str] = frozenset(DIAGNOSTIC_KINDS)
-
-
-def _t(sources: set[str], target: str, side: str, kinds=DIAGNOSTIC_KINDS) -> Transition:
-    return Transition(frozenset(sources), target, side, frozenset(kinds))
-
-
-SPECIMEN_KINDS = (CenterKind.LAB, CenterKind.ECG)  # taken at the member, then sent
-BOOKED_KINDS = (CenterKind.IMAGING,)  # the patient is booked into a slot at the center
-
-TRANSITIONS: dict[str, Transition] = {
-    OrderAction.COLLECT: _t({S.ORDERED, S.REJECTED}, S.COLLECTED, ORDERER, SPECIMEN_KINDS),
-    OrderAction.SCHEDULE: _t({S.ORDERED, S.SCHEDULED}, S.SCHEDULED, ORDERER, BOOKED_KINDS),
-    OrderAction.RECEIVE: _t({S.COLLECTED, S.SCHEDULED}, S.RECEIVED, CENTER),
-    OrderAction.REJECT: _t({S.COLLECTED, S.RECEIVED}, S.REJECTED, CENTER, (CenterKind.LAB,)),
-    OrderAction.START: _t({S.RECEIVED}, S.IN_PROGRESS, CENTER),
-    OrderAction.REPORT: _t({S.RECEIVED, S.IN_PROGRESS}, S.REPORTED, CENTER),
-    # An amended report is read again by the orderer: back to `reported`.
-    OrderAction.AMEND: _t({S.REPORTED, S.ACKNOWLEDGED}, S.REPORTED, CENTER),
-    OrderAction.ACKNOWLEDGE: _t({S.REPORTED}, S.ACKNOWLEDGED, ORDERER),
-    OrderAction.CANCEL: _t({S.ORDERED, S.COLLECTED, S.SCHEDULED, S.REJECTED}, S.CANCELLED, ORDERER),
-}
-
-
-# --- who is acting --------------------------------------------------------------------------
-
-
-def sides_of(actor, order: ExamOrder) -> set[str]:
-    if actor is None:
-        return {SYSTEM}
-    if actor.is_active and actor.is_superuser:
-        return {ORDERER, CENTER}
-    profile = profile_of(actor)
-    if profile is None:
-        return set()
-    sides = set()
-    if order.ordering_institution_id in member_scope_ids(profile):
-        sides.add(ORDERER)
-    if order.center_id in center_ids_of(profile):
-        sides.add(CENTER)
-    return sides
+TRANSITIONS = ORDER_TRANSITIONS
+sides_of = order_sides
 
 
 def allowed_actions(actor, order: ExamOrder) -> list[str]:
     """Actions the actor may take now: the buttons of the detail page."""
-    sides = sides_of(actor, order)
-    kind = order.center.kind
-    return [
-        action
-        for action, t in TRANSITIONS.items()
-        if t.side in sides and order.status in t.sources and kind in t.kinds
-    ]
-
-
-def _side_label(side: str) -> str:
-    return {ORDERER: _("ordering institution"), CENTER: _("center")}.get(side, _("platform"))
+    return ORDERS.allowed_actions(actor, order)
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -121,67 +65,33 @@ def _side_label(side: str) -> str:
 
 def next_number(prefix: str, day: datetime.date) -> str:
     """JY-YYYYMMDD-NNNN (lab), YX- (imaging), XD- (ECG), from a locked per-day counter row."""
-    OrderCounter.objects.get_or_create(prefix=prefix, day=day)
-    counter = OrderCounter.objects.select_for_update().get(prefix=prefix, day=day)
-    counter.last += 1
-    counter.save(update_fields=["last"])
-    return f"{prefix}-{day:%Y%m%d}-{counter.last:04d}"
-
-
-def _record(order: ExamOrder, action: str, actor, from_status: str, at, note: str = "", **data):
-    return OrderEvent.objects.create(
-        order=order, action=action, actor=actor, from_status=from_status,
-        to_status=order.status, at=at, note=note, data=data,
-    )  # fmt: skip
-
-
-def _lock(order: ExamOrder) -> ExamOrder:
-    # `of=self`: locking the joined center row too would queue every order of the center.
-    return (
-        ExamOrder.objects.select_for_update(of=("self",)).select_related("center").get(pk=order.pk)
+    return numbering.next_number(
+        OrderCounter, "{prefix}-{day:%Y%m%d}-{last:04d}", prefix=prefix, day=day
     )
 
 
-def _check(actor, locked: ExamOrder, action: str) -> Transition:
+def _record(order: ExamOrder, action: str, actor, from_status: str, at, note: str = "", **data):
+    return ORDERS.record(order, action, actor, from_status, at=at, note=note, data=data)
+
+
+_lock = lock_order
+
+
+def _check(actor, locked: ExamOrder, action: str):
     """Side, kind and state, in that order: the same answer whatever else the request holds."""
-    transition = TRANSITIONS[action]
-    if transition.side not in sides_of(actor, locked):
-        raise ActionNotAllowed(
-            _("Only the %(side)s may do this.") % {"side": _side_label(transition.side)}
-        )
-    if locked.center.kind not in transition.kinds:
-        raise IllegalTransition(
-            _("A %(kind)s order cannot be %(action)s.")
-            % {"kind": locked.center.get_kind_display(), "action": OrderAction(action).label}
-        )
-    if locked.status not in transition.sources:
-        raise IllegalTransition(
-            _("This order is %(status)s; it cannot be %(action)s now.")
-            % {"status": locked.get_status_display(), "action": OrderAction(action).label}
-        )
-    return transition
+    return ORDERS.check(actor, locked, action)
 
 
 def _transition(
     actor, order: ExamOrder, action: str, *, note: str = "", event_data: dict | None = None,
     at: datetime.datetime | None = None, checked: bool = False, **changes,
 ) -> tuple[ExamOrder, OrderEvent]:  # fmt: skip
-    """Lock, check, apply, record. Callers wrap this in their transaction; a caller that had to
-    lock and check first (to validate against the locked row) passes it with `checked=True`."""
-    if checked:
-        locked, transition = order, TRANSITIONS[action]
-    else:
-        locked = _lock(order)
-        transition = _check(actor, locked, action)
-    from_status = locked.status
-    for name, value in changes.items():
-        setattr(locked, name, value)
-    locked.status = transition.target
-    locked.save()
-    event = _record(
-        locked, action, actor, from_status, at or timezone.now(), note, **(event_data or {})
-    )
-    return locked, event
+    """Lock, check, apply, record (core.workflow); a caller that had to lock and check first
+    (to validate against the locked row) passes it with `checked=True`."""
+    return ORDERS.run(
+        actor, order, action, changes=changes, note=note, data=event_data,
+        at=at or timezone.now(), checked=checked,
+    )  # fmt: skip
 
 
 def _queue(task, *args) -> None:

@@ -8,9 +8,8 @@ rejects the whole batch with a reason per barcode, so a scan never leaves half a
 from __future__ import annotations
 
 import datetime
-from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -44,70 +43,37 @@ from ..models import (
     SupplyRequest,
     SupplyRequestLine,
 )
-from ..querysets import center_ids_of, member_scope_ids
+from ..querysets import center_ids_of
+from ..workflow import (
+    BLOCK,
+    CANCEL,
+    CENTER,
+    CYCLES,
+    FAIL,
+    FULFIL,
+    MEMBER,
+    PACKAGE_MOVES,
+    PACKAGES,
+    RECALL,
+    RECORD,
+    RELEASE,
+    SUPPLY_REQUESTS,
+    UNUSED_AFTER_STERILIZATION,
+    lock_request,
+    package_sides,
+    sides_resolver,
+    supply_request_sides,
+)
 from .orders import next_number
 
-MEMBER, CENTER = "member", "center"
 P = PackageStatus
 BATCH_LIMIT = 200
 MOVED_FIELDS = ("status", "location_id", "cycle_id", "sterilized_at", "expires_on", "used_at",
                 "used_for_patient_id", "procedure", "updated_at")  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Move:
-    sources: frozenset[str]
-    target: str
-    sides: frozenset[str]
-    where: str  # after the move the package is at the "center", its "owner", or stays put
-
-
-def _m(sources: set[str], target: str, sides: set[str], where: str) -> Move:
-    return Move(frozenset(sources), target, frozenset(sides), where)
-
-
-PACKAGE_MOVES: dict[str, Move] = {
-    # Blocked or expired packages go back through processing: a member sends them in; those
-    # still on the center's shelf are taken back in by the center directly.
-    PackageAction.COLLECT: _m({P.USED, P.EXPIRED, P.BLOCKED}, P.COLLECTED, {MEMBER}, "owner"),
-    PackageAction.RECEIVE: _m({P.COLLECTED, P.EXPIRED, P.BLOCKED}, P.RECEIVED, {CENTER}, "center"),
-    PackageAction.CLEAN: _m({P.RECEIVED}, P.CLEANED, {CENTER}, "center"),
-    PackageAction.PACK: _m({P.CLEANED}, P.INSPECTED_PACKED, {CENTER}, "center"),
-    PackageAction.STERILIZE: _m({P.INSPECTED_PACKED}, P.STERILIZED, {CENTER}, "center"),
-    PackageAction.STORE: _m({P.STERILIZED}, P.STORED, {CENTER}, "center"),
-    PackageAction.DISPATCH: _m({P.STORED}, P.DISPATCHED, {CENTER}, "owner"),
-    PackageAction.RECEIVE_BY_MEMBER: _m({P.DISPATCHED}, P.RECEIVED_BY_MEMBER, {MEMBER}, "owner"),
-    PackageAction.USE: _m({P.RECEIVED_BY_MEMBER}, P.USED, {MEMBER}, "owner"),
-    PackageAction.EXPIRE: _m({P.STORED, P.RECEIVED_BY_MEMBER}, P.EXPIRED, {MEMBER, CENTER}, "stay"),
-}
-# A recall blocks what is still sterile on the shelf, on the way or at the member.
-UNUSED_AFTER_STERILIZATION = frozenset({P.STERILIZED, P.STORED, P.DISPATCHED, P.RECEIVED_BY_MEMBER})
 # Where these states happen decides who may take the package back into processing.
 REPROCESSABLE = frozenset({P.EXPIRED, P.BLOCKED})
-
-
-def sides_resolver(actor) -> Callable[[Package], set[str]]:
-    """The sides the actor acts for on a package, with the actor's scope looked up once."""
-    if actor.is_active and actor.is_superuser:
-        return lambda package: {MEMBER, CENTER}
-    profile = profile_of(actor)
-    if profile is None:
-        return lambda package: set()
-    members, centers = set(member_scope_ids(profile)), set(center_ids_of(profile))
-
-    def sides(package: Package) -> set[str]:
-        found = set()
-        if package.owner_id in members:
-            found.add(MEMBER)
-        if package.instrument_set.center_id in centers:
-            found.add(CENTER)
-        return found
-
-    return sides
-
-
-def package_sides(actor, package: Package) -> set[str]:
-    return sides_resolver(actor)(package)
+# The tables and the sides live in ..workflow; these names are kept for the callers and tests.
+__all__ = ["CENTER", "MEMBER", "PACKAGE_MOVES", "package_sides", "supply_request_sides"]
 
 
 def _sterilization_center(actor, center: SharedCenter) -> None:
@@ -142,10 +108,7 @@ def package_register(
         barcode=barcode, instrument_set=instrument_set, owner=owner,
         location_id=instrument_set.center.institution_id, status=P.RECEIVED,
     )  # fmt: skip
-    PackageEvent.objects.create(
-        package=package, to_status=P.RECEIVED, location_id=package.location_id, actor=actor,
-        at=now, note=_("registered"),
-    )  # fmt: skip
+    PACKAGES.record(package, PackageAction.REGISTER, actor, "", at=now, note=_("registered"))
     return package
 
 
@@ -257,10 +220,8 @@ def packages_move(
     ):
         raise ValidationError({"patient": _("Patient not found.")})
     now = timezone.now()
-    events = []
-    for package in packages:
-        from_status = package.status
-        package.status = move.target
+
+    def apply(package: Package) -> None:
         if move.where == "center":
             package.location_id = package.instrument_set.center.institution_id
         elif move.where == "owner":
@@ -273,34 +234,18 @@ def packages_move(
             )
         elif action == PackageAction.USE:
             package.used_at, package.used_for_patient, package.procedure = now, patient, procedure
-        events.append(
-            PackageEvent(
-                package=package,
-                from_status=from_status,
-                to_status=move.target,
-                cycle=package.cycle,
-                location_id=package.location_id,
-                actor=actor,
-                at=now,
-                note=note,
-                patient=patient if action == PackageAction.USE else None,
-                procedure=procedure if action == PackageAction.USE else "",
-                supply_request=serving.request if serving else None,
-            )  # fmt: skip
-        )
-    # A batch moves alike: one UPDATE per distinct outcome (usually one), not bulk_update's
-    # CASE per package and field, which cost more than the rest of the move at 50 packages.
-    outcomes: dict[tuple, list[int]] = defaultdict(list)
-    for package in packages:
         package.updated_at = now
-        outcomes[tuple(getattr(package, name) for name in MOVED_FIELDS)].append(package.pk)
-    for values, pks in outcomes.items():
-        Package.objects.filter(pk__in=pks).update(**dict(zip(MOVED_FIELDS, values, strict=True)))
-    PackageEvent.objects.bulk_create(events)
+
+    used = action == PackageAction.USE
+    PACKAGES.run_batch(
+        actor, packages, action, fields=MOVED_FIELDS, apply=apply, note=note, at=now,
+        event_fields=lambda package: {
+            "patient": patient if used else None, "procedure": procedure if used else "",
+            "supply_request": serving.request if serving else None,
+        },
+    )  # fmt: skip
     if serving is not None and serving.complete():
-        serving.request.status = SupplyRequestStatus.FULFILLED
-        serving.request.fulfilled_at = now
-        serving.request.save(update_fields=["status", "fulfilled_at"])
+        SUPPLY_REQUESTS.run(actor, serving.request, FULFIL, changes={"fulfilled_at": now}, at=now)
     return packages
 
 
@@ -333,13 +278,9 @@ def cycle_record_results(
     """Record the indicators (WS 310.3): physical and chemical passed release the cycle; the
     biological result, read a day later, may follow. Implant sets wait for it (see store).
     Any failed indicator, even after release, fails the cycle and recalls its packages."""
-    cycle = SterilizationCycle.objects.select_for_update().get(pk=cycle.pk)
+    cycle = CYCLES.lock(cycle)
     _sterilization_center(actor, cycle.center)
-    final = cycle.status in (CycleStatus.FAILED, CycleStatus.RECALLED) or (
-        cycle.biological_result != IndicatorResult.PENDING
-    )
-    if final:
-        raise IllegalTransition(_("The results of this cycle are already final."))
+    CYCLES.check(actor, cycle, RECORD)  # results still pending: the same refusal for each step
     results = {"physical_result": physical, "chemical_result": chemical,
                "biological_result": biological}  # fmt: skip
     bad = [name for name, value in results.items() if value not in IndicatorResult.values]
@@ -353,83 +294,44 @@ def cycle_record_results(
         )
     for name, value in results.items():
         setattr(cycle, name, value)
-    cycle.ended_at = ended_at or cycle.ended_at or timezone.now()
+    changes = {"ended_at": ended_at or cycle.ended_at or timezone.now()}
     if cycle.indicators_failed:
-        cycle.status = CycleStatus.FAILED
-        cycle.save()
+        cycle, _event = CYCLES.run(actor, cycle, FAIL, checked=True, changes=changes, data=results)
         return cycle_recall(actor=actor, cycle=cycle, reason=_("An indicator failed."))
-    if physical == chemical == IndicatorResult.PASSED:
-        cycle.status = CycleStatus.RELEASED
-    cycle.save()
+    passed = physical == chemical == IndicatorResult.PASSED
+    step = RELEASE if passed and cycle.status == CycleStatus.RUNNING else RECORD
+    cycle, _event = CYCLES.run(actor, cycle, step, checked=True, changes=changes, data=results)
     return cycle
 
 
 @transaction.atomic
 def cycle_recall(*, actor, cycle: SterilizationCycle, reason: str) -> SterilizationCycle:
     """Block every package of the cycle not yet used; the used ones are listed for follow-up."""
-    cycle = SterilizationCycle.objects.select_for_update().get(pk=cycle.pk)
+    cycle = CYCLES.lock(cycle)
     _sterilization_center(actor, cycle.center)
-    if cycle.recalled_at is not None:
-        raise IllegalTransition(_("This cycle has already been recalled."))
+    CYCLES.check(actor, cycle, RECALL)
     if not reason.strip():
         raise ValidationError({"reason": _("Give the reason for the recall.")})
     now = timezone.now()
-    cycle.recalled_at, cycle.recalled_by, cycle.recall_reason = now, actor, reason
-    if cycle.status != CycleStatus.FAILED:
-        cycle.status = CycleStatus.RECALLED
-    cycle.save()
+    cycle, event = CYCLES.run(
+        actor, cycle, RECALL, checked=True, note=reason, at=now,
+        changes={"recalled_at": now, "recalled_by": actor, "recall_reason": reason},
+    )  # fmt: skip
     to_block = list(
         Package.objects.select_for_update()
         .filter(cycle=cycle, status__in=UNUSED_AFTER_STERILIZATION)
         .order_by("pk")
     )
-    events = [
-        PackageEvent(
-            package=package,
-            from_status=package.status,
-            to_status=P.BLOCKED,
-            cycle=cycle,
-            location_id=package.location_id,
-            actor=actor,
-            at=now,
-            note=reason,
-        )  # fmt: skip
-        for package in to_block
-    ]
-    Package.objects.filter(pk__in=[p.pk for p in to_block]).update(status=P.BLOCKED, updated_at=now)
-    PackageEvent.objects.bulk_create(events)
+    for package in to_block:
+        package.updated_at = now
+    PACKAGES.run_batch(actor, to_block, BLOCK, fields=("status", "updated_at"), note=reason, at=now)
     from .. import tasks
 
-    outbox.enqueue(tasks.notify_recall, cycle.pk)
+    outbox.enqueue(tasks.notify_recall, cycle.pk, event.pk)
     return cycle
 
 
 # --- supply requests (申领) ---------------------------------------------------------------------
-
-
-def supply_request_sides(actor, request: SupplyRequest) -> set[str]:
-    """MEMBER for the requesting institution's staff, CENTER for the center's (both for the
-    superuser); the office reads requests but acts for neither side."""
-    if actor.is_active and actor.is_superuser:
-        return {MEMBER, CENTER}
-    profile = profile_of(actor)
-    if profile is None:
-        return set()
-    sides = set()
-    if request.requesting_institution_id in member_scope_ids(profile):
-        sides.add(MEMBER)
-    if request.center_id in center_ids_of(profile):
-        sides.add(CENTER)
-    return sides
-
-
-def _lock_request(request: SupplyRequest) -> SupplyRequest:
-    # `of=self`: the center row stays free for every other request of the center.
-    return (
-        SupplyRequest.objects.select_for_update(of=("self",))
-        .select_related("center")
-        .get(pk=request.pk)
-    )
 
 
 def dispatched_by_set(request: SupplyRequest) -> Counter[int]:
@@ -448,7 +350,7 @@ class _RequestServing:
     """A dispatch batch against one request: locks it, then takes its packages one by one."""
 
     def __init__(self, actor, request: SupplyRequest):
-        self.request = _lock_request(request)
+        self.request = lock_request(request)
         _sterilization_center(actor, self.request.center)
         if self.request.status != SupplyRequestStatus.SUBMITTED:
             raise IllegalTransition(
@@ -566,20 +468,7 @@ def supply_request_create(
 @transaction.atomic
 def supply_request_cancel(*, actor, request: SupplyRequest) -> SupplyRequest:
     """The requester withdraws a request the center has not started to serve."""
-    locked = _lock_request(request)
-    if MEMBER not in supply_request_sides(actor, locked):
-        raise ActionNotAllowed(_("Only the requesting institution may cancel its request."))
-    if locked.status != SupplyRequestStatus.SUBMITTED:
-        raise IllegalTransition(
-            _("Request %(number)s is %(status)s; it cannot be cancelled.")
-            % {"number": locked.number, "status": locked.get_status_display()}
-        )
-    if locked.package_events.filter(to_status=P.DISPATCHED).exists():
-        raise IllegalTransition(
-            _("Packages have been dispatched against %(number)s; it cannot be cancelled.")
-            % {"number": locked.number}
-        )
-    locked.status = SupplyRequestStatus.CANCELLED
-    locked.cancelled_at, locked.cancelled_by = timezone.now(), actor
-    locked.save(update_fields=["status", "cancelled_at", "cancelled_by"])
-    return locked
+    request, _event = SUPPLY_REQUESTS.run(
+        actor, request, CANCEL, changes={"cancelled_at": timezone.now(), "cancelled_by": actor}
+    )
+    return request

@@ -43,6 +43,7 @@ from ..models import (
 )
 from ..selectors import alliance_members_of, request_centers, sterilization_centers
 from ..services.sterilization import CENTER, MEMBER
+from ..workflow import CANCEL, SUPPLY_REQUESTS
 from .base import PackagesAccessMixin, staff_center_ids
 from .orders import day_start
 
@@ -513,10 +514,8 @@ class SupplyRequestDetailView(SupplyRequestsAccessMixin, View):
             )
             .select_related("package__instrument_set", "actor")
             .order_by("at", "pk"),
-            "may_cancel": MEMBER in sides
-            and user.has_perm("sharedcenters.change_supplyrequest")
-            and is_open
-            and supply_request.dispatched == 0,
+            "may_cancel": user.has_perm("sharedcenters.change_supplyrequest")
+            and SUPPLY_REQUESTS.can(user, supply_request, CANCEL, sides=sides),
             "dispatch_form": (dispatch_form or forms.SupplyDispatchForm())
             if center_side and is_open
             else None,
@@ -531,7 +530,7 @@ class SupplyRequestDetailView(SupplyRequestsAccessMixin, View):
         supply_request = selectors.supply_request_for_user(request.user, pk)
         op = request.POST.get("op", "")
         sides = services.supply_request_sides(request.user, supply_request)
-        if op == "cancel" and MEMBER in sides:
+        if op == "cancel" and sides & SUPPLY_REQUESTS.transitions[CANCEL].sides:
             return self._cancel(supply_request)
         if op == "dispatch" and CENTER in sides:
             return self._dispatch(supply_request)
