@@ -7,6 +7,12 @@ class AllianceConfig(AppConfig):
     verbose_name = _("Alliance and institutions")
 
     def ready(self) -> None:
+        from core import registry
+
+        from . import rules  # noqa: F401  (registers the permissions with django-rules)
+        from .demo import load_demo
+
+        registry.demo_loaders.register("alliance", load_demo)
         from axes.models import AccessAttempt
         from axes.signals import user_locked_out
         from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed

@@ -1,13 +1,6 @@
-"""Delivery of pre-arrival alerts to a department's on-duty phone.
+"""The log backend under its former dotted path, for settings that still name it: backends are
+registered in core.registry.alert_backends now (see core/alerts.py)."""
 
-The platform does not ship an SMS or paging gateway: settings.REFERRAL_ALERT_BACKEND names the
-callable that delivers one. This default writes the alert to the log, where an operator sees it.
-"""
+from core.alerts import log_alert
 
-import logging
-
-logger = logging.getLogger("referrals.alerts")
-
-
-def log_alert(phone: str, message: str) -> None:
-    logger.warning("PRE-ARRIVAL ALERT to %s: %s", phone, message)
+__all__ = ["log_alert"]

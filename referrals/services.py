@@ -22,6 +22,7 @@ from alliance.choices import KIND_TIER, Role, Tier
 from alliance.errors import ActionNotAllowed, IllegalTransition
 from alliance.models import Department, Institution, Patient
 from alliance.querysets import profile_of
+from alliance.visibility import grant_visibility
 
 from .choices import (
     OPEN_STATUSES,
@@ -352,6 +353,7 @@ def referral_create(
             ), False
         raise
     _record(referral, Action.CREATE, actor, "")
+    grant_visibility(referral)
     if submit:
         referral = referral_submit(actor=actor, referral=referral)
     return referral, True
@@ -408,6 +410,7 @@ def referral_update(
     _validate(locked)
     locked.save()
     _record(locked, Action.EDIT, actor, locked.status, fields=changed)
+    grant_visibility(locked)
     return locked
 
 
@@ -424,6 +427,7 @@ def referral_submit(*, actor, referral: Referral, note: str = "") -> Referral:
         actor, referral, Action.SUBMIT, note=note,
         submitted_at=now, due_at=now + respond_within, escalated_at=None, responded_at=None,
     )  # fmt: skip
+    grant_visibility(referral)
     _announce_submission(referral, event)
     return referral
 
@@ -526,6 +530,7 @@ def referral_redirect(
         direction=direction_between(current.from_institution, to_institution),
         due_at=now + respond_within, escalated_at=None, event_data=previous,
     )  # fmt: skip
+    grant_visibility(referral)
     _announce_submission(referral, event)
     return referral
 

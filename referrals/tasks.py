@@ -5,10 +5,10 @@ from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 from django.utils import translation
-from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from alliance import services as alliance_services
+from core.alerts import alert_backend
 
 from . import selectors, services
 from .models import Referral
@@ -80,7 +80,7 @@ def send_pre_arrival_alert(referral_id: int, event_id: int) -> None:
         event = ReferralEvent.objects.select_for_update().get(pk=event_id)
         if event.data.get("alert_sent"):
             return  # a retry (or a duplicate) after a successful delivery
-        import_string(settings.REFERRAL_ALERT_BACKEND)(phone, message)
+        alert_backend(settings.REFERRAL_ALERT_BACKEND)(phone, message)
         ReferralEvent.objects.filter(pk=event_id).update(data=event.data | {"alert_sent": phone})
 
 

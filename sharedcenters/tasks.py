@@ -7,10 +7,10 @@ from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import translation
-from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from alliance import services as alliance_services
+from core.alerts import alert_backend
 
 from . import selectors, services
 from .models import ExamOrder, OrderEvent
@@ -73,7 +73,7 @@ def alert_critical_value(order_id: int, event_id: int) -> None:
         event = OrderEvent.objects.select_for_update().get(pk=event_id)
         if event.data.get("alert_sent"):
             return  # a retry (or a duplicate) after a successful delivery
-        import_string(settings.CRITICAL_VALUE_ALERT_BACKEND)(phone, message)
+        alert_backend(settings.CRITICAL_VALUE_ALERT_BACKEND)(phone, message)
         OrderEvent.objects.filter(pk=event_id).update(data=event.data | {"alert_sent": phone})
 
 

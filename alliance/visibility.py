@@ -1,0 +1,171 @@
+"""Who may see which patient through a relation, and why, from when: the `PatientAccess` table.
+
+A resident is visible to the institutions they are registered at (a column of the patient) and
+to those a relation grants them to, as a referral does to the two institutions it goes between.
+The apps owning the relations register a `VisibilityContributor` in `core.registry
+.patient_visibility` (in their `AppConfig.ready()`); their services call
+`grant_visibility(record)` where a record starts, moves or ends a grant, in the same
+transaction, and the patient and order querysets read the table instead of an OR over every
+referral and order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from django.db import connection, models
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from core import registry
+
+if TYPE_CHECKING:
+    from .models import StaffProfile
+
+
+class PatientAccess(models.Model):
+    """One institution's right to see one patient, granted by one record (a referral ...)."""
+
+    institution = models.ForeignKey(
+        "alliance.Institution",
+        verbose_name=_("institution"),
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,  # the two indexes below start with it
+    )
+    patient = models.ForeignKey(
+        "alliance.Patient",
+        verbose_name=_("patient"),
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,  # the two indexes below start with it
+    )
+    reason = models.CharField(_("reason"), max_length=32)
+    source_label = models.CharField(_("granted by (kind)"), max_length=64)
+    source_pk = models.BigIntegerField(_("granted by (record)"))
+    since = models.DateTimeField(_("since"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("patient access")
+        verbose_name_plural = _("patient access")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source_label", "source_pk", "institution", "patient", "reason"],
+                name="patientaccess_one_grant_per_record",
+            )
+        ]
+        indexes = [
+            # visible_to: the patients granted to a user's institutions (an index-only scan).
+            models.Index(
+                fields=["institution", "source_label", "patient"], name="patientaccess_lookup"
+            ),
+            # The same question asked the other way round, one patient at a time.
+            models.Index(fields=["patient", "institution"], name="patientaccess_by_patient"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.institution_id} → {self.patient_id} ({self.reason})"
+
+
+@dataclass(frozen=True)
+class VisibilityContributor:
+    """A relation that makes patients visible.
+
+    `model` is the label of the records that grant (`referrals.referral`); `grants(records)`
+    returns querysets of `(record pk, institution id, patient id, reason)` rows, the grants of
+    the given records as they stand; `scope(profile)` the institutions whose grants the user
+    reads. `live(profile, field)` is for a relation read as it is rather than through the table (a
+    center's staff and the patients of the center's orders: a center is not an institution).
+    """
+
+    model: str
+    scope: Callable[[StaffProfile], QuerySet] | None = None
+    grants: Callable[[QuerySet], list[QuerySet]] | None = None
+    live: Callable[[StaffProfile, str], Q] | None = None
+
+
+def register(name: str, contributor: VisibilityContributor) -> None:
+    registry.patient_visibility.register(name, contributor)
+
+
+def contributors() -> list[VisibilityContributor]:
+    return list(registry.patient_visibility)
+
+
+def visible_patients(profile: StaffProfile, field: str = "pk") -> Q:
+    """The relations' part of `Patient.objects.visible_to(profile)`, as a condition on `field`:
+    the patient's pk, or the patient column of a model of theirs (an exam order's
+    `patient_id`), so that the model's rows are filtered without a join through the patient."""
+    condition = Q(pk__in=[])
+    for contributor in contributors():
+        if contributor.scope is not None:
+            granted = PatientAccess.objects.filter(
+                institution__in=contributor.scope(profile), source_label=contributor.model
+            )
+            condition |= Q(**{f"{field}__in": granted.values("patient_id")})
+        if contributor.live is not None:
+            condition |= contributor.live(profile, field)
+    return condition
+
+
+def _contributor_for(model) -> VisibilityContributor | None:
+    label = model._meta.label_lower
+    return next((c for c in contributors() if c.model == label and c.grants), None)
+
+
+def grant_visibility(record: models.Model) -> None:
+    """Bring the rows `record` grants in step with it as saved: new grants from now, grants it
+    no longer gives (a referral redirected away) ended. Idempotent; call it in the
+    transaction that changed the record."""
+    contributor = _contributor_for(type(record))
+    if contributor is None:
+        return
+    label = record._meta.label_lower
+    records = type(record)._base_manager.filter(pk=record.pk)
+    wanted: set[tuple[int, int, str]] = set()
+    for rows in contributor.grants(records):
+        wanted |= {(institution, patient, reason) for _pk, institution, patient, reason in rows}
+    current = PatientAccess.objects.filter(source_label=label, source_pk=record.pk)
+    have = {
+        (institution, patient, reason): pk
+        for pk, institution, patient, reason in current.values_list(
+            "pk", "institution_id", "patient_id", "reason"
+        )
+    }
+    ended = [pk for key, pk in have.items() if key not in wanted]
+    if ended:
+        PatientAccess.objects.filter(pk__in=ended).delete()
+    PatientAccess.objects.bulk_create(
+        [
+            PatientAccess(
+                institution_id=institution,
+                patient_id=patient,
+                reason=reason,
+                source_label=label,
+                source_pk=record.pk,
+            )
+            for institution, patient, reason in wanted - set(have)
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def backfill_visibility(records: QuerySet) -> None:
+    """Write the grants of many records at once (rows loaded without the services, as the
+    bench's): one INSERT ... SELECT a contributor's query, rows already there kept."""
+    contributor = _contributor_for(records.model)
+    if contributor is None:
+        return
+    table = connection.ops.quote_name(PatientAccess._meta.db_table)
+    columns = "source_pk, institution_id, patient_id, reason, source_label, since"
+    with connection.cursor() as cursor:
+        for rows in contributor.grants(records):
+            sql, params = rows.query.sql_with_params()
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) SELECT grants.*, %s, %s FROM ({sql}) grants "  # noqa: S608
+                "WHERE true ON CONFLICT DO NOTHING",
+                [*params, contributor.model, timezone.now()],
+            )

@@ -1,0 +1,27 @@
+"""The PatientAccess rows of the referrals already there: the sender sees the patient from the
+referral's creation, the receiver from its submission (a draft grants the receiver nothing).
+Written by the services from now on (alliance.visibility.grant_visibility)."""
+
+from django.db import migrations
+
+BACKFILL = """
+INSERT INTO alliance_patientaccess
+    (institution_id, patient_id, reason, source_label, source_pk, since)
+SELECT from_institution_id, patient_id, 'referral_sender', 'referrals.referral', id, created_at
+  FROM referrals_referral
+UNION ALL
+SELECT to_institution_id, patient_id, 'referral_receiver', 'referrals.referral', id,
+       COALESCE(submitted_at, created_at)
+  FROM referrals_referral WHERE status <> 'draft'
+"""
+
+UNDO = "DELETE FROM alliance_patientaccess WHERE source_label = 'referrals.referral'"
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("alliance", "0015_patient_access"),
+        ("referrals", "0008_limits_and_follow_up_history"),
+    ]
+
+    operations = [migrations.RunSQL(BACKFILL, UNDO, elidable=False)]
