@@ -27,21 +27,22 @@ if TYPE_CHECKING:
 
 
 class PatientAccess(models.Model):
-    """One institution's right to see one patient, granted by one record (a referral ...)."""
+    """One institution's right to see one patient for one reason (a referral it sent, one it
+    received), and the record that grants it: one row however many records grant the same,
+    so that a lookup reads a row per patient, not one per referral."""
 
     institution = models.ForeignKey(
         "alliance.Institution",
         verbose_name=_("institution"),
         on_delete=models.CASCADE,
         related_name="+",
-        db_index=False,  # the two indexes below start with it
+        db_index=False,  # the unique constraint's index starts with it
     )
     patient = models.ForeignKey(
         "alliance.Patient",
         verbose_name=_("patient"),
         on_delete=models.CASCADE,
         related_name="+",
-        db_index=False,  # the two indexes below start with it
     )
     reason = models.CharField(_("reason"), max_length=32)
     source_label = models.CharField(_("granted by (kind)"), max_length=64)
@@ -52,18 +53,14 @@ class PatientAccess(models.Model):
         verbose_name = _("patient access")
         verbose_name_plural = _("patient access")
         constraints = [
+            # Also the lookup of visible_to: the patients granted to a user's institutions.
             models.UniqueConstraint(
-                fields=["source_label", "source_pk", "institution", "patient", "reason"],
-                name="patientaccess_one_grant_per_record",
+                fields=["institution", "source_label", "patient", "reason"],
+                name="patientaccess_one_per_reason",
             )
         ]
         indexes = [
-            # visible_to: the patients granted to a user's institutions (an index-only scan).
-            models.Index(
-                fields=["institution", "source_label", "patient"], name="patientaccess_lookup"
-            ),
-            # The same question asked the other way round, one patient at a time.
-            models.Index(fields=["patient", "institution"], name="patientaccess_by_patient"),
+            models.Index(fields=["source_label", "source_pk"], name="patientaccess_source"),
         ]
 
     def __str__(self) -> str:
@@ -117,27 +114,28 @@ def _contributor_for(model) -> VisibilityContributor | None:
 
 
 def grant_visibility(record: models.Model) -> None:
-    """Bring the rows `record` grants in step with it as saved: new grants from now, grants it
-    no longer gives (a referral redirected away) ended. Idempotent; call it in the
-    transaction that changed the record."""
+    """Bring the rows `record` grants in step with it as saved: a new grant from now on (kept
+    as it is when another record already grants the same), and a grant it no longer gives (a
+    referral redirected away) ended, or handed to another record that still gives it.
+    Idempotent; call it in the transaction that changed the record."""
     contributor = _contributor_for(type(record))
     if contributor is None:
         return
     label = record._meta.label_lower
-    records = type(record)._base_manager.filter(pk=record.pk)
+    model = type(record)
     wanted: set[tuple[int, int, str]] = set()
-    for rows in contributor.grants(records):
+    for rows in contributor.grants(model._base_manager.filter(pk=record.pk)):
         wanted |= {(institution, patient, reason) for _pk, institution, patient, reason in rows}
-    current = PatientAccess.objects.filter(source_label=label, source_pk=record.pk)
+    held = PatientAccess.objects.filter(source_label=label, source_pk=record.pk)
     have = {
         (institution, patient, reason): pk
-        for pk, institution, patient, reason in current.values_list(
+        for pk, institution, patient, reason in held.values_list(
             "pk", "institution_id", "patient_id", "reason"
         )
     }
-    ended = [pk for key, pk in have.items() if key not in wanted]
-    if ended:
-        PatientAccess.objects.filter(pk__in=ended).delete()
+    for key, pk in have.items():
+        if key not in wanted:
+            _hand_over(contributor, model, record.pk, key, pk)
     PatientAccess.objects.bulk_create(
         [
             PatientAccess(
@@ -149,13 +147,26 @@ def grant_visibility(record: models.Model) -> None:
             )
             for institution, patient, reason in wanted - set(have)
         ],
-        ignore_conflicts=True,
+        ignore_conflicts=True,  # another record grants it already: its row stays
     )
+
+
+def _hand_over(contributor, model, ended_pk: int, key: tuple[int, int, str], row_pk: int):
+    """The row of a grant `ended_pk` no longer gives: to another record of the patient that
+    gives it (the institution's sight of the patient goes on, since the same time), or gone."""
+    institution, patient, reason = key
+    others = model._base_manager.filter(patient_id=patient).exclude(pk=ended_pk)
+    for rows in contributor.grants(others):
+        for source, *granted in rows.iterator():
+            if tuple(granted) == key:
+                PatientAccess.objects.filter(pk=row_pk).update(source_pk=source)
+                return
+    PatientAccess.objects.filter(pk=row_pk).delete()
 
 
 def backfill_visibility(records: QuerySet) -> None:
     """Write the grants of many records at once (rows loaded without the services, as the
-    bench's): one INSERT ... SELECT a contributor's query, rows already there kept."""
+    bench's): one INSERT ... SELECT a contributor's query; a grant already there is kept."""
     contributor = _contributor_for(records.model)
     if contributor is None:
         return
@@ -167,5 +178,5 @@ def backfill_visibility(records: QuerySet) -> None:
             cursor.execute(
                 f"INSERT INTO {table} ({columns}) SELECT grants.*, %s, %s FROM ({sql}) grants "  # noqa: S608
                 "WHERE true ON CONFLICT DO NOTHING",
-                [*params, contributor.model, timezone.now()],
+                [contributor.model, timezone.now(), *params],
             )

@@ -21,13 +21,13 @@ class Migration(migrations.Migration):
                 ('source_pk', models.BigIntegerField(verbose_name='granted by (record)')),
                 ('since', models.DateTimeField(default=django.utils.timezone.now, verbose_name='since')),
                 ('institution', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='alliance.institution', verbose_name='institution')),
-                ('patient', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='alliance.patient', verbose_name='patient')),
+                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='alliance.patient', verbose_name='patient')),
             ],
             options={
                 'verbose_name': 'patient access',
                 'verbose_name_plural': 'patient access',
-                'indexes': [models.Index(fields=['institution', 'source_label', 'patient'], name='patientaccess_lookup'), models.Index(fields=['patient', 'institution'], name='patientaccess_by_patient')],
-                'constraints': [models.UniqueConstraint(fields=('source_label', 'source_pk', 'institution', 'patient', 'reason'), name='patientaccess_one_grant_per_record')],
+                'indexes': [models.Index(fields=['source_label', 'source_pk'], name='patientaccess_source')],
+                'constraints': [models.UniqueConstraint(fields=('institution', 'source_label', 'patient', 'reason'), name='patientaccess_one_per_reason')],
             },
         ),
     ]

@@ -1,18 +1,24 @@
 """The PatientAccess rows of the referrals already there: the sender sees the patient from the
-referral's creation, the receiver from its submission (a draft grants the receiver nothing).
-Written by the services from now on (alliance.visibility.grant_visibility)."""
+referral's creation, the receiver from its submission (a draft grants the receiver nothing);
+one row per institution, patient and reason, from the first referral that grants it. Written
+by the services from now on (alliance.visibility.grant_visibility)."""
 
 from django.db import migrations
 
 BACKFILL = """
 INSERT INTO alliance_patientaccess
     (institution_id, patient_id, reason, source_label, source_pk, since)
-SELECT from_institution_id, patient_id, 'referral_sender', 'referrals.referral', id, created_at
-  FROM referrals_referral
-UNION ALL
-SELECT to_institution_id, patient_id, 'referral_receiver', 'referrals.referral', id,
-       COALESCE(submitted_at, created_at)
-  FROM referrals_referral WHERE status <> 'draft'
+SELECT institution_id, patient_id, reason, 'referrals.referral', MIN(id), MIN(since)
+  FROM (
+    SELECT from_institution_id AS institution_id, patient_id, 'referral_sender' AS reason,
+           id, created_at AS since
+      FROM referrals_referral
+    UNION ALL
+    SELECT to_institution_id, patient_id, 'referral_receiver', id,
+           COALESCE(submitted_at, created_at)
+      FROM referrals_referral WHERE status <> 'draft'
+  ) grants
+ GROUP BY institution_id, patient_id, reason
 """
 
 UNDO = "DELETE FROM alliance_patientaccess WHERE source_label = 'referrals.referral'"

@@ -97,8 +97,30 @@ def test_readdressing_a_referral_awaiting_information_moves_the_receivers_grant(
 
 def test_closing_a_referral_keeps_the_grants(referral_in, world, hospital_triage):
     for state in ("completed", "rejected", "cancelled", "no_show"):
+        PatientAccess.objects.all().delete()  # so that this referral's rows are its own
         referral = referral_in(state)
         assert len(grants(referral)) == 2, state
+        assert sees(hospital_triage, world["patient"]), state
+
+
+def test_a_second_referral_of_the_patient_adds_no_row(referral_in, world):
+    first = referral_in("submitted")
+    second = referral_in("submitted")
+    assert len(grants(first)) == 2
+    assert grants(second) == set()
+    assert PatientAccess.objects.count() == 2
+
+
+def test_a_redirect_hands_the_receivers_row_to_a_referral_that_still_grants_it(
+    referral_in, world, hospital_triage
+):
+    first = referral_in("submitted")
+    second = referral_in("accepted")
+    services.referral_redirect(
+        actor=hospital_triage, referral=first, to_institution=world["other_center"]
+    )
+    row = PatientAccess.objects.get(institution=world["hospital"], reason=RECEIVER_GRANT)
+    assert row.source_pk == second.pk
     assert sees(hospital_triage, world["patient"])
 
 
@@ -125,22 +147,23 @@ def test_the_table_shows_each_persona_what_the_relation_rule_did(referrals_in_ev
 
 def written_rows() -> set:
     return set(
-        PatientAccess.objects.values_list(
-            "institution_id", "patient_id", "reason", "source_label", "source_pk"
-        )
+        PatientAccess.objects.values_list("institution_id", "patient_id", "reason", "source_label")
     )
 
 
 def test_the_backfill_migration_writes_the_rows_the_services_wrote(referrals_in_every_state):
     expected = written_rows()
-    assert len(expected) == 9  # a draft: the sender's row only
+    assert len(expected) == 4  # sender and receiver of two patients; a draft adds nothing
     PatientAccess.objects.all().delete()
     with connection.cursor() as cursor:
         cursor.execute(BACKFILL)
     assert written_rows() == expected
-    for referral in Referral.objects.all():
-        sent = PatientAccess.objects.get(source_pk=referral.pk, reason=SENDER_GRANT)
-        assert sent.since == referral.created_at
+    for row in PatientAccess.objects.all():  # each from the first referral that grants it
+        referral = Referral.objects.get(pk=row.source_pk)
+        assert referral.patient_id == row.patient_id
+        if row.reason == SENDER_GRANT:
+            assert row.since == referral.created_at
+            assert referral.from_institution_id == row.institution_id
 
 
 def test_backfilling_rows_loaded_without_the_services_writes_the_same_rows(
