@@ -126,6 +126,9 @@ def grant_visibility(record: models.Model) -> None:
     wanted: set[tuple[int, int, str]] = set()
     for rows in contributor.grants(model._base_manager.filter(pk=record.pk)):
         wanted |= {(institution, patient, reason) for _pk, institution, patient, reason in rows}
+    # The patient's rows change one record at a time: two referrals of one patient redirected
+    # away at once would otherwise each hand its row to the other.
+    _lock_patients({patient for _institution, patient, _reason in wanted})
     held = PatientAccess.objects.filter(source_label=label, source_pk=record.pk)
     have = {
         (institution, patient, reason): pk
@@ -149,6 +152,11 @@ def grant_visibility(record: models.Model) -> None:
         ],
         ignore_conflicts=True,  # another record grants it already: its row stays
     )
+
+
+def _lock_patients(patients: set[int]) -> None:
+    patient_model = PatientAccess._meta.get_field("patient").related_model
+    list(patient_model.objects.select_for_update().filter(pk__in=patients).values_list("pk"))
 
 
 def _hand_over(contributor, model, ended_pk: int, key: tuple[int, int, str], row_pk: int):
