@@ -7,6 +7,12 @@ class AllianceConfig(AppConfig):
     verbose_name = _("Alliance and institutions")
 
     def ready(self) -> None:
+        from core import registry
+
+        from . import rules  # noqa: F401  (registers the permissions with django-rules)
+        from .demo import load_demo
+
+        registry.demo_loaders.register("alliance", load_demo)
         from axes.signals import user_locked_out
         from django.contrib.auth.signals import user_logged_out
         from django.db.models.signals import post_save, pre_save

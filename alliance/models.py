@@ -56,6 +56,7 @@ from .validators import (
     validate_institution_code,
     validate_phone,
 )
+from .visibility import PatientAccess  # noqa: F401  (its own module: who sees which patient)
 
 
 class District(models.Model):

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from django.db.models import Case, F, OrderBy, Q, Value, When
@@ -16,6 +15,7 @@ from core.access import RestrictedQuerySet
 
 from .choices import Role
 from .fields import id_number_hash
+from .visibility import visible_patients
 
 if TYPE_CHECKING:
     from .models import StaffProfile
@@ -94,22 +94,12 @@ class MembershipQuerySet(RestrictedQuerySet):
         return self.filter(Q(joined_on__lte=on), Q(left_on__isnull=True) | Q(left_on__gt=on))
 
 
-# Apps to the right of alliance widen who sees a patient (a hospital sees the patients referred
-# to it) by registering a function of the profile returning a Q, instead of alliance importing them.
-PATIENT_VISIBILITY: list[Callable[[StaffProfile], Q]] = []
-
-
-def register_patient_visibility(rule: Callable[[StaffProfile], Q]) -> None:
-    if rule not in PATIENT_VISIBILITY:
-        PATIENT_VISIBILITY.append(rule)
-
-
 class PatientQuerySet(RestrictedQuerySet):
     def visible_to(self, profile: StaffProfile) -> PatientQuerySet:
+        """The residents of the user's institutions, and those a relation shows them (a
+        referral between their institution and another: alliance.visibility)."""
         condition = Q(home_institution__in=profile.patient_scope().values("pk"))
-        for rule in PATIENT_VISIBILITY:
-            condition |= rule(profile)
-        return self.filter(condition)
+        return self.filter(condition | visible_patients(profile))
 
     def with_id_number(self, value: str) -> PatientQuerySet:
         """Residents with exactly this identity number (any spacing, either case of X).

@@ -30,6 +30,7 @@ from stdnum.cn import ric
 from alliance.choices import InstitutionKind, Specialty
 from alliance.demo import load_demo
 from alliance.models import Department, District, Institution, Patient
+from alliance.visibility import backfill_visibility
 from bench import db as benchdb
 from bench import figures as reporting_bench
 from sharedcenters.models import ExamOrder
@@ -109,6 +110,8 @@ class Command(BaseCommand):
                 self._scale_institutions(counts["institutions"])
                 self._scale_patients(counts["patients"])
                 self._scale_referrals(counts["referrals"])
+                # Loaded without the services: their PatientAccess rows written in one go.
+                backfill_visibility(Referral.objects.filter(number__startswith="BN-"))
             self._vacuum()
         if not ExamOrder.objects.filter(number__startswith="BO-").exists():
             self.stdout.write("Loading the shared-center bench data (first run only) ...")

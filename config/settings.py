@@ -67,7 +67,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_bootstrap5",
     "csp",
-    "rules.apps.AutodiscoverRulesConfig",
+    "rules",  # each app imports its rules.py in AppConfig.ready()
     "pgtrigger",
     "pghistory",
     "django_otp",
@@ -557,16 +557,15 @@ REFERRAL_RESPONSE_LIMITS = {
 # Attachments: PDF, JPEG or PNG (checked by content, not by name), at most this many bytes.
 REFERRAL_ATTACHMENT_MAX_BYTES = env.int("REFERRAL_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
-# Where pre-arrival alerts for emergencies go: a dotted path to a callable(phone, message).
-# The default writes them to the log; a hospital plugs in its SMS or paging gateway here.
-REFERRAL_ALERT_BACKEND = env.str("REFERRAL_ALERT_BACKEND", default="core.alerts.log_alert")
+# Where pre-arrival alerts for emergencies go: a backend registered in core.registry.alert_backends
+# ("log" writes them to the log) or a dotted path to a callable(phone, message): a hospital plugs
+# in its SMS or paging gateway here.
+REFERRAL_ALERT_BACKEND = env.str("REFERRAL_ALERT_BACKEND", default="log")
 
 # --- Shared centers -------------------------------------------------------------------------
 # A critical value (危急值) goes to the ordering department's on-duty phone through this backend;
 # unacknowledged after this many minutes, it is escalated to the alliance office.
-CRITICAL_VALUE_ALERT_BACKEND = env.str(
-    "CRITICAL_VALUE_ALERT_BACKEND", default="core.alerts.log_alert"
-)
+CRITICAL_VALUE_ALERT_BACKEND = env.str("CRITICAL_VALUE_ALERT_BACKEND", default="log")
 CRITICAL_VALUE_ACK_MINUTES = env.int("CRITICAL_VALUE_ACK_MINUTES", default=10)
 
 # --- Logging --------------------------------------------------------------------------------

@@ -1,14 +1,29 @@
-"""Delivery of urgent alerts to a department's on-duty phone: an emergency's pre-arrival alert
-(settings.REFERRAL_ALERT_BACKEND), a critical value (CRITICAL_VALUE_ALERT_BACKEND).
+"""Urgent alerts to an on-duty phone (a pre-arrival alert, a critical value).
 
-The platform does not ship an SMS or paging gateway: each setting names the callable(phone,
-message) that delivers one. This default writes the alert to the log, where an operator sees it.
+The platform ships no SMS or paging gateway. A setting (REFERRAL_ALERT_BACKEND,
+CRITICAL_VALUE_ALERT_BACKEND) names the backend: a name registered in
+`core.registry.alert_backends` ("log", the default, writes the alert to the log where an operator
+sees it), or a dotted path to a callable(phone, message), as a hospital's own gateway.
 """
 
 import logging
+from collections.abc import Callable
+
+from django.utils.module_loading import import_string
+
+from core import registry
 
 logger = logging.getLogger("core.alerts")
+
+AlertBackend = Callable[[str, str], None]
 
 
 def log_alert(phone: str, message: str) -> None:
     logger.warning("PRE-ARRIVAL ALERT to %s: %s", phone, message)
+
+
+def alert_backend(name: str) -> AlertBackend:
+    """The backend a setting names: a registered name, else a dotted path."""
+    if name in registry.alert_backends:
+        return registry.alert_backends[name]
+    return import_string(name)

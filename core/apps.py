@@ -7,12 +7,16 @@ class CoreConfig(AppConfig):
     verbose_name = _("Platform")
 
     def ready(self) -> None:
+        from . import audit, registry
+        from .alerts import log_alert
+
+        registry.alert_backends.register("log", log_alert)
+
         from axes.models import AccessAttempt
         from axes.signals import user_locked_out
         from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
         from django.db.models.signals import post_delete
 
-        from . import audit
         from .middleware_sessions import record_login_time
 
         user_logged_in.connect(record_login_time, dispatch_uid="core-record-login-time")

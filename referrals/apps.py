@@ -2,13 +2,33 @@ from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
 
+def load_demo() -> dict[str, int]:
+    from .demo import load_demo  # late: the demo data is read only by seed_demo
+
+    return load_demo()
+
+
 class ReferralsConfig(AppConfig):
     name = "referrals"
     verbose_name = _("Two-way referrals")
 
     def ready(self) -> None:
-        from alliance.querysets import register_patient_visibility
+        from alliance import visibility
+        from alliance.panels import register_panel
+        from core import registry
 
-        from .querysets import referred_patients
+        from . import (
+            panels,
+            rules,  # noqa: F401  (registers the permissions with django-rules)
+        )
+        from .querysets import referral_grants, referral_scope
 
-        register_patient_visibility(referred_patients)
+        # A referral shows its patient to the two institutions it goes between.
+        visibility.register(
+            "referrals",
+            visibility.VisibilityContributor(
+                model="referrals.referral", scope=referral_scope, grants=referral_grants
+            ),
+        )
+        register_panel("referrals", panels.PANEL)
+        registry.demo_loaders.register("referrals", load_demo, after=["alliance"])

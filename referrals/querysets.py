@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from django.db.models import Case, IntegerField, Q, Value, When
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 
 from alliance.choices import Role
 from core.access import RestrictedQuerySet
@@ -40,14 +40,23 @@ class ReferralQuerySet(RestrictedQuerySet):
         )
 
 
-def referred_patients(profile: StaffProfile) -> Q:
-    """A patient is visible to the institutions a referral of theirs went between."""
-    from .models import Referral
+# Why a referral shows its patient (PatientAccess.reason).
+SENDER_GRANT, RECEIVER_GRANT = "referral_sender", "referral_receiver"
 
-    scope = referral_scope(profile).values("pk")  # a subquery: no extra round trip
-    received = Q(to_institution__in=scope) & ~Q(status="draft")
-    referrals = Referral.objects.filter(Q(from_institution__in=scope) | received)
-    return Q(pk__in=referrals.values("patient_id"))
+
+def referral_grants(referrals: QuerySet) -> list[QuerySet]:
+    """(referral, institution, patient, reason) rows: a referral shows its patient to the
+    institution that sent it, and, once submitted, to the one it is addressed to (a draft is
+    the sender's alone). Read by alliance.visibility for the PatientAccess table."""
+    sent = referrals.annotate(grant=Value(SENDER_GRANT)).values_list(
+        "pk", "from_institution_id", "patient_id", "grant"
+    )
+    received = (
+        referrals.exclude(status="draft")
+        .annotate(grant=Value(RECEIVER_GRANT))
+        .values_list("pk", "to_institution_id", "patient_id", "grant")
+    )
+    return [sent.order_by().union(received.order_by(), all=True)]
 
 
 def urgency_rank() -> Case:

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from alliance.choices import KIND_TIER, Role, Tier
 from alliance.models import Department, Institution, Patient
+from alliance.visibility import grant_visibility
 from core import numbering, outbox
 from core.access import profile_of
 from core.errors import ActionNotAllowed, IllegalTransition
@@ -230,6 +231,7 @@ def referral_create(
             ), False
         raise
     _record(referral, Action.CREATE, actor, "")
+    grant_visibility(referral)
     if submit:
         referral = referral_submit(actor=actor, referral=referral)
     return referral, True
@@ -285,6 +287,7 @@ def referral_update(
     locked, _event = REFERRAL.run(
         actor, locked, Action.EDIT, checked=True, data={"fields": changed}
     )
+    grant_visibility(locked)
     return locked
 
 
@@ -301,6 +304,7 @@ def referral_submit(*, actor, referral: Referral, note: str = "") -> Referral:
         actor, referral, Action.SUBMIT, note=note,
         submitted_at=now, due_at=now + respond_within, escalated_at=None, responded_at=None,
     )  # fmt: skip
+    grant_visibility(referral)
     _announce_submission(referral, event)
     return referral
 
@@ -398,6 +402,7 @@ def referral_redirect(
         direction=direction_between(current.from_institution, to_institution),
         due_at=now + respond_within, escalated_at=None, event_data=previous,
     )  # fmt: skip
+    grant_visibility(referral)
     _announce_submission(referral, event)
     return referral
 

@@ -4,10 +4,10 @@ from celery import shared_task
 from django.conf import settings
 from django.urls import reverse
 from django.utils import translation
-from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from alliance import services as alliance_services
+from core.alerts import alert_backend
 from core.events import deliver_once
 
 from . import selectors, services
@@ -73,7 +73,7 @@ def send_pre_arrival_alert(referral_id: int, event_id: int) -> None:
             "patient": f"{referral.patient.get_gender_display()} {referral.patient.birth_date:%Y}",
             "diagnosis": referral.diagnosis_text, "summary": referral.clinical_summary[:300],
         }  # fmt: skip
-    backend = import_string(settings.REFERRAL_ALERT_BACKEND)
+    backend = alert_backend(settings.REFERRAL_ALERT_BACKEND)
     deliver_once(ReferralEvent, event_id, lambda: backend(phone, message), mark="alert_sent",
                  value=phone)  # fmt: skip
 

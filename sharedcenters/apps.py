@@ -2,13 +2,34 @@ from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
 
+def load_demo() -> dict[str, int]:
+    from .demo import load_demo  # late: the demo data is read only by seed_demo
+
+    return load_demo()
+
+
 class SharedCentersConfig(AppConfig):
     name = "sharedcenters"
     verbose_name = _("Shared centers")
 
     def ready(self) -> None:
-        from alliance.querysets import register_patient_visibility
+        from alliance import visibility
+        from alliance.panels import register_panel
+        from core import registry
 
+        from . import (
+            panels,
+            rules,  # noqa: F401  (registers the permissions with django-rules)
+        )
         from .querysets import ordered_patients
 
-        register_patient_visibility(ordered_patients)
+        # A center's staff see the patients of the center's orders. Read as it is, not through
+        # PatientAccess: the grantee is a center's staff list, not an institution.
+        visibility.register(
+            "sharedcenters",
+            visibility.VisibilityContributor(
+                model="sharedcenters.examorder", live=ordered_patients
+            ),
+        )
+        register_panel("exam_orders", panels.PANEL, after=["referrals"])
+        registry.demo_loaders.register("sharedcenters", load_demo, after=["alliance", "referrals"])

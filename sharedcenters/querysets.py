@@ -9,6 +9,7 @@ from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquer
 from django.db.models.functions import Coalesce
 
 from alliance.choices import Role
+from alliance.visibility import visible_patients
 from core.access import RestrictedQuerySet
 
 if TYPE_CHECKING:
@@ -73,10 +74,18 @@ class ExamOrderQuerySet(RestrictedQuerySet):
         if not scope:
             return self.none()  # the health bureau: aggregates only
         # Mutual recognition: results of a patient the user treats, from the alliance's centers.
-        treated = Q(
-            patient_id__in=Patient.objects.visible_to(profile).values("pk"),
-            center__alliance_id__in=alliance_ids_of(profile),
-        ) & ~Q(status="cancelled")
+        # The patient conditions are on the order's patient column, each a hashed subquery: no
+        # join through the patient table, so the newest orders come off the `order_newest`
+        # index one by one and a page reads a few rows, not every order of the alliance.
+        from .models import SharedCenter
+
+        home = Patient.objects.filter(home_institution__in=profile.patient_scope()).values("pk")
+        alliance_centers = SharedCenter.objects.filter(alliance_id__in=alliance_ids_of(profile))
+        treated = (
+            (Q(patient_id__in=home) | visible_patients(profile, "patient_id"))
+            & Q(center_id__in=alliance_centers.values("pk"))
+            & ~Q(status="cancelled")
+        )
         return self.filter(Q(ordering_institution_id__in=scope) | treated)
 
 
@@ -187,11 +196,13 @@ class SupplyRequestLineQuerySet(QuerySet):
         )
 
 
-def ordered_patients(profile: StaffProfile) -> Q:
-    """Center staff see the patients of the orders their center works on."""
+def ordered_patients(profile: StaffProfile, field: str = "pk") -> Q:
+    """Center staff see the patients of the orders their center works on (`field`: the
+    patient's pk, or a patient column: alliance.visibility)."""
     from .models import ExamOrder
 
     centers = center_ids_of(profile)
     if not centers:
         return Q(pk__in=[])
-    return Q(pk__in=ExamOrder.objects.filter(center_id__in=centers).values("patient_id"))
+    orders = ExamOrder.objects.filter(center_id__in=centers)
+    return Q(**{f"{field}__in": orders.values("patient_id")})

@@ -6,10 +6,10 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import translation
-from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from alliance import services as alliance_services
+from core.alerts import alert_backend
 from core.events import deliver_once
 
 from . import selectors, services
@@ -67,7 +67,7 @@ def alert_critical_value(order_id: int, event_id: int) -> None:
     phone = selectors.on_duty_phone(order)
     if not phone:
         return
-    backend = import_string(settings.CRITICAL_VALUE_ALERT_BACKEND)
+    backend = alert_backend(settings.CRITICAL_VALUE_ALERT_BACKEND)
     # Once per event: a retry or a duplicate after a successful call does not call again.
     deliver_once(OrderEvent, event_id, lambda: backend(phone, message), mark="alert_sent",
                  value=phone)  # fmt: skip

@@ -15,6 +15,7 @@ from core.errors import DomainError
 from .. import services
 from ..forms import PatientForm, add_service_errors
 from ..models import Patient
+from ..panels import panels_for
 from ..selectors import patient_for_user, registrable_institutions, signing_institutions
 from .base import PatientSearchMixin
 
@@ -155,19 +156,9 @@ class PatientDetailView(PatientAccessMixin, View):
         return self.render_record(patient, revealed=number)
 
     def render_record(self, patient, revealed: str | None) -> HttpResponse:
-        from referrals.models import Referral  # late: referrals depends on alliance
-        from sharedcenters.models import ExamOrder
-
         user = self.request.user
-        referrals = (
-            Referral.objects.restrict(user).filter(patient=patient)
-            .select_related("from_institution", "to_institution").order_by("-created_at")[:20]
-        )  # fmt: skip
-        orders = (
-            ExamOrder.objects.restrict(user).filter(patient=patient)
-            .select_related("center").order_by("-ordered_at")[:20]
-        )  # fmt: skip
+        # The referrals and exam orders come from the apps that own them (alliance.panels).
         return render(self.request, self.template_name, {
-            "patient": patient, "revealed": revealed, "referrals": referrals, "orders": orders,
+            "patient": patient, "revealed": revealed, "panels": panels_for(user, patient),
             "may_change": user.has_perm("alliance.change_patient"),
         })  # fmt: skip

@@ -213,6 +213,9 @@ class ExamOrder(models.Model):
             models.Index(fields=["ordering_institution", "-ordered_at"], name="order_outbox"),
             models.Index(fields=["patient", "-ordered_at"], name="order_patient"),
             models.Index(fields=["center", "-ordered_at", "-id"], name="order_center_newest"),
+            # A member's order list, newest first, across centers: read down until a page of
+            # visible orders is found (sharedcenters.querysets.ExamOrderQuerySet.visible_to).
+            models.Index(fields=["-ordered_at", "-id"], name="order_newest"),
             models.Index(
                 fields=["reported_at"],
                 condition=Q(critical=True, critical_acknowledged_at__isnull=True),

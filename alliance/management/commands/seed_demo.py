@@ -1,12 +1,9 @@
-from importlib import import_module
-from importlib.util import find_spec
-
-from django.apps import apps
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import translation
 
 from alliance.demo import ACCOUNTS, DEMO_PASSWORD
+from core import registry
 
 
 class Command(BaseCommand):
@@ -26,12 +23,11 @@ class Command(BaseCommand):
                 "published password. Run it with DEBUG=true (as `make run` does), or pass "
                 "--force on a machine that is not in production."
             )
-        # Each app brings its own demo data (<app>/demo.py: load_demo), in INSTALLED_APPS order,
-        # so alliance never imports the apps that build on it.
+        # Each app registers its demo data (core.registry.demo_loaders) after the apps it builds
+        # on, so alliance never imports the apps that build on it.
         counts: dict[str, int] = {}
-        for app in apps.get_app_configs():
-            if find_spec(f"{app.name}.demo") is not None:
-                counts |= import_module(f"{app.name}.demo").load_demo()
+        for load_demo in registry.demo_loaders:
+            counts |= load_demo()
         summary = ", ".join(f"{n} {name}" for name, n in counts.items())
         self.stdout.write(self.style.SUCCESS(f"Demo alliance loaded: {summary}."))
         self.stdout.write(f"Demo accounts (password: {DEMO_PASSWORD}):")
