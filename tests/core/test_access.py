@@ -13,7 +13,7 @@ from alliance.choices import Role
 from alliance.models import Patient
 from core.access import RestrictedMixin, Scope, restricted, row_for_user
 from core.models import WorkerHeartbeat
-from tests.factories import staff_user
+from tests.kit.factories import staff_user
 
 
 def test_the_scope_is_built_once_for_a_user_object(clinic_doctor, django_assert_num_queries):

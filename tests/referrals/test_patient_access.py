@@ -10,8 +10,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from alliance.models import Patient, PatientAccess
-from alliance.querysets import profile_of
 from alliance.visibility import backfill_visibility
+from core.access import profile_of
 from referrals import services
 from referrals.models import Referral
 from referrals.querysets import RECEIVER_GRANT, SENDER_GRANT, referral_scope
