@@ -9,7 +9,15 @@ class ReportingConfig(AppConfig):
     def ready(self) -> None:
         from django.db.backends.signals import connection_created
 
+        from core import registry
+
         from . import rules  # noqa: F401  (registers the permissions with django-rules)
+        from .demo import load_demo
         from .expressions import register_sqlite_functions
+
+        # The indicators of the demo are computed from every other app's demo rows.
+        registry.demo_loaders.register(
+            "reporting", load_demo, after=["alliance", "referrals", "sharedcenters"]
+        )
 
         connection_created.connect(register_sqlite_functions, dispatch_uid="reporting-sqlite")

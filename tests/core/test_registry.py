@@ -38,7 +38,7 @@ def test_a_cycle_is_refused():
 
 
 def test_the_apps_register_their_hooks():
-    assert registry.demo_loaders.names() == ["alliance", "referrals", "sharedcenters"]
+    assert registry.demo_loaders.names() == ["alliance", "referrals", "sharedcenters", "reporting"]
     assert registry.patient_panels.names() == ["referrals", "exam_orders"]
     assert registry.patient_visibility.names() == ["referrals", "sharedcenters"]
     assert registry.alert_backends["log"] is log_alert

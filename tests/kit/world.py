@@ -48,6 +48,10 @@ class World:
     def __contains__(self, name: object) -> bool:
         return name in {field.name for field in fields(self)}
 
+    def __or__(self, other: dict) -> dict:
+        """`world | {"extra": ...}`: the world's rows by name, with more."""
+        return {field.name: getattr(self, field.name) for field in fields(self)} | other
+
 
 def build_world() -> World:
     pudong = DistrictFactory(code="310115", name="浦东新区")
