@@ -159,9 +159,18 @@ class PatientAdmin(admin.ModelAdmin):
     search_fields = ["name"]  # never the identity number: it would land in URLs and logs
     list_select_related = ["home_institution"]
     fields = [
-        "name", "gender", "birth_date", "masked_id", "masked_phone", "address",
-        "home_institution", "signed", "signing_institution", "signed_on", "created_at",
-    ]  # fmt: skip
+        "name",
+        "gender",
+        "birth_date",
+        "masked_id",
+        "masked_phone",
+        "address",
+        "home_institution",
+        "signed",
+        "signing_institution",
+        "signed_on",
+        "created_at",
+    ]
     readonly_fields = fields
 
     def get_queryset(self, request):

@@ -36,13 +36,15 @@ class AllianceConfig(AppConfig):
 
         for sender in (get_user_model(), Account):
             pre_save.connect(
-                note_credential_change, sender=sender,
+                note_credential_change,
+                sender=sender,
                 dispatch_uid=f"alliance-credential-change-{sender.__name__}",
-            )  # fmt: skip
+            )
             post_save.connect(
-                revoke_tokens_after_credential_change, sender=sender,
+                revoke_tokens_after_credential_change,
+                sender=sender,
                 dispatch_uid=f"alliance-credential-revoke-{sender.__name__}",
-            )  # fmt: skip
+            )
         # A personal or machine token at work is in the access log once a minute.
         from .tokens import note_use
 

@@ -44,36 +44,156 @@ def synthetic_uscc(region: str, serial: int) -> str:
 # code, name, short name, kind, parent code, district, beds, staff, population, lat, lon, phone
 LEAD = "lead"
 INSTITUTIONS = [
-    (LEAD, "上海某三级医院临港院区", "临港院区", InstitutionKind.BRANCH_CAMPUS, None,
-     "310115", 600, 1050, None, "30.8995", "121.9265", "021-38290000"),
-    ("wanxiang", "浦东新区万祥社区卫生服务中心", "万祥", InstitutionKind.COMMUNITY_CENTER, None,
-     "310115", 80, 95, 50000, "30.9836", "121.8131", "021-58050001"),
-    ("nicheng", "浦东新区泥城社区卫生服务中心", "泥城", InstitutionKind.COMMUNITY_CENTER, None,
-     "310115", 100, 150, 90000, "30.9080", "121.8236", "021-58070002"),
-    ("luchaogang", "浦东新区芦潮港社区卫生服务中心", "芦潮港", InstitutionKind.COMMUNITY_CENTER,
-     None, "310115", 60, 85, 60000, "30.8552", "121.8574", "021-58280003"),
-    ("shuyuan", "浦东新区书院社区卫生服务中心", "书院", InstitutionKind.COMMUNITY_CENTER, None,
-     "310115", 0, 100, 70000, "30.9581", "121.8686", "021-58170004"),
-    ("situan", "奉贤区四团镇平安社区卫生服务中心", "四团平安", InstitutionKind.COMMUNITY_CENTER,
-     None, "310120", 50, 120, 80000, "30.9275", "121.7083", "021-57570005"),
-    ("shengsi", "嵊泗县中心医院", "嵊泗", InstitutionKind.SECONDARY_HOSPITAL, None,
-     "330922", 200, 260, None, "30.7250", "122.4510", "0580-5080000"),
-    ("daishan", "岱山县中心医院", "岱山", InstitutionKind.SECONDARY_HOSPITAL, None,
-     "330921", 300, 380, None, "30.2440", "122.2040", "0580-4470000"),
-    ("bureau", "浦东新区卫生健康委员会", "浦东卫健委", InstitutionKind.OTHER, None,
-     "310115", 0, 0, None, None, None, "021-68540000"),
-]  # fmt: skip
+    (
+        LEAD,
+        "上海某三级医院临港院区",
+        "临港院区",
+        InstitutionKind.BRANCH_CAMPUS,
+        None,
+        "310115",
+        600,
+        1050,
+        None,
+        "30.8995",
+        "121.9265",
+        "021-38290000",
+    ),
+    (
+        "wanxiang",
+        "浦东新区万祥社区卫生服务中心",
+        "万祥",
+        InstitutionKind.COMMUNITY_CENTER,
+        None,
+        "310115",
+        80,
+        95,
+        50000,
+        "30.9836",
+        "121.8131",
+        "021-58050001",
+    ),
+    (
+        "nicheng",
+        "浦东新区泥城社区卫生服务中心",
+        "泥城",
+        InstitutionKind.COMMUNITY_CENTER,
+        None,
+        "310115",
+        100,
+        150,
+        90000,
+        "30.9080",
+        "121.8236",
+        "021-58070002",
+    ),
+    (
+        "luchaogang",
+        "浦东新区芦潮港社区卫生服务中心",
+        "芦潮港",
+        InstitutionKind.COMMUNITY_CENTER,
+        None,
+        "310115",
+        60,
+        85,
+        60000,
+        "30.8552",
+        "121.8574",
+        "021-58280003",
+    ),
+    (
+        "shuyuan",
+        "浦东新区书院社区卫生服务中心",
+        "书院",
+        InstitutionKind.COMMUNITY_CENTER,
+        None,
+        "310115",
+        0,
+        100,
+        70000,
+        "30.9581",
+        "121.8686",
+        "021-58170004",
+    ),
+    (
+        "situan",
+        "奉贤区四团镇平安社区卫生服务中心",
+        "四团平安",
+        InstitutionKind.COMMUNITY_CENTER,
+        None,
+        "310120",
+        50,
+        120,
+        80000,
+        "30.9275",
+        "121.7083",
+        "021-57570005",
+    ),
+    (
+        "shengsi",
+        "嵊泗县中心医院",
+        "嵊泗",
+        InstitutionKind.SECONDARY_HOSPITAL,
+        None,
+        "330922",
+        200,
+        260,
+        None,
+        "30.7250",
+        "122.4510",
+        "0580-5080000",
+    ),
+    (
+        "daishan",
+        "岱山县中心医院",
+        "岱山",
+        InstitutionKind.SECONDARY_HOSPITAL,
+        None,
+        "330921",
+        300,
+        380,
+        None,
+        "30.2440",
+        "122.2040",
+        "0580-4470000",
+    ),
+    (
+        "bureau",
+        "浦东新区卫生健康委员会",
+        "浦东卫健委",
+        InstitutionKind.OTHER,
+        None,
+        "310115",
+        0,
+        0,
+        None,
+        None,
+        None,
+        "021-68540000",
+    ),
+]
 
 # Sub-centers (分中心): the paper's area has 9 centers and sub-centers in all. Internal codes.
 # code, name, parent, latitude, longitude, phone
 SUB_CENTERS = [
     ("NC-S1", "泥城镇彭镇社区卫生服务分中心", "nicheng", "30.9292", "121.7985", "021-58071000"),
     ("SY-S1", "书院镇洋溢社区卫生服务分中心", "shuyuan", "30.9421", "121.8873", "021-58171000"),
-    ("LCG-S1", "芦潮港镇南汇新城社区卫生服务分中心", "luchaogang", "30.9006", "121.9302",
-     "021-58281000"),
-    ("ST-S1", "奉贤区四团镇邵厂社区卫生服务分中心", "situan", "30.9512", "121.7276",
-     "021-57571000"),
-]  # fmt: skip
+    (
+        "LCG-S1",
+        "芦潮港镇南汇新城社区卫生服务分中心",
+        "luchaogang",
+        "30.9006",
+        "121.9302",
+        "021-58281000",
+    ),
+    (
+        "ST-S1",
+        "奉贤区四团镇邵厂社区卫生服务分中心",
+        "situan",
+        "30.9512",
+        "121.7276",
+        "021-57571000",
+    ),
+]
 
 # Stations and village clinics (39, as in the paper's area): internal codes, each under its
 # center or sub-center; code, name, kind, parent, latitude, longitude.
@@ -219,25 +339,37 @@ def _patients(institutions: dict[str, Institution]) -> list[dict]:
     hmt_body = "81000019850612004"
     rows += [
         {
-            "id_type": IdType.HMT_RESIDENCE, "id_number": hmt_body + ric.calc_check_digit(
-                hmt_body + "0"), "name": "陈嘉欣", "gender": Gender.FEMALE,
+            "id_type": IdType.HMT_RESIDENCE,
+            "id_number": hmt_body + ric.calc_check_digit(hmt_body + "0"),
+            "name": "陈嘉欣",
+            "gender": Gender.FEMALE,
             "birth_date": datetime.date(1985, 6, 12),
         },
         {
-            "id_type": IdType.PASSPORT, "id_number": "E51234567", "name": "山田 太郎",
-            "gender": Gender.MALE, "birth_date": datetime.date(1978, 3, 2),
+            "id_type": IdType.PASSPORT,
+            "id_number": "E51234567",
+            "name": "山田 太郎",
+            "gender": Gender.MALE,
+            "birth_date": datetime.date(1978, 3, 2),
         },
         {
-            "id_type": IdType.NONE, "id_number": "", "name": "周小宝（新生儿）",
-            "gender": Gender.MALE, "birth_date": datetime.date(2026, 11, 20),
+            "id_type": IdType.NONE,
+            "id_number": "",
+            "name": "周小宝（新生儿）",
+            "gender": Gender.MALE,
+            "birth_date": datetime.date(2026, 11, 20),
         },
-    ]  # fmt: skip
+    ]
     for row in rows[-3:]:
         home = institutions["nicheng"]
         row.update(
-            phone="13900009999", address=f"{home.district.name}泥城镇示例路99号",
-            home_institution=home, signed=False, signing_institution=None, signed_on=None,
-        )  # fmt: skip
+            phone="13900009999",
+            address=f"{home.district.name}泥城镇示例路99号",
+            home_institution=home,
+            signed=False,
+            signing_institution=None,
+            signed_on=None,
+        )
     return rows
 
 
@@ -255,35 +387,55 @@ def load_demo() -> dict[str, int]:
         institutions[key] = Institution.objects.update_or_create(
             code=synthetic_uscc(district, serial),
             defaults={
-                "name": name, "short_name": short, "kind": kind, "parent": None,
-                "district": districts[district], "approved_beds": beds,
-                "health_technical_staff": staff, "population_served": population,
+                "name": name,
+                "short_name": short,
+                "kind": kind,
+                "parent": None,
+                "district": districts[district],
+                "approved_beds": beds,
+                "health_technical_staff": staff,
+                "population_served": population,
                 "latitude": Decimal(lat) if lat else None,
                 "longitude": Decimal(lon) if lon else None,
-                "phone": phone, "address": f"{districts[district].name}{short}", "is_active": True,
+                "phone": phone,
+                "address": f"{districts[district].name}{short}",
+                "is_active": True,
             },
-        )[0]  # fmt: skip
+        )[0]
     for code, name, parent_key, lat, lon, phone in SUB_CENTERS:
         parent = institutions[parent_key]
         short = name.split("镇", 1)[-1].removesuffix("社区卫生服务分中心") + "分中心"
         institutions[code] = Institution.objects.update_or_create(
             code=code,
             defaults={
-                "name": name, "short_name": short, "kind": InstitutionKind.SUB_CENTER,
-                "parent": parent, "district": parent.district, "address": name, "phone": phone,
-                "latitude": Decimal(lat), "longitude": Decimal(lon), "is_active": True,
+                "name": name,
+                "short_name": short,
+                "kind": InstitutionKind.SUB_CENTER,
+                "parent": parent,
+                "district": parent.district,
+                "address": name,
+                "phone": phone,
+                "latitude": Decimal(lat),
+                "longitude": Decimal(lon),
+                "is_active": True,
             },
-        )[0]  # fmt: skip
+        )[0]
     for code, name, kind, parent_key, lat, lon in STATIONS:
         parent = institutions[parent_key]
         institutions[code] = Institution.objects.update_or_create(
             code=code,
             defaults={
-                "name": name, "short_name": name.split("镇", 1)[-1], "kind": kind, "parent": parent,
-                "district": parent.district, "address": name, "is_active": True,
-                "latitude": Decimal(lat), "longitude": Decimal(lon),
+                "name": name,
+                "short_name": name.split("镇", 1)[-1],
+                "kind": kind,
+                "parent": parent,
+                "district": parent.district,
+                "address": name,
+                "is_active": True,
+                "latitude": Decimal(lat),
+                "longitude": Decimal(lon),
             },
-        )[0]  # fmt: skip
+        )[0]
 
     departments: dict[tuple[str, str], Department] = {}
 
@@ -292,10 +444,14 @@ def load_demo() -> dict[str, int]:
             institution=institutions[key],
             name=name,
             defaults={
-                "specialty": specialty, "phone": phone, "on_duty_phone": on_duty,
-                "accepts_referrals": accepts, "head": head, "is_active": True,
+                "specialty": specialty,
+                "phone": phone,
+                "on_duty_phone": on_duty,
+                "accepts_referrals": accepts,
+                "head": head,
+                "is_active": True,
             },
-        )[0]  # fmt: skip
+        )[0]
 
     for name, specialty, phone, on_duty, accepts, head in LEAD_DEPARTMENTS:
         department(LEAD, name, specialty, phone, on_duty, accepts, head)
@@ -313,20 +469,24 @@ def load_demo() -> dict[str, int]:
     lingang, _ = Alliance.objects.update_or_create(
         name="临港医联体",
         defaults={
-            "mode": AllianceMode.URBAN_GROUP, "closeness": Closeness.TIGHT,
-            "lead_institution": institutions[LEAD], "established_on": datetime.date(2013, 6, 1),
+            "mode": AllianceMode.URBAN_GROUP,
+            "closeness": Closeness.TIGHT,
+            "lead_institution": institutions[LEAD],
+            "established_on": datetime.date(2013, 6, 1),
             "description": "以三级医院临港院区为核心、4个街镇社区卫生服务中心"
             "共同参与的区域医联体。",
         },
-    )  # fmt: skip
+    )
     chest_pain, _ = Alliance.objects.update_or_create(
         name="沪浙跨区域胸痛专科联盟",
         defaults={
-            "mode": AllianceMode.SPECIALTY_ALLIANCE, "closeness": Closeness.LOOSE,
-            "lead_institution": institutions[LEAD], "established_on": datetime.date(2019, 9, 1),
+            "mode": AllianceMode.SPECIALTY_ALLIANCE,
+            "closeness": Closeness.LOOSE,
+            "lead_institution": institutions[LEAD],
+            "established_on": datetime.date(2019, 9, 1),
             "description": "临港院区胸痛中心与浙江两家县级医院的跨区域专科联盟。",
         },
-    )  # fmt: skip
+    )
     joined = datetime.date(2013, 6, 1)
     for key in (LEAD, "wanxiang", "nicheng", "luchaogang", "shuyuan"):
         Membership.objects.get_or_create(

@@ -130,9 +130,18 @@ class PatientForm(forms.ModelForm):
     class Meta:
         model = Patient
         fields = [
-            "name", "id_type", "id_number", "gender", "birth_date", "phone", "address",
-            "home_institution", "signed", "signing_institution", "signed_on",
-        ]  # fmt: skip
+            "name",
+            "id_type",
+            "id_number",
+            "gender",
+            "birth_date",
+            "phone",
+            "address",
+            "home_institution",
+            "signed",
+            "signing_institution",
+            "signed_on",
+        ]
         widgets = {
             "birth_date": DateInput(),
             "signed_on": DateInput(),
@@ -180,8 +189,14 @@ class ContactCardForm(forms.ModelForm):
     class Meta:
         model = Department
         fields = [
-            "name", "specialty", "phone", "on_duty_phone", "head", "accepts_referrals", "is_active",
-        ]  # fmt: skip
+            "name",
+            "specialty",
+            "phone",
+            "on_duty_phone",
+            "head",
+            "accepts_referrals",
+            "is_active",
+        ]
 
     def _post_clean(self) -> None:
         # The service validates the record (and its uniqueness) and reports on these fields.

@@ -110,13 +110,21 @@ class Institution(models.Model):
     )
     address = models.CharField(_("address"), max_length=255, blank=True)
     latitude = models.DecimalField(
-        _("latitude"), max_digits=9, decimal_places=6, null=True, blank=True,
+        _("latitude"),
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
         validators=[MinValueValidator(-90), MaxValueValidator(90)],
-    )  # fmt: skip
+    )
     longitude = models.DecimalField(
-        _("longitude"), max_digits=9, decimal_places=6, null=True, blank=True,
+        _("longitude"),
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
         validators=[MinValueValidator(-180), MaxValueValidator(180)],
-    )  # fmt: skip
+    )
     population_served = models.PositiveIntegerField(
         _("population served"),
         null=True,
@@ -637,9 +645,11 @@ class AccessLog(models.Model):
                 for key, value in (detail.get("filters") or {}).items()
             )
             return _("%(table)s as %(format)s, %(rows)s rows; filter: %(filters)s") % {
-                "table": detail.get("table", ""), "format": detail.get("format", ""),
-                "rows": detail.get("rows", ""), "filters": filters or "—",
-            }  # fmt: skip
+                "table": detail.get("table", ""),
+                "format": detail.get("format", ""),
+                "rows": detail.get("rows", ""),
+                "filters": filters or "—",
+            }
         if self.kind == AccessKind.UNLOCK and "failures" in detail:
             return _("after %(failures)s failed sign-ins") % detail
         parts = [f"{key}={value}" for key, value in detail.items()]
@@ -665,9 +675,13 @@ class AccessLog(models.Model):
                 name = label
             parts.append(f"{name} {ids(pks)}")
         if len(self.patient_ids or ()) > 1:
-            parts.append(_("%(count)s patients: %(ids)s") % {
-                "count": len(self.patient_ids), "ids": ids(self.patient_ids),
-            })  # fmt: skip
+            parts.append(
+                _("%(count)s patients: %(ids)s")
+                % {
+                    "count": len(self.patient_ids),
+                    "ids": ids(self.patient_ids),
+                }
+            )
         return parts
 
 

@@ -242,9 +242,13 @@ def alliance_summary(alliance: Alliance) -> dict:
     }
     sums: dict[int, list[int]] = {pk: [0, 0, 0, 0] for pk in members}
     institutions = Institution.objects.in_alliance(alliance.pk).values_list(
-        "pk", "parent_id", "parent__parent_id",
-        "approved_beds", "health_technical_staff", "population_served",
-    )  # fmt: skip
+        "pk",
+        "parent_id",
+        "parent__parent_id",
+        "approved_beds",
+        "health_technical_staff",
+        "population_served",
+    )
     for pk, parent_id, grandparent_id, beds, staff, population in institutions:
         root = next(i for i in (pk, parent_id, grandparent_id) if i in members)
         row = sums[root]

@@ -21,14 +21,29 @@ from .models import Department, Patient
 from .validators import normalize_id_number
 
 PATIENT_FIELDS = (
-    "name", "id_type", "gender", "birth_date", "id_number", "phone", "address",
-    "home_institution", "signed", "signing_institution", "signed_on",
-)  # fmt: skip
+    "name",
+    "id_type",
+    "gender",
+    "birth_date",
+    "id_number",
+    "phone",
+    "address",
+    "home_institution",
+    "signed",
+    "signing_institution",
+    "signed_on",
+)
 
 
 DEPARTMENT_FIELDS = (
-    "name", "specialty", "phone", "on_duty_phone", "accepts_referrals", "head", "is_active",
-)  # fmt: skip
+    "name",
+    "specialty",
+    "phone",
+    "on_duty_phone",
+    "accepts_referrals",
+    "head",
+    "is_active",
+)
 
 
 def _check_may_edit_contact_cards(actor, institution) -> None:

@@ -52,8 +52,11 @@ MANAGE_PERMISSION = "alliance.manage_api_tokens"
 
 def _detail(token: ApiToken) -> dict:
     """What the access log keeps of a token: never the key, only a prefix of its hash."""
-    return {"token": token.name or token.get_kind_display(), "token_kind": token.kind,
-            "ref": token.digest[:12]}  # fmt: skip
+    return {
+        "token": token.name or token.get_kind_display(),
+        "token_kind": token.kind,
+        "ref": token.digest[:12],
+    }
 
 
 def _live(queryset: QuerySet[ApiToken]) -> QuerySet[ApiToken]:
@@ -157,9 +160,12 @@ def personal_token_create(*, actor, name: str) -> tuple[ApiToken, str]:
             % {"limit": PERSONAL_TOKEN_LIMIT}
         )
     token, key = ApiToken.objects.create(
-        user=actor, kind=ApiTokenKind.PERSONAL, name=name, created_by=actor,
+        user=actor,
+        kind=ApiTokenKind.PERSONAL,
+        name=name,
+        created_by=actor,
         expiry=datetime.timedelta(days=settings.API_PERSONAL_TOKEN_DAYS),
-    )  # fmt: skip
+    )
     audit.record(AccessKind.TOKEN_CREATED, user=actor, **_detail(token))
     return token, key
 
@@ -181,9 +187,11 @@ def machine_token_create(*, actor, institution: Institution, name: str) -> tuple
             {"institution": _("Choose an active hospital or primary-care member of your alliance.")}
         )
     name = _clean_name(name)
-    if _live(ApiToken.objects.filter(
-        kind=ApiTokenKind.MACHINE, name=name, user__staff_profile__institution=institution
-    )).exists():  # fmt: skip
+    if _live(
+        ApiToken.objects.filter(
+            kind=ApiTokenKind.MACHINE, name=name, user__staff_profile__institution=institution
+        )
+    ).exists():
         raise ValidationError(
             {"name": _("This institution already has a machine token of this name.")}
         )
@@ -194,13 +202,19 @@ def machine_token_create(*, actor, institution: Institution, name: str) -> tuple
         user=account, institution=institution, role=MACHINE_ROLES[institution.tier]
     )
     token, key = ApiToken.objects.create(
-        user=account, kind=ApiTokenKind.MACHINE, name=name, created_by=actor,
+        user=account,
+        kind=ApiTokenKind.MACHINE,
+        name=name,
+        created_by=actor,
         expiry=datetime.timedelta(days=settings.API_MACHINE_TOKEN_DAYS),
-    )  # fmt: skip
+    )
     audit.record(
-        AccessKind.TOKEN_CREATED, user=actor, account=account.username,
-        institution=institution.code, **_detail(token),
-    )  # fmt: skip
+        AccessKind.TOKEN_CREATED,
+        user=actor,
+        account=account.username,
+        institution=institution.code,
+        **_detail(token),
+    )
     return token, key
 
 

@@ -178,11 +178,14 @@ class Command(BaseCommand):
         district = District.objects.get(code="310115")
         centers = Institution.objects.bulk_create(
             Institution(
-                name=f"压测社区卫生服务中心{n}", code=f"BENCH-{n:05d}", district=district,
-                kind=InstitutionKind.COMMUNITY_CENTER, population_served=1000,
+                name=f"压测社区卫生服务中心{n}",
+                code=f"BENCH-{n:05d}",
+                district=district,
+                kind=InstitutionKind.COMMUNITY_CENTER,
+                population_served=1000,
             )
             for n in range(count)
-        )  # fmt: skip
+        )
         specialties = [("全科", Specialty.GENERAL_PRACTICE), ("内科", Specialty.INTERNAL_MEDICINE)]
         Department.objects.bulk_create(
             Department(institution=c, name=name, specialty=specialty, phone="021-58000000")
@@ -198,10 +201,13 @@ class Command(BaseCommand):
             body = f"310115{birth:%Y%m%d}{n % 1000:03d}"
             rows.append(
                 Patient(
-                    name=f"压测{n}", gender="male" if n % 2 else "female", birth_date=birth,
-                    id_number=body + ric.calc_check_digit(body + "0"), home_institution=home,
+                    name=f"压测{n}",
+                    gender="male" if n % 2 else "female",
+                    birth_date=birth,
+                    id_number=body + ric.calc_check_digit(body + "0"),
+                    home_institution=home,
                 )
-            )  # fmt: skip
+            )
         Patient.objects.bulk_create(rows, ignore_conflicts=True)
 
     def _scale_referrals(self, count: int) -> None:
@@ -217,10 +223,16 @@ class Command(BaseCommand):
         user = get_user_model().objects.get(username="wanxiang")
         # A year's referrals as a lead hospital sees them: most closed, about 8 % still open.
         weights = {
-            Status.COMPLETED: 80, Status.REJECTED: 5, Status.CANCELLED: 4, Status.EXPIRED: 2,
-            Status.NO_SHOW: 1, Status.SUBMITTED: 2, Status.ACCEPTED: 2, Status.SCHEDULED: 3,
+            Status.COMPLETED: 80,
+            Status.REJECTED: 5,
+            Status.CANCELLED: 4,
+            Status.EXPIRED: 2,
+            Status.NO_SHOW: 1,
+            Status.SUBMITTED: 2,
+            Status.ACCEPTED: 2,
+            Status.SCHEDULED: 3,
             Status.ARRIVED: 1,
-        }  # fmt: skip
+        }
         states = [state for state, weight in weights.items() for _ in range(weight)]
         urgencies, now = list(Urgency), timezone.now()
 
@@ -237,14 +249,23 @@ class Command(BaseCommand):
             state = states[n % len(states)]
             submitted = now - datetime.timedelta(minutes=n)
             return Referral(
-                number=f"BN-{n:09d}", status=state, direction=Direction.UP,
-                urgency=urgencies[n % 3], patient=patient, referring_user=user,
-                from_institution=patient.home_institution, to_institution=lead,
-                to_department=departments[n % len(departments)], diagnosis_code="I20.0",
-                diagnosis_text="不稳定型心绞痛", reason="压测", consent=True,
-                submitted_at=submitted, due_at=now + datetime.timedelta(minutes=240 - n % 600),
+                number=f"BN-{n:09d}",
+                status=state,
+                direction=Direction.UP,
+                urgency=urgencies[n % 3],
+                patient=patient,
+                referring_user=user,
+                from_institution=patient.home_institution,
+                to_institution=lead,
+                to_department=departments[n % len(departments)],
+                diagnosis_code="I20.0",
+                diagnosis_text="不稳定型心绞痛",
+                reason="压测",
+                consent=True,
+                submitted_at=submitted,
+                due_at=now + datetime.timedelta(minutes=240 - n % 600),
                 closed_at=submitted + datetime.timedelta(days=1) if state in closed else None,
-            )  # fmt: skip
+            )
 
         rows = (referral(n) for n in range(count))
         while batch := list(itertools.islice(rows, 5000)):
@@ -261,9 +282,15 @@ class Command(BaseCommand):
             Patient.objects.exclude(name__startswith="压测").select_related("home_institution")
         )
         user = get_user_model().objects.get(username="wanxiang")
-        states = [OrderStatus.ACKNOWLEDGED] * 90 + [OrderStatus.REPORTED] * 7 + [
-            OrderStatus.COLLECTED, OrderStatus.RECEIVED, OrderStatus.IN_PROGRESS,
-        ]  # fmt: skip
+        states = (
+            [OrderStatus.ACKNOWLEDGED] * 90
+            + [OrderStatus.REPORTED] * 7
+            + [
+                OrderStatus.COLLECTED,
+                OrderStatus.RECEIVED,
+                OrderStatus.IN_PROGRESS,
+            ]
+        )
         now = timezone.now()
 
         def order(n: int) -> ExamOrder:
@@ -272,14 +299,20 @@ class Command(BaseCommand):
             ordered = now - datetime.timedelta(minutes=n)
             done = state in (OrderStatus.ACKNOWLEDGED, OrderStatus.REPORTED)
             return ExamOrder(
-                number=f"BO-{n:09d}", center=lab, status=state,
-                priority="urgent" if n % 9 == 0 else "routine", patient=patient,
-                ordering_institution=patient.home_institution, ordering_user=user,
-                target_hours=4, ordered_at=ordered, collected_at=ordered,
+                number=f"BO-{n:09d}",
+                center=lab,
+                status=state,
+                priority="urgent" if n % 9 == 0 else "routine",
+                patient=patient,
+                ordering_institution=patient.home_institution,
+                ordering_user=user,
+                target_hours=4,
+                ordered_at=ordered,
+                collected_at=ordered,
                 received_at=ordered + datetime.timedelta(hours=1),
                 due_at=ordered + datetime.timedelta(hours=5),
                 reported_at=ordered + datetime.timedelta(hours=3) if done else None,
-            )  # fmt: skip
+            )
 
         # Packages waiting at the sterilization center, for the batch-scan figure.
         from sharedcenters.models import InstrumentSet, Package
@@ -292,7 +325,7 @@ class Command(BaseCommand):
                 owner=patients[n % len(patients)].home_institution,
                 location=instrument_set.center.institution,
                 status="received",
-            )  # fmt: skip
+            )
             for n in range(300)
         )
         rows = (order(n) for n in range(count))
@@ -361,9 +394,14 @@ class Command(BaseCommand):
         payload = {
             "patient": Patient.objects.restrict(sender).first().pk,
             "to_institution": Institution.objects.get(short_name="临港院区").pk,
-            "urgency": "urgent", "service": "outpatient", "diagnosis_code": "I20.0",
-            "diagnosis_text": "不稳定型心绞痛", "reason": "压测", "consent": True, "submit": True,
-        }  # fmt: skip
+            "urgency": "urgent",
+            "service": "outpatient",
+            "diagnosis_code": "I20.0",
+            "diagnosis_text": "不稳定型心绞痛",
+            "reason": "压测",
+            "consent": True,
+            "submit": True,
+        }
         # Notifications go out after commit: measured without them, as the issue asks.
         with transaction.atomic():
             median, p95, status = self._post(client, "/api/v1/referrals/", payload, repeat)
@@ -403,8 +441,9 @@ class Command(BaseCommand):
         median, p95, status = self._timed_posts(
             client, f"/api/v1/orders/{order.pk}/schedule/", [{"slot": s.pk} for s in slots]
         )
-        self._line("wanxiang", "POST /api/v1/orders/{id}/schedule/ (book)", median, p95,
-                   status=status)  # fmt: skip
+        self._line(
+            "wanxiang", "POST /api/v1/orders/{id}/schedule/ (book)", median, p95, status=status
+        )
         self.results["slot_booking_median_ms"] = round(median, 1)
 
         cssd = users.get(username="cssd")
@@ -419,6 +458,7 @@ class Command(BaseCommand):
         median, p95, status = self._timed_posts(
             client, "/api/v1/sterilization/packages/move/", [payload] * (repeat + 1)
         )
-        self._line("cssd", f"POST packages/move/ ({len(at_center)} packages)", median, p95,
-                   status=status)  # fmt: skip
+        self._line(
+            "cssd", f"POST packages/move/ ({len(at_center)} packages)", median, p95, status=status
+        )
         self.results["package_move_50_median_ms"] = round(median, 1)

@@ -15,9 +15,12 @@ from psycopg2 import sql
 def _server():
     settings = connection.settings_dict
     return psycopg2.connect(
-        dbname="postgres", user=settings["USER"] or None, password=settings["PASSWORD"] or None,
-        host=settings["HOST"] or None, port=settings["PORT"] or None,
-    )  # fmt: skip
+        dbname="postgres",
+        user=settings["USER"] or None,
+        password=settings["PASSWORD"] or None,
+        host=settings["HOST"] or None,
+        port=settings["PORT"] or None,
+    )
 
 
 def _stored_scale() -> tuple[bool, float | None]:

@@ -117,12 +117,29 @@ def write_visits_csv(path: Path, rows: int, scale: float) -> None:
     days = [(first + datetime.timedelta(days=n)).isoformat() for n in range(365)]
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["institution_code", "record_id", "visit_date", "visit_type", "department",
-                         "visit_count", "total_cost"])  # fmt: skip
+        writer.writerow(
+            [
+                "institution_code",
+                "record_id",
+                "visit_date",
+                "visit_type",
+                "department",
+                "visit_count",
+                "total_cost",
+            ]
+        )
         for n in range(rows):
-            writer.writerow([codes[n % len(codes)], f"IMP-{n}", days[(n // len(codes)) % 365],
-                             "emergency" if n % 12 == 0 else "outpatient", "全科", 1,
-                             f"{40 + (n * 7) % 260}.{n % 100:02d}"])  # fmt: skip
+            writer.writerow(
+                [
+                    codes[n % len(codes)],
+                    f"IMP-{n}",
+                    days[(n // len(codes)) % 365],
+                    "emergency" if n % 12 == 0 else "outpatient",
+                    "全科",
+                    1,
+                    f"{40 + (n * 7) % 260}.{n % 100:02d}",
+                ]
+            )
 
 
 def write_visits_xlsx(path: Path, rows: int, scale: float) -> None:
@@ -139,9 +156,17 @@ def write_visits_xlsx(path: Path, rows: int, scale: float) -> None:
     sheet = workbook.create_sheet("门诊明细")
     sheet.append(["机构编码", "门诊号", "就诊日期", "就诊类型", "科室", "人次", "总费用"])
     for n in range(rows):
-        sheet.append([codes[n % len(codes)], f"IMX-{n}", days[(n // len(codes)) % 365],
-                      "急诊" if n % 12 == 0 else "门诊", "全科", 1,
-                      40 + (n * 7) % 260 + (n % 100) / 100])  # fmt: skip
+        sheet.append(
+            [
+                codes[n % len(codes)],
+                f"IMX-{n}",
+                days[(n // len(codes)) % 365],
+                "急诊" if n % 12 == 0 else "门诊",
+                "全科",
+                1,
+                40 + (n * 7) % 260 + (n % 100) / 100,
+            ]
+        )
     workbook.save(path)
 
 
@@ -158,8 +183,10 @@ def _timed_command(folder: str, *args: str) -> tuple[float, int]:
     with open(Path(folder) / "stderr.txt", "w+") as stderr:
         child = subprocess.Popen(  # noqa: S603 - our own command, our own file
             [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "import_facts", *args],
-            env=env, stdout=subprocess.DEVNULL, stderr=stderr,
-        )  # fmt: skip
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
         _, status, usage = os.wait4(child.pid, 0)
         seconds = time.perf_counter() - started
         stderr.seek(0)
@@ -261,8 +288,11 @@ REFERENCE_SQL = {
 def reference(year: int) -> tuple[float, dict]:
     """The fact-based monthly figures by hand-written SQL: (seconds, {(indicator part, institution,
     month start): number})."""
-    params = {"start": datetime.date(year, 1, 1), "last_month": datetime.date(year, 12, 1),
-              "cut": datetime.date(year + 1, 1, 1)}  # fmt: skip
+    params = {
+        "start": datetime.date(year, 1, 1),
+        "last_month": datetime.date(year, 12, 1),
+        "cut": datetime.date(year + 1, 1, 1),
+    }
     found: dict = {}
     started = time.perf_counter()
     with connection.cursor() as cursor:
@@ -299,11 +329,11 @@ def compare(year: int, found: dict, institutions: list[int]) -> int:
     many were compared. Raises on the first difference."""
     stored = {}
     values = IndicatorValue.objects.filter(
-        period_kind="month", period__startswith=str(year), institution__in=institutions,
+        period_kind="month",
+        period__startswith=str(year),
+        institution__in=institutions,
         indicator__in={indicator for indicator, _part in CHECKS.values()},
-    ).values_list(
-        "indicator", "institution", "period_start", "numerator", "denominator"
-    )  # fmt: skip
+    ).values_list("indicator", "institution", "period_start", "numerator", "denominator")
     for indicator, institution, start, numerator, denominator in values:
         stored[(indicator, "numerator", institution, start)] = numerator
         stored[(indicator, "denominator", institution, start)] = denominator

@@ -179,12 +179,28 @@ def run_load_test(
         with server_log.open("wb") as log:
             server = subprocess.Popen(  # noqa: S603 - fixed arguments
                 [
-                    sys.executable, "-m", "gunicorn", "config.wsgi:application",
-                    "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", "4",
-                    "--timeout", "60", "--graceful-timeout", "10", "--keep-alive", "10",
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "config.wsgi:application",
+                    "--bind",
+                    f"127.0.0.1:{port}",
+                    "--workers",
+                    str(workers),
+                    "--threads",
+                    "4",
+                    "--timeout",
+                    "60",
+                    "--graceful-timeout",
+                    "10",
+                    "--keep-alive",
+                    "10",
                 ],
-                cwd=BASE_DIR, env=server_env, stdout=log, stderr=subprocess.STDOUT,
-            )  # fmt: skip
+                cwd=BASE_DIR,
+                env=server_env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         try:
             _wait_until_up(base, server, server_log)
             locust_env = os.environ | _prepare(base, password)
@@ -197,14 +213,34 @@ def run_load_test(
             try:
                 finished = subprocess.run(  # noqa: S603 - fixed arguments
                     [
-                        sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
-                        "-u", str(users), "-r", "10", "-t", f"{seconds}s", "--host", base,
-                        "--csv", str(directory / "load"), "--only-summary",
-                        "--stop-timeout", "10", "--loglevel", "WARNING",
+                        sys.executable,
+                        "-m",
+                        "locust",
+                        "-f",
+                        str(LOCUSTFILE),
+                        "--headless",
+                        "-u",
+                        str(users),
+                        "-r",
+                        "10",
+                        "-t",
+                        f"{seconds}s",
+                        "--host",
+                        base,
+                        "--csv",
+                        str(directory / "load"),
+                        "--only-summary",
+                        "--stop-timeout",
+                        "10",
+                        "--loglevel",
+                        "WARNING",
                     ],
-                    cwd=BASE_DIR, env=locust_env, capture_output=True, text=True,
+                    cwd=BASE_DIR,
+                    env=locust_env,
+                    capture_output=True,
+                    text=True,
                     timeout=seconds + 120,
-                )  # fmt: skip
+                )
             except subprocess.TimeoutExpired as exc:
                 raise LoadTestError(f"locust did not finish in {seconds + 120} s") from exc
             stats = directory / "load_stats.csv"

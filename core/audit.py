@@ -124,10 +124,12 @@ def shown(
     if not kind:
         only = next(iter(entry.records))
         kind = (
-            AccessKind.LIST_VIEW if many
-            else AccessKind.PATIENT_VIEW if only == settings.AUDIT_SUBJECT_MODEL.lower()
+            AccessKind.LIST_VIEW
+            if many
+            else AccessKind.PATIENT_VIEW
+            if only == settings.AUDIT_SUBJECT_MODEL.lower()
             else AccessKind.RECORD_VIEW
-        )  # fmt: skip
+        )
     box = current_shown.get()
     if box is None:
         entry.kind, entry.user, entry.detail = kind, user, detail
@@ -171,9 +173,14 @@ def _write_shown(entry: Shown, request: HttpRequest | None) -> models.Model:
         detail["channel"] = "api" if request.path.startswith("/api/") else "web"
     patient = entry.patients[0] if len(entry.patients) == 1 else None
     return record(
-        entry.kind, request=request, user=entry.user, patient_id=patient,
-        records=entry.records, patient_ids=entry.patients, **detail,
-    )  # fmt: skip
+        entry.kind,
+        request=request,
+        user=entry.user,
+        patient_id=patient,
+        records=entry.records,
+        patient_ids=entry.patients,
+        **detail,
+    )
 
 
 def record(
@@ -199,9 +206,14 @@ def record(
     if user is not None and not username:
         username = user.get_username()
     entry = log_model()(
-        kind=kind, user=user, username=username[:150], patient=patient, detail=detail,
-        records=records or {}, patient_ids=list(patient_ids),
-    )  # fmt: skip
+        kind=kind,
+        user=user,
+        username=username[:150],
+        patient=patient,
+        detail=detail,
+        records=records or {},
+        patient_ids=list(patient_ids),
+    )
     if patient_id is not None:
         entry.patient_id = patient_id
     if entry.patient_id is not None and not entry.patient_ids:
@@ -232,9 +244,12 @@ def on_login_failed(sender, credentials: dict, request=None, **kwargs) -> None:
         failures = recent_failures_from(entry.ip_address)
         if failures == settings.LOGIN_ADDRESS_FAILURE_LIMIT:  # once, when the limit is reached
             record(
-                AccessKind.LOCKOUT, request=request, scope="address", failures=failures,
+                AccessKind.LOCKOUT,
+                request=request,
+                scope="address",
+                failures=failures,
                 minutes=settings.LOGIN_ADDRESS_WINDOW_MINUTES,
-            )  # fmt: skip
+            )
 
 
 def on_logout(sender, request, user, **kwargs) -> None:

@@ -53,10 +53,12 @@ class SessionTimeoutMiddleware:
             logout(request)  # flushes the server-side session and records the logout
             if request.path.startswith("/api/"):
                 return JsonResponse(
-                    {"detail": _("Your session has expired. Please log in again."),
-                     "code": "session_expired"},
+                    {
+                        "detail": _("Your session has expired. Please log in again."),
+                        "code": "session_expired",
+                    },
                     status=401,
-                )  # fmt: skip
+                )
             messages.warning(request, _("Your session has expired. Please log in again."))
             return redirect_to_login(request.get_full_path())
         if request.user.is_authenticated:

@@ -211,10 +211,19 @@ class Machine:
         return self._lock(obj)
 
     def run(
-        self, actor, obj, action: str, *, changes: dict | None = None, note: str = "",
-        data: dict | None = None, at=None, checked: bool = False, effects: Iterable[tuple] = (),
+        self,
+        actor,
+        obj,
+        action: str,
+        *,
+        changes: dict | None = None,
+        note: str = "",
+        data: dict | None = None,
+        at=None,
+        checked: bool = False,
+        effects: Iterable[tuple] = (),
         **event_fields,
-    ) -> tuple[Any, models.Model]:  # fmt: skip
+    ) -> tuple[Any, models.Model]:
         """Lock, check, apply `changes` and the target state, save, write one event, queue
         `effects` (each `(task, *args)`, sent as `task(obj.pk, event.pk, *args)` after the
         commit). A caller that locked and checked first, to validate against the locked row,
@@ -244,9 +253,17 @@ class Machine:
         return locked, event
 
     def run_batch(
-        self, actor, objs: list, action: str, *, fields: tuple[str, ...], apply=None,
-        note: str = "", at=None, event_fields: Callable[[Any], dict] | None = None,
-    ) -> list[models.Model]:  # fmt: skip
+        self,
+        actor,
+        objs: list,
+        action: str,
+        *,
+        fields: tuple[str, ...],
+        apply=None,
+        note: str = "",
+        at=None,
+        event_fields: Callable[[Any], dict] | None = None,
+    ) -> list[models.Model]:
         """Take `action` on many locked and checked rows at once (a batch scan): `apply(obj)`
         sets each row's other changes; rows alike are written by one UPDATE of `fields` per
         distinct outcome (usually one), and one event per row by one INSERT. Call it inside
@@ -269,15 +286,22 @@ class Machine:
             self.model.objects.filter(pk__in=pks).update(**dict(zip(fields, values, strict=True)))
         return type(events[0]).objects.bulk_create(events) if events else []
 
-    def event(self, obj, action: str, actor, from_status: str, *, note="", at=None, data=None,
-              **extra) -> models.Model:  # fmt: skip
+    def event(
+        self, obj, action: str, actor, from_status: str, *, note="", at=None, data=None, **extra
+    ) -> models.Model:
         """The unsaved event row of a step (a transition, or a step that is none: a creation,
         an attachment, an escalation)."""
         return self._event(
-            obj, action=action, actor=actor, from_status=from_status,
-            to_status=self.state(obj), note=note, at=at or timezone.now(), data=data or {},
+            obj,
+            action=action,
+            actor=actor,
+            from_status=from_status,
+            to_status=self.state(obj),
+            note=note,
+            at=at or timezone.now(),
+            data=data or {},
             **extra,
-        )  # fmt: skip
+        )
 
     def record(self, obj, action: str, actor, from_status: str, **options) -> models.Model:
         """Write the event of a step that changes no state through the table."""

@@ -28,9 +28,15 @@ class ReferralEventInline(admin.TabularInline):
 @admin.register(Referral)
 class ReferralAdmin(ReadOnlyAdmin):
     list_display = [
-        "number", "status", "direction", "urgency", "from_institution", "to_institution",
-        "submitted_at", "due_at",
-    ]  # fmt: skip
+        "number",
+        "status",
+        "direction",
+        "urgency",
+        "from_institution",
+        "to_institution",
+        "submitted_at",
+        "due_at",
+    ]
     list_filter = ["status", "direction", "urgency", "service", "to_institution"]
     search_fields = ["number"]
     list_select_related = ["from_institution", "to_institution"]

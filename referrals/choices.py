@@ -59,11 +59,19 @@ class Status(models.TextChoices):
 # Waiting for the receiver to answer: the response clock runs.
 AWAITING_RESPONSE = {Status.SUBMITTED}
 OPEN_STATUSES = {
-    Status.SUBMITTED, Status.INFO_REQUESTED, Status.ACCEPTED, Status.SCHEDULED, Status.ARRIVED,
-}  # fmt: skip
+    Status.SUBMITTED,
+    Status.INFO_REQUESTED,
+    Status.ACCEPTED,
+    Status.SCHEDULED,
+    Status.ARRIVED,
+}
 CLOSED_STATUSES = {
-    Status.COMPLETED, Status.REJECTED, Status.CANCELLED, Status.EXPIRED, Status.NO_SHOW,
-}  # fmt: skip
+    Status.COMPLETED,
+    Status.REJECTED,
+    Status.CANCELLED,
+    Status.EXPIRED,
+    Status.NO_SHOW,
+}
 
 
 class Action(models.TextChoices):

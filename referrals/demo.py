@@ -35,10 +35,19 @@ DIAGNOSES = [
 CENTERS = ["wanxiang", "nicheng", "luchaogang", "shuyuan", "situan"]
 # Final state → share of demo referrals (the rest of the path is walked to get there).
 PLAN = [
-    ("completed", 40), ("refer_back", 14), ("rejected", 7), ("cancelled", 5), ("expired", 3),
-    ("no_show", 2), ("accepted", 8), ("scheduled", 8), ("arrived", 3), ("info_requested", 3),
-    ("submitted", 8), ("draft", 4),
-]  # fmt: skip
+    ("completed", 40),
+    ("refer_back", 14),
+    ("rejected", 7),
+    ("cancelled", 5),
+    ("expired", 3),
+    ("no_show", 2),
+    ("accepted", 8),
+    ("scheduled", 8),
+    ("arrived", 3),
+    ("info_requested", 3),
+    ("submitted", 8),
+    ("draft", 4),
+]
 RECENT = {"submitted", "info_requested", "accepted", "scheduled", "arrived", "draft"}
 COUNT = 120
 FOLLOW_UP = "社区每2周随访一次，监测血压、血糖，按时服药"
@@ -88,11 +97,13 @@ def _walk(target: str, referral: Referral, sender, receiver, rng: random.Random)
         return referral
     outcome = rng.choice(["outpatient", "admitted", "admitted", "outpatient", "transferred"])
     referral = services.referral_complete(
-        actor=receiver, referral=referral, outcome=outcome,
+        actor=receiver,
+        referral=referral,
+        outcome=outcome,
         summary="转上级专科医院继续治疗。" if outcome == "transferred" else "诊疗结束，病情稳定。",
         follow_up_plan=FOLLOW_UP if outcome == "admitted" else "",
         follow_up=FOLLOW_UP_ITEMS if outcome == "admitted" else [],
-    )  # fmt: skip
+    )
     if target == "refer_back":
         back, _ = services.referral_refer_back(actor=receiver, referral=referral, submit=True)
         services.referral_accept(actor=sender, referral=back)
@@ -101,8 +112,15 @@ def _walk(target: str, referral: Referral, sender, receiver, rng: random.Random)
 
 def _move_back(referral: Referral, delta: datetime.timedelta) -> None:
     """Shift every timestamp of the referral (and of a referral returning it) back by delta."""
-    fields = ["created_at", "submitted_at", "due_at", "responded_at", "escalated_at",
-              "arrived_at", "closed_at"]  # fmt: skip
+    fields = [
+        "created_at",
+        "submitted_at",
+        "due_at",
+        "responded_at",
+        "escalated_at",
+        "arrived_at",
+        "closed_at",
+    ]
     ids = [
         referral.pk,
         *Referral.objects.filter(returns_referral=referral).values_list("pk", flat=True),
@@ -149,14 +167,22 @@ def load_demo() -> dict[str, int]:
                 urgency = "routine"
             service = rng.choices(["outpatient", "admission", "exam"], weights=[60, 25, 15])[0]
             referral, _ = services.referral_create(
-                actor=sender, patient=patient, to_institution=lead,
-                to_department=departments[department], urgency=urgency, service=service,
-                exam_type="ct" if service == "exam" else "", diagnosis_code=code,
-                diagnosis_text=text, reason=f"{text}，社区处理效果不佳，需上级医院进一步诊治",
-                clinical_summary="生命体征平稳，既往史详见附件。" if urgency != "emergency"
+                actor=sender,
+                patient=patient,
+                to_institution=lead,
+                to_department=departments[department],
+                urgency=urgency,
+                service=service,
+                exam_type="ct" if service == "exam" else "",
+                diagnosis_code=code,
+                diagnosis_text=text,
+                reason=f"{text}，社区处理效果不佳，需上级医院进一步诊治",
+                clinical_summary="生命体征平稳，既往史详见附件。"
+                if urgency != "emergency"
                 else "夜间突发胸痛2小时，含服硝酸甘油无缓解，心电图ST段抬高。",
-                consent=True, idempotency_key=f"demo-{n:03d}",
-            )  # fmt: skip
+                consent=True,
+                idempotency_key=f"demo-{n:03d}",
+            )
             referral = _walk(target, referral, sender, receiver, rng)
             days_back = rng.randint(0, 2) if target in RECENT else rng.randint(3, 120)
             _move_back(referral, datetime.timedelta(days=days_back, hours=rng.randint(0, 8)))

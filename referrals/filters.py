@@ -43,10 +43,18 @@ class ReferralFilter(django_filters.FilterSet):
     class Meta:
         model = Referral
         fields = [
-            "q", "status", "direction", "urgency", "service", "from_institution",
-            "to_institution", "submitted_after", "submitted_before", "created_after",
+            "q",
+            "status",
+            "direction",
+            "urgency",
+            "service",
+            "from_institution",
+            "to_institution",
+            "submitted_after",
+            "submitted_before",
+            "created_after",
             "created_before",
-        ]  # fmt: skip
+        ]
 
     def filter_q(self, queryset, name, value):
         value = value.strip()

@@ -127,12 +127,16 @@ class ResponseLimitsForm(forms.Form):
             minutes, expire_after = current[urgency]
             self.fields[f"{urgency}_minutes"] = forms.IntegerField(
                 label=_("%(urgency)s: minutes to respond") % {"urgency": label},
-                min_value=1, max_value=30 * 24 * 60, initial=minutes,
-            )  # fmt: skip
+                min_value=1,
+                max_value=30 * 24 * 60,
+                initial=minutes,
+            )
             self.fields[f"{urgency}_expire"] = forms.IntegerField(
                 label=_("%(urgency)s: further minutes before expiry") % {"urgency": label},
-                min_value=1, max_value=90 * 24 * 60, initial=expire_after,
-            )  # fmt: skip
+                min_value=1,
+                max_value=90 * 24 * 60,
+                initial=expire_after,
+            )
 
     def limits(self) -> dict[str, tuple[int, int]]:
         data = self.cleaned_data

@@ -315,9 +315,11 @@ class FollowUpEvent(Event):
     """A step of a follow-up task (its recording as done): who, when, with what note."""
 
     task = models.ForeignKey(
-        FollowUpTask, verbose_name=_("follow-up task"), on_delete=models.CASCADE,
+        FollowUpTask,
+        verbose_name=_("follow-up task"),
+        on_delete=models.CASCADE,
         related_name="events",
-    )  # fmt: skip
+    )
 
     class Meta(Event.Meta):
         verbose_name = _("follow-up event")

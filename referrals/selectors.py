@@ -19,8 +19,12 @@ from .models import FollowUpTask, Referral
 from .querysets import urgency_rank
 
 LIST_RELATED = (
-    "patient", "from_institution", "to_institution", "to_department", "from_department",
-)  # fmt: skip
+    "patient",
+    "from_institution",
+    "to_institution",
+    "to_department",
+    "from_department",
+)
 
 
 def referrals_for(user) -> QuerySet[Referral]:

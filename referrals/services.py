@@ -137,9 +137,15 @@ def _record(referral: Referral, action: str, actor, from_status: str, note: str 
 
 
 def _transition(
-    actor, referral: Referral, action: str, *, note: str = "", event_data: dict | None = None,
-    effects=(), **changes,
-) -> tuple[Referral, ReferralEvent]:  # fmt: skip
+    actor,
+    referral: Referral,
+    action: str,
+    *,
+    note: str = "",
+    event_data: dict | None = None,
+    effects=(),
+    **changes,
+) -> tuple[Referral, ReferralEvent]:
     """Lock, check side and state, apply, record (core.workflow)."""
     return REFERRAL.run(
         actor, referral, action, changes=changes, note=note, data=event_data, effects=effects
@@ -154,9 +160,18 @@ def _queue(task, *args) -> None:
 # --- creating and editing ---------------------------------------------------------------------
 
 EDITABLE = (
-    "to_institution", "to_department", "urgency", "service", "exam_type", "diagnosis_code",
-    "diagnosis_text", "reason", "clinical_summary", "consent", "from_department",
-)  # fmt: skip
+    "to_institution",
+    "to_department",
+    "urgency",
+    "service",
+    "exam_type",
+    "diagnosis_code",
+    "diagnosis_text",
+    "reason",
+    "clinical_summary",
+    "consent",
+    "from_department",
+)
 
 
 @transaction.atomic
@@ -189,8 +204,10 @@ def referral_create(
             return existing.get(), False
     profile = profile_of(actor)
     if profile is None or profile.role not in (
-        Role.COMMUNITY_STAFF, Role.HOSPITAL_STAFF, Role.ALLIANCE_OFFICE,
-    ):  # fmt: skip
+        Role.COMMUNITY_STAFF,
+        Role.HOSPITAL_STAFF,
+        Role.ALLIANCE_OFFICE,
+    ):
         raise ActionNotAllowed(_("Your role may not create referrals."))
     if not Patient.objects.restrict(actor).filter(pk=patient.pk).exists():
         raise ValidationError({"patient": _("Patient not found.")})
@@ -209,16 +226,25 @@ def referral_create(
     referral = Referral(
         number=next_number(timezone.localdate()),
         direction=derived,
-        urgency=urgency, service=service, exam_type=exam_type if service == Service.EXAM else "",
-        patient=patient, from_institution=source,
+        urgency=urgency,
+        service=service,
+        exam_type=exam_type if service == Service.EXAM else "",
+        patient=patient,
+        from_institution=source,
         from_department=from_department
         or (profile.department if source.pk == profile.institution_id else None),
-        referring_user=actor, to_institution=to_institution, to_department=to_department,
-        diagnosis_code=diagnosis_code, diagnosis_text=diagnosis_text, reason=reason,
-        clinical_summary=clinical_summary, consent=consent, idempotency_key=idempotency_key,
+        referring_user=actor,
+        to_institution=to_institution,
+        to_department=to_department,
+        diagnosis_code=diagnosis_code,
+        diagnosis_text=diagnosis_text,
+        reason=reason,
+        clinical_summary=clinical_summary,
+        consent=consent,
+        idempotency_key=idempotency_key,
         returns_referral=returns_referral,
         **_priorities(patient, urgency, service),
-    )  # fmt: skip
+    )
     _validate(referral)
     try:
         with transaction.atomic():
@@ -246,12 +272,18 @@ def _validate(referral: Referral) -> None:
         # checked here in words: the database still enforces all of them.
         referral.full_clean(
             exclude=[
-                "number", "referring_user", "patient", "from_institution", "to_institution",
-                "from_department", "to_department", "returns_referral",
+                "number",
+                "referring_user",
+                "patient",
+                "from_institution",
+                "to_institution",
+                "from_department",
+                "to_department",
+                "returns_referral",
             ],
             validate_unique=False,
             validate_constraints=False,
-        )  # fmt: skip
+        )
     except ValidationError as exc:
         errors = exc.message_dict | errors
     if errors:
@@ -301,9 +333,15 @@ def referral_submit(*, actor, referral: Referral, note: str = "") -> Referral:
     now = timezone.now()
     respond_within, _expiry = response_limit(referral.urgency)
     referral, event = _transition(
-        actor, referral, Action.SUBMIT, note=note,
-        submitted_at=now, due_at=now + respond_within, escalated_at=None, responded_at=None,
-    )  # fmt: skip
+        actor,
+        referral,
+        Action.SUBMIT,
+        note=note,
+        submitted_at=now,
+        due_at=now + respond_within,
+        escalated_at=None,
+        responded_at=None,
+    )
     grant_visibility(referral)
     _announce_submission(referral, event)
     return referral
@@ -341,26 +379,36 @@ def _create_follow_ups(referral: Referral) -> None:
     """The follow-up plan becomes dated tasks for the community institution that accepted."""
     items = referral.follow_up_items
     if not items and referral.follow_up_plan.strip():
-        items = [{"kind": FollowUpKind.VISIT, "due_in_days": 14,
-                  "description": referral.follow_up_plan.strip()[:300]}]  # fmt: skip
+        items = [
+            {
+                "kind": FollowUpKind.VISIT,
+                "due_in_days": 14,
+                "description": referral.follow_up_plan.strip()[:300],
+            }
+        ]
     today = timezone.localdate()
     FollowUpTask.objects.bulk_create(
         FollowUpTask(
-            referral=referral, patient_id=referral.patient_id,
-            institution_id=referral.to_institution_id, kind=item["kind"],
+            referral=referral,
+            patient_id=referral.patient_id,
+            institution_id=referral.to_institution_id,
+            kind=item["kind"],
             description=item["description"],
             due_on=today + datetime.timedelta(days=item["due_in_days"]),
         )
         for item in items
-    )  # fmt: skip
+    )
 
 
 @transaction.atomic
 def follow_up_done(*, actor, task: FollowUpTask, note: str = "") -> FollowUpTask:
     locked, _event = FOLLOW_UP.run(
-        actor, task, "done", note=note,
+        actor,
+        task,
+        "done",
+        note=note,
         changes={"done_at": timezone.now(), "done_by": actor, "note": note},
-    )  # fmt: skip
+    )
     return locked
 
 
@@ -370,25 +418,35 @@ def referral_reject(*, actor, referral: Referral, reason: str) -> Referral:
         raise ValidationError({"reason": _("Give the reason for rejecting.")})
     now = timezone.now()
     referral, event = _transition(
-        actor, referral, Action.REJECT, note=reason, status_note=reason,
-        responded_at=now, closed_at=now,
-    )  # fmt: skip
+        actor,
+        referral,
+        Action.REJECT,
+        note=reason,
+        status_note=reason,
+        responded_at=now,
+        closed_at=now,
+    )
     _notify_sender(referral, event, _("Referral rejected"), reason)
     return referral
 
 
 @transaction.atomic
 def referral_redirect(
-    *, actor, referral: Referral, to_institution: Institution,
-    to_department: Department | None = None, note: str = "",
-) -> Referral:  # fmt: skip
+    *,
+    actor,
+    referral: Referral,
+    to_institution: Institution,
+    to_department: Department | None = None,
+    note: str = "",
+) -> Referral:
     """Send it on to another institution or department of the alliance; the new receiver sees
     it as submitted and its response clock starts again."""
     current = Referral.objects.get(pk=referral.pk)
     _check_target(current.from_institution, to_institution, to_department)
     if (to_institution.pk, getattr(to_department, "pk", None)) == (
-        current.to_institution_id, current.to_department_id,
-    ):  # fmt: skip
+        current.to_institution_id,
+        current.to_department_id,
+    ):
         raise ValidationError({"to_institution": _("Choose another institution or department.")})
     now = timezone.now()
     respond_within, _expiry = response_limit(current.urgency)
@@ -397,11 +455,17 @@ def referral_redirect(
         "to_department": current.to_department_id,
     }
     referral, event = _transition(
-        actor, referral, Action.REDIRECT, note=note,
-        to_institution=to_institution, to_department=to_department,
+        actor,
+        referral,
+        Action.REDIRECT,
+        note=note,
+        to_institution=to_institution,
+        to_department=to_department,
         direction=direction_between(current.from_institution, to_institution),
-        due_at=now + respond_within, escalated_at=None, event_data=previous,
-    )  # fmt: skip
+        due_at=now + respond_within,
+        escalated_at=None,
+        event_data=previous,
+    )
     grant_visibility(referral)
     _announce_submission(referral, event)
     return referral
@@ -416,14 +480,20 @@ def referral_schedule(
     if not place.strip():
         raise ValidationError({"place": _("Say where the patient should go.")})
     referral, event = _transition(
-        actor, referral, Action.SCHEDULE, note=note,
-        appointment_at=appointment_at, appointment_place=place,
+        actor,
+        referral,
+        Action.SCHEDULE,
+        note=note,
+        appointment_at=appointment_at,
+        appointment_place=place,
         responded_at=referral.responded_at or timezone.now(),
-    )  # fmt: skip
+    )
     _notify_sender(
-        referral, event, _("Appointment scheduled"),
+        referral,
+        event,
+        _("Appointment scheduled"),
         f"{timezone.localtime(appointment_at):%Y-%m-%d %H:%M} {place}",
-    )  # fmt: skip
+    )
     return referral
 
 
@@ -431,9 +501,13 @@ def referral_schedule(
 def referral_arrive(*, actor, referral: Referral, note: str = "") -> Referral:
     now = timezone.now()
     referral, _event = _transition(
-        actor, referral, Action.ARRIVE, note=note,
-        arrived_at=now, responded_at=referral.responded_at or now,
-    )  # fmt: skip
+        actor,
+        referral,
+        Action.ARRIVE,
+        note=note,
+        arrived_at=now,
+        responded_at=referral.responded_at or now,
+    )
     return referral
 
 
@@ -463,9 +537,14 @@ def clean_follow_up_items(items) -> list[dict]:
 
 @transaction.atomic
 def referral_complete(
-    *, actor, referral: Referral, outcome: str, summary: str, follow_up_plan: str = "",
+    *,
+    actor,
+    referral: Referral,
+    outcome: str,
+    summary: str,
+    follow_up_plan: str = "",
     follow_up: list[dict] | None = None,
-) -> Referral:  # fmt: skip
+) -> Referral:
     items = clean_follow_up_items(follow_up)
     errors = {}
     if outcome not in Outcome.values:
@@ -475,10 +554,16 @@ def referral_complete(
     if errors:
         raise ValidationError(errors)
     referral, event = _transition(
-        actor, referral, Action.COMPLETE, note=summary, outcome=outcome,
-        outcome_summary=summary, follow_up_plan=follow_up_plan, follow_up_items=items,
+        actor,
+        referral,
+        Action.COMPLETE,
+        note=summary,
+        outcome=outcome,
+        outcome_summary=summary,
+        follow_up_plan=follow_up_plan,
+        follow_up_items=items,
         closed_at=timezone.now(),
-    )  # fmt: skip
+    )
     _notify_sender(referral, event, _("Referral completed"), summary)
     return referral
 
@@ -505,9 +590,13 @@ def referral_no_show(*, actor, referral: Referral, note: str = "") -> Referral:
 
 @transaction.atomic
 def referral_refer_back(
-    *, actor, referral: Referral, reason: str = "", submit: bool = False,
+    *,
+    actor,
+    referral: Referral,
+    reason: str = "",
+    submit: bool = False,
     idempotency_key: str = "",
-) -> tuple[Referral, bool]:  # fmt: skip
+) -> tuple[Referral, bool]:
     """From a completed upward referral, start the downward one back to the referring
     institution, pre-filled with the outcome summary and the follow-up plan. A retry with the
     same idempotency key answers with the referral the first request created."""
@@ -523,14 +612,22 @@ def referral_refer_back(
     if original.follow_up_plan:
         summary += "\n\n" + _("Follow-up plan: %(plan)s") % {"plan": original.follow_up_plan}
     back, created = referral_create(
-        actor=actor, patient=original.patient, to_institution=original.from_institution,
-        to_department=None, urgency=Urgency.ROUTINE, service=Service.OUTPATIENT,
-        diagnosis_code=original.diagnosis_code, diagnosis_text=original.diagnosis_text,
+        actor=actor,
+        patient=original.patient,
+        to_institution=original.from_institution,
+        to_department=None,
+        urgency=Urgency.ROUTINE,
+        service=Service.OUTPATIENT,
+        diagnosis_code=original.diagnosis_code,
+        diagnosis_text=original.diagnosis_text,
         reason=reason or _("Stable after treatment: continue care in the community."),
-        clinical_summary=summary, consent=original.consent,
-        submit=submit, idempotency_key=idempotency_key, returns_referral=original,
+        clinical_summary=summary,
+        consent=original.consent,
+        submit=submit,
+        idempotency_key=idempotency_key,
+        returns_referral=original,
         from_institution=original.to_institution,
-    )  # fmt: skip
+    )
     if created:
         Referral.objects.filter(pk=back.pk).update(
             follow_up_plan=original.follow_up_plan, follow_up_items=original.follow_up_items
@@ -606,9 +703,14 @@ def referral_attach(*, actor, referral: Referral, upload) -> ReferralAttachment:
         digest.update(chunk)
     upload.seek(0)
     attachment = ReferralAttachment(
-        referral=locked, name=upload.name[-255:], content_type=kind[0], extension=kind[1],
-        size=upload.size, sha256=digest.hexdigest(), uploaded_by=actor,
-    )  # fmt: skip
+        referral=locked,
+        name=upload.name[-255:],
+        content_type=kind[0],
+        extension=kind[1],
+        size=upload.size,
+        sha256=digest.hexdigest(),
+        uploaded_by=actor,
+    )
     attachment.file.save(f"upload.{kind[1]}", upload, save=False)
     attachment.save()
     _record(locked, Action.ATTACH, actor, locked.status, note=attachment.name)

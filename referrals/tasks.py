@@ -24,22 +24,30 @@ def notify_referral_submitted(referral_id: int, event_id: int) -> None:
     referral = Referral.objects.select_related("patient", "to_institution").get(pk=referral_id)
     with translation.override(settings.LANGUAGE_CODE):
         title = _("New %(urgency)s referral %(number)s") % {
-            "urgency": referral.get_urgency_display(), "number": referral.number,
-        }  # fmt: skip
+            "urgency": referral.get_urgency_display(),
+            "number": referral.number,
+        }
         body = f"{referral.diagnosis_text} · {referral.get_service_display()}"
     alliance_services.notify(
-        recipients=selectors.receiving_staff(referral), key=f"referral-event-{event_id}",
-        title=title, body=body, url=_url(referral), urgent=referral.urgency == "emergency",
-    )  # fmt: skip
+        recipients=selectors.receiving_staff(referral),
+        key=f"referral-event-{event_id}",
+        title=title,
+        body=body,
+        url=_url(referral),
+        urgent=referral.urgency == "emergency",
+    )
 
 
 @shared_task(ignore_result=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
 def notify_referral_sender(referral_id: int, event_id: int, title: str, body: str) -> None:
     referral = Referral.objects.get(pk=referral_id)
     alliance_services.notify(
-        recipients=selectors.sending_staff(referral), key=f"referral-event-{event_id}",
-        title=f"{referral.number} · {title}", body=body, url=_url(referral),
-    )  # fmt: skip
+        recipients=selectors.sending_staff(referral),
+        key=f"referral-event-{event_id}",
+        title=f"{referral.number} · {title}",
+        body=body,
+        url=_url(referral),
+    )
 
 
 @shared_task(ignore_result=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
@@ -47,12 +55,16 @@ def notify_referral_overdue(referral_id: int, event_id: int) -> None:
     referral = Referral.objects.select_related("to_institution").get(pk=referral_id)
     with translation.override(settings.LANGUAGE_CODE):
         title = _("Overdue: %(number)s has no answer from %(institution)s") % {
-            "number": referral.number, "institution": referral.to_institution.name,
-        }  # fmt: skip
+            "number": referral.number,
+            "institution": referral.to_institution.name,
+        }
     alliance_services.notify(
-        recipients=selectors.office_staff(referral), key=f"referral-event-{event_id}",
-        title=title, url=_url(referral), urgent=True,
-    )  # fmt: skip
+        recipients=selectors.office_staff(referral),
+        key=f"referral-event-{event_id}",
+        title=title,
+        url=_url(referral),
+        urgent=True,
+    )
 
 
 @shared_task(ignore_result=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
@@ -69,13 +81,16 @@ def send_pre_arrival_alert(referral_id: int, event_id: int) -> None:
         message = _(
             "Emergency referral %(number)s from %(source)s: %(patient)s, %(diagnosis)s. %(summary)s"
         ) % {
-            "number": referral.number, "source": referral.from_institution.name,
+            "number": referral.number,
+            "source": referral.from_institution.name,
             "patient": f"{referral.patient.get_gender_display()} {referral.patient.birth_date:%Y}",
-            "diagnosis": referral.diagnosis_text, "summary": referral.clinical_summary[:300],
-        }  # fmt: skip
+            "diagnosis": referral.diagnosis_text,
+            "summary": referral.clinical_summary[:300],
+        }
     backend = alert_backend(settings.REFERRAL_ALERT_BACKEND)
-    deliver_once(ReferralEvent, event_id, lambda: backend(phone, message), mark="alert_sent",
-                 value=phone)  # fmt: skip
+    deliver_once(
+        ReferralEvent, event_id, lambda: backend(phone, message), mark="alert_sent", value=phone
+    )
 
 
 @shared_task(ignore_result=True)

@@ -135,9 +135,11 @@ def attachment_response(referral: Referral, attachment_id) -> FileResponse:
         raise Http404 from exc
     audit.shown(attachment, kind=AccessKind.FILE_DOWNLOAD, patient_id=referral.patient_id)
     response = FileResponse(
-        attachment.file.open("rb"), as_attachment=True, filename=attachment.name,
+        attachment.file.open("rb"),
+        as_attachment=True,
+        filename=attachment.name,
         content_type=attachment.content_type,
-    )  # fmt: skip
+    )
     response["Cache-Control"] = "private, no-store"
     return response
 
@@ -175,9 +177,12 @@ class ReferralSlipView(ReferralDetailView):
             return super().render_to_response(context, **response_kwargs)
         referral = self.object
         return documents.pdf_response(
-            self.request, "documents/referral_slip.html", {"referral": referral},
-            issuer=referral.from_institution, filename=f"referral-{referral.number}.pdf",
-        )  # fmt: skip
+            self.request,
+            "documents/referral_slip.html",
+            {"referral": referral},
+            issuer=referral.from_institution,
+            filename=f"referral-{referral.number}.pdf",
+        )
 
 
 ACTIONS = {
@@ -223,9 +228,14 @@ class ReferralActionView(ReferralAccessMixin, View):
         except DomainError as exc:
             messages.error(request, exc.message)
             return redirect("referrals:detail", pk=referral.pk)
-        messages.success(request, _("%(number)s: %(action)s.") % {
-            "number": referral.number, "action": Action(action).label,
-        })  # fmt: skip
+        messages.success(
+            request,
+            _("%(number)s: %(action)s.")
+            % {
+                "number": referral.number,
+                "action": Action(action).label,
+            },
+        )
         return redirect("referrals:detail", pk=referral.pk)
 
     def _refer_back(self, referral: Referral):

@@ -105,14 +105,14 @@ TRANSITIONS = {
         when=_not_referred_back,
         refusal=_why_not_referred_back,
         forbidden=gettext_lazy("Only the receiving institution may refer the patient back."),
-    ),  # fmt: skip
+    ),
     Action.EDIT: transition(
         {S.DRAFT, S.INFO_REQUESTED},
         None,
         SENDER,
         forbidden=gettext_lazy("Only the referring institution may edit a referral."),
         illegal=gettext_lazy("Only a draft, or one awaiting more information, can be edited."),
-    ),  # fmt: skip
+    ),
 }
 
 
@@ -121,12 +121,17 @@ def _referral_event(referral: Referral, *, at, **fields) -> ReferralEvent:
 
 
 REFERRAL = Machine(
-    Referral, TRANSITIONS, sides=sides_of, event=_referral_event,
+    Referral,
+    TRANSITIONS,
+    sides=sides_of,
+    event=_referral_event,
     labels=lambda action: Action(action).label,
     illegal=gettext_lazy("This referral is %(status)s; it cannot be %(action)s now."),
-    side_labels={SENDER: gettext_lazy("referring institution"),
-                 RECEIVER: gettext_lazy("receiving institution")},
-)  # fmt: skip
+    side_labels={
+        SENDER: gettext_lazy("referring institution"),
+        RECEIVER: gettext_lazy("receiving institution"),
+    },
+)
 REFERRAL.add_rules("referrals.referral")
 
 
@@ -155,7 +160,7 @@ FOLLOW_UP = Machine(
             RESPONSIBLE,
             forbidden=gettext_lazy("Only the responsible institution may record the follow-up."),
             illegal=gettext_lazy("This follow-up has already been recorded."),
-        ),  # fmt: skip
+        ),
     },
     sides=follow_up_sides,
     event=lambda task, **fields: FollowUpEvent(task=task, **fields),

@@ -16,9 +16,14 @@ class FactAdmin(ReadOnlyAdmin):
 @admin.register(OutpatientVisit)
 class OutpatientVisitAdmin(FactAdmin):
     list_display = [
-        "record_id", "institution", "visit_date", "visit_type", "department", "visit_count",
+        "record_id",
+        "institution",
+        "visit_date",
+        "visit_type",
+        "department",
+        "visit_count",
         "total_cost",
-    ]  # fmt: skip
+    ]
     list_filter = ["visit_type"]
     search_fields = ["=record_id", *FactAdmin.search_fields]
 
@@ -32,8 +37,13 @@ class ReferralCountAdmin(FactAdmin):
 @admin.register(InpatientStay)
 class InpatientStayAdmin(FactAdmin):
     list_display = [
-        "stay_id", "institution", "department", "admit_date", "discharge_date", "total_cost",
-    ]  # fmt: skip
+        "stay_id",
+        "institution",
+        "department",
+        "admit_date",
+        "discharge_date",
+        "total_cost",
+    ]
     search_fields = ["=stay_id", *FactAdmin.search_fields]
 
 
@@ -45,9 +55,16 @@ class BedCapacityAdmin(FactAdmin):
 @admin.register(Job)
 class JobAdmin(ReadOnlyAdmin):
     list_display = [
-        "__str__", "fact_kind", "year", "status", "file_name", "progress_done", "requested_by",
-        "created_at", "finished_at",
-    ]  # fmt: skip
+        "__str__",
+        "fact_kind",
+        "year",
+        "status",
+        "file_name",
+        "progress_done",
+        "requested_by",
+        "created_at",
+        "finished_at",
+    ]
     list_filter = ["kind", "status", "fact_kind"]
     list_select_related = ["requested_by"]
     date_hierarchy = "created_at"

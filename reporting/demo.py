@@ -33,17 +33,27 @@ TABLE_1: dict[str, dict[str, tuple]] = {
 # Open beds of the centers (书院 reports none) and their daily outpatient volume.
 CENTER_BEDS = {"万祥": 80, "泥城": 100, "芦潮港": 60, "书院": 0}
 CENTER_VISITS = {"万祥": 420, "泥城": 610, "芦潮港": 380, "书院": 520}
-CENTER_DEPARTMENTS = [("全科", VisitType.OUTPATIENT, 0.72), ("中医科", VisitType.OUTPATIENT, 0.2),
-                      ("急诊", VisitType.EMERGENCY, 0.08)]  # fmt: skip
+CENTER_DEPARTMENTS = [
+    ("全科", VisitType.OUTPATIENT, 0.72),
+    ("中医科", VisitType.OUTPATIENT, 0.2),
+    ("急诊", VisitType.EMERGENCY, 0.08),
+]
 LEAD = "临港院区"
 # DOMAIN.md §2: 2019, before the platform ran, as the paper counts it: upward referrals from the
 # primary institutions, downward referrals from the lead hospital. Imported as monthly counts.
 REFERRALS_2019 = {ReferralDirection.UP: 60_297, ReferralDirection.DOWN: 8_504}
 LEAD_BEDS = ((datetime.date(2017, 1, 1), 600), (datetime.date(2019, 7, 1), 620))
 LEAD_DEPARTMENTS = [
-    ("心内科", 0.14), ("内分泌科", 0.1), ("消化内科", 0.1), ("呼吸内科", 0.1), ("骨科", 0.12),
-    ("普外科", 0.1), ("妇产科", 0.1), ("儿科", 0.1), ("急诊科", 0.14),
-]  # fmt: skip
+    ("心内科", 0.14),
+    ("内分泌科", 0.1),
+    ("消化内科", 0.1),
+    ("呼吸内科", 0.1),
+    ("骨科", 0.12),
+    ("普外科", 0.1),
+    ("妇产科", 0.1),
+    ("儿科", 0.1),
+    ("急诊科", 0.14),
+]
 
 
 def _days(year: int) -> list[datetime.date]:
@@ -54,8 +64,15 @@ def _days(year: int) -> list[datetime.date]:
     ]
 
 
-def _visits(institution: Institution, year: int, daily: int, per_visit: Decimal, departments,
-            rng: random.Random, exact: bool) -> list[OutpatientVisit]:  # fmt: skip
+def _visits(
+    institution: Institution,
+    year: int,
+    daily: int,
+    per_visit: Decimal,
+    departments,
+    rng: random.Random,
+    exact: bool,
+) -> list[OutpatientVisit]:
     """Daily department totals; with `exact`, the year's cost ÷ visits rounds to `per_visit`."""
     rows = []
     for day in _days(year):
@@ -64,11 +81,17 @@ def _visits(institution: Institution, year: int, daily: int, per_visit: Decimal,
         for index, (name, kind, share) in enumerate(departments):
             count = max(1, round(volume * share))
             cost = (per_visit * count * Decimal(rng.uniform(0.8, 1.2))).quantize(CENT)
-            rows.append(OutpatientVisit(
-                institution=institution, record_id=f"MZ{day:%Y%m%d}-{index + 1:02d}",
-                visit_date=day, visit_type=kind, department=name, visit_count=count,
-                total_cost=cost,
-            ))  # fmt: skip
+            rows.append(
+                OutpatientVisit(
+                    institution=institution,
+                    record_id=f"MZ{day:%Y%m%d}-{index + 1:02d}",
+                    visit_date=day,
+                    visit_type=kind,
+                    department=name,
+                    visit_count=count,
+                    total_cost=cost,
+                )
+            )
     if exact:
         visits = sum(r.visit_count for r in rows)
         target = (per_visit * visits).quantize(CENT, ROUND_HALF_UP)
@@ -81,9 +104,15 @@ def _visits(institution: Institution, year: int, daily: int, per_visit: Decimal,
     return rows
 
 
-def _stays(institution: Institution, year: int, beds: list[tuple[datetime.date, int]],
-           occupied: int, mean_stay: int, per_day: Decimal,
-           rng: random.Random) -> list[InpatientStay]:  # fmt: skip
+def _stays(
+    institution: Institution,
+    year: int,
+    beds: list[tuple[datetime.date, int]],
+    occupied: int,
+    mean_stay: int,
+    per_day: Decimal,
+    rng: random.Random,
+) -> list[InpatientStay]:
     """Stays bed by bed, inside the year, whose nights add up to exactly `occupied`."""
     first, after = datetime.date(year, 1, 1), datetime.date(year + 1, 1, 1)
     # Each bed's open days in the year: beds added by a later record open on its date.
@@ -117,10 +146,16 @@ def _stays(institution: Institution, year: int, beds: list[tuple[datetime.date, 
             discharge = day + datetime.timedelta(days=length)
             serial += 1
             cost = (per_day * length * Decimal(rng.uniform(0.7, 1.3))).quantize(CENT)
-            rows.append(InpatientStay(
-                institution=institution, stay_id=f"ZY{year}{serial:06d}", department="",
-                admit_date=day, discharge_date=discharge, total_cost=cost,
-            ))  # fmt: skip
+            rows.append(
+                InpatientStay(
+                    institution=institution,
+                    stay_id=f"ZY{year}{serial:06d}",
+                    department="",
+                    admit_date=day,
+                    discharge_date=discharge,
+                    total_cost=cost,
+                )
+            )
             day = discharge
     return rows
 
@@ -151,11 +186,20 @@ def build(institution: Institution, rng: random.Random) -> tuple[list, list, lis
         capacity = [
             BedCapacity(institution=institution, effective_from=s, open_beds=n) for s, n in beds
         ]
-        departments = [(n, VisitType.EMERGENCY if n == "急诊科" else VisitType.OUTPATIENT, share)
-                       for n, share in LEAD_DEPARTMENTS]  # fmt: skip
+        departments = [
+            (n, VisitType.EMERGENCY if n == "急诊科" else VisitType.OUTPATIENT, share)
+            for n, share in LEAD_DEPARTMENTS
+        ]
         for offset, year in enumerate(YEARS):
-            visits += _visits(institution, year, 2500 + 150 * offset, Decimal(310 + 12 * offset),
-                              departments, rng, exact=False)  # fmt: skip
+            visits += _visits(
+                institution,
+                year,
+                2500 + 150 * offset,
+                Decimal(310 + 12 * offset),
+                departments,
+                rng,
+                exact=False,
+            )
             occupied = round(_open_bed_days(year, beds) * rng.uniform(0.88, 0.93))
             stays += _stays(institution, year, beds, occupied, 14, Decimal(1800), rng)
         return visits, stays, capacity
@@ -165,8 +209,15 @@ def build(institution: Institution, rng: random.Random) -> tuple[list, list, lis
         BedCapacity(institution=institution, effective_from=s, open_beds=n) for s, n in beds
     ]
     for index, year in enumerate(YEARS):
-        visits += _visits(institution, year, CENTER_VISITS[name], Decimal(figures["cost"][index]),
-                          CENTER_DEPARTMENTS, rng, exact=True)  # fmt: skip
+        visits += _visits(
+            institution,
+            year,
+            CENTER_VISITS[name],
+            Decimal(figures["cost"][index]),
+            CENTER_DEPARTMENTS,
+            rng,
+            exact=True,
+        )
         if beds:
             occupied = _occupied(figures["use"][index], _open_bed_days(year, beds))
             stays += _stays(institution, year, beds, occupied, 21, Decimal(650), rng)
@@ -189,18 +240,25 @@ def referral_counts(institutions: list[Institution], year: int = 2019) -> list[R
     by the centres' outpatient volume and the days of the month."""
     lead = next(i for i in institutions if i.short_name == LEAD)
     centers = [i for i in institutions if i.short_name in CENTER_VISITS]
-    months = [(datetime.date(year, m, 1), len([d for d in _days(year) if d.month == m]))
-              for m in range(1, 13)]  # fmt: skip
+    months = [
+        (datetime.date(year, m, 1), len([d for d in _days(year) if d.month == m]))
+        for m in range(1, 13)
+    ]
     cells = [(center, month) for center in centers for month, _days_in in months]
     weights = [CENTER_VISITS[c.short_name] * days for c in centers for _m, days in months]
     rows = []
     for direction, total in REFERRALS_2019.items():
         for (center, month), count in zip(cells, _spread(total, weights), strict=True):
             up = direction == ReferralDirection.UP
-            rows.append(ReferralCount(
-                institution=center if up else lead, month=month, direction=direction,
-                to_institution_code=(lead if up else center).code, count=count,
-            ))  # fmt: skip
+            rows.append(
+                ReferralCount(
+                    institution=center if up else lead,
+                    month=month,
+                    direction=direction,
+                    to_institution_code=(lead if up else center).code,
+                    count=count,
+                )
+            )
     return rows
 
 
@@ -222,14 +280,17 @@ def build_recent(institution: Institution, today: datetime.date) -> tuple[list, 
     capacity = []
     if name == LEAD:
         beds, daily, cost, per_day, mean_stay = list(LEAD_BEDS), 2800, Decimal(334), 1800, 14
-        departments = [(n, VisitType.EMERGENCY if n == "急诊科" else VisitType.OUTPATIENT, share)
-                       for n, share in LEAD_DEPARTMENTS]  # fmt: skip
+        departments = [
+            (n, VisitType.EMERGENCY if n == "急诊科" else VisitType.OUTPATIENT, share)
+            for n, share in LEAD_DEPARTMENTS
+        ]
     elif name in RECENT_CENTERS:
         daily, open_beds, cost = RECENT_CENTERS[name]
         beds, per_day, mean_stay = [(datetime.date(2021, 7, 1), open_beds)], 650, 21
         departments = CENTER_DEPARTMENTS
-        capacity = [BedCapacity(institution=institution, effective_from=beds[0][0],
-                                open_beds=open_beds)]  # fmt: skip
+        capacity = [
+            BedCapacity(institution=institution, effective_from=beds[0][0], open_beds=open_beds)
+        ]
     else:
         daily, cost = CENTER_VISITS[name], Decimal(TABLE_1[name]["cost"][-1])
         beds = [(datetime.date(2017, 1, 1), CENTER_BEDS[name])] if CENTER_BEDS[name] else []
@@ -237,8 +298,11 @@ def build_recent(institution: Institution, today: datetime.date) -> tuple[list, 
     visits, stays = [], []
     for year in recent_years(today):
         per_visit = (cost * Decimal("1.03") ** (year - YEARS[-1])).quantize(CENT)
-        visits += [v for v in _visits(institution, year, daily, per_visit, departments, rng,
-                                      exact=False) if v.visit_date < until]  # fmt: skip
+        visits += [
+            v
+            for v in _visits(institution, year, daily, per_visit, departments, rng, exact=False)
+            if v.visit_date < until
+        ]
         if beds:
             occupied = round(_open_bed_days(year, beds) * rng.uniform(0.8, 0.92))
             made = _stays(institution, year, beds, occupied, mean_stay, Decimal(per_day), rng)
@@ -272,8 +336,9 @@ def load_demo() -> dict[str, int]:
             BedCapacity.objects.bulk_create(capacity, ignore_conflicts=True)
             OutpatientVisit.objects.bulk_create(visits, batch_size=2000, ignore_conflicts=True)
             InpatientStay.objects.bulk_create(stays, batch_size=2000, ignore_conflicts=True)
-        ReferralCount.objects.bulk_create(referral_counts(list(institutions)),
-                                          ignore_conflicts=True)  # fmt: skip
+        ReferralCount.objects.bulk_create(
+            referral_counts(list(institutions)), ignore_conflicts=True
+        )
         for year in demo_years():
             recompute(year)
     return {

@@ -220,12 +220,19 @@ def comparison_table(data: Comparison, *, name: str, title: str) -> Table:
 def _figure_rows(scope_name: str, figures: Iterable[Figure]) -> list[list]:
     return [
         [
-            scope_name, str(f.indicator.name), f.number, str(f.indicator.unit),
-            _number(f.numerator), _number(f.denominator), definition(f.indicator),
-            str(f.indicator.source), f.note, f.coverage or None,
+            scope_name,
+            str(f.indicator.name),
+            f.number,
+            str(f.indicator.unit),
+            _number(f.numerator),
+            _number(f.denominator),
+            definition(f.indicator),
+            str(f.indicator.source),
+            f.note,
+            f.coverage or None,
         ]
         for f in figures
-    ]  # fmt: skip
+    ]
 
 
 def _number(value):
@@ -236,9 +243,17 @@ def _number(value):
 
 def _figure_header() -> list[str]:
     return [
-        _("Alliance"), _("Indicator"), _("Value"), _("Unit"), _("Numerator"), _("Denominator"),
-        _("Definition"), _("Source"), _("Note"), _("Coverage (institutions reporting)"),
-    ]  # fmt: skip
+        _("Alliance"),
+        _("Indicator"),
+        _("Value"),
+        _("Unit"),
+        _("Numerator"),
+        _("Denominator"),
+        _("Definition"),
+        _("Source"),
+        _("Note"),
+        _("Coverage (institutions reporting)"),
+    ]
 
 
 def headline_table(figures: list[AllianceFigures], *, name: str, title: str) -> Table:

@@ -23,9 +23,13 @@ class OutpatientVisit(models.Model):
     # database constraint: a million imported rows would pay a deferred check each at commit,
     # and the import resolves every institution code itself. PROTECT still guards deletes.
     institution = models.ForeignKey(
-        "alliance.Institution", verbose_name=_("institution"), on_delete=models.PROTECT,
-        related_name="+", db_index=False, db_constraint=False,
-    )  # fmt: skip
+        "alliance.Institution",
+        verbose_name=_("institution"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
     record_id = models.CharField(_("record id"), max_length=64)
     visit_date = models.DateField(_("visit date"))
     visit_type = models.CharField(
@@ -55,9 +59,13 @@ class InpatientStay(models.Model):
     # database constraint: a million imported rows would pay a deferred check each at commit,
     # and the import resolves every institution code itself. PROTECT still guards deletes.
     institution = models.ForeignKey(
-        "alliance.Institution", verbose_name=_("institution"), on_delete=models.PROTECT,
-        related_name="+", db_index=False, db_constraint=False,
-    )  # fmt: skip
+        "alliance.Institution",
+        verbose_name=_("institution"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
     stay_id = models.CharField(_("stay id"), max_length=64)
     department = models.CharField(_("department"), max_length=64, blank=True)
     admit_date = models.DateField(_("admission date"))
@@ -94,9 +102,13 @@ class BedCapacity(models.Model):
     # database constraint: a million imported rows would pay a deferred check each at commit,
     # and the import resolves every institution code itself. PROTECT still guards deletes.
     institution = models.ForeignKey(
-        "alliance.Institution", verbose_name=_("institution"), on_delete=models.PROTECT,
-        related_name="+", db_index=False, db_constraint=False,
-    )  # fmt: skip
+        "alliance.Institution",
+        verbose_name=_("institution"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
     effective_from = models.DateField(_("effective from"))
     open_beds = models.PositiveIntegerField(_("open beds"))
 
@@ -119,15 +131,21 @@ class ReferralCount(models.Model):
     month where there are any, these counts elsewhere, never both."""
 
     institution = models.ForeignKey(
-        "alliance.Institution", verbose_name=_("institution"), on_delete=models.PROTECT,
-        related_name="+", db_index=False, db_constraint=False,
-    )  # fmt: skip
+        "alliance.Institution",
+        verbose_name=_("institution"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
     month = models.DateField(_("month"), help_text=_("The first day of the month."))
     direction = models.CharField(_("direction"), max_length=8, choices=ReferralDirection.choices)
     to_institution_code = models.CharField(
-        _("receiving institution code"), max_length=64, blank=True,
+        _("receiving institution code"),
+        max_length=64,
+        blank=True,
         help_text=_("As the file wrote it; empty when the file does not say."),
-    )  # fmt: skip
+    )
     count = models.PositiveIntegerField(_("referrals"))
 
     class Meta:
@@ -154,13 +172,21 @@ class IndicatorValue(models.Model):
 
     indicator = models.CharField(_("indicator"), max_length=64)
     institution = models.ForeignKey(
-        "alliance.Institution", verbose_name=_("institution"), on_delete=models.CASCADE,
-        null=True, blank=True, related_name="+",
-    )  # fmt: skip
+        "alliance.Institution",
+        verbose_name=_("institution"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     alliance = models.ForeignKey(
-        "alliance.Alliance", verbose_name=_("alliance"), on_delete=models.CASCADE,
-        null=True, blank=True, related_name="+",
-    )  # fmt: skip
+        "alliance.Alliance",
+        verbose_name=_("alliance"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     period = models.CharField(_("period"), max_length=8, help_text="2019, 2019-Q3 or 2019-07")
     period_kind = models.CharField(_("period kind"), max_length=8, choices=PeriodKind.choices)
     period_start = models.DateField(_("period start"))
@@ -217,9 +243,13 @@ class Job(models.Model):
     )
     year = models.PositiveSmallIntegerField(_("year"), null=True, blank=True)
     institution = models.ForeignKey(
-        "alliance.Institution", verbose_name=_("institution"), on_delete=models.SET_NULL,
-        null=True, blank=True, related_name="+",
-    )  # fmt: skip
+        "alliance.Institution",
+        verbose_name=_("institution"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     file = models.FileField(_("file"), upload_to="imports/%Y/%m/", blank=True)
     file_name = models.CharField(_("file name"), max_length=255, blank=True)
     progress_done = models.PositiveBigIntegerField(_("done"), default=0)
@@ -227,9 +257,13 @@ class Job(models.Model):
     result = models.JSONField(_("result"), default=dict, blank=True)
     errors = models.JSONField(_("errors"), default=list, blank=True)
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("requested by"), on_delete=models.SET_NULL,
-        null=True, blank=True, related_name="+",
-    )  # fmt: skip
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     # Set while the job runs (each progress report): a running job silent for

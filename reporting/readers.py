@@ -88,39 +88,79 @@ def _specs() -> dict[str, Spec]:
     code = Column("institution_code", "code")
     return {
         FactKind.VISITS: Spec(
-            FactKind.VISITS, OutpatientVisit,
-            (code, Column("record_id", "text"), Column("visit_date", "date"),
-             Column("visit_type", "visit_type", False, VisitType.OUTPATIENT.value),
-             Column("department", "text", False, ""), Column("visit_count", "count", False, 1),
-             Column("total_cost", "cost")),
-            ("institution_id", "record_id", "visit_date", "visit_type", "department",
-             "visit_count", "total_cost"),
-            span=(2, 2), month="visit_date", amount="visit_count",
+            FactKind.VISITS,
+            OutpatientVisit,
+            (
+                code,
+                Column("record_id", "text"),
+                Column("visit_date", "date"),
+                Column("visit_type", "visit_type", False, VisitType.OUTPATIENT.value),
+                Column("department", "text", False, ""),
+                Column("visit_count", "count", False, 1),
+                Column("total_cost", "cost"),
+            ),
+            (
+                "institution_id",
+                "record_id",
+                "visit_date",
+                "visit_type",
+                "department",
+                "visit_count",
+                "total_cost",
+            ),
+            span=(2, 2),
+            month="visit_date",
+            amount="visit_count",
         ),
         FactKind.STAYS: Spec(
-            FactKind.STAYS, InpatientStay,
-            (code, Column("stay_id", "text"), Column("admit_date", "date"),
-             Column("discharge_date", "date", False), Column("department", "text", False, ""),
-             Column("total_cost", "cost")),
-            ("institution_id", "stay_id", "admit_date", "discharge_date", "department",
-             "total_cost"),
-            span=(2, 3), month="discharge_date",
+            FactKind.STAYS,
+            InpatientStay,
+            (
+                code,
+                Column("stay_id", "text"),
+                Column("admit_date", "date"),
+                Column("discharge_date", "date", False),
+                Column("department", "text", False, ""),
+                Column("total_cost", "cost"),
+            ),
+            (
+                "institution_id",
+                "stay_id",
+                "admit_date",
+                "discharge_date",
+                "department",
+                "total_cost",
+            ),
+            span=(2, 3),
+            month="discharge_date",
         ),
         FactKind.BEDS: Spec(
-            FactKind.BEDS, BedCapacity,
+            FactKind.BEDS,
+            BedCapacity,
             (code, Column("effective_from", "date"), Column("open_beds", "beds")),
             ("institution_id", "effective_from", "open_beds"),
-            span=(1, None), month="effective_from", amount="open_beds",
+            span=(1, None),
+            month="effective_from",
+            amount="open_beds",
         ),
         # Monthly counts from the hospital's own records, for the months before the platform.
         FactKind.REFERRALS: Spec(
-            FactKind.REFERRALS, ReferralCount,
-            (code, Column("month", "month"), Column("direction", "direction"),
-             Column("to_institution_code", "text", False, ""), Column("count", "beds")),
+            FactKind.REFERRALS,
+            ReferralCount,
+            (
+                code,
+                Column("month", "month"),
+                Column("direction", "direction"),
+                Column("to_institution_code", "text", False, ""),
+                Column("count", "beds"),
+            ),
             ("institution_id", "month", "direction", "to_institution_code", "count"),
-            span=(1, 1), month="month", amount="count", keys=4,
+            span=(1, 1),
+            month="month",
+            amount="count",
+            keys=4,
         ),
-    }  # fmt: skip
+    }
 
 
 SPECS = _specs()
@@ -129,10 +169,27 @@ SPECS = _specs()
 # two of them keeps the better one and ignores the other (with a warning). Compared after
 # normalize_name: full-width folded, spaces and a unit in brackets dropped, lower case.
 ALIASES: dict[str, tuple[str, ...]] = {
-    "institution_code": ("机构编码", "机构代码", "医疗机构编码", "医疗机构代码", "机构编号",
-                         "组织机构代码", "单位编码", "医院编码", "code"),
-    "record_id": ("就诊流水号", "门诊号", "门诊流水号", "就诊号", "就诊编号", "挂号流水号",
-                  "流水号", "就诊id"),
+    "institution_code": (
+        "机构编码",
+        "机构代码",
+        "医疗机构编码",
+        "医疗机构代码",
+        "机构编号",
+        "组织机构代码",
+        "单位编码",
+        "医院编码",
+        "code",
+    ),
+    "record_id": (
+        "就诊流水号",
+        "门诊号",
+        "门诊流水号",
+        "就诊号",
+        "就诊编号",
+        "挂号流水号",
+        "流水号",
+        "就诊id",
+    ),
     "visit_date": ("就诊日期", "就诊时间", "门诊日期", "挂号日期", "看诊日期", "日期"),
     "visit_type": ("就诊类型", "门急诊类型", "门诊类型", "门急诊", "类型"),
     "department": ("科室", "就诊科室", "科室名称", "门诊科室", "出院科室", "住院科室"),
@@ -147,20 +204,33 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "direction": ("转诊方向", "方向", "转诊类型"),
     "to_institution_code": ("接收机构编码", "转入机构编码", "接诊机构编码", "目标机构编码"),
     "count": ("转诊人次", "人次", "例数", "数量"),
-}  # fmt: skip
+}
 DIRECTIONS = {
-    "up": "up", "upward": "up", "上转": "up", "向上转诊": "up", "上": "up",
-    "down": "down", "downward": "down", "下转": "down", "向下转诊": "down", "下": "down",
-}  # fmt: skip
+    "up": "up",
+    "upward": "up",
+    "上转": "up",
+    "向上转诊": "up",
+    "上": "up",
+    "down": "down",
+    "downward": "down",
+    "下转": "down",
+    "向下转诊": "down",
+    "下": "down",
+}
 MONTH = re.compile(r"(\d{4})\s*(?:[-/.年]\s*(\d{1,2})\s*月?|(\d{2}))")
 
 VISIT_TYPES = {
-    "outpatient": VisitType.OUTPATIENT.value, "门诊": VisitType.OUTPATIENT.value,
-    "普通门诊": VisitType.OUTPATIENT.value, "专家门诊": VisitType.OUTPATIENT.value,
-    "专科门诊": VisitType.OUTPATIENT.value, "门诊部": VisitType.OUTPATIENT.value,
-    "emergency": VisitType.EMERGENCY.value, "急诊": VisitType.EMERGENCY.value,
-    "急诊科": VisitType.EMERGENCY.value, "急诊部": VisitType.EMERGENCY.value,
-}  # fmt: skip
+    "outpatient": VisitType.OUTPATIENT.value,
+    "门诊": VisitType.OUTPATIENT.value,
+    "普通门诊": VisitType.OUTPATIENT.value,
+    "专家门诊": VisitType.OUTPATIENT.value,
+    "专科门诊": VisitType.OUTPATIENT.value,
+    "门诊部": VisitType.OUTPATIENT.value,
+    "emergency": VisitType.EMERGENCY.value,
+    "急诊": VisitType.EMERGENCY.value,
+    "急诊科": VisitType.EMERGENCY.value,
+    "急诊部": VisitType.EMERGENCY.value,
+}
 TOTAL_ROW = re.compile(r"(?:合\s*计|总\s*计|小\s*计|(?:total|sum)\b)", re.IGNORECASE)
 UNIT_SUFFIX = re.compile(r"[(\[（【][^)\]）】]*[)\]）】]$")
 DATE = re.compile(
@@ -216,29 +286,37 @@ def messages() -> dict[str, str]:
         "required": _("the cell is empty; a value is required."),
         "too_long": _("“%(value)s” is too long: at most %(n)d characters."),
         "nul": _("“%(value)s” contains a NUL character: write plain text."),
-        "code": _("“%(value)s” is not the code of an institution you may import for: write "
-                  "the code as the directory lists it."),
-        "date": _("“%(value)s” is not a valid date: write a date such as 2019-01-05, "
-                  "2019/1/5 or 2019年1月5日."),
+        "code": _(
+            "“%(value)s” is not the code of an institution you may import for: write "
+            "the code as the directory lists it."
+        ),
+        "date": _(
+            "“%(value)s” is not a valid date: write a date such as 2019-01-05, "
+            "2019/1/5 or 2019年1月5日."
+        ),
         "future": _("“%(value)s” is in the future: write a date up to today."),
-        "visit_type": _("“%(value)s” is not a visit type: write 门诊 (outpatient) or 急诊 "
-                        "(emergency)."),
-        "whole": _("“%(value)s” is not a valid count: write a whole number of at least "
-                   "%(least)d."),
-        "amount": _("“%(value)s” is not a valid amount: write yuan with at most two decimals, "
-                    "such as 1234.50."),
-        "decimals": _("“%(value)s” has more than two decimals: write yuan to the fen, such as "
-                      "1234.50."),
+        "visit_type": _(
+            "“%(value)s” is not a visit type: write 门诊 (outpatient) or 急诊 (emergency)."
+        ),
+        "whole": _("“%(value)s” is not a valid count: write a whole number of at least %(least)d."),
+        "amount": _(
+            "“%(value)s” is not a valid amount: write yuan with at most two decimals, "
+            "such as 1234.50."
+        ),
+        "decimals": _(
+            "“%(value)s” has more than two decimals: write yuan to the fen, such as 1234.50."
+        ),
         "negative": _("“%(value)s” is negative: the cost is 0 or more."),
         "too_large": _("“%(value)s” is too large: the cost is below 1,000,000,000,000 yuan."),
-        "order": _("“%(value)s” is before the admission date %(admit)s: the discharge is on or "
-                   "after it."),
-        "month": _("“%(value)s” is not a valid month: write a month such as 2019-01 or "
-                   "2019年1月."),
+        "order": _(
+            "“%(value)s” is before the admission date %(admit)s: the discharge is on or after it."
+        ),
+        "month": _("“%(value)s” is not a valid month: write a month such as 2019-01 or 2019年1月."),
         "direction": _("“%(value)s” is not a direction: write 上转 (up) or 下转 (down)."),
-        "duplicate": _("“%(value)s” appears again: row %(row)d has the same institution and "
-                       "%(column)s."),
-    }  # fmt: skip
+        "duplicate": _(
+            "“%(value)s” appears again: row %(row)d has the same institution and %(column)s."
+        ),
+    }
 
 
 def shown(value: str) -> str:
@@ -331,10 +409,16 @@ def cell_parsers(
             raise Bad(say["direction"] % {"value": shown(value.strip())}) from None
 
     return {
-        "month": month, "direction": direction,
-        "code": code, "text": text, "date": date, "visit_type": visit_type, "cost": cost,
-        "count": partial(whole, least=1), "beds": partial(whole, least=0),
-    }  # fmt: skip
+        "month": month,
+        "direction": direction,
+        "code": code,
+        "text": text,
+        "date": date,
+        "visit_type": visit_type,
+        "cost": cost,
+        "count": partial(whole, least=1),
+        "beds": partial(whole, least=0),
+    }
 
 
 def _loose_date(value: str) -> datetime.date | None:
@@ -598,8 +682,13 @@ class ErrorReport:
             message = _("Row %(row)d: %(problem)s")
         message %= {"row": row, "column": label, "problem": problem}
         # The value quoted, not the whole cell: a thousand errors stay a short answer.
-        return {"row": row, "column": column, "value": shown(value), "problem": problem,
-                "message": message}  # fmt: skip
+        return {
+            "row": row,
+            "column": column,
+            "value": shown(value),
+            "problem": problem,
+            "message": message,
+        }
 
     def add(self, row: int, problems: Problems) -> None:
         self.bad_rows += 1

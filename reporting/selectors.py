@@ -32,17 +32,28 @@ from .querysets import ALL, ALLIANCE, DISTRICT, NONE, reach_of
 
 # The figures of the alliance headline, its monthly charts and the office's service figures.
 HEADLINE = [
-    "beds_per_1000", "health_workers_per_1000", "bed_utilization_rate", "avg_length_of_stay",
-    "avg_outpatient_cost", "upward_referrals", "downward_referrals", "upward_referral_rate",
-    "downward_referral_share", "primary_care_visit_share",
-]  # fmt: skip
+    "beds_per_1000",
+    "health_workers_per_1000",
+    "bed_utilization_rate",
+    "avg_length_of_stay",
+    "avg_outpatient_cost",
+    "upward_referrals",
+    "downward_referrals",
+    "upward_referral_rate",
+    "downward_referral_share",
+    "primary_care_visit_share",
+]
 TRENDS = ["outpatient_visits", "discharges", "bed_utilization_rate"]
 FLOWS = ["upward_referrals", "downward_referrals"]
 CENTER_PERFORMANCE = [
-    "exam_orders", "exam_tat_median_hours", "exam_on_time_rate",
-    "critical_value_ack_median_minutes", "imaging_wait_days_priority",
-    "imaging_wait_days_ordinary", "sterilization_cycle_pass_rate",
-]  # fmt: skip
+    "exam_orders",
+    "exam_tat_median_hours",
+    "exam_on_time_rate",
+    "critical_value_ack_median_minutes",
+    "imaging_wait_days_priority",
+    "imaging_wait_days_ordinary",
+    "sterilization_cycle_pass_rate",
+]
 REFERRAL_PERFORMANCE = ["referral_response_median_minutes", "referral_rejection_rate"]
 # Rates with no national formula (DOMAIN.md §5): their numerator and denominator are stated next
 # to the value, not behind a "definition" toggle.
@@ -52,8 +63,11 @@ TABLE_DEFAULT = ["avg_outpatient_cost", "bed_utilization_rate"]
 TABLE_YEARS = 3
 # The institution page's monthly charts.
 INSTITUTION_TRENDS = [
-    "outpatient_visits", "avg_outpatient_cost", "discharges", "bed_utilization_rate",
-]  # fmt: skip
+    "outpatient_visits",
+    "avg_outpatient_cost",
+    "discharges",
+    "bed_utilization_rate",
+]
 
 # DOMAIN.md §2: the paper's benchmarks for the alliance's per-1,000 figures.
 BENCHMARKS: dict[str, list[tuple[object, Decimal]]] = {
@@ -92,8 +106,9 @@ def definition(indicator: Indicator) -> str:
     """numerator ÷ denominator × factor, in words, from the registry."""
     if indicator.is_median:
         return _("Median of: %(what)s, over: %(cases)s") % {
-            "what": indicator.numerator, "cases": indicator.denominator,
-        }  # fmt: skip
+            "what": indicator.numerator,
+            "cases": indicator.denominator,
+        }
     text = str(indicator.numerator)
     if indicator.denominator is not None:
         text = f"({text}) ÷ ({indicator.denominator})"
@@ -118,8 +133,9 @@ class Figure:
     def of(cls, indicator: Indicator, row: IndicatorValue | None) -> Figure:
         if row is None:
             return cls(indicator)
-        return cls(indicator, row.value, row.numerator, row.denominator, True, row.members,
-                   row.reporting)  # fmt: skip
+        return cls(
+            indicator, row.value, row.numerator, row.denominator, True, row.members, row.reporting
+        )
 
     @property
     def incomplete(self) -> bool:
@@ -147,8 +163,9 @@ class Figure:
         if not self.incomplete:
             return ""
         return _("Incomplete data: %(reporting)d/%(members)d institutions") % {
-            "reporting": self.reporting or 0, "members": self.members,
-        }  # fmt: skip
+            "reporting": self.reporting or 0,
+            "members": self.members,
+        }
 
     @cached_property  # read twice per table cell
     def text(self) -> str:
@@ -244,9 +261,12 @@ class Scope:
         return sorted(found.values(), key=lambda d: d.code)
 
     def narrowed(
-        self, *, alliance_id: int | None = None, tier: str | None = None,
+        self,
+        *,
+        alliance_id: int | None = None,
+        tier: str | None = None,
         district_id: int | None = None,
-    ) -> Scope:  # fmt: skip
+    ) -> Scope:
         """The scope under the dashboard's filters: one alliance, one tier, one district."""
         alliances, institutions = self.alliances, self.institutions
         if alliance_id is not None:
@@ -281,12 +301,9 @@ def _members(memberships: Iterable[Membership], institutions: list[Institution])
         direct[membership.alliance_id].add(membership.institution_id)
         alliances[membership.alliance_id] = membership.alliance
     members = {
-        alliance_id: {
-            i.pk for i in institutions
-            if {i.pk, i.parent_id, i.grandparent_id} & ids
-        }
+        alliance_id: {i.pk for i in institutions if {i.pk, i.parent_id, i.grandparent_id} & ids}
         for alliance_id, ids in direct.items()
-    }  # fmt: skip
+    }
     return sorted(alliances.values(), key=lambda a: a.name), members
 
 
@@ -525,8 +542,9 @@ def alliance_charts(figures: list[AllianceFigures], year: int) -> dict:
     for f in figures:
         for key in FLOWS:
             label = str(INDICATORS[key].name)
-            flows.append(_series(f"{f.alliance.name} · {label}" if several else label,
-                                 f.monthly(key)))  # fmt: skip
+            flows.append(
+                _series(f"{f.alliance.name} · {label}" if several else label, f.monthly(key))
+            )
     charts["referral_flows"] = _chart(
         "upward_referrals", flows, kind="bar", title=_("Referrals up and down")
     )
@@ -579,9 +597,11 @@ def with_months(user, history: InstitutionHistory, year: int) -> InstitutionHist
     """The institution's monthly values of the year (one query)."""
     start, end = _year_bounds(year)
     rows = _values(user).filter(
-        institution=history.institution, period_kind=PeriodKind.MONTH,
-        period_start__gte=start, period_start__lt=end,
-    )  # fmt: skip
+        institution=history.institution,
+        period_kind=PeriodKind.MONTH,
+        period_start__gte=start,
+        period_start__lt=end,
+    )
     history.monthly = {(r.indicator, r.period_start.month): r for r in rows}
     history.year = year
     return history

@@ -104,9 +104,11 @@ def detect_encoding(file: BinaryIO) -> str:
             continue
         return encoding
     raise FileError(
-        _("The file is neither a spreadsheet nor text in UTF-8 or GB18030: save it from Excel "
-          "as .xlsx or as CSV.")
-    )  # fmt: skip
+        _(
+            "The file is neither a spreadsheet nor text in UTF-8 or GB18030: save it from Excel "
+            "as .xlsx or as CSV."
+        )
+    )
 
 
 def count_lines(file: BinaryIO) -> int:
@@ -162,7 +164,7 @@ class Table:
                         _("Row %(row)d has %(n)d columns: a file has at most %(most)d.")
                         % {"row": item[0], "n": len(item[1]), "most": most},
                         item[0],
-                    )  # fmt: skip
+                    )
                 head.append(item)
                 if score(item[1])[1] or len(head) >= HEADER_SCAN_ROWS:
                     break
@@ -256,8 +258,7 @@ def _open_csv(file: BinaryIO, estimate: bool) -> Table:
             text.detach()  # the caller owns the binary file: do not close it with the wrapper
 
     # No generator around the reader: at a million rows, every step per row counts.
-    return CsvTable(enumerate(reader, start=1), close, size, encoding=encoding,
-                    delimiter=delimiter)  # fmt: skip
+    return CsvTable(enumerate(reader, start=1), close, size, encoding=encoding, delimiter=delimiter)
 
 
 def _bounded_lines(text: io.TextIOWrapper, most: int) -> Iterator[str]:
@@ -269,11 +270,13 @@ def _bounded_lines(text: io.TextIOWrapper, most: int) -> Iterator[str]:
         line_no += 1
         if len(line) > most:
             raise LimitExceeded(
-                _("Line %(line)d of the file is longer than %(n)d characters: a row holds at "
-                  "most %(columns)d columns and %(n)d characters.")
+                _(
+                    "Line %(line)d of the file is longer than %(n)d characters: a row holds at "
+                    "most %(columns)d columns and %(n)d characters."
+                )
                 % {"line": line_no, "n": most, "columns": limit("MAX_COLUMNS")},
                 line_no,
-            )  # fmt: skip
+            )
         yield line
 
 
@@ -346,9 +349,11 @@ def _open_workbook(file: BinaryIO, format_name: str) -> Table:
     except errors as exc:
         if format_name == "XLS":
             raise FileError(
-                _("The file is an old Office file but not an Excel workbook that can be read "
-                  "(a Word document, or protected by a password?).")
-            ) from exc  # fmt: skip
+                _(
+                    "The file is an old Office file but not an Excel workbook that can be read "
+                    "(a Word document, or protected by a password?)."
+                )
+            ) from exc
         raise FileError(
             _("The %(format)s workbook cannot be read: %(error)s")
             % {"format": format_name, "error": exc}

@@ -51,17 +51,21 @@ TEXT_NS = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
 
 def _declaration_refused() -> LimitExceeded:
     return LimitExceeded(
-        _("The workbook contains an XML document type declaration (DOCTYPE or ENTITY), which a "
-          "spreadsheet never needs: it is refused. Open it in Excel and save it again as .xlsx.")
-    )  # fmt: skip
+        _(
+            "The workbook contains an XML document type declaration (DOCTYPE or ENTITY), which a "
+            "spreadsheet never needs: it is refused. Open it in Excel and save it again as .xlsx."
+        )
+    )
 
 
 def _extent_refused(rows: int, columns: int) -> LimitExceeded:
     return LimitExceeded(
-        _("The sheet spans %(rows)d rows × %(columns)d columns, more than %(cells)d cells: "
-          "delete the empty rows and columns around the data or save it as CSV.")
+        _(
+            "The sheet spans %(rows)d rows × %(columns)d columns, more than %(cells)d cells: "
+            "delete the empty rows and columns around the data or save it as CSV."
+        )
         % {"rows": rows, "columns": columns, "cells": limit("MAX_SHEET_CELLS")}
-    )  # fmt: skip
+    )
 
 
 def inspect_workbook(archive: zipfile.ZipFile, format_name: str) -> None:
@@ -87,9 +91,12 @@ def inspect_workbook(archive: zipfile.ZipFile, format_name: str) -> None:
                     raise _too_large()
                 if shared_strings and size > most_strings:
                     raise LimitExceeded(
-                        _("The workbook's shared texts are larger than %(mb)d MB uncompressed: "
-                          "save it as CSV.") % {"mb": most_strings >> 20}
-                    )  # fmt: skip
+                        _(
+                            "The workbook's shared texts are larger than %(mb)d MB uncompressed: "
+                            "save it as CSV."
+                        )
+                        % {"mb": most_strings >> 20}
+                    )
                 if size == len(chunk) and chunk[:2] in (b"\xff\xfe", b"\xfe\xff"):
                     raise LimitExceeded(_("The workbook has parts that are not UTF-8 XML."))
                 segment, carry = _segment(carry, chunk)
@@ -107,9 +114,12 @@ def inspect_workbook(archive: zipfile.ZipFile, format_name: str) -> None:
             ods_cells += ods.close()
     if ods_cells > limit("MAX_SHEET_CELLS"):
         raise LimitExceeded(
-            _("The workbook's sheets span more than %(cells)d cells: delete the empty rows and "
-              "columns around the data or save it as CSV.") % {"cells": limit("MAX_SHEET_CELLS")}
-        )  # fmt: skip
+            _(
+                "The workbook's sheets span more than %(cells)d cells: delete the empty rows and "
+                "columns around the data or save it as CSV."
+            )
+            % {"cells": limit("MAX_SHEET_CELLS")}
+        )
 
 
 def _segment(carry: bytes, chunk: bytes) -> tuple[bytes, bytes]:
@@ -153,9 +163,10 @@ def _at_most(number: int) -> bytes:
         if digit > lowest:  # the same first digits, then a smaller one, then any
             rest = width - at - 1
             same_width.append(
-                digits[:at].encode() + b"[%d-%d]" % (lowest, digit - 1)
+                digits[:at].encode()
+                + b"[%d-%d]" % (lowest, digit - 1)
                 + (rb"[0-9]{%d}" % rest if rest else b"")
-            )  # fmt: skip
+            )
     return b"(?:" + b"|".join([*shorter, *same_width, digits.encode()]) + b")"
 
 
@@ -215,9 +226,11 @@ class _XlsxExtent:
         self._fold()
         if self.named < self.cells:
             raise LimitExceeded(
-                _("The sheet has cells without a reference (r=\"A1\"): open it in Excel and "
-                  "save it again as .xlsx.")
-            )  # fmt: skip
+                _(
+                    'The sheet has cells without a reference (r="A1"): open it in Excel and '
+                    "save it again as .xlsx."
+                )
+            )
         if self.bounded and (self.rows > self.narrow_rows or self.columns > NARROW):
             return False
         if self.rows > limit("MAX_ROWS"):

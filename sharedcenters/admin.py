@@ -24,9 +24,16 @@ class ServiceItemInline(admin.TabularInline):
     model = ServiceItem
     extra = 0
     fields = [
-        "code", "name", "modality", "specimen_type", "tat_routine_hours", "tat_urgent_hours",
-        "price", "mutual_recognition", "is_active",
-    ]  # fmt: skip
+        "code",
+        "name",
+        "modality",
+        "specimen_type",
+        "tat_routine_hours",
+        "tat_urgent_hours",
+        "price",
+        "mutual_recognition",
+        "is_active",
+    ]
 
 
 @admin.register(SharedCenter)
@@ -109,8 +116,13 @@ class SupplyRequestLineInline(admin.TabularInline):
 @admin.register(SupplyRequest)
 class SupplyRequestAdmin(ReadOnlyAdmin):
     list_display = [
-        "number", "status", "requesting_institution", "center", "created_at", "needed_by",
-    ]  # fmt: skip
+        "number",
+        "status",
+        "requesting_institution",
+        "center",
+        "created_at",
+        "needed_by",
+    ]
     list_filter = ["status", "center"]
     search_fields = ["number"]
     list_select_related = ["requesting_institution", "center"]

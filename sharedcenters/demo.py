@@ -85,25 +85,37 @@ ORDER_COUNT = 540
 
 
 def _r(analyte, value, unit, reference, flag=""):
-    return {"analyte": analyte, "value": value, "unit": unit, "reference_range": reference,
-            "flag": flag}  # fmt: skip
+    return {
+        "analyte": analyte,
+        "value": value,
+        "unit": unit,
+        "reference_range": reference,
+        "flag": flag,
+    }
 
 
 # The results each lab item reports, and the critical values two of them may give.
 RESULTS = {
-    "L001": [_r("白细胞计数", "6.3", "10^9/L", "3.5-9.5"), _r("血红蛋白", "132", "g/L", "115-150"),
-             _r("血小板计数", "210", "10^9/L", "125-350")],
-    "L002": [_r("丙氨酸氨基转移酶", "28", "U/L", "9-50"),
-             _r("天门冬氨酸氨基转移酶", "24", "U/L", "15-40")],
+    "L001": [
+        _r("白细胞计数", "6.3", "10^9/L", "3.5-9.5"),
+        _r("血红蛋白", "132", "g/L", "115-150"),
+        _r("血小板计数", "210", "10^9/L", "125-350"),
+    ],
+    "L002": [
+        _r("丙氨酸氨基转移酶", "28", "U/L", "9-50"),
+        _r("天门冬氨酸氨基转移酶", "24", "U/L", "15-40"),
+    ],
     "L003": [_r("肌酐", "78", "μmol/L", "57-111"), _r("尿素", "5.2", "mmol/L", "3.1-8.0")],
     "L004": [_r("血钾", "4.2", "mmol/L", "3.5-5.3"), _r("血钠", "140", "mmol/L", "137-147")],
     "L005": [_r("空腹血糖", "8.9", "mmol/L", "3.9-6.1", "H")],
     "L006": [_r("糖化血红蛋白", "7.4", "%", "4.0-6.0", "H")],
     "L007": [_r("尿蛋白", "阴性", "", "阴性"), _r("尿葡萄糖", "阴性", "", "阴性")],
     "L008": [_r("心肌肌钙蛋白I", "0.01", "ng/mL", "<0.04")],
-    "L009": [_r("总胆固醇", "5.8", "mmol/L", "<5.2", "H"),
-             _r("低密度脂蛋白胆固醇", "3.6", "mmol/L", "<3.4", "H")],
-}  # fmt: skip
+    "L009": [
+        _r("总胆固醇", "5.8", "mmol/L", "<5.2", "H"),
+        _r("低密度脂蛋白胆固醇", "3.6", "mmol/L", "<3.4", "H"),
+    ],
+}
 CRITICAL = {
     "L004": _r("血钾", "6.8", "mmol/L", "3.5-5.3", "critical"),
     "L008": _r("心肌肌钙蛋白I", "12.6", "ng/mL", "<0.04", "critical"),
@@ -119,25 +131,36 @@ def _centers(lead: Institution, alliance: Alliance) -> dict[str, SharedCenter]:
     centers = {}
     for kind, name, account, phone, on_duty in CENTERS:
         center, _ = SharedCenter.objects.update_or_create(
-            alliance=alliance, name=name,
+            alliance=alliance,
+            name=name,
             defaults={"kind": kind, "institution": lead, "phone": phone, "on_duty_phone": on_duty},
-        )  # fmt: skip
+        )
         center.staff.add(User.objects.get(username=account))
         centers[kind] = center
         for code, item_name, what, routine, urgent, price in CATALOG.get(kind, []):
             kind_field = "specimen_type" if what in SPECIMENS else "modality"
             ServiceItem.objects.update_or_create(
-                center=center, code=code,
-                defaults={"name": item_name, kind_field: what, "price": Decimal(price),
-                          "tat_routine_hours": Decimal(routine),
-                          "tat_urgent_hours": Decimal(urgent)},
-            )  # fmt: skip
+                center=center,
+                code=code,
+                defaults={
+                    "name": item_name,
+                    kind_field: what,
+                    "price": Decimal(price),
+                    "tat_routine_hours": Decimal(routine),
+                    "tat_urgent_hours": Decimal(urgent),
+                },
+            )
     for code, name, contents, method, shelf_life in SETS:
         InstrumentSet.objects.update_or_create(
-            center=centers[CenterKind.STERILIZATION], code=code,
-            defaults={"name": name, "contents": contents, "method": method,
-                      "shelf_life_days": shelf_life},
-        )  # fmt: skip
+            center=centers[CenterKind.STERILIZATION],
+            code=code,
+            defaults={
+                "name": name,
+                "contents": contents,
+                "method": method,
+                "shelf_life_days": shelf_life,
+            },
+        )
     return centers
 
 
@@ -160,7 +183,7 @@ def _slots(center: SharedCenter, first: datetime.date, last: datetime.date) -> N
                             ends_at=start + datetime.timedelta(hours=1),
                             capacity=capacity,
                             priority_reserved=capacity * center.priority_share_percent // 100,
-                        )  # fmt: skip
+                        )
                     )
         day += datetime.timedelta(days=1)
     ImagingSlot.objects.bulk_create(slots)
@@ -271,12 +294,14 @@ def _orders(centers: dict[str, SharedCenter], now: datetime.datetime) -> None:
         if ordered_at > now:
             ordered_at -= datetime.timedelta(days=1)
         order = services.order_create(
-            actor=senders[name], center=centers[kind],
-            patient=patients[name][rng.randrange(len(patients[name]))], items=chosen,
+            actor=senders[name],
+            center=centers[kind],
+            patient=patients[name][rng.randrange(len(patients[name]))],
+            items=chosen,
             priority="urgent" if rng.random() < 0.12 else "routine",
             clinical_info="随访复查" if rng.random() < 0.5 else "体检异常，进一步检查",
             ordered_at=ordered_at,
-        )  # fmt: skip
+        )
         _walk_order(order, senders[name], staff[kind], rng, now)
     services.escalate_critical_values(now=now)
 
@@ -306,7 +331,7 @@ def _sterilization(center: SharedCenter, members: list[Institution], now) -> Non
                     instrument_set=instrument_set,
                     owner=member,
                     barcode=f"XD{index + 1:02d}{n + 1:04d}",
-                )  # fmt: skip
+                )
             )
     patients = {
         i.pk: list(Patient.objects.filter(home_institution=i).order_by("pk")) for i in members
@@ -325,10 +350,13 @@ def _sterilization(center: SharedCenter, members: list[Institution], now) -> Non
         released = []
         for number, (method, batch) in enumerate(sorted(by_method.items()), start=1):
             cycle = services.cycle_start(
-                actor=staff, center=center, sterilizer="1号脉动真空灭菌器" if method == "steam"
-                else "2号低温等离子灭菌器", cycle_number=f"{cycle_start_at:%Y%m%d}-{number:02d}",
-                method=method, started_at=cycle_start_at,
-            )  # fmt: skip
+                actor=staff,
+                center=center,
+                sterilizer="1号脉动真空灭菌器" if method == "steam" else "2号低温等离子灭菌器",
+                cycle_number=f"{cycle_start_at:%Y%m%d}-{number:02d}",
+                method=method,
+                started_at=cycle_start_at,
+            )
             services.packages_move(
                 actor=staff, barcodes=batch, action=PackageAction.STERILIZE, cycle=cycle
             )
@@ -338,10 +366,13 @@ def _sterilization(center: SharedCenter, members: list[Institution], now) -> Non
             late = round_no == 3 and number == 1
             biological = "failed" if failed else "pending" if late else "passed"
             cycle = services.cycle_record_results(
-                actor=staff, cycle=cycle, physical="passed", chemical="passed",
+                actor=staff,
+                cycle=cycle,
+                physical="passed",
+                chemical="passed",
                 biological=biological,
                 ended_at=cycle_start_at + datetime.timedelta(hours=1),
-            )  # fmt: skip
+            )
             if not failed:
                 released.append((cycle, batch))
         for _cycle, batch in released:
@@ -353,9 +384,10 @@ def _sterilization(center: SharedCenter, members: list[Institution], now) -> Non
             for owner_id, owned in by_owner.items():
                 member_user = users[owner_id]
                 services.packages_move(
-                    actor=member_user, barcodes=[p.barcode for p in owned],
+                    actor=member_user,
+                    barcodes=[p.barcode for p in owned],
                     action=PackageAction.RECEIVE_BY_MEMBER,
-                )  # fmt: skip
+                )
                 for package in owned[: (len(owned) + 1) // 2]:
                     patient = (
                         patients[owner_id][package.pk % len(patients[owner_id])]
@@ -363,9 +395,12 @@ def _sterilization(center: SharedCenter, members: list[Institution], now) -> Non
                         else None
                     )
                     services.packages_move(
-                        actor=member_user, barcodes=[package.barcode], action=PackageAction.USE,
-                        patient=patient, procedure="门诊清创缝合术",
-                    )  # fmt: skip
+                        actor=member_user,
+                        barcodes=[package.barcode],
+                        action=PackageAction.USE,
+                        patient=patient,
+                        procedure="门诊清创缝合术",
+                    )
                 if round_no < 3:
                     used = [p.barcode for p in owned[: (len(owned) + 1) // 2]]
                     services.packages_move(
@@ -373,9 +408,12 @@ def _sterilization(center: SharedCenter, members: list[Institution], now) -> Non
                     )
         if round_no == 3 and released:
             services.cycle_record_results(
-                actor=staff, cycle=released[0][0], physical="passed", chemical="passed",
+                actor=staff,
+                cycle=released[0][0],
+                physical="passed",
+                chemical="passed",
                 biological="failed",
-            )  # fmt: skip
+            )
         if round_no < 3:
             # Collected packages arrive at the center before the next round starts.
             collected = list(
@@ -447,9 +485,12 @@ def _supply_requests(center: SharedCenter, members: list[Institution], now) -> N
     for action in (PackageAction.CLEAN, PackageAction.PACK):
         services.packages_move(actor=staff, barcodes=codes, action=action)
     cycle = services.cycle_start(
-        actor=staff, center=center, sterilizer="1号脉动真空灭菌器",
-        cycle_number=f"{today:%Y%m%d}-01", method="steam",
-    )  # fmt: skip
+        actor=staff,
+        center=center,
+        sterilizer="1号脉动真空灭菌器",
+        cycle_number=f"{today:%Y%m%d}-01",
+        method="steam",
+    )
     services.packages_move(actor=staff, barcodes=codes, action=PackageAction.STERILIZE, cycle=cycle)
     services.cycle_record_results(
         actor=staff, cycle=cycle, physical="passed", chemical="passed", biological="passed"
@@ -459,11 +500,13 @@ def _supply_requests(center: SharedCenter, members: list[Institution], now) -> N
         member = members[position]
         requester = _clinical_user(member)
         supply_request = services.supply_request_create(
-            actor=requester, center=center, note=note,
+            actor=requester,
+            center=center,
+            note=note,
             lines=[(sets[code], asked) for code, (asked, _sent) in lines.items()],
             needed_by=today + datetime.timedelta(days=2) if state == "open" else None,
             at=now - datetime.timedelta(days=days, hours=3),
-        )  # fmt: skip
+        )
         if state == "cancel":
             services.supply_request_cancel(actor=requester, request=supply_request)
             continue
@@ -474,9 +517,12 @@ def _supply_requests(center: SharedCenter, members: list[Institution], now) -> N
         ]
         if sent:
             services.packages_move(
-                actor=staff, barcodes=sent, action=PackageAction.DISPATCH,
-                supply_request=supply_request, note="按申领单配送",
-            )  # fmt: skip
+                actor=staff,
+                barcodes=sent,
+                action=PackageAction.DISPATCH,
+                supply_request=supply_request,
+                note="按申领单配送",
+            )
 
 
 def load_demo() -> dict[str, int]:

@@ -64,9 +64,16 @@ class ExamOrderFilter(django_filters.FilterSet):
     class Meta:
         model = ExamOrder
         fields = [
-            "q", "status", "center", "priority", "patient", "ordering_institution", "critical",
-            "ordered_after", "ordered_before",
-        ]  # fmt: skip
+            "q",
+            "status",
+            "center",
+            "priority",
+            "patient",
+            "ordering_institution",
+            "critical",
+            "ordered_after",
+            "ordered_before",
+        ]
 
     def filter_q(self, queryset, name, value):
         value = value.strip()

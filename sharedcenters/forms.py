@@ -70,16 +70,19 @@ class OrderFilterForm(FilterForm):
     q = forms.CharField(label=_("Search"), required=False, max_length=64)
     status = forms.ChoiceField(label=_("status"), required=False, choices=ALL + OrderStatus.choices)
     center = forms.ModelChoiceField(
-        label=_("center"), required=False, queryset=SharedCenter.objects.none(),
+        label=_("center"),
+        required=False,
+        queryset=SharedCenter.objects.none(),
         empty_label=_("All"),
-    )  # fmt: skip
+    )
     priority = forms.ChoiceField(
         label=_("priority"), required=False, choices=ALL + Priority.choices
     )
     critical = forms.ChoiceField(
-        label=_("critical value"), required=False,
+        label=_("critical value"),
+        required=False,
         choices=[*ALL, ("yes", _("Critical values")), ("open", _("Not yet acknowledged"))],
-    )  # fmt: skip
+    )
     ordered_from = forms.DateField(label=_("Ordered from"), required=False, widget=DATE)
     ordered_until = forms.DateField(label=_("Ordered until"), required=False, widget=DATE)
 
@@ -101,13 +104,17 @@ class PackageFilterForm(FilterForm):
         label=_("status"), required=False, choices=ALL + PackageStatus.choices
     )
     instrument_set = forms.ModelChoiceField(
-        label=_("instrument set"), required=False, queryset=InstrumentSet.objects.none(),
+        label=_("instrument set"),
+        required=False,
+        queryset=InstrumentSet.objects.none(),
         empty_label=_("All"),
-    )  # fmt: skip
+    )
     owner = forms.ModelChoiceField(
-        label=_("member institution"), required=False, queryset=Institution.objects.none(),
+        label=_("member institution"),
+        required=False,
+        queryset=Institution.objects.none(),
         empty_label=_("All"),
-    )  # fmt: skip
+    )
     expiring = forms.BooleanField(label=_("Sterile until within 3 days"), required=False)
 
     def __init__(self, *args, sets: QuerySet, owners: QuerySet, **kwargs):
@@ -127,9 +134,11 @@ class PeriodForm(FilterForm):
     date_from = forms.DateField(label=_("Start date"), required=False, widget=DATE)
     date_to = forms.DateField(label=_("End date"), required=False, widget=DATE)
     center = forms.ModelChoiceField(
-        label=_("center"), required=False, queryset=SharedCenter.objects.none(),
+        label=_("center"),
+        required=False,
+        queryset=SharedCenter.objects.none(),
         empty_label=_("All"),
-    )  # fmt: skip
+    )
 
     def __init__(self, *args, centers: QuerySet[SharedCenter], **kwargs):
         super().__init__(*args, **kwargs)
@@ -160,10 +169,12 @@ class SlotBoardForm(FilterForm):
 class ItemChoiceField(forms.ModelMultipleChoiceField):
     def label_from_instance(self, item: ServiceItem) -> str:
         return _("%(code)s %(name)s · ¥%(price)s · routine %(routine)s h, urgent %(urgent)s h") % {
-            "code": item.code, "name": item.name, "price": item.price,
+            "code": item.code,
+            "name": item.name,
+            "price": item.price,
             "routine": item.tat_routine_hours.normalize(),
             "urgent": item.tat_urgent_hours.normalize(),
-        }  # fmt: skip
+        }
 
 
 class PatientChoiceField(forms.ModelChoiceField):
@@ -183,21 +194,30 @@ class OrderForm(forms.Form):
     )
     patient = PatientChoiceField(label=_("patient"), queryset=Patient.objects.none())
     items = ItemChoiceField(
-        label=_("items"), queryset=ServiceItem.objects.none(), widget=forms.CheckboxSelectMultiple,
+        label=_("items"),
+        queryset=ServiceItem.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
         error_messages={"required": _("Choose at least one item.")},
-    )  # fmt: skip
+    )
     priority = forms.ChoiceField(
-        label=_("priority"), choices=Priority.choices, initial=Priority.ROUTINE,
+        label=_("priority"),
+        choices=Priority.choices,
+        initial=Priority.ROUTINE,
         widget=forms.RadioSelect,
-    )  # fmt: skip
+    )
     clinical_info = forms.CharField(
-        label=_("clinical information"), required=False, widget=_rows(3),
+        label=_("clinical information"),
+        required=False,
+        widget=_rows(3),
         help_text=_("Symptoms, working diagnosis and what the exam should answer."),
-    )  # fmt: skip
+    )
     referral = forms.ModelChoiceField(
-        label=_("referral"), required=False, queryset=None, empty_label=_("None"),
+        label=_("referral"),
+        required=False,
+        queryset=None,
+        empty_label=_("None"),
         help_text=_("A referred patient is booked through the alliance green channel."),
-    )  # fmt: skip
+    )
 
     def __init__(self, *args, centers, patients, items, referrals, **kwargs):
         super().__init__(*args, **kwargs)
@@ -219,9 +239,10 @@ class NoteForm(forms.Form):
 
 class RejectForm(forms.Form):
     reason = forms.ChoiceField(
-        label=_("reason"), choices=[("", "—"), *RejectionReason.choices],
+        label=_("reason"),
+        choices=[("", "—"), *RejectionReason.choices],
         error_messages={"required": _("Choose a rejection reason.")},
-    )  # fmt: skip
+    )
     note = forms.CharField(label=_("details"), required=False, widget=_rows(2))
 
 
@@ -241,9 +262,11 @@ class SlotChoiceField(forms.ModelChoiceField):
         start = timezone.localtime(slot.starts_at)
         end = timezone.localtime(slot.ends_at)
         return _("%(day)s %(start)s–%(end)s · %(free)d free") % {
-            "day": f"{start:%Y-%m-%d}", "start": f"{start:%H:%M}", "end": f"{end:%H:%M}",
+            "day": f"{start:%Y-%m-%d}",
+            "start": f"{start:%H:%M}",
+            "end": f"{end:%H:%M}",
             "free": places_for(slot, self.priority_channel),
-        }  # fmt: skip
+        }
 
 
 class ScheduleForm(forms.Form):
@@ -267,9 +290,11 @@ class ReportForm(forms.Form):
     impression = forms.CharField(label=_("impression"), widget=_rows(3))
     critical = forms.BooleanField(label=_("critical value"), required=False)
     critical_note = forms.CharField(
-        label=_("critical value details"), required=False, widget=_rows(2),
+        label=_("critical value details"),
+        required=False,
+        widget=_rows(2),
         help_text=_("Sent at once to the ordering department and its on-duty phone."),
-    )  # fmt: skip
+    )
 
 
 class LabReportForm(forms.Form):
@@ -277,9 +302,11 @@ class LabReportForm(forms.Form):
 
     impression = forms.CharField(label=_("comment"), required=False, widget=_rows(2))
     critical_note = forms.CharField(
-        label=_("critical value details"), required=False, widget=_rows(2),
+        label=_("critical value details"),
+        required=False,
+        widget=_rows(2),
         help_text=_("A row flagged critical alerts the ordering department at once."),
-    )  # fmt: skip
+    )
 
 
 class ResultForm(forms.Form):
@@ -312,10 +339,11 @@ def result_formset(*, data=None, rows: int = 6, initial=None) -> forms.BaseFormS
 
 class AmendReasonMixin(forms.Form):
     reason = forms.CharField(
-        label=_("reason for the amendment"), widget=_rows(2),
+        label=_("reason for the amendment"),
+        widget=_rows(2),
         help_text=_("Kept with the report it replaces; the ordering department reads it."),
         error_messages={"required": _("Give the reason for amending the report.")},
-    )  # fmt: skip
+    )
 
 
 class LabAmendForm(LabReportForm, AmendReasonMixin):
@@ -333,20 +361,23 @@ class PackageMoveForm(forms.Form):
     """One batch scan: a barcode per line (a scanner types each one and Enter)."""
 
     barcodes = forms.CharField(
-        label=_("barcodes"), widget=forms.Textarea(attrs={"rows": 6, "autofocus": True,
-                                                          "spellcheck": "false"}),
+        label=_("barcodes"),
+        widget=forms.Textarea(attrs={"rows": 6, "autofocus": True, "spellcheck": "false"}),
         help_text=_("One barcode per line; scan them one after another."),
-    )  # fmt: skip
+    )
     action = forms.ChoiceField(label=_("step"), choices=())
     cycle = forms.ModelChoiceField(
-        label=_("sterilization cycle"), required=False,
+        label=_("sterilization cycle"),
+        required=False,
         queryset=SterilizationCycle.objects.none(),
         help_text=_("For “load into a cycle”: a running cycle of the center."),
-    )  # fmt: skip
+    )
     patient_id_number = forms.CharField(
-        label=_("patient identity number"), required=False, max_length=18,
+        label=_("patient identity number"),
+        required=False,
+        max_length=18,
         help_text=_("For “use”: the patient the instruments were used on."),
-    )  # fmt: skip
+    )
     procedure = forms.CharField(label=_("procedure"), required=False, max_length=120)
     note = forms.CharField(label=_("note"), required=False)
 
@@ -482,9 +513,12 @@ def supply_line_formset(*, sets, data=None, rows: int = 5) -> BaseSupplyLineForm
     """Rows of set and quantity; the sets are read once, not once a row."""
     choices = [("", "—"), *((kit.pk, set_label(kit)) for kit in sets)]
     formset_class = forms.formset_factory(
-        SupplyRequestLineForm, formset=BaseSupplyLineFormSet, extra=rows, max_num=20,
+        SupplyRequestLineForm,
+        formset=BaseSupplyLineFormSet,
+        extra=rows,
+        max_num=20,
         absolute_max=20,
-    )  # fmt: skip
+    )
     return formset_class(data, prefix="lines", form_kwargs={"sets": sets, "choices": choices})
 
 
@@ -492,10 +526,10 @@ class SupplyDispatchForm(forms.Form):
     """The center's scan box on a request: the packages sent against it."""
 
     barcodes = forms.CharField(
-        label=_("barcodes"), widget=forms.Textarea(attrs={"rows": 5, "autofocus": True,
-                                                          "spellcheck": "false"}),
+        label=_("barcodes"),
+        widget=forms.Textarea(attrs={"rows": 5, "autofocus": True, "spellcheck": "false"}),
         help_text=_("One barcode per line: stored packages of the sets still waited for."),
-    )  # fmt: skip
+    )
     note = forms.CharField(label=_("note"), required=False)
 
     def clean_barcodes(self) -> list[str]:

@@ -62,9 +62,14 @@ def order_for_user(user, pk, *, for_update: bool = False) -> ExamOrder:
     """Fetch and authorise together: an order the user may not see does not exist (404); in
     the access log if the response shows it."""
     orders = orders_for(user).select_related(
-        "reported_by", "reviewed_by", "referral", "ordering_user", "critical_acknowledged_by",
-        "center__alliance", "center__institution",
-    )  # fmt: skip
+        "reported_by",
+        "reviewed_by",
+        "referral",
+        "ordering_user",
+        "critical_acknowledged_by",
+        "center__alliance",
+        "center__institution",
+    )
     return row_for_user(orders, user, pk, for_update=for_update)
 
 

@@ -201,8 +201,9 @@ def modality_waits(placed: QuerySet[ExamOrder]) -> list[ModalityWait]:
         if wait is not None and not isinstance(wait, datetime.timedelta):
             wait = datetime.timedelta(microseconds=float(wait))  # SQLite averages microseconds
         by_modality.setdefault(row["slot__modality"], {})[row["priority_channel"]] = (
-            row["n"], wait,
-        )  # fmt: skip
+            row["n"],
+            wait,
+        )
     labels = dict(Modality.choices)
     waits = []
     for modality, groups in by_modality.items():
@@ -216,7 +217,7 @@ def modality_waits(placed: QuerySet[ExamOrder]) -> list[ModalityWait]:
                 green_orders=green_n,
                 ordinary_days=in_units(ordinary_wait, DAY),
                 ordinary_orders=ordinary_n,
-            )  # fmt: skip
+            )
         )
     return waits
 

@@ -37,21 +37,26 @@ def notify_orderer(order_id: int, event_id: int) -> None:
         # An amendment says so: "reported" again would read like the first report.
         what = event.get_action_display() if event.action == "amend" else None
         title = _("%(number)s: %(status)s") % {
-            "number": order.number, "status": what or event.get_to_status_display(),
-        }  # fmt: skip
+            "number": order.number,
+            "status": what or event.get_to_status_display(),
+        }
         body = f"{order.center.name} · {order.get_rejection_reason_display() or order.impression}"
     alliance_services.notify(
-        recipients=selectors.ordering_staff(order), key=f"order-event-{event_id}",
-        title=title, body=body[:500], url=_url(order),
-    )  # fmt: skip
+        recipients=selectors.ordering_staff(order),
+        key=f"order-event-{event_id}",
+        title=title,
+        body=body[:500],
+        url=_url(order),
+    )
 
 
 def _critical_message(order: ExamOrder) -> str:
     return _("Critical value %(number)s from %(center)s: %(patient)s, %(value)s") % {
-        "number": order.number, "center": order.center.name,
+        "number": order.number,
+        "center": order.center.name,
         "patient": f"{order.patient.get_gender_display()} {order.patient.birth_date:%Y}",
         "value": order.critical_note[:300],
-    }  # fmt: skip
+    }
 
 
 @shared_task(ignore_result=True, **RETRY)
@@ -61,16 +66,21 @@ def alert_critical_value(order_id: int, event_id: int) -> None:
     with translation.override(settings.LANGUAGE_CODE):
         message = _critical_message(order)
     alliance_services.notify(
-        recipients=selectors.ordering_staff(order), key=f"order-event-{event_id}",
-        title=message[:200], body=order.critical_note, url=_url(order), urgent=True,
-    )  # fmt: skip
+        recipients=selectors.ordering_staff(order),
+        key=f"order-event-{event_id}",
+        title=message[:200],
+        body=order.critical_note,
+        url=_url(order),
+        urgent=True,
+    )
     phone = selectors.on_duty_phone(order)
     if not phone:
         return
     backend = alert_backend(settings.CRITICAL_VALUE_ALERT_BACKEND)
     # Once per event: a retry or a duplicate after a successful call does not call again.
-    deliver_once(OrderEvent, event_id, lambda: backend(phone, message), mark="alert_sent",
-                 value=phone)  # fmt: skip
+    deliver_once(
+        OrderEvent, event_id, lambda: backend(phone, message), mark="alert_sent", value=phone
+    )
 
 
 @shared_task(ignore_result=True, **RETRY)
@@ -78,17 +88,22 @@ def escalate_critical_value(order_id: int, event_id: int) -> None:
     order = _order(order_id)
     with translation.override(settings.LANGUAGE_CODE):
         title = _("Unacknowledged critical value %(number)s at %(institution)s") % {
-            "number": order.number, "institution": order.ordering_institution.name,
-        }  # fmt: skip
+            "number": order.number,
+            "institution": order.ordering_institution.name,
+        }
     User = get_user_model()
     recipients = User.objects.filter(
         Q(pk__in=selectors.office_staff(order).values("pk"))
         | Q(pk__in=selectors.ordering_staff(order).values("pk"))
     )
     alliance_services.notify(
-        recipients=recipients, key=f"order-event-{event_id}", title=title,
-        body=order.critical_note, url=_url(order), urgent=True,
-    )  # fmt: skip
+        recipients=recipients,
+        key=f"order-event-{event_id}",
+        title=title,
+        body=order.critical_note,
+        url=_url(order),
+        urgent=True,
+    )
 
 
 @shared_task(ignore_result=True)
@@ -109,12 +124,16 @@ def notify_recall(cycle_id: int, event_id: int | None = None) -> None:
     owners = {line.package.owner_id for line in lines}
     with translation.override(settings.LANGUAGE_CODE):
         title = _("Recall: sterilization cycle %(cycle)s, %(count)d packages") % {
-            "cycle": str(cycle), "count": len(lines),
-        }  # fmt: skip
+            "cycle": str(cycle),
+            "count": len(lines),
+        }
     members = Institution.objects.in_alliance(cycle.center.alliance_id)
     recipients = selectors.recall_recipients(owners, members)
     alliance_services.notify(
-        recipients=recipients, key=f"cycle-recall-{cycle.pk}", title=title,
-        body=cycle.recall_reason, url=reverse("sharedcenters:cycle-detail", args=[cycle.pk]),
+        recipients=recipients,
+        key=f"cycle-recall-{cycle.pk}",
+        title=title,
+        body=cycle.recall_reason,
+        url=reverse("sharedcenters:cycle-detail", args=[cycle.pk]),
         urgent=True,
-    )  # fmt: skip
+    )

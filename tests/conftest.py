@@ -39,9 +39,11 @@ def outsider_clinic_user(world):
 @pytest.fixture
 def hospital_triage(world):
     return staff_user(
-        Role.HOSPITAL_STAFF, world["hospital"], username="hospital_triage",
+        Role.HOSPITAL_STAFF,
+        world["hospital"],
+        username="hospital_triage",
         department=world["cardiology"],
-    )  # fmt: skip
+    )
 
 
 @pytest.fixture
@@ -168,12 +170,29 @@ def celery_worker_queue(transactional_db):
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
     }
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo",
-         "--queues", queue, "--hostname", f"{queue}@%h", "--without-gossip",
-         "--without-mingle", "--without-heartbeat", "--loglevel=INFO"],
-        cwd=settings.BASE_DIR, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--pool=solo",
+            "--queues",
+            queue,
+            "--hostname",
+            f"{queue}@%h",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "--loglevel=INFO",
+        ],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     from config.celery import app as celery_app
 
     eager, default_queue = celery_app.conf.task_always_eager, celery_app.conf.task_default_queue

@@ -50,9 +50,12 @@ def _pg_env() -> dict[str, str]:
 def _connect(name: str):
     settings = connection.settings_dict
     return psycopg2.connect(
-        dbname=name, host=settings["HOST"] or "127.0.0.1", port=settings["PORT"] or 5432,
-        user=settings["USER"] or "postgres", password=settings["PASSWORD"] or None,
-    )  # fmt: skip
+        dbname=name,
+        host=settings["HOST"] or "127.0.0.1",
+        port=settings["PORT"] or 5432,
+        user=settings["USER"] or "postgres",
+        password=settings["PASSWORD"] or None,
+    )
 
 
 def _counts(cursor, tables: list[str]) -> dict[str, int]:
@@ -87,8 +90,11 @@ def _readme_procedure(*, source: str, target: str, backup: Path, media: Path, re
 def _bash(script: str, media: Path) -> None:
     subprocess.run(  # noqa: S603
         ["bash", "-euo", "pipefail", "-c", script],  # noqa: S607
-        check=True, capture_output=True, text=True, env=_pg_env() | {"MEDIA_ROOT": str(media)},
-    )  # fmt: skip
+        check=True,
+        capture_output=True,
+        text=True,
+        env=_pg_env() | {"MEDIA_ROOT": str(media)},
+    )
 
 
 def _attach_to_a_demo_referral():

@@ -127,9 +127,10 @@ def test_a_task_whose_connection_dies_mid_task_retries_with_backoff_and_succeeds
     assert notify_referral_sender.autoretry_for and notify_referral_sender.retry_backoff
     assert notify_referral_sender.max_retries
     data = payload(world) | {
-        "patient": world["patient"], "to_institution": world["hospital"],
+        "patient": world["patient"],
+        "to_institution": world["hospital"],
         "to_department": world["cardiology"],
-    }  # fmt: skip
+    }
     referral, _ = services.referral_create(actor=clinic_doctor, **data)  # a draft: no tasks
     key_event = 424242
     assert _heartbeat_arrives(worker)  # the worker is up and idle

@@ -24,10 +24,25 @@ class InstitutionSerializer(serializers.ModelSerializer):
     class Meta:
         model = Institution
         fields = [
-            "id", "code", "name", "short_name", "kind", "kind_display", "tier", "parent",
-            "district", "district_name", "address", "latitude", "longitude",
-            "population_served", "approved_beds", "health_technical_staff", "phone", "is_active",
-        ]  # fmt: skip
+            "id",
+            "code",
+            "name",
+            "short_name",
+            "kind",
+            "kind_display",
+            "tier",
+            "parent",
+            "district",
+            "district_name",
+            "address",
+            "latitude",
+            "longitude",
+            "population_served",
+            "approved_beds",
+            "health_technical_staff",
+            "phone",
+            "is_active",
+        ]
         read_only_fields = fields
 
 
@@ -38,9 +53,18 @@ class DepartmentSerializer(serializers.ModelSerializer):
     class Meta:
         model = Department
         fields = [
-            "id", "institution", "institution_name", "name", "specialty", "specialty_display",
-            "phone", "on_duty_phone", "accepts_referrals", "head", "is_active",
-        ]  # fmt: skip
+            "id",
+            "institution",
+            "institution_name",
+            "name",
+            "specialty",
+            "specialty_display",
+            "phone",
+            "on_duty_phone",
+            "accepts_referrals",
+            "head",
+            "is_active",
+        ]
         read_only_fields = fields
 
 
@@ -98,9 +122,16 @@ class AllianceSerializer(serializers.ModelSerializer):
     class Meta:
         model = Alliance
         fields = [
-            "id", "name", "mode", "closeness", "lead_institution", "established_on",
-            "description", "members", "specialty_networks",
-        ]  # fmt: skip
+            "id",
+            "name",
+            "mode",
+            "closeness",
+            "lead_institution",
+            "established_on",
+            "description",
+            "members",
+            "specialty_networks",
+        ]
         read_only_fields = fields
 
     def get_members(self, alliance: Alliance) -> list[dict]:
@@ -132,9 +163,19 @@ class PatientSerializer(ReferencesMixin, serializers.ModelSerializer):
     class Meta:
         model = Patient
         fields = [
-            "id", "name", "id_type", "id_number", "gender", "birth_date", "phone", "address",
-            "home_institution", "signed", "signing_institution", "signed_on",
-        ]  # fmt: skip
+            "id",
+            "name",
+            "id_type",
+            "id_number",
+            "gender",
+            "birth_date",
+            "phone",
+            "address",
+            "home_institution",
+            "signed",
+            "signing_institution",
+            "signed_on",
+        ]
         extra_kwargs = {
             "gender": {
                 "help_text": _(

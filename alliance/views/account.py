@@ -72,18 +72,24 @@ class TwoFactorSetupView(LoginRequiredMixin, TemplateView):
 
     def render_form(self, form):
         device = form.device
-        return self.render_to_response(self.get_context_data(
-            form=form, qr=_qr_svg(device.config_url),
-            secret=base64.b32encode(device.bin_key).decode(),
-            required=twofactor.required_for(self.request.user),
-            next=_next_url(self.request),
-        ))  # fmt: skip
+        return self.render_to_response(
+            self.get_context_data(
+                form=form,
+                qr=_qr_svg(device.config_url),
+                secret=base64.b32encode(device.bin_key).decode(),
+                required=twofactor.required_for(self.request.user),
+                next=_next_url(self.request),
+            )
+        )
 
     def render_status(self, device):
-        return self.render_to_response(self.get_context_data(
-            device=device, required=twofactor.required_for(self.request.user),
-            disable_form=TwoFactorDisableForm(user=self.request.user),
-        ))  # fmt: skip
+        return self.render_to_response(
+            self.get_context_data(
+                device=device,
+                required=twofactor.required_for(self.request.user),
+                disable_form=TwoFactorDisableForm(user=self.request.user),
+            )
+        )
 
 
 class TwoFactorVerifyView(LoginRequiredMixin, TemplateView):

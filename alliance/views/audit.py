@@ -32,9 +32,13 @@ class AccessLogView(LoginRequiredMixin, PermissionRequiredMixin, FilterView):
         rows = self.filterset.qs
         filters = {k: v for k, v in self.request.GET.items() if k not in ("format", "page")}
         audit.record(
-            AccessKind.EXPORT, request=self.request, table="access_log", format="csv",
-            filters=filters, rows=rows.count(),
-        )  # fmt: skip
+            AccessKind.EXPORT,
+            request=self.request,
+            table="access_log",
+            format="csv",
+            filters=filters,
+            rows=rows.count(),
+        )
         return self.csv(rows)
 
     def title(self) -> str:
@@ -58,19 +62,33 @@ class AccessLogView(LoginRequiredMixin, PermissionRequiredMixin, FilterView):
     def csv(self, rows) -> StreamingHttpResponse:
         writer = spreadsheets.csv_writer(spreadsheets.Echo())
         title = self.title()
-        header = [_("Time"), _("Event"), _("User"), _("IP address"), _("HTTP method"),
-                  _("Address"), _("Patient"), _("Detail")]  # fmt: skip
+        header = [
+            _("Time"),
+            _("Event"),
+            _("User"),
+            _("IP address"),
+            _("HTTP method"),
+            _("Address"),
+            _("Patient"),
+            _("Detail"),
+        ]
 
         def lines():
             yield spreadsheets.BOM + writer.writerow([title])
             yield writer.writerow(header)
             for entry in rows.iterator(chunk_size=2000):
-                yield writer.writerow([
-                    timezone.localtime(entry.at).isoformat(timespec="seconds"),
-                    entry.get_kind_display(), entry.username, entry.ip_address or "",
-                    entry.method, entry.path, entry.patient.name if entry.patient else "",
-                    entry.summary,
-                ])  # fmt: skip
+                yield writer.writerow(
+                    [
+                        timezone.localtime(entry.at).isoformat(timespec="seconds"),
+                        entry.get_kind_display(),
+                        entry.username,
+                        entry.ip_address or "",
+                        entry.method,
+                        entry.path,
+                        entry.patient.name if entry.patient else "",
+                        entry.summary,
+                    ]
+                )
 
         response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
         data = self.filterset.form.cleaned_data

@@ -71,10 +71,12 @@ class PatientFormMixin(PatientAccessMixin):
         initial = {"home_institution": profile.institution_id} if profile and not instance else {}
         # The same rules as the API's fields and the service (alliance.selectors).
         return PatientForm(
-            data, instance=instance, initial=initial,
+            data,
+            instance=instance,
+            initial=initial,
             institutions=registrable_institutions(user).order_by("name"),
             signing_institutions=signing_institutions(user).order_by("name"),
-        )  # fmt: skip
+        )
 
     def render_form(self, form, patient=None, status: int = 200) -> HttpResponse:
         return render(
@@ -158,7 +160,13 @@ class PatientDetailView(PatientAccessMixin, View):
     def render_record(self, patient, revealed: str | None) -> HttpResponse:
         user = self.request.user
         # The referrals and exam orders come from the apps that own them (alliance.panels).
-        return render(self.request, self.template_name, {
-            "patient": patient, "revealed": revealed, "panels": panels_for(user, patient),
-            "may_change": user.has_perm("alliance.change_patient"),
-        })  # fmt: skip
+        return render(
+            self.request,
+            self.template_name,
+            {
+                "patient": patient,
+                "revealed": revealed,
+                "panels": panels_for(user, patient),
+                "may_change": user.has_perm("alliance.change_patient"),
+            },
+        )

@@ -37,10 +37,12 @@ def json_exception_handler(exc: Exception, context: dict) -> Response | None:
         return Response({"detail": exc.message, "code": exc.code}, status=exc.status_code)
     if isinstance(exc, ProtectedError):
         return Response(
-            {"detail": _("This record is still referenced and cannot be deleted."),
-             "code": "protected"},
+            {
+                "detail": _("This record is still referenced and cannot be deleted."),
+                "code": "protected",
+            },
             status=status.HTTP_409_CONFLICT,
-        )  # fmt: skip
+        )
     exc = _as_drf(exc)
     response = exception_handler(exc, context)
     if response is None:

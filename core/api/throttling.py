@@ -34,9 +34,12 @@ class IdentityNumberThrottle(UserRateThrottle):
         # `cache.add` succeeds once a window: the burst is logged once, not once a request.
         if cache.add(f"{self.key}:logged", 1, timeout=self.duration):
             audit.record(
-                AccessKind.THROTTLED, request=getattr(request, "_request", request),
-                scope=self.scope, rate=self.rate, action=action,
-            )  # fmt: skip
+                AccessKind.THROTTLED,
+                request=getattr(request, "_request", request),
+                scope=self.scope,
+                rate=self.rate,
+                action=action,
+            )
         return False
 
     def allow_request(self, request, view) -> bool:

@@ -35,15 +35,43 @@ class ReferralSerializer(serializers.ModelSerializer):
     class Meta:
         model = Referral
         fields = [
-            "id", "number", "status", "direction", "urgency", "service", "exam_type", "patient",
-            "from_institution", "from_department", "referring_user", "to_institution",
-            "to_department", "diagnosis_code", "diagnosis_text", "reason", "clinical_summary",
-            "consent", "priority_reception", "priority_exam", "priority_admission",
-            "due_at", "created_at", "submitted_at", "responded_at", "escalated_at",
-            "appointment_at", "appointment_place", "arrived_at", "closed_at", "outcome",
-            "outcome_summary", "follow_up_plan", "status_note", "returns_referral",
+            "id",
+            "number",
+            "status",
+            "direction",
+            "urgency",
+            "service",
+            "exam_type",
+            "patient",
+            "from_institution",
+            "from_department",
+            "referring_user",
+            "to_institution",
+            "to_department",
+            "diagnosis_code",
+            "diagnosis_text",
+            "reason",
+            "clinical_summary",
+            "consent",
+            "priority_reception",
+            "priority_exam",
+            "priority_admission",
+            "due_at",
+            "created_at",
+            "submitted_at",
+            "responded_at",
+            "escalated_at",
+            "appointment_at",
+            "appointment_place",
+            "arrived_at",
+            "closed_at",
+            "outcome",
+            "outcome_summary",
+            "follow_up_plan",
+            "status_note",
+            "returns_referral",
             "referred_back_by",
-        ]  # fmt: skip
+        ]
         read_only_fields = fields
 
 
@@ -96,24 +124,29 @@ def _sending_departments(refs: Refs):
 
 def _to_institution(**kwargs) -> ReferenceField:
     return ReferenceField(
-        queryset=Institution.objects.all(), scope=_targets,
-        message=_("The institution is not an active member of your alliance."), **kwargs,
-    )  # fmt: skip
+        queryset=Institution.objects.all(),
+        scope=_targets,
+        message=_("The institution is not an active member of your alliance."),
+        **kwargs,
+    )
 
 
 def _to_department(**kwargs) -> ReferenceField:
     return ReferenceField(
-        queryset=Department.objects.all(), scope=_receiving_departments,
+        queryset=Department.objects.all(),
+        scope=_receiving_departments,
         message=_("Choose a department of the receiving institution that takes referrals."),
         **kwargs,
-    )  # fmt: skip
+    )
 
 
 def _from_department(**kwargs) -> ReferenceField:
     return ReferenceField(
-        queryset=Department.objects.all(), scope=_sending_departments,
-        message=DEPARTMENT_ELSEWHERE, **kwargs,
-    )  # fmt: skip
+        queryset=Department.objects.all(),
+        scope=_sending_departments,
+        message=DEPARTMENT_ELSEWHERE,
+        **kwargs,
+    )
 
 
 class ReferralCreateSerializer(ReferencesMixin, serializers.Serializer):
@@ -193,9 +226,11 @@ class CompleteSerializer(serializers.Serializer):
     summary = serializers.CharField()
     follow_up_plan = serializers.CharField(required=False, allow_blank=True, default="")
     follow_up = FollowUpItemSerializer(
-        many=True, required=False, default=list,
+        many=True,
+        required=False,
+        default=list,
         help_text=_("For the community: tasks created when the downward referral is accepted."),
-    )  # fmt: skip
+    )
 
 
 class ReferBackSerializer(serializers.Serializer):
@@ -256,7 +291,16 @@ class FollowUpTaskSerializer(serializers.ModelSerializer):
     class Meta:
         model = FollowUpTask
         fields = [
-            "id", "referral", "referral_number", "patient", "institution", "kind",
-            "description", "due_on", "done_at", "done_by", "note",
-        ]  # fmt: skip
+            "id",
+            "referral",
+            "referral_number",
+            "patient",
+            "institution",
+            "kind",
+            "description",
+            "due_on",
+            "done_at",
+            "done_by",
+            "note",
+        ]
         read_only_fields = fields

@@ -46,9 +46,15 @@ class ReferralViewSet(
         for name in ("list", "retrieve", "events", "attachment_download")
     } | {
         name: "referrals.change_referral"
-        for name in ("create", "partial_update", "suggest_targets", *services.TRANSITIONS,
-                     "refer_back", "attachments")
-    }  # fmt: skip
+        for name in (
+            "create",
+            "partial_update",
+            "suggest_targets",
+            *services.TRANSITIONS,
+            "refer_back",
+            "attachments",
+        )
+    }
 
     def get_serializer_class(self):
         return s.ReferralDetailSerializer if self.action != "list" else s.ReferralSerializer
@@ -76,11 +82,13 @@ class ReferralViewSet(
         responses={201: s.ReferralDetailSerializer, 200: s.ReferralDetailSerializer},
         parameters=[
             OpenApiParameter(
-                "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER,
+                "Idempotency-Key",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
                 description=_("A retry with the same key returns the first referral (200)."),
             )
         ],
-    )  # fmt: skip
+    )
     def create(self, request, *args, **kwargs):
         """Create a draft, or submit at once with `"submit": true`."""
         data = self._body(s.ReferralCreateSerializer)
@@ -206,9 +214,12 @@ class ReferralViewSet(
     )
     @extend_schema(methods=["GET"], responses=s.AttachmentSerializer(many=True))
     @action(
-        detail=True, methods=["get", "post"], pagination_class=None, filterset_class=None,
+        detail=True,
+        methods=["get", "post"],
+        pagination_class=None,
+        filterset_class=None,
         parser_classes=[MultiPartParser, FormParser],
-    )  # fmt: skip
+    )
     def attachments(self, request, pk=None):
         referral = self.get_object()
         if request.method == "GET":
@@ -219,9 +230,13 @@ class ReferralViewSet(
 
     @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
     @action(
-        detail=True, methods=["get"], url_path=r"attachments/(?P<attachment_id>\d+)",
-        url_name="attachment-download", pagination_class=None, filterset_class=None,
-    )  # fmt: skip
+        detail=True,
+        methods=["get"],
+        url_path=r"attachments/(?P<attachment_id>\d+)",
+        url_name="attachment-download",
+        pagination_class=None,
+        filterset_class=None,
+    )
     def attachment_download(self, request, pk=None, attachment_id=None):
         """The file itself; only for users who may see the referral."""
         return attachment_response(self.get_object(), attachment_id)
@@ -244,9 +259,12 @@ class ReferralViewSet(
         responses=s.TargetSerializer(many=True),
     )
     @action(
-        detail=False, methods=["get"], url_path="suggest-targets",
-        pagination_class=None, filterset_class=None,
-    )  # fmt: skip
+        detail=False,
+        methods=["get"],
+        url_path="suggest-targets",
+        pagination_class=None,
+        filterset_class=None,
+    )
     def suggest_targets(self, request):
         """Where to refer: capable institutions of the alliance, nearest to the patient first."""
         params = request.query_params
@@ -289,9 +307,11 @@ class FollowUpTaskFilter(django_filters.FilterSet):
 
 
 class FollowUpTaskViewSet(
-    RestrictedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+    RestrictedViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
     viewsets.GenericViewSet,
-):  # fmt: skip
+):
     """Follow-up tasks of downward referrals: the community's worklist, earliest due first."""
 
     queryset = FollowUpTask.objects.select_related("patient", "referral")
@@ -300,9 +320,10 @@ class FollowUpTaskViewSet(
     ordering_fields = ["due_on"]
     ordering = ["due_on", "id"]
     action_permissions = {
-        "list": "referrals.view_referral", "retrieve": "referrals.view_referral",
+        "list": "referrals.view_referral",
+        "retrieve": "referrals.view_referral",
         "done": "referrals.change_referral",
-    }  # fmt: skip
+    }
 
     def get_queryset(self):
         queryset = super().get_queryset()

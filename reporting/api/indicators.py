@@ -62,8 +62,17 @@ class IndicatorValueSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = IndicatorValue
-        fields = ["indicator", "scope", "period", "value", "numerator", "denominator", "unit",
-                  "coverage", "computed_at"]  # fmt: skip
+        fields = [
+            "indicator",
+            "scope",
+            "period",
+            "value",
+            "numerator",
+            "denominator",
+            "unit",
+            "coverage",
+            "computed_at",
+        ]
 
     @extend_schema_field(CoverageSerializer(allow_null=True))
     def get_coverage(self, row: IndicatorValue) -> dict | None:
@@ -76,8 +85,12 @@ class IndicatorValueSerializer(serializers.ModelSerializer):
     def get_scope(self, row: IndicatorValue) -> dict:
         if row.institution_id:
             institution = row.institution
-            return {"type": "institution", "id": institution.pk, "code": institution.code,
-                    "name": institution.name}  # fmt: skip
+            return {
+                "type": "institution",
+                "id": institution.pk,
+                "code": institution.code,
+                "name": institution.name,
+            }
         return {"type": "alliance", "id": row.alliance.pk, "code": None, "name": row.alliance.name}
 
     def get_unit(self, row: IndicatorValue) -> str:
@@ -134,16 +147,23 @@ class IndicatorValueList(RestrictedViewSetMixin, ListAPIView):
     @extend_schema(
         operation_id="indicators_list",
         parameters=[
-            OpenApiParameter("indicator", OpenApiTypes.STR, enum=list(INDICATORS),
-                             description=gettext_lazy("An indicator key.")),
-            OpenApiParameter("institution", OpenApiTypes.STR,
-                             description=gettext_lazy("An institution's code.")),
-            OpenApiParameter("alliance", OpenApiTypes.INT,
-                             description=gettext_lazy("An alliance id.")),
-            OpenApiParameter("period", OpenApiTypes.STR,
-                             description=gettext_lazy("2019, 2019-Q3 or 2019-07.")),
+            OpenApiParameter(
+                "indicator",
+                OpenApiTypes.STR,
+                enum=list(INDICATORS),
+                description=gettext_lazy("An indicator key."),
+            ),
+            OpenApiParameter(
+                "institution", OpenApiTypes.STR, description=gettext_lazy("An institution's code.")
+            ),
+            OpenApiParameter(
+                "alliance", OpenApiTypes.INT, description=gettext_lazy("An alliance id.")
+            ),
+            OpenApiParameter(
+                "period", OpenApiTypes.STR, description=gettext_lazy("2019, 2019-Q3 or 2019-07.")
+            ),
         ],
-    )  # fmt: skip
+    )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 

@@ -67,9 +67,11 @@ class ImportJobSerializer(serializers.Serializer):
     progress_done = serializers.IntegerField()
     progress_total = serializers.IntegerField(allow_null=True)
     result = serializers.JSONField(
-        help_text=_("When done, the import's result (as the synchronous answer); when failed, "
-                    "detail and error_count.")
-    )  # fmt: skip
+        help_text=_(
+            "When done, the import's result (as the synchronous answer); when failed, "
+            "detail and error_count."
+        )
+    )
     errors = RowErrorSerializer(many=True)
     created_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)

@@ -56,13 +56,19 @@ class FactImportView(RestrictedViewSetMixin, APIView):
         operation_id="facts_import",
         parameters=[
             OpenApiParameter(
-                "kind", OpenApiTypes.STR, OpenApiParameter.PATH, enum=FactKind.values,
+                "kind",
+                OpenApiTypes.STR,
+                OpenApiParameter.PATH,
+                enum=FactKind.values,
                 description=gettext_lazy("visits, stays or beds: which columns the file has."),
             ),
             OpenApiParameter(
-                "dry_run", OpenApiTypes.BOOL, OpenApiParameter.QUERY,
-                description=gettext_lazy("true: check the file and answer the preview; write "
-                                         "nothing."),
+                "dry_run",
+                OpenApiTypes.BOOL,
+                OpenApiParameter.QUERY,
+                description=gettext_lazy(
+                    "true: check the file and answer the preview; write nothing."
+                ),
             ),
         ],
         request={"multipart/form-data": s.FactUploadSerializer},
@@ -79,14 +85,18 @@ class FactImportView(RestrictedViewSetMixin, APIView):
                 description=gettext_lazy("The file was rejected whole; nothing was written."),
             ),
         },
-    )  # fmt: skip
+    )
     def post(self, request, kind: str):
         if kind not in FactKind.values:
             raise NotFound
         upload = request.FILES.get("file")
         if upload is None:
-            body = {"detail": _("Attach the file in the field `file`."), "error_count": 0,
-                    "errors": [], "errors_omitted": 0}  # fmt: skip
+            body = {
+                "detail": _("Attach the file in the field `file`."),
+                "error_count": 0,
+                "errors": [],
+                "errors_omitted": 0,
+            }
             return Response(body, status=status.HTTP_400_BAD_REQUEST)
         dry_run = _flag(request.query_params.get("dry_run"))
         waits = not _runs_as_job(upload)
@@ -128,8 +138,12 @@ def _wait_for(job: Job) -> Job:
 def _rejection(job: Job) -> dict:
     """The 400 of a rejected file, as the import raised it (ImportRejected.as_dict)."""
     result = job.result
-    return {"detail": result["detail"], "error_count": result["error_count"],
-            "errors": job.errors, "errors_omitted": result.get("errors_omitted", 0)}  # fmt: skip
+    return {
+        "detail": result["detail"],
+        "error_count": result["error_count"],
+        "errors": job.errors,
+        "errors_omitted": result.get("errors_omitted", 0),
+    }
 
 
 def _runs_as_job(upload) -> bool:
@@ -173,10 +187,15 @@ class FactImportJobRerunView(RestrictedViewSetMixin, APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
-        operation_id="facts_import_job_rerun", request=None,
-        responses={202: s.ImportJobSerializer, 409: OpenApiResponse(
-            description=gettext_lazy("The job has not failed: it cannot be run again."))},
-    )  # fmt: skip
+        operation_id="facts_import_job_rerun",
+        request=None,
+        responses={
+            202: s.ImportJobSerializer,
+            409: OpenApiResponse(
+                description=gettext_lazy("The job has not failed: it cannot be run again.")
+            ),
+        },
+    )
     def post(self, request, pk: int):
         if not may_import(request.user):
             raise NotFound

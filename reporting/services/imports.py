@@ -92,9 +92,13 @@ class ImportResult:
     def as_dict(self) -> dict:
         """The answer of the API and a job's result."""
         return {
-            "dry_run": self.dry_run, "created": self.created, "updated": self.updated,
-            "rows": self.rows, "warnings": self.warnings, **self.preview,
-        }  # fmt: skip
+            "dry_run": self.dry_run,
+            "created": self.created,
+            "updated": self.updated,
+            "rows": self.rows,
+            "warnings": self.warnings,
+            **self.preview,
+        }
 
 
 class ImportRejected(Exception):
@@ -109,8 +113,12 @@ class ImportRejected(Exception):
         self.omitted = omitted
 
     def as_dict(self) -> dict:
-        return {"detail": self.detail, "error_count": self.error_count, "errors": self.errors,
-                "errors_omitted": self.omitted}  # fmt: skip
+        return {
+            "detail": self.detail,
+            "error_count": self.error_count,
+            "errors": self.errors,
+            "errors_omitted": self.omitted,
+        }
 
 
 class _Merge(Exception):
@@ -158,9 +166,14 @@ def import_facts(
     today = timezone.localdate()
     deadline = time.monotonic() + limit("MAX_SECONDS")  # one deadline for every pass
     run = partial(
-        _run, spec=spec, file=_binary(file), codes=institution_codes(actor), today=today,
-        progress=progress, deadline=deadline,
-    )  # fmt: skip
+        _run,
+        spec=spec,
+        file=_binary(file),
+        codes=institution_codes(actor),
+        today=today,
+        progress=progress,
+        deadline=deadline,
+    )
     with transaction.atomic():
         totals = previews.Totals(spec)
         if connection.vendor == "postgresql":
@@ -222,9 +235,12 @@ def _run(
 def _check_deadline(deadline: float) -> None:
     if time.monotonic() > deadline:
         raise readers.LimitExceeded(
-            _("The import took longer than %(n)d seconds and was stopped: nothing was written. "
-              "Split the file into smaller ones.") % {"n": limit("MAX_SECONDS")}
-        )  # fmt: skip
+            _(
+                "The import took longer than %(n)d seconds and was stopped: nothing was written. "
+                "Split the file into smaller ones."
+            )
+            % {"n": limit("MAX_SECONDS")}
+        )
 
 
 class RowStream:
@@ -233,8 +249,17 @@ class RowStream:
     spans, and its month's amount in `tally` {(institution, year, month): [amount, rows]}.
     Every PROGRESS_EVERY rows it reports progress and checks the row limit and the deadline."""
 
-    def __init__(self, table, parse: Parse, spec: Spec, report, today, progress, header,
-                 deadline: float = float("inf")):  # fmt: skip
+    def __init__(
+        self,
+        table,
+        parse: Parse,
+        spec: Spec,
+        report,
+        today,
+        progress,
+        header,
+        deadline: float = float("inf"),
+    ):
         self.table, self.parse, self.spec, self.report = table, parse, spec, report
         self.today, self.progress, self.header = today, progress, header
         self.deadline = deadline
@@ -343,8 +368,13 @@ def _years(spans: set[tuple[int, int, int]], today: datetime.date) -> dict[int, 
 
 
 def _file_rejected(exc: readers.FileError) -> ImportRejected:
-    entry = {"row": exc.row, "column": "", "value": "", "problem": exc.message,
-             "message": exc.message}  # fmt: skip
+    entry = {
+        "row": exc.row,
+        "column": "",
+        "value": "",
+        "problem": exc.message,
+        "message": exc.message,
+    }
     return ImportRejected(exc.message, [entry], 1)
 
 
@@ -377,8 +407,10 @@ def _duplicate(spec: Spec, first_row: int, value) -> tuple[str, str, str]:
     column = spec.columns[1].name
     value = value.isoformat() if isinstance(value, datetime.date) else str(value)
     message = readers.messages()["duplicate"] % {
-        "value": readers.shown(value), "row": first_row, "column": column,
-    }  # fmt: skip
+        "value": readers.shown(value),
+        "row": first_row,
+        "column": column,
+    }
     return column, value, message
 
 
@@ -674,10 +706,13 @@ def import_job_create(*, actor, kind: str, upload: File, dry_run: bool = True) -
         raise ValueError(f"unknown fact kind {kind!r}")
     with transaction.atomic():
         job = Job.objects.create(
-            kind=JobKind.IMPORT, fact_kind=kind, file=upload,
-            file_name=(upload.name or "")[-255:], requested_by=actor,
+            kind=JobKind.IMPORT,
+            fact_kind=kind,
+            file=upload,
+            file_name=(upload.name or "")[-255:],
+            requested_by=actor,
             result={"dry_run": dry_run},
-        )  # fmt: skip
+        )
         outbox.enqueue(tasks.run_import_job, job.pk)
     return job
 
@@ -700,8 +735,17 @@ def import_job_confirm(*, actor, job: Job) -> Job:
         locked.errors = []
         locked.progress_done, locked.progress_total = 0, None
         locked.started_at = locked.finished_at = None
-        locked.save(update_fields=["status", "result", "errors", "progress_done",
-                                   "progress_total", "started_at", "finished_at"])  # fmt: skip
+        locked.save(
+            update_fields=[
+                "status",
+                "result",
+                "errors",
+                "progress_done",
+                "progress_total",
+                "started_at",
+                "finished_at",
+            ]
+        )
         outbox.enqueue(tasks.run_import_job, locked.pk)
     return locked
 
@@ -752,9 +796,11 @@ def run_import_job(job: Job) -> None:
 
     def finish(status: str, result: dict, **fields) -> None:
         Job.objects.filter(pk=job.pk).update(
-            status=status, finished_at=timezone.now(), result={"dry_run": dry_run, **result},
+            status=status,
+            finished_at=timezone.now(),
+            result={"dry_run": dry_run, **result},
             **fields,
-        )  # fmt: skip
+        )
 
     if job.requested_by is None:  # the account is gone: never import with the system's rights
         gone = _("The account that uploaded the file no longer exists.")
@@ -764,15 +810,22 @@ def run_import_job(job: Job) -> None:
     try:
         with job.file.open("rb") as file:
             result = import_facts(
-                kind=job.fact_kind, file=file, actor=job.requested_by, progress=progress,
+                kind=job.fact_kind,
+                file=file,
+                actor=job.requested_by,
+                progress=progress,
                 dry_run=dry_run,
-            )  # fmt: skip
+            )
     except ImportRejected as exc:
         finish(
-            JobStatus.FAILED, errors=exc.errors,
-            result={"detail": exc.detail, "error_count": exc.error_count,
-                    "errors_omitted": exc.omitted},
-        )  # fmt: skip
+            JobStatus.FAILED,
+            errors=exc.errors,
+            result={
+                "detail": exc.detail,
+                "error_count": exc.error_count,
+                "errors_omitted": exc.omitted,
+            },
+        )
     except ActionNotAllowed as exc:
         finish(JobStatus.FAILED, {"detail": exc.message})
     except Exception:
@@ -784,8 +837,10 @@ def run_import_job(job: Job) -> None:
         raise
     else:
         finish(
-            JobStatus.DONE, progress_done=result.rows, progress_total=result.rows,
+            JobStatus.DONE,
+            progress_done=result.rows,
+            progress_total=result.rows,
             result=result.as_dict(),
-        )  # fmt: skip
+        )
     finally:
         progress.close()

@@ -67,8 +67,15 @@ class Period:
 def periods_of(year: int, today: datetime.date | None = None) -> list[Period]:
     """The year, its quarters and months that have begun by `today`."""
     today = today or timezone.localdate()
-    periods = [Period(PeriodKind.YEAR, str(year), datetime.date(year, 1, 1),
-                      datetime.date(year + 1, 1, 1), tuple(range(1, 13)))]  # fmt: skip
+    periods = [
+        Period(
+            PeriodKind.YEAR,
+            str(year),
+            datetime.date(year, 1, 1),
+            datetime.date(year + 1, 1, 1),
+            tuple(range(1, 13)),
+        )
+    ]
     for quarter in range(1, 5):
         first = 3 * quarter - 2
         end = datetime.date(year + 1, 1, 1) if quarter == 4 else datetime.date(year, first + 3, 1)
@@ -77,8 +84,15 @@ def periods_of(year: int, today: datetime.date | None = None) -> list[Period]:
         periods.append(Period(PeriodKind.QUARTER, f"{year}-Q{quarter}", start, end, months))
     for month in range(1, 13):
         end = datetime.date(year + 1, 1, 1) if month == 12 else datetime.date(year, month + 1, 1)
-        periods.append(Period(PeriodKind.MONTH, f"{year}-{month:02d}",
-                              datetime.date(year, month, 1), end, (month,)))  # fmt: skip
+        periods.append(
+            Period(
+                PeriodKind.MONTH,
+                f"{year}-{month:02d}",
+                datetime.date(year, month, 1),
+                end,
+                (month,),
+            )
+        )
     return [p for p in periods if p.start <= today]
 
 
@@ -136,10 +150,13 @@ def _census(year: int, cutoff: datetime.date, institutions) -> dict[MonthKey, Co
             Value(0),
         )
         same_day = Case(
-            When(Q(discharge_date=F("admit_date"), admit_date__gte=first, admit_date__lt=after),
-                 then=Value(1)),
-            default=Value(0), output_field=IntegerField(),
-        )  # fmt: skip
+            When(
+                Q(discharge_date=F("admit_date"), admit_date__gte=first, admit_date__lt=after),
+                then=Value(1),
+            ),
+            default=Value(0),
+            output_field=IntegerField(),
+        )
         sums[f"m{month}"] = Sum(nights + same_day)
     stays = InpatientStay.objects.filter(
         Q(discharge_date__isnull=True) | Q(discharge_date__gte=start),
@@ -180,7 +197,7 @@ def _capacity(year: int, cutoff: datetime.date, institutions) -> dict[MonthKey, 
                 When(effective_from__lte=last, until__gt=last, then=F("open_beds")),
                 default=Value(0),
                 output_field=IntegerField(),
-            )  # fmt: skip
+            )
         )
     rows = rows.filter(effective_from__lt=min(datetime.date(year + 1, 1, 1), cutoff + DAY))
     result: dict[MonthKey, Components] = defaultdict(dict)
@@ -238,27 +255,33 @@ def _activity(year: int, cutoff: datetime.date, institutions, result) -> None:
         status__in=[ReferralStatus.DRAFT, ReferralStatus.CANCELLED]
     ).exclude(direction=Direction.INTERNAL)
     sent = (
-        counted.filter(from_institution__in=institutions, submitted_at__gte=start,
-                       submitted_at__lt=end)
+        counted.filter(
+            from_institution__in=institutions, submitted_at__gte=start, submitted_at__lt=end
+        )
         .values(institution=F("from_institution"), month=ExtractMonth("submitted_at"))
-        .annotate(upward_referrals=Count("pk", filter=Q(direction=Direction.UP)),
-                  downward_referrals=Count("pk", filter=Q(direction=Direction.DOWN)),
-                  referrals_sent=Count("pk"))
+        .annotate(
+            upward_referrals=Count("pk", filter=Q(direction=Direction.UP)),
+            downward_referrals=Count("pk", filter=Q(direction=Direction.DOWN)),
+            referrals_sent=Count("pk"),
+        )
         .order_by()
-    )  # fmt: skip
+    )
     _add(result, sent, ("upward_referrals", "downward_referrals", "referrals_sent"))
     # One pass over the referrals received: all of them, those answered, those rejected.
     answered = Q(responded_at__isnull=False)
     rejected = answered & Q(status=ReferralStatus.REJECTED)
     received = (
-        counted.filter(to_institution__in=institutions, submitted_at__gte=start,
-                       submitted_at__lt=end)
+        counted.filter(
+            to_institution__in=institutions, submitted_at__gte=start, submitted_at__lt=end
+        )
         .values(institution=F("to_institution"), month=ExtractMonth("submitted_at"))
-        .annotate(referrals_received=Count("pk"),
-                  referrals_answered=Count("pk", filter=answered),
-                  referrals_rejected=Count("pk", filter=rejected))
+        .annotate(
+            referrals_received=Count("pk"),
+            referrals_answered=Count("pk", filter=answered),
+            referrals_rejected=Count("pk", filter=rejected),
+        )
         .order_by()
-    )  # fmt: skip
+    )
     _add(result, received, ("referrals_received", "referrals_answered", "referrals_rejected"))
 
     orders = ExamOrder.objects.filter(ordering_institution__in=institutions)
@@ -273,15 +296,21 @@ def _activity(year: int, cutoff: datetime.date, institutions, result) -> None:
     reported = (
         orders.filter(reported_at__gte=start, reported_at__lt=end, due_at__isnull=False)
         .values(institution=F("ordering_institution"), month=ExtractMonth("reported_at"))
-        .annotate(exams_reported=Count("pk"),
-                  exams_on_time=Count("pk", filter=Q(reported_at__lte=F("due_at"))))
+        .annotate(
+            exams_reported=Count("pk"),
+            exams_on_time=Count("pk", filter=Q(reported_at__lte=F("due_at"))),
+        )
         .order_by()
-    )  # fmt: skip
+    )
     _add(result, reported, ("exams_reported", "exams_on_time"))
     wait = SecondsBetween("slot__starts_at", "ordered_at") / 86400.0
     booked = (
-        orders.filter(ordered_at__gte=start, ordered_at__lt=end, slot__isnull=False,
-                      center__kind=CenterKind.IMAGING)
+        orders.filter(
+            ordered_at__gte=start,
+            ordered_at__lt=end,
+            slot__isnull=False,
+            center__kind=CenterKind.IMAGING,
+        )
         .exclude(status=OrderStatus.CANCELLED)
         .values(institution=F("ordering_institution"), month=ExtractMonth("ordered_at"))
         .annotate(
@@ -291,9 +320,12 @@ def _activity(year: int, cutoff: datetime.date, institutions, result) -> None:
             ordinary_wait_days=Sum(wait, filter=Q(priority_channel=False)),
         )
         .order_by()
-    )  # fmt: skip
-    _add(result, booked, ("priority_waits", "priority_wait_days", "ordinary_waits",
-                          "ordinary_wait_days"))  # fmt: skip
+    )
+    _add(
+        result,
+        booked,
+        ("priority_waits", "priority_wait_days", "ordinary_waits", "ordinary_wait_days"),
+    )
     passed = Q(physical_result=IndicatorResult.PASSED, chemical_result=IndicatorResult.PASSED) & ~Q(
         biological_result=IndicatorResult.FAILED
     )
@@ -303,13 +335,14 @@ def _activity(year: int, cutoff: datetime.date, institutions, result) -> None:
         | Q(biological_result=IndicatorResult.FAILED)
     )
     cycles = (
-        SterilizationCycle.objects.filter(center__institution__in=institutions,
-                                          started_at__gte=start, started_at__lt=end)
+        SterilizationCycle.objects.filter(
+            center__institution__in=institutions, started_at__gte=start, started_at__lt=end
+        )
         .filter(tested)
         .values(institution=F("center__institution"), month=ExtractMonth("started_at"))
         .annotate(cycles_tested=Count("pk"), cycles_passed=Count("pk", filter=passed))
         .order_by()
-    )  # fmt: skip
+    )
     _add(result, cycles, ("cycles_tested", "cycles_passed"))
 
 
@@ -317,13 +350,16 @@ def _imported_referrals(year: int, cutoff: datetime.date, institutions, result) 
     """Referral counts imported for the months before the platform: used for an institution
     and month only where the platform recorded no referral sent by it, never added to one."""
     counts = (
-        ReferralCount.objects.filter(institution__in=institutions, month__year=year,
-                                     month__lte=cutoff)
+        ReferralCount.objects.filter(
+            institution__in=institutions, month__year=year, month__lte=cutoff
+        )
         .values("institution", month_number=ExtractMonth("month"))
-        .annotate(up=Sum("count", filter=Q(direction=ReferralDirection.UP)),
-                  down=Sum("count", filter=Q(direction=ReferralDirection.DOWN)))
+        .annotate(
+            up=Sum("count", filter=Q(direction=ReferralDirection.UP)),
+            down=Sum("count", filter=Q(direction=ReferralDirection.DOWN)),
+        )
         .order_by()
-    )  # fmt: skip
+    )
     for row in counts:
         components = result[(row["institution"], row["month_number"])]
         if components.get("referrals_sent"):
@@ -367,25 +403,35 @@ def _median_sources(year: int, cutoff: datetime.date):
     )
     return {
         "referral_response_median_minutes": (
-            Referral.objects.filter(submitted_at__gte=start, submitted_at__lt=end,
-                                    responded_at__isnull=False)
+            Referral.objects.filter(
+                submitted_at__gte=start, submitted_at__lt=end, responded_at__isnull=False
+            )
             .exclude(status__in=[ReferralStatus.DRAFT, ReferralStatus.CANCELLED])
             .exclude(direction=Direction.INTERNAL),
-            "to_institution", "submitted_at", SecondsBetween("responded_at", "submitted_at") / 60.0,
+            "to_institution",
+            "submitted_at",
+            SecondsBetween("responded_at", "submitted_at") / 60.0,
         ),
         "exam_tat_median_hours": (
-            ExamOrder.objects.filter(reported_at__gte=start, reported_at__lt=end)
-            .exclude(status=OrderStatus.CANCELLED),
-            "ordering_institution", "reported_at",
+            ExamOrder.objects.filter(reported_at__gte=start, reported_at__lt=end).exclude(
+                status=OrderStatus.CANCELLED
+            ),
+            "ordering_institution",
+            "reported_at",
             SecondsBetween("reported_at", "ordered_at") / 3600.0,
         ),
         "critical_value_ack_median_minutes": (
-            ExamOrder.objects.filter(critical=True, reported_at__gte=start, reported_at__lt=end,
-                                     critical_acknowledged_at__isnull=False),
-            "ordering_institution", "reported_at",
+            ExamOrder.objects.filter(
+                critical=True,
+                reported_at__gte=start,
+                reported_at__lt=end,
+                critical_acknowledged_at__isnull=False,
+            ),
+            "ordering_institution",
+            "reported_at",
             SecondsBetween("critical_acknowledged_at", "reported_at") / 60.0,
         ),
-    }  # fmt: skip
+    }
 
 
 def _medians(
@@ -415,8 +461,9 @@ def _medians(
                     if row["m"] is None:
                         continue
                     found[(key, scope, row.get("owner", scope_id), label(row["part"]))] = (
-                        Decimal(str(row["m"])), row["n"],
-                    )  # fmt: skip
+                        Decimal(str(row["m"])),
+                        row["n"],
+                    )
     return found
 
 
@@ -509,9 +556,11 @@ def _direct_members(year: int, alliance_ids: Iterable[int]) -> dict[int, set[int
 
 
 def coverage(
-    monthly: dict[MonthKey, Components], members: Iterable[int], period: Period,
+    monthly: dict[MonthKey, Components],
+    members: Iterable[int],
+    period: Period,
     cutoff: datetime.date,
-) -> tuple[int, int]:  # fmt: skip
+) -> tuple[int, int]:
     """(members, reporting): how many of the members supplied facts for every month of the
     period that has begun by `cutoff`."""
     months = [m for m in period.months if datetime.date(period.start.year, m, 1) <= cutoff]
@@ -613,14 +662,20 @@ def recompute(
                         expected, reporting = covered[(scope_id, period.key)]
                 rows.append(
                     IndicatorValue(
-                        indicator=indicator.key, period=period.key, period_kind=period.kind,
-                        period_start=period.start, value=_q(value, "0.000001"),
-                        numerator=_q(numerator, "0.0001"), denominator=_q(denominator, "0.0001"),
-                        computed_at=now, members=expected, reporting=reporting,
+                        indicator=indicator.key,
+                        period=period.key,
+                        period_kind=period.kind,
+                        period_start=period.start,
+                        value=_q(value, "0.000001"),
+                        numerator=_q(numerator, "0.0001"),
+                        denominator=_q(denominator, "0.0001"),
+                        computed_at=now,
+                        members=expected,
+                        reporting=reporting,
                         institution_id=scope_id if scope == "institution" else None,
                         alliance_id=scope_id if scope == "alliance" else None,
                     )
-                )  # fmt: skip
+                )
     advance()
     keys = [p.key for p in periods]
     IndicatorValue.objects.filter(period__in=keys).filter(
@@ -653,9 +708,10 @@ def recompute_job(
     except Exception as exc:
         if job is not None:
             Job.objects.filter(pk=job.pk).update(
-                status=JobStatus.FAILED, finished_at=timezone.now(),
+                status=JobStatus.FAILED,
+                finished_at=timezone.now(),
                 errors=[{"row": None, "column": "", "message": str(exc)}],
-            )  # fmt: skip
+            )
         raise
     if job is not None:
         Job.objects.filter(pk=job.pk).update(
@@ -674,8 +730,12 @@ def recompute_current(today: datetime.date | None = None) -> None:
 
 def years_with_facts() -> list[int]:
     years = set()
-    for model, field in ((OutpatientVisit, "visit_date"), (InpatientStay, "admit_date"),
-                         (BedCapacity, "effective_from"), (ReferralCount, "month")):  # fmt: skip
+    for model, field in (
+        (OutpatientVisit, "visit_date"),
+        (InpatientStay, "admit_date"),
+        (BedCapacity, "effective_from"),
+        (ReferralCount, "month"),
+    ):
         years.update(d.year for d in model.objects.dates(field, "year"))
     return sorted(years)
 
@@ -694,9 +754,11 @@ def recompute_job_create(*, actor, year: int, institution: Institution | None = 
     this_year = timezone.localdate().year
     if not FIRST_YEAR <= year <= this_year:
         raise ValidationError(
-            {"year": _("Choose a year from %(first)d to %(last)d.") % {"first": FIRST_YEAR,
-                                                                        "last": this_year}}
-        )  # fmt: skip
+            {
+                "year": _("Choose a year from %(first)d to %(last)d.")
+                % {"first": FIRST_YEAR, "last": this_year}
+            }
+        )
     job = Job.objects.create(
         kind=JobKind.RECOMPUTE, year=year, institution=institution, requested_by=actor
     )

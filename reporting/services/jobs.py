@@ -91,9 +91,18 @@ def job_rerun(*, actor, job: Job) -> Job:
         locked.errors = []
         locked.progress_done, locked.progress_total = 0, None
         locked.started_at = locked.finished_at = locked.heartbeat_at = None
-        locked.save(update_fields=["status", "result", "errors", "progress_done",
-                                   "progress_total", "started_at", "finished_at",
-                                   "heartbeat_at"])  # fmt: skip
+        locked.save(
+            update_fields=[
+                "status",
+                "result",
+                "errors",
+                "progress_done",
+                "progress_total",
+                "started_at",
+                "finished_at",
+                "heartbeat_at",
+            ]
+        )
         if locked.kind == JobKind.IMPORT:
             outbox.enqueue(tasks.run_import_job, locked.pk)
         else:

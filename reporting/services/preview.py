@@ -27,8 +27,11 @@ from ..readers import Spec
 GROWTH_WARNING = 0.5  # a month growing by more than half through new records is flagged
 PREVIEW_MONTHS = 600  # month rows listed in a preview; the warnings cover them all
 WARNINGS_LISTED = 100  # growth warnings written out; the rest are counted in one sentence
-MEASURES = {"visits": gettext_noop("visits"), "stays": gettext_noop("discharges"),
-            "beds": gettext_noop("open beds")}  # fmt: skip
+MEASURES = {
+    "visits": gettext_noop("visits"),
+    "stays": gettext_noop("discharges"),
+    "beds": gettext_noop("open beds"),
+}
 
 Months = dict[tuple[int, datetime.date], tuple[int, int]]  # (institution, month) → total, rows
 
@@ -110,23 +113,35 @@ def _describe(spec: Spec, tally: dict, before: Months, after: Months, created, u
         new, new_rows = after.get((pk, start), (0, 0))
         grows = old > 0 and new - old > GROWTH_WARNING * old and new_rows > old_rows
         entry = {
-            "institution_code": names.get(pk, ""), "month": f"{year:04d}-{month:02d}",
-            "in_file": file_total, "before": old, "after": new,
-            "new_records": max(new_rows - old_rows, 0), "grows": grows,
-        }  # fmt: skip
+            "institution_code": names.get(pk, ""),
+            "month": f"{year:04d}-{month:02d}",
+            "in_file": file_total,
+            "before": old,
+            "after": new,
+            "new_records": max(new_rows - old_rows, 0),
+            "grows": grows,
+        }
         if len(months) < PREVIEW_MONTHS:
             months.append(entry)
         if grows and len(warnings) >= WARNINGS_LISTED:
             more += 1
         elif grows:
             warnings.append(
-                _("%(code)s %(month)s: %(measure)s would grow from %(before)s to %(after)s "
-                  "(+%(percent)d %%) through %(new)s new records. Check that these records were "
-                  "not imported before under other ids (leading zeros lost in Excel?).")
-                % {"code": entry["institution_code"], "month": entry["month"],
-                   "measure": measure, "before": f"{old:,}", "after": f"{new:,}",
-                   "percent": round((new - old) * 100 / old), "new": f"{entry['new_records']:,}"}
-            )  # fmt: skip
+                _(
+                    "%(code)s %(month)s: %(measure)s would grow from %(before)s to %(after)s "
+                    "(+%(percent)d %%) through %(new)s new records. Check that these records were "
+                    "not imported before under other ids (leading zeros lost in Excel?)."
+                )
+                % {
+                    "code": entry["institution_code"],
+                    "month": entry["month"],
+                    "measure": measure,
+                    "before": f"{old:,}",
+                    "after": f"{new:,}",
+                    "percent": round((new - old) * 100 / old),
+                    "new": f"{entry['new_records']:,}",
+                }
+            )
     if more:
         warnings.append(
             ngettext("%(n)d more month grows likewise.", "%(n)d more months grow likewise.", more)

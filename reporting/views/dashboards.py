@@ -78,9 +78,10 @@ class DashboardFilterForm(YearForm):
         label=gettext_lazy("District"), coerce=int, required=False, empty_value=None
     )
     indicators = forms.MultipleChoiceField(
-        label=gettext_lazy("Table columns"), required=False,
+        label=gettext_lazy("Table columns"),
+        required=False,
         widget=forms.CheckboxSelectMultiple,
-    )  # fmt: skip
+    )
 
     def __init__(self, *args, scope: selectors.Scope, **kwargs):
         super().__init__(*args, **kwargs)
@@ -134,16 +135,24 @@ class DashboardView(DashboardAccessMixin, TemplateView):
         year = values.get("year", default_year)
         keys = values.get("indicators") or selectors.TABLE_DEFAULT
         narrowed = scope.narrowed(
-            alliance_id=values.get("alliance"), tier=values.get("tier"),
+            alliance_id=values.get("alliance"),
+            tier=values.get("tier"),
             district_id=scope.district.pk if scope.district else values.get("district"),
-        )  # fmt: skip
+        )
         show_centers = scope.kind in ("all", "alliance")
         label = self.scope_label(scope, narrowed, values)
 
         fmt = _export_format(request)
         if fmt:
-            return self.export(fmt, request.GET.get("table", "comparison"), narrowed, keys,
-                               year, label, show_centers)  # fmt: skip
+            return self.export(
+                fmt,
+                request.GET.get("table", "comparison"),
+                narrowed,
+                keys,
+                year,
+                label,
+                show_centers,
+            )
         if documents.wants_pdf(request):
             return self.pdf(narrowed, keys, year, label)
 
@@ -152,15 +161,22 @@ class DashboardView(DashboardAccessMixin, TemplateView):
         paginator = Paginator(table.rows, TABLE_ROWS_PER_PAGE)
         page = paginator.get_page(request.GET.get("page"))
         context = self.get_context_data(
-            form=form, scope=scope, year=year, label=label, table=table, figures=figures,
-            page_obj=page, paginator=paginator, is_paginated=page.has_other_pages(),
+            form=form,
+            scope=scope,
+            year=year,
+            label=label,
+            table=table,
+            figures=figures,
+            page_obj=page,
+            paginator=paginator,
+            is_paginated=page.has_other_pages(),
             show_centers=show_centers,
             charts=selectors.alliance_charts(figures, year),
             years_with_columns=sorted(
                 (y for y, found in years.items() if found & set(keys)), reverse=True
             ),
             performance=self.performance(figures) if show_centers else [],
-        )  # fmt: skip
+        )
         return self.render_to_response(context)
 
     def pdf(self, narrowed, keys, year, label):
@@ -172,10 +188,12 @@ class DashboardView(DashboardAccessMixin, TemplateView):
         issuer = profile.institution if profile else {"name": label}
         exports.record_export(self.request, f"dashboard-{year}", "pdf", len(table.rows))
         return documents.pdf_response(
-            self.request, "documents/dashboard.html",
+            self.request,
+            "documents/dashboard.html",
             {"figures": figures, "table": table, "year": year, "label": label},
-            issuer=issuer, filename=f"dashboard-{year}.pdf",
-        )  # fmt: skip
+            issuer=issuer,
+            filename=f"dashboard-{year}.pdf",
+        )
 
     def performance(self, figures) -> list[tuple[str, list]]:
         return [
@@ -255,18 +273,23 @@ class InstitutionDashboardView(RestrictedMixin, TemplateView):
                 out = exports.institution_years_table(history, name=name, title=title)
             else:
                 out = exports.institution_monthly_table(
-                    history, year, name=f"{name}-{year}",
+                    history,
+                    year,
+                    name=f"{name}-{year}",
                     title=f"{institution.name} · {year}",
-                )  # fmt: skip
+                )
             return exports.response(out, fmt, self.request)
         if documents.wants_pdf(request):
             return self.pdf(institution, history, year)
 
         context = self.get_context_data(
-            form=form, institution=institution, history=history, year=year, charts=charts,
-            back_to_dashboard=rules.test_rule("reporting.reads_alliance_dashboards",
-                                              request.user),
-        )  # fmt: skip
+            form=form,
+            institution=institution,
+            history=history,
+            year=year,
+            charts=charts,
+            back_to_dashboard=rules.test_rule("reporting.reads_alliance_dashboards", request.user),
+        )
         return self.render_to_response(context)
 
     def pdf(self, institution, history, year):
@@ -278,9 +301,15 @@ class InstitutionDashboardView(RestrictedMixin, TemplateView):
         name = f"institution-{institution.pk}-{year}"
         exports.record_export(self.request, name, "pdf", len(history.rows) + len(month_rows))
         return documents.pdf_response(
-            self.request, "documents/institution.html",
-            {"institution": institution, "history": history, "year": year, "monthly": monthly,
-             "month_rows": month_rows},
+            self.request,
+            "documents/institution.html",
+            {
+                "institution": institution,
+                "history": history,
+                "year": year,
+                "monthly": monthly,
+                "month_rows": month_rows,
+            },
             issuer=profile.institution if profile else institution,
             filename=f"{name}.pdf",
-        )  # fmt: skip
+        )

@@ -83,7 +83,7 @@ class ImportListView(ImportAccessMixin, ListView):
                         "、".join(ALIASES.get(c.name, ())),
                     )
                     for c in spec.columns
-                ],  # fmt: skip
+                ],
                 "template_url": reverse("reporting:import-template", args=[kind]),
             }
             for kind, spec in SPECS.items()
@@ -95,17 +95,20 @@ class ImportListView(ImportAccessMixin, ListView):
         if form.is_valid():
             try:
                 job = services.import_job_create(
-                    actor=request.user, kind=form.cleaned_data["kind"],
+                    actor=request.user,
+                    kind=form.cleaned_data["kind"],
                     upload=form.cleaned_data["file"],
-                )  # fmt: skip
+                )
             except DomainError as exc:
                 messages.error(request, exc.message)
             else:
                 messages.success(
                     request,
-                    _("File received: it is being checked. Read the preview, then confirm the "
-                      "import."),
-                )  # fmt: skip
+                    _(
+                        "File received: it is being checked. Read the preview, then confirm the "
+                        "import."
+                    ),
+                )
                 return redirect("reporting:import-detail", pk=job.pk)
         self.object_list = self.get_queryset()
         return self.render_to_response(self.get_context_data(form=form))

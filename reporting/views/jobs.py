@@ -26,10 +26,12 @@ from ..services.jobs import job_rerun
 class RecomputeForm(forms.Form):
     year = forms.IntegerField(label=gettext_lazy("year"))
     institution = forms.ModelChoiceField(
-        label=gettext_lazy("institution"), queryset=Institution.objects.none(), required=False,
+        label=gettext_lazy("institution"),
+        queryset=Institution.objects.none(),
+        required=False,
         empty_label=gettext_lazy("all institutions"),
         help_text=gettext_lazy("One institution (and its alliances' totals), or all."),
-    )  # fmt: skip
+    )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -67,9 +69,10 @@ class RecomputeListView(RecomputeAccessMixin, ListView):
         if form.is_valid():
             try:
                 job = recompute_job_create(
-                    actor=request.user, year=form.cleaned_data["year"],
+                    actor=request.user,
+                    year=form.cleaned_data["year"],
                     institution=form.cleaned_data["institution"],
-                )  # fmt: skip
+                )
             except ValidationError as exc:
                 for field, errors in exc.message_dict.items():
                     form.add_error(field if field in form.fields else None, errors)

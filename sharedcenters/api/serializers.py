@@ -122,9 +122,16 @@ class ServiceItemSerializer(serializers.ModelSerializer):
     class Meta:
         model = ServiceItem
         fields = [
-            "id", "code", "name", "modality", "specimen_type", "tat_routine_hours",
-            "tat_urgent_hours", "price", "mutual_recognition",
-        ]  # fmt: skip
+            "id",
+            "code",
+            "name",
+            "modality",
+            "specimen_type",
+            "tat_routine_hours",
+            "tat_urgent_hours",
+            "price",
+            "mutual_recognition",
+        ]
         read_only_fields = fields
 
 
@@ -136,9 +143,17 @@ class SharedCenterSerializer(serializers.ModelSerializer):
     class Meta:
         model = SharedCenter
         fields = [
-            "id", "name", "kind", "institution", "alliance", "phone", "on_duty_phone",
-            "priority_share_percent", "is_active", "items",
-        ]  # fmt: skip
+            "id",
+            "name",
+            "kind",
+            "institution",
+            "alliance",
+            "phone",
+            "on_duty_phone",
+            "priority_share_percent",
+            "is_active",
+            "items",
+        ]
         read_only_fields = fields
 
 
@@ -181,14 +196,40 @@ class ExamOrderSerializer(serializers.ModelSerializer):
     class Meta:
         model = ExamOrder
         fields = [
-            "id", "number", "status", "priority", "center", "patient", "ordering_institution",
-            "ordering_department", "ordering_user", "referral", "priority_channel", "slot",
-            "items", "clinical_info", "target_hours", "ordered_at", "collected_at",
-            "received_at", "due_at", "started_at", "reported_at", "acknowledged_at",
-            "cancelled_at", "rejection_reason", "status_note", "findings", "impression",
-            "reported_by", "reviewed_by", "critical", "critical_note",
-            "critical_acknowledged_at", "results",
-        ]  # fmt: skip
+            "id",
+            "number",
+            "status",
+            "priority",
+            "center",
+            "patient",
+            "ordering_institution",
+            "ordering_department",
+            "ordering_user",
+            "referral",
+            "priority_channel",
+            "slot",
+            "items",
+            "clinical_info",
+            "target_hours",
+            "ordered_at",
+            "collected_at",
+            "received_at",
+            "due_at",
+            "started_at",
+            "reported_at",
+            "acknowledged_at",
+            "cancelled_at",
+            "rejection_reason",
+            "status_note",
+            "findings",
+            "impression",
+            "reported_by",
+            "reviewed_by",
+            "critical",
+            "critical_note",
+            "critical_acknowledged_at",
+            "results",
+        ]
         read_only_fields = fields
 
 
@@ -204,9 +245,19 @@ class ReportVersionSerializer(serializers.ModelSerializer):
     class Meta:
         model = ReportVersion
         fields = [
-            "version", "reported_at", "reported_by", "reviewed_by", "results", "findings",
-            "impression", "critical", "critical_note", "amended_at", "amended_by", "reason",
-        ]  # fmt: skip
+            "version",
+            "reported_at",
+            "reported_by",
+            "reviewed_by",
+            "results",
+            "findings",
+            "impression",
+            "critical",
+            "critical_note",
+            "amended_at",
+            "amended_by",
+            "reason",
+        ]
         read_only_fields = fields
 
     def get_reported_by(self, version: ReportVersion) -> str | None:
@@ -221,20 +272,27 @@ class ReportVersionSerializer(serializers.ModelSerializer):
 
 class ExamOrderDetailSerializer(ExamOrderSerializer):
     tat_hours = serializers.DecimalField(
-        max_digits=8, decimal_places=1, read_only=True, allow_null=True,
+        max_digits=8,
+        decimal_places=1,
+        read_only=True,
+        allow_null=True,
         help_text=_("Ordered → reported, in hours."),
-    )  # fmt: skip
+    )
     lab_tat_hours = serializers.DecimalField(
-        max_digits=8, decimal_places=1, read_only=True, allow_null=True,
+        max_digits=8,
+        decimal_places=1,
+        read_only=True,
+        allow_null=True,
         help_text=_("Received at the center → reported, in hours."),
-    )  # fmt: skip
+    )
     on_time = serializers.BooleanField(
         read_only=True, allow_null=True, help_text=_("Reported by the due time; null until then.")
     )
     critical_ack_minutes = serializers.IntegerField(
-        read_only=True, allow_null=True,
+        read_only=True,
+        allow_null=True,
         help_text=_("Minutes from a critical report to its acknowledgement."),
-    )  # fmt: skip
+    )
     allowed_actions = serializers.SerializerMethodField(
         help_text=_("What the current user may do next.")
     )
@@ -244,9 +302,14 @@ class ExamOrderDetailSerializer(ExamOrderSerializer):
 
     class Meta(ExamOrderSerializer.Meta):
         fields = [
-            *ExamOrderSerializer.Meta.fields, "tat_hours", "lab_tat_hours", "on_time",
-            "critical_ack_minutes", "allowed_actions", "report_versions",
-        ]  # fmt: skip
+            *ExamOrderSerializer.Meta.fields,
+            "tat_hours",
+            "lab_tat_hours",
+            "on_time",
+            "critical_ack_minutes",
+            "allowed_actions",
+            "report_versions",
+        ]
         read_only_fields = fields
 
     @extend_schema_field(
@@ -269,23 +332,30 @@ class ExamOrderCreateSerializer(ReferencesMixin, serializers.Serializer):
     center = ReferenceField(queryset=SharedCenter.objects.all())
     patient = ReferenceField(queryset=Patient.objects.all())
     items = ReferenceField(
-        queryset=ServiceItem.objects.all(), many=True, scope=_items_of_center,
+        queryset=ServiceItem.objects.all(),
+        many=True,
+        scope=_items_of_center,
         message=_("Every item must be an active item of the chosen center."),
         help_text=_("Ids of the center's items."),
-    )  # fmt: skip
+    )
     priority = serializers.ChoiceField(choices=Priority.choices, default=Priority.ROUTINE)
     clinical_info = serializers.CharField(required=False, allow_blank=True, default="")
     ordering_department = ReferenceField(
-        queryset=Department.objects.all(), required=False, allow_null=True,
-        scope=_own_departments, message=DEPARTMENT_ELSEWHERE,
+        queryset=Department.objects.all(),
+        required=False,
+        allow_null=True,
+        scope=_own_departments,
+        message=DEPARTMENT_ELSEWHERE,
         help_text=_("Defaults to the user's own department."),
-    )  # fmt: skip
+    )
     referral = ReferenceField(
-        queryset=Referral.objects.all(), required=False, allow_null=True,
+        queryset=Referral.objects.all(),
+        required=False,
+        allow_null=True,
         scope=_referrals_of_patient,
         message=_("The referral is not one of this patient's that you can see."),
         help_text=_("The patient's referral this order belongs to, if any."),
-    )  # fmt: skip
+    )
 
 
 class OrderNoteSerializer(serializers.Serializer):
@@ -295,9 +365,10 @@ class OrderNoteSerializer(serializers.Serializer):
 # The order is the serializer's `instance` (see alliance.api.references).
 class OrderScheduleSerializer(ReferencesMixin, OrderNoteSerializer):
     slot = ReferenceField(
-        queryset=ImagingSlot.objects.all(), scope=_slots_of_order,
+        queryset=ImagingSlot.objects.all(),
+        scope=_slots_of_order,
         message=_("Choose a slot of this center for the order's modality."),
-    )  # fmt: skip
+    )
 
 
 class OrderRejectSerializer(OrderNoteSerializer):
@@ -312,9 +383,12 @@ class ResultInputSerializer(serializers.Serializer):
         max_length=40, required=False, allow_blank=True, default=""
     )
     flag = serializers.ChoiceField(
-        choices=ResultFlag.choices, required=False, allow_blank=True, default=ResultFlag.NORMAL,
+        choices=ResultFlag.choices,
+        required=False,
+        allow_blank=True,
+        default=ResultFlag.NORMAL,
         help_text=_("Empty for a normal value; `critical` raises a critical-value alert."),
-    )  # fmt: skip
+    )
 
 
 # The order is the serializer's `instance` (see alliance.api.references).
@@ -324,18 +398,23 @@ class OrderReportSerializer(ReferencesMixin, serializers.Serializer):
     )
     findings = serializers.CharField(required=False, allow_blank=True, default="")
     impression = serializers.CharField(
-        required=False, allow_blank=True, default="",
+        required=False,
+        allow_blank=True,
+        default="",
         help_text=_("Required for an imaging or ECG order."),
-    )  # fmt: skip
+    )
     critical = serializers.BooleanField(
         default=False, help_text=_("Set by the reporting doctor; a critical flag sets it too.")
     )
     critical_note = serializers.CharField(required=False, allow_blank=True, default="")
     reviewed_by = ReferenceField(
-        queryset=get_user_model().objects.filter(is_active=True), required=False,
-        allow_null=True, scope=_colleagues, message=_("Choose a colleague of this center."),
+        queryset=get_user_model().objects.filter(is_active=True),
+        required=False,
+        allow_null=True,
+        scope=_colleagues,
+        message=_("Choose a colleague of this center."),
         help_text=_("A colleague of the same center who checked the report."),
-    )  # fmt: skip
+    )
 
 
 class OrderAmendSerializer(OrderReportSerializer):
@@ -387,9 +466,18 @@ class ImagingSlotSerializer(serializers.ModelSerializer):
     class Meta:
         model = ImagingSlot
         fields = [
-            "id", "center", "modality", "starts_at", "ends_at", "capacity", "priority_reserved",
-            "booked", "booked_priority", "available_ordinary", "available_priority",
-        ]  # fmt: skip
+            "id",
+            "center",
+            "modality",
+            "starts_at",
+            "ends_at",
+            "capacity",
+            "priority_reserved",
+            "booked",
+            "booked_priority",
+            "available_ordinary",
+            "available_priority",
+        ]
         read_only_fields = fields
 
     # The green channel's rule (selectors.free_places): the reserve only limits ordinary patients.
@@ -431,10 +519,21 @@ class PackageSerializer(serializers.ModelSerializer):
     class Meta:
         model = Package
         fields = [
-            "id", "barcode", "instrument_set", "instrument_set_name", "owner", "location",
-            "status", "cycle", "sterilized_at", "expires_on", "used_at", "patient",
-            "procedure", "updated_at",
-        ]  # fmt: skip
+            "id",
+            "barcode",
+            "instrument_set",
+            "instrument_set_name",
+            "owner",
+            "location",
+            "status",
+            "cycle",
+            "sterilized_at",
+            "expires_on",
+            "used_at",
+            "patient",
+            "procedure",
+            "updated_at",
+        ]
         read_only_fields = fields
 
     @extend_schema_field(PatientRefSerializer(allow_null=True))
@@ -446,10 +545,11 @@ class PackageRegisterSerializer(ReferencesMixin, serializers.Serializer):
     # Another center's set is refused by the service: only its staff register packages (403).
     instrument_set = ReferenceField(queryset=InstrumentSet.objects.all())
     owner = ReferenceField(
-        queryset=Institution.objects.all(), scope=_package_owners,
+        queryset=Institution.objects.all(),
+        scope=_package_owners,
         message=_("The institution is not a member of the alliance."),
         help_text=_("The member institution the package belongs to."),
-    )  # fmt: skip
+    )
     barcode = serializers.CharField(max_length=40)
 
 
@@ -464,23 +564,29 @@ class PackageMoveSerializer(ReferencesMixin, serializers.Serializer):
     )
     action = serializers.ChoiceField(choices=MOVE_CHOICES)
     cycle = ReferenceField(
-        queryset=SterilizationCycle.objects.all(), required=False, allow_null=True,
+        queryset=SterilizationCycle.objects.all(),
+        required=False,
+        allow_null=True,
         help_text=_("The running cycle, for `sterilize`."),
-    )  # fmt: skip
+    )
     patient = ReferenceField(
-        queryset=Patient.objects.all(), required=False, allow_null=True,
+        queryset=Patient.objects.all(),
+        required=False,
+        allow_null=True,
         help_text=_("Whom the package was used for, for `use`."),
-    )  # fmt: skip
+    )
     procedure = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
     note = serializers.CharField(required=False, allow_blank=True, default="")
     supply_request = ReferenceField(
-        queryset=SupplyRequest.objects.all(), required=False, allow_null=True,
+        queryset=SupplyRequest.objects.all(),
+        required=False,
+        allow_null=True,
         help_text=_(
             "For `dispatch`: the member's open supply request these packages serve. Each package "
             "must be the requester's, of a set on the request, and not beyond what it still "
             "waits for; the request is fulfilled by the dispatch that completes it."
         ),
-    )  # fmt: skip
+    )
 
 
 class PackageMoveResultSerializer(serializers.Serializer):
@@ -498,9 +604,17 @@ class PackageEventSerializer(serializers.ModelSerializer):
     class Meta:
         model = PackageEvent
         fields = [
-            "id", "from_status", "to_status", "cycle", "location", "actor", "at", "note",
-            "patient", "procedure",
-        ]  # fmt: skip
+            "id",
+            "from_status",
+            "to_status",
+            "cycle",
+            "location",
+            "actor",
+            "at",
+            "note",
+            "patient",
+            "procedure",
+        ]
         read_only_fields = fields
 
     def get_actor(self, event: PackageEvent) -> str | None:
@@ -515,10 +629,22 @@ class SterilizationCycleSerializer(serializers.ModelSerializer):
     class Meta:
         model = SterilizationCycle
         fields = [
-            "id", "center", "sterilizer", "cycle_number", "method", "status", "started_at",
-            "ended_at", "physical_result", "chemical_result", "biological_result", "operator",
-            "recalled_at", "recalled_by", "recall_reason",
-        ]  # fmt: skip
+            "id",
+            "center",
+            "sterilizer",
+            "cycle_number",
+            "method",
+            "status",
+            "started_at",
+            "ended_at",
+            "physical_result",
+            "chemical_result",
+            "biological_result",
+            "operator",
+            "recalled_at",
+            "recalled_by",
+            "recall_reason",
+        ]
         read_only_fields = fields
 
 
@@ -601,35 +727,53 @@ class SupplyRequestSerializer(serializers.ModelSerializer):
     class Meta:
         model = SupplyRequest
         fields = [
-            "id", "number", "status", "center", "requesting_institution", "department",
-            "requested_by", "created_at", "needed_by", "note", "requested", "dispatched",
-            "lines", "fulfilled_at", "cancelled_at", "cancelled_by",
-        ]  # fmt: skip
+            "id",
+            "number",
+            "status",
+            "center",
+            "requesting_institution",
+            "department",
+            "requested_by",
+            "created_at",
+            "needed_by",
+            "note",
+            "requested",
+            "dispatched",
+            "lines",
+            "fulfilled_at",
+            "cancelled_at",
+            "cancelled_by",
+        ]
         read_only_fields = fields
 
 
 class SupplyRequestLineInputSerializer(serializers.Serializer):
     instrument_set = ReferenceField(
-        queryset=InstrumentSet.objects.all(), scope=_sets_of_center,
+        queryset=InstrumentSet.objects.all(),
+        scope=_sets_of_center,
         message=_("Every set must be one of the chosen center's."),
         help_text=_("A set of the chosen center."),
-    )  # fmt: skip
+    )
     quantity = serializers.IntegerField(min_value=1, max_value=MAX_REQUEST_QUANTITY)
 
 
 class SupplyRequestCreateSerializer(ReferencesMixin, serializers.Serializer):
     center = ReferenceField(
-        queryset=SharedCenter.objects.all(), scope=_request_centers,
+        queryset=SharedCenter.objects.all(),
+        scope=_request_centers,
         message=_("Choose a sterilization supply center of your alliance."),
         help_text=_("A sterilization supply center."),
-    )  # fmt: skip
+    )
     lines = SupplyRequestLineInputSerializer(
         many=True, help_text=_("One line per instrument set, each set once.")
     )
     department = ReferenceField(
-        queryset=Department.objects.all(), required=False, allow_null=True,
-        scope=_own_departments, message=DEPARTMENT_ELSEWHERE,
+        queryset=Department.objects.all(),
+        required=False,
+        allow_null=True,
+        scope=_own_departments,
+        message=DEPARTMENT_ELSEWHERE,
         help_text=_("Defaults to the user's own department."),
-    )  # fmt: skip
+    )
     needed_by = serializers.DateField(required=False, allow_null=True)
     note = serializers.CharField(required=False, allow_blank=True, default="")

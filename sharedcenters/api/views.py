@@ -409,9 +409,13 @@ class SterilizationCycleViewSet(
 
     @extend_schema(responses=s.RecallLineSerializer(many=True))
     @action(
-        detail=True, methods=["get"], url_path="recall-report", url_name="recall-report",
-        pagination_class=None, filterset_class=None,
-    )  # fmt: skip
+        detail=True,
+        methods=["get"],
+        url_path="recall-report",
+        url_name="recall-report",
+        pagination_class=None,
+        filterset_class=None,
+    )
     def recall_report(self, request, pk=None):
         """Every package sterilized in the cycle that you may see, where it is now, and whom it
         was used on since: the patients to follow up."""

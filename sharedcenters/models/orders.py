@@ -318,26 +318,38 @@ class ReportVersion(models.Model):
     version = models.PositiveSmallIntegerField(_("version"))
     reported_at = models.DateTimeField(_("reported at"), null=True, blank=True)
     reported_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("reporting doctor"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="+",
-    )  # fmt: skip
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reporting doctor"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     reviewed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("reviewing doctor"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="+",
-    )  # fmt: skip
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reviewing doctor"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     findings = models.TextField(_("findings"), blank=True)
     impression = models.TextField(_("impression"), blank=True)
     critical = models.BooleanField(_("critical value"), default=False)
     critical_note = models.TextField(_("critical value details"), blank=True)
     results = models.JSONField(
-        _("results"), default=list, blank=True,
+        _("results"),
+        default=list,
+        blank=True,
         help_text=_("[{analyte, value, unit, reference_range, flag}] as they were reported."),
-    )  # fmt: skip
+    )
     superseded_at = models.DateTimeField(_("amended at"))
     superseded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("amended by"), on_delete=models.PROTECT,
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("amended by"),
+        on_delete=models.PROTECT,
         related_name="+",
-    )  # fmt: skip
+    )
     reason = models.TextField(_("reason for the amendment"))
 
     class Meta:

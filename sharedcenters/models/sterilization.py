@@ -78,17 +78,23 @@ class SterilizationCycle(models.Model):
     started_at = models.DateTimeField(_("started at"))
     ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
     physical_result = models.CharField(
-        _("physical indicator"), max_length=8, choices=IndicatorResult.choices,
+        _("physical indicator"),
+        max_length=8,
+        choices=IndicatorResult.choices,
         default=IndicatorResult.PENDING,
-    )  # fmt: skip
+    )
     chemical_result = models.CharField(
-        _("chemical indicator"), max_length=8, choices=IndicatorResult.choices,
+        _("chemical indicator"),
+        max_length=8,
+        choices=IndicatorResult.choices,
         default=IndicatorResult.PENDING,
-    )  # fmt: skip
+    )
     biological_result = models.CharField(
-        _("biological indicator"), max_length=8, choices=IndicatorResult.choices,
+        _("biological indicator"),
+        max_length=8,
+        choices=IndicatorResult.choices,
         default=IndicatorResult.PENDING,
-    )  # fmt: skip
+    )
     operator = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("operator"),
@@ -154,9 +160,11 @@ class Package(models.Model):
         related_name="instrument_packages_here",
     )
     status = models.CharField(
-        _("status"), max_length=20, choices=PackageStatus.choices,
+        _("status"),
+        max_length=20,
+        choices=PackageStatus.choices,
         default=PackageStatus.COLLECTED,
-    )  # fmt: skip
+    )
     cycle = models.ForeignKey(
         SterilizationCycle,
         verbose_name=_("last sterilization cycle"),
@@ -295,9 +303,11 @@ class SupplyRequest(models.Model):
         related_name="supply_requests",
     )
     status = models.CharField(
-        _("status"), max_length=10, choices=SupplyRequestStatus.choices,
+        _("status"),
+        max_length=10,
+        choices=SupplyRequestStatus.choices,
         default=SupplyRequestStatus.SUBMITTED,
-    )  # fmt: skip
+    )
     created_at = models.DateTimeField(_("requested at"), default=timezone.now)
     needed_by = models.DateField(_("needed by"), null=True, blank=True)
     note = models.TextField(_("note"), blank=True)
@@ -349,9 +359,11 @@ class SupplyRequestLine(models.Model):
     """How many packages of one instrument set a request asks for."""
 
     request = models.ForeignKey(
-        SupplyRequest, verbose_name=_("supply request"), on_delete=models.CASCADE,
+        SupplyRequest,
+        verbose_name=_("supply request"),
+        on_delete=models.CASCADE,
         related_name="lines",
-    )  # fmt: skip
+    )
     instrument_set = models.ForeignKey(
         InstrumentSet,
         verbose_name=_("instrument set"),

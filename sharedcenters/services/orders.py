@@ -83,15 +83,28 @@ def _check(actor, locked: ExamOrder, action: str):
 
 
 def _transition(
-    actor, order: ExamOrder, action: str, *, note: str = "", event_data: dict | None = None,
-    at: datetime.datetime | None = None, checked: bool = False, **changes,
-) -> tuple[ExamOrder, OrderEvent]:  # fmt: skip
+    actor,
+    order: ExamOrder,
+    action: str,
+    *,
+    note: str = "",
+    event_data: dict | None = None,
+    at: datetime.datetime | None = None,
+    checked: bool = False,
+    **changes,
+) -> tuple[ExamOrder, OrderEvent]:
     """Lock, check, apply, record (core.workflow); a caller that had to lock and check first
     (to validate against the locked row) passes it with `checked=True`."""
     return ORDERS.run(
-        actor, order, action, changes=changes, note=note, data=event_data,
-        at=at or timezone.now(), checked=checked,
-    )  # fmt: skip
+        actor,
+        order,
+        action,
+        changes=changes,
+        note=note,
+        data=event_data,
+        at=at or timezone.now(),
+        checked=checked,
+    )
 
 
 def _queue(task, *args) -> None:
@@ -160,19 +173,24 @@ def order_create(
     from referrals.choices import Status as ReferralStatus
 
     referred = referral is not None and referral.status not in (
-        ReferralStatus.DRAFT, ReferralStatus.CANCELLED,
-    )  # fmt: skip
+        ReferralStatus.DRAFT,
+        ReferralStatus.CANCELLED,
+    )
     at = ordered_at or timezone.now()
     order = ExamOrder.objects.create(
         number=next_number(ORDER_PREFIX[center.kind], timezone.localdate(at)),
-        center=center, priority=priority, patient=patient,
+        center=center,
+        priority=priority,
+        patient=patient,
         ordering_institution_id=profile.institution_id,
         ordering_department=ordering_department or profile.department,
-        ordering_user=actor, clinical_info=clinical_info, referral=referral,
+        ordering_user=actor,
+        clinical_info=clinical_info,
+        referral=referral,
         priority_channel=patient.signed or referred,
         target_hours=max(item.target_hours(priority) for item in items),
         ordered_at=at,
-    )  # fmt: skip
+    )
     ExamOrderItem.objects.bulk_create(
         ExamOrderItem(order=order, item=item, price=item.price) for item in items
     )
@@ -185,9 +203,15 @@ def order_collect(*, actor, order: ExamOrder, note: str = "", at=None) -> ExamOr
     """The member took the specimen (or recorded the ECG) and sends it to the center."""
     at = at or timezone.now()
     order, _event = _transition(
-        actor, order, OrderAction.COLLECT, note=note, at=at, collected_at=at,
-        rejection_reason="", status_note="",
-    )  # fmt: skip
+        actor,
+        order,
+        OrderAction.COLLECT,
+        note=note,
+        at=at,
+        collected_at=at,
+        rejection_reason="",
+        status_note="",
+    )
     return order
 
 
@@ -221,9 +245,15 @@ def order_schedule(
             _("The remaining places of this slot are reserved for the alliance green channel.")
         )
     order, _event = _transition(
-        actor, locked, OrderAction.SCHEDULE, note=note, at=at, checked=True, slot=slot,
+        actor,
+        locked,
+        OrderAction.SCHEDULE,
+        note=note,
+        at=at,
+        checked=True,
+        slot=slot,
         event_data={"slot": slot.pk, "starts_at": slot.starts_at.isoformat()},
-    )  # fmt: skip
+    )
     return order
 
 
@@ -247,9 +277,17 @@ def order_reject(*, actor, order: ExamOrder, reason: str, note: str = "", at=Non
         raise ValidationError({"note": _("Describe the problem with the specimen.")})
     at = at or timezone.now()
     order, event = _transition(
-        actor, order, OrderAction.REJECT, note=note, at=at, rejection_reason=reason,
-        status_note=note, received_at=None, due_at=None, event_data={"reason": reason},
-    )  # fmt: skip
+        actor,
+        order,
+        OrderAction.REJECT,
+        note=note,
+        at=at,
+        rejection_reason=reason,
+        status_note=note,
+        received_at=None,
+        due_at=None,
+        event_data={"reason": reason},
+    )
     _queue(_tasks().notify_orderer, order.pk, event.pk)
     return order
 
@@ -278,7 +316,7 @@ def _clean_results(results: list[dict]) -> list[LabResult]:
                 unit=str(result.get("unit", ""))[:20],
                 reference_range=str(result.get("reference_range", ""))[:40],
                 flag=flag,
-            )  # fmt: skip
+            )
         )
     if errors:
         raise ValidationError({"results": errors})
@@ -326,10 +364,20 @@ def order_report(
     )
     at = at or timezone.now()
     order, event = _transition(
-        actor, locked, OrderAction.REPORT, at=at, checked=True, reported_at=at, reported_by=actor,
-        reviewed_by=reviewed_by, findings=findings, impression=impression, critical=critical,
-        critical_note=critical_note if critical else "", event_data={"critical": critical},
-    )  # fmt: skip
+        actor,
+        locked,
+        OrderAction.REPORT,
+        at=at,
+        checked=True,
+        reported_at=at,
+        reported_by=actor,
+        reviewed_by=reviewed_by,
+        findings=findings,
+        impression=impression,
+        critical=critical,
+        critical_note=critical_note if critical else "",
+        event_data={"critical": critical},
+    )
     order.results.all().delete()
     for row in rows:
         row.order = order
@@ -381,30 +429,53 @@ def order_amend(
     at = at or timezone.now()
     previous = locked.report_versions.count()
     ReportVersion.objects.create(
-        order=locked, version=previous + 1, reported_at=_current_report_time(locked),
-        reported_by_id=locked.reported_by_id, reviewed_by_id=locked.reviewed_by_id,
-        findings=locked.findings, impression=locked.impression, critical=locked.critical,
-        critical_note=locked.critical_note, superseded_at=at, superseded_by=actor, reason=reason,
+        order=locked,
+        version=previous + 1,
+        reported_at=_current_report_time(locked),
+        reported_by_id=locked.reported_by_id,
+        reviewed_by_id=locked.reviewed_by_id,
+        findings=locked.findings,
+        impression=locked.impression,
+        critical=locked.critical,
+        critical_note=locked.critical_note,
+        superseded_at=at,
+        superseded_by=actor,
+        reason=reason,
         results=[
-            {"analyte": r.analyte, "value": r.value, "unit": r.unit,
-             "reference_range": r.reference_range, "flag": r.flag}
+            {
+                "analyte": r.analyte,
+                "value": r.value,
+                "unit": r.unit,
+                "reference_range": r.reference_range,
+                "flag": r.flag,
+            }
             for r in locked.results.all()
         ],
-    )  # fmt: skip
+    )
     new_alert = critical and (not locked.critical or critical_note != locked.critical_note)
     changes = {
-        "reported_by": actor, "reviewed_by": reviewed_by, "findings": findings,
-        "impression": impression, "critical": critical,
-        "critical_note": critical_note if critical else "", "acknowledged_at": None,
-    }  # fmt: skip
+        "reported_by": actor,
+        "reviewed_by": reviewed_by,
+        "findings": findings,
+        "impression": impression,
+        "critical": critical,
+        "critical_note": critical_note if critical else "",
+        "acknowledged_at": None,
+    }
     if new_alert or not critical:
         changes.update(
             critical_acknowledged_at=None, critical_acknowledged_by=None, critical_escalated_at=None
         )
     order, event = _transition(
-        actor, locked, OrderAction.AMEND, note=reason, at=at, checked=True,
-        event_data={"version": previous + 2, "critical": critical}, **changes,
-    )  # fmt: skip
+        actor,
+        locked,
+        OrderAction.AMEND,
+        note=reason,
+        at=at,
+        checked=True,
+        event_data={"version": previous + 2, "critical": critical},
+        **changes,
+    )
     order.results.all().delete()  # the old rows live on in the version just written
     for row in rows:
         row.order = order

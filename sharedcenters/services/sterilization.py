@@ -68,8 +68,17 @@ from .orders import next_number
 
 P = PackageStatus
 BATCH_LIMIT = 200
-MOVED_FIELDS = ("status", "location_id", "cycle_id", "sterilized_at", "expires_on", "used_at",
-                "used_for_patient_id", "procedure", "updated_at")  # fmt: skip
+MOVED_FIELDS = (
+    "status",
+    "location_id",
+    "cycle_id",
+    "sterilized_at",
+    "expires_on",
+    "used_at",
+    "used_for_patient_id",
+    "procedure",
+    "updated_at",
+)
 # Where these states happen decides who may take the package back into processing.
 REPROCESSABLE = frozenset({P.EXPIRED, P.BLOCKED})
 # The tables and the sides live in ..workflow; these names are kept for the callers and tests.
@@ -105,9 +114,12 @@ def package_register(
         raise ValidationError({"owner": _("The institution is not a member of the alliance.")})
     now = timezone.now()
     package = Package.objects.create(
-        barcode=barcode, instrument_set=instrument_set, owner=owner,
-        location_id=instrument_set.center.institution_id, status=P.RECEIVED,
-    )  # fmt: skip
+        barcode=barcode,
+        instrument_set=instrument_set,
+        owner=owner,
+        location_id=instrument_set.center.institution_id,
+        status=P.RECEIVED,
+    )
     PACKAGES.record(package, PackageAction.REGISTER, actor, "", at=now, note=_("registered"))
     return package
 
@@ -136,9 +148,13 @@ def _check_cycle_for_loading(cycle: SterilizationCycle | None, packages: list[Pa
     wrong = [p.barcode for p in packages if p.instrument_set.method != cycle.method]
     if wrong:
         raise ValidationError(
-            {"barcodes": [_("%(barcode)s needs another sterilization method.") % {"barcode": b}
-                          for b in wrong]}
-        )  # fmt: skip
+            {
+                "barcodes": [
+                    _("%(barcode)s needs another sterilization method.") % {"barcode": b}
+                    for b in wrong
+                ]
+            }
+        )
 
 
 @transaction.atomic
@@ -238,12 +254,19 @@ def packages_move(
 
     used = action == PackageAction.USE
     PACKAGES.run_batch(
-        actor, packages, action, fields=MOVED_FIELDS, apply=apply, note=note, at=now,
+        actor,
+        packages,
+        action,
+        fields=MOVED_FIELDS,
+        apply=apply,
+        note=note,
+        at=now,
         event_fields=lambda package: {
-            "patient": patient if used else None, "procedure": procedure if used else "",
+            "patient": patient if used else None,
+            "procedure": procedure if used else "",
             "supply_request": serving.request if serving else None,
         },
-    )  # fmt: skip
+    )
     if serving is not None and serving.complete():
         SUPPLY_REQUESTS.run(actor, serving.request, FULFIL, changes={"fulfilled_at": now}, at=now)
     return packages
@@ -254,9 +277,14 @@ def packages_move(
 
 @transaction.atomic
 def cycle_start(
-    *, actor, center: SharedCenter, sterilizer: str, cycle_number: str, method: str,
+    *,
+    actor,
+    center: SharedCenter,
+    sterilizer: str,
+    cycle_number: str,
+    method: str,
     started_at: datetime.datetime | None = None,
-) -> SterilizationCycle:  # fmt: skip
+) -> SterilizationCycle:
     _sterilization_center(actor, center)
     if method not in SterilizationMethod.values:
         raise ValidationError({"method": _("Choose the sterilization method.")})
@@ -265,24 +293,36 @@ def cycle_start(
     ).exists():
         raise ValidationError({"cycle_number": _("This sterilizer already ran this cycle number.")})
     return SterilizationCycle.objects.create(
-        center=center, sterilizer=sterilizer, cycle_number=cycle_number, method=method,
-        started_at=started_at or timezone.now(), operator=actor,
-    )  # fmt: skip
+        center=center,
+        sterilizer=sterilizer,
+        cycle_number=cycle_number,
+        method=method,
+        started_at=started_at or timezone.now(),
+        operator=actor,
+    )
 
 
 @transaction.atomic
 def cycle_record_results(
-    *, actor, cycle: SterilizationCycle, physical: str, chemical: str, biological: str,
+    *,
+    actor,
+    cycle: SterilizationCycle,
+    physical: str,
+    chemical: str,
+    biological: str,
     ended_at: datetime.datetime | None = None,
-) -> SterilizationCycle:  # fmt: skip
+) -> SterilizationCycle:
     """Record the indicators (WS 310.3): physical and chemical passed release the cycle; the
     biological result, read a day later, may follow. Implant sets wait for it (see store).
     Any failed indicator, even after release, fails the cycle and recalls its packages."""
     cycle = CYCLES.lock(cycle)
     _sterilization_center(actor, cycle.center)
     CYCLES.check(actor, cycle, RECORD)  # results still pending: the same refusal for each step
-    results = {"physical_result": physical, "chemical_result": chemical,
-               "biological_result": biological}  # fmt: skip
+    results = {
+        "physical_result": physical,
+        "chemical_result": chemical,
+        "biological_result": biological,
+    }
     bad = [name for name, value in results.items() if value not in IndicatorResult.values]
     if bad:
         raise ValidationError({name: _("Choose passed, failed or pending.") for name in bad})
@@ -314,9 +354,14 @@ def cycle_recall(*, actor, cycle: SterilizationCycle, reason: str) -> Sterilizat
         raise ValidationError({"reason": _("Give the reason for the recall.")})
     now = timezone.now()
     cycle, event = CYCLES.run(
-        actor, cycle, RECALL, checked=True, note=reason, at=now,
+        actor,
+        cycle,
+        RECALL,
+        checked=True,
+        note=reason,
+        at=now,
         changes={"recalled_at": now, "recalled_by": actor, "recall_reason": reason},
-    )  # fmt: skip
+    )
     to_block = list(
         Package.objects.select_for_update()
         .filter(cycle=cycle, status__in=UNUSED_AFTER_STERILIZATION)
@@ -367,21 +412,22 @@ class _RequestServing:
         """Why the package cannot serve the request, or "" after counting it in."""
         if package.owner_id != self.request.requesting_institution_id:
             return _("%(barcode)s belongs to %(owner)s, not to the requesting institution.") % {
-                "barcode": package.barcode, "owner": package.owner.display_name,
-            }  # fmt: skip
+                "barcode": package.barcode,
+                "owner": package.owner.display_name,
+            }
         line = self.lines.get(package.instrument_set_id)
         if line is None:
             return _("%(barcode)s: %(set)s is not on request %(number)s.") % {
-                "barcode": package.barcode, "set": package.instrument_set.name,
+                "barcode": package.barcode,
+                "set": package.instrument_set.name,
                 "number": self.request.number,
-            }  # fmt: skip
+            }
         if self.sent[line.instrument_set_id] >= line.quantity:
-            return _(
-                "%(barcode)s: %(set)s is already complete (%(quantity)d requested)."
-            ) % {
-                "barcode": package.barcode, "set": line.instrument_set.name,
+            return _("%(barcode)s: %(set)s is already complete (%(quantity)d requested).") % {
+                "barcode": package.barcode,
+                "set": line.instrument_set.name,
                 "quantity": line.quantity,
-            }  # fmt: skip
+            }
         self.sent[line.instrument_set_id] += 1
         return ""
 
@@ -454,10 +500,14 @@ def supply_request_create(
         raise ValidationError(errors)
     request = SupplyRequest.objects.create(
         number=next_number(SUPPLY_REQUEST_PREFIX, timezone.localdate(at)),
-        center=center, requesting_institution_id=profile.institution_id,
-        department=department or profile.department, requested_by=actor, created_at=at,
-        needed_by=needed_by, note=note.strip(),
-    )  # fmt: skip
+        center=center,
+        requesting_institution_id=profile.institution_id,
+        department=department or profile.department,
+        requested_by=actor,
+        created_at=at,
+        needed_by=needed_by,
+        note=note.strip(),
+    )
     SupplyRequestLine.objects.bulk_create(
         SupplyRequestLine(request=request, instrument_set=instrument_set, quantity=quantity)
         for instrument_set, quantity in lines

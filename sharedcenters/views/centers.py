@@ -68,7 +68,7 @@ class SlotBoardView(OrdersAccessMixin, TemplateView):
                     center=center,
                     starts_at__gte=day_start(day),
                     starts_at__lt=day_start(day + datetime.timedelta(days=1)),
-                )  # fmt: skip
+                )
                 .with_bookings()
                 .order_by("starts_at", "modality")
             )
@@ -76,7 +76,11 @@ class SlotBoardView(OrdersAccessMixin, TemplateView):
                 free_ordinary, free_reserved = selectors.free_places(slot)
                 rows.append((slot, free_ordinary, free_reserved))
         context.update(
-            form=form, centers=centers, center=center, day=day, rows=rows,
+            form=form,
+            centers=centers,
+            center=center,
+            day=day,
+            rows=rows,
             previous_day=day - datetime.timedelta(days=1),
             next_day=day + datetime.timedelta(days=1),
             totals={
@@ -87,7 +91,7 @@ class SlotBoardView(OrdersAccessMixin, TemplateView):
                 "free_ordinary": sum(o for _s, o, _r in rows),
                 "free_reserved": sum(r for _s, _o, r in rows),
             },
-        )  # fmt: skip
+        )
         return context
 
 
@@ -118,8 +122,10 @@ class DashboardView(PredicateRequiredMixin, TemplateView):
         if values.get("center"):
             centers = centers.filter(pk=values["center"].pk)
         figures = selectors_dashboard.dashboard(
-            centers.select_related("institution"), date_from, date_to,
+            centers.select_related("institution"),
+            date_from,
+            date_to,
             orders=ExamOrder.objects.restrict(user),
-        )  # fmt: skip
+        )
         context.update(form=form, figures=figures, date_from=date_from, date_to=date_to)
         return context

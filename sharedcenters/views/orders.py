@@ -43,9 +43,13 @@ from .base import OrdersAccessMixin, safe_next, staff_center_ids
 ITEMS = Prefetch("items", queryset=ExamOrderItem.objects.select_related("item"))
 # Worklist tabs in the order the work flows.
 WORKLIST_STATES = [
-    OrderStatus.ORDERED, OrderStatus.COLLECTED, OrderStatus.SCHEDULED, OrderStatus.RECEIVED,
-    OrderStatus.IN_PROGRESS, OrderStatus.REJECTED,
-]  # fmt: skip
+    OrderStatus.ORDERED,
+    OrderStatus.COLLECTED,
+    OrderStatus.SCHEDULED,
+    OrderStatus.RECEIVED,
+    OrderStatus.IN_PROGRESS,
+    OrderStatus.REJECTED,
+]
 SLOT_HORIZON = datetime.timedelta(days=30)
 
 
@@ -118,9 +122,11 @@ class OrderCreateView(PatientSearchMixin, RestrictedMixin, PermissionRequiredMix
 
     def _patients(self):
         return patient_choices(
-            self.request.user, find=self.find, picked=self._param("patient"),
+            self.request.user,
+            find=self.find,
+            picked=self._param("patient"),
             posted=self.request.method == "POST" and not self.searching,
-        )  # fmt: skip
+        )
 
     def get_form_kwargs(self):
         kwargs = super().get_form_kwargs()
@@ -175,10 +181,14 @@ class OrderCreateView(PatientSearchMixin, RestrictedMixin, PermissionRequiredMix
         data = form.cleaned_data
         try:
             order = services.order_create(
-                actor=self.request.user, center=data["center"], patient=data["patient"],
-                items=list(data["items"]), priority=data["priority"],
-                clinical_info=data["clinical_info"], referral=data["referral"],
-            )  # fmt: skip
+                actor=self.request.user,
+                center=data["center"],
+                patient=data["patient"],
+                items=list(data["items"]),
+                priority=data["priority"],
+                clinical_info=data["clinical_info"],
+                referral=data["referral"],
+            )
         except ValidationError as exc:
             add_service_errors(form, exc)
             return self.form_invalid(form)
@@ -209,9 +219,11 @@ def action_form(
     prefix = {"prefix": action}
     if action == OrderAction.SCHEDULE:
         return forms.ScheduleForm(
-            data, slots=available_slots(user, order), priority_channel=order.priority_channel,
+            data,
+            slots=available_slots(user, order),
+            priority_channel=order.priority_channel,
             **prefix,
-        )  # fmt: skip
+        )
     if action == OrderAction.REJECT:
         return forms.RejectForm(data, **prefix)
     if action == OrderAction.CANCEL:
@@ -222,9 +234,11 @@ def action_form(
         return forms.ReportForm(data, **prefix)
     if action == OrderAction.AMEND:  # starts from the report it corrects
         initial = {
-            "findings": order.findings, "impression": order.impression,
-            "critical": order.critical, "critical_note": order.critical_note,
-        }  # fmt: skip
+            "findings": order.findings,
+            "impression": order.impression,
+            "critical": order.critical,
+            "critical_note": order.critical_note,
+        }
         if order.center.kind == CenterKind.LAB:
             results = list(
                 order.results.values("analyte", "value", "unit", "reference_range", "flag")
@@ -291,8 +305,9 @@ class OrderReportView(OrdersAccessMixin, View):
     def get(self, request, pk: int):
         order = selectors.order_for_user(request.user, pk)
         if order.reported_at is None:
-            messages.info(request, _("The report of %(number)s is not ready yet.") % {
-                "number": order.number})  # fmt: skip
+            messages.info(
+                request, _("The report of %(number)s is not ready yet.") % {"number": order.number}
+            )
             return redirect("sharedcenters:order-detail", pk=order.pk)
         context = {
             "order": order,
@@ -303,9 +318,12 @@ class OrderReportView(OrdersAccessMixin, View):
         }
         if documents.wants_pdf(request):
             return documents.pdf_response(
-                request, "documents/order_report.html", context,
-                issuer=order.center.institution, filename=f"report-{order.number}.pdf",
-            )  # fmt: skip
+                request,
+                "documents/order_report.html",
+                context,
+                issuer=order.center.institution,
+                filename=f"report-{order.number}.pdf",
+            )
         return render(request, "sharedcenters/order_report.html", context)
 
     def post(self, request, pk: int) -> HttpResponse:
@@ -356,9 +374,14 @@ class OrderActionView(RestrictedMixin, PermissionRequiredMixin, View):
                 messages.error(request, exc.message)
                 return redirect(safe_next(request, detail))
             else:
-                messages.success(request, _("%(number)s: %(action)s.") % {
-                    "number": order.number, "action": OrderAction(action).label,
-                })  # fmt: skip
+                messages.success(
+                    request,
+                    _("%(number)s: %(action)s.")
+                    % {
+                        "number": order.number,
+                        "action": OrderAction(action).label,
+                    },
+                )
                 return redirect(safe_next(request, detail))
         if action not in services.allowed_actions(request.user, order):
             messages.error(request, _("This action is not open to you on this order now."))
@@ -429,19 +452,28 @@ class WorklistView(RestrictedMixin, PermissionRequiredMixin, ListView):
         if order is None:
             known = selectors.orders_for(request.user).filter(number=number).first()
             if known is None:
-                messages.error(request, _("%(number)s: no such order at your centers.") % {
-                    "number": number})  # fmt: skip
+                messages.error(
+                    request, _("%(number)s: no such order at your centers.") % {"number": number}
+                )
             else:
-                messages.error(request, _("%(number)s is %(status)s.") % {
-                    "number": number, "status": known.get_status_display()})  # fmt: skip
+                messages.error(
+                    request,
+                    _("%(number)s is %(status)s.")
+                    % {"number": number, "status": known.get_status_display()},
+                )
             return redirect(back)
         try:
             order = services.order_receive(actor=request.user, order=order)
         except DomainError as exc:
             messages.error(request, f"{number}: {exc.message}")
         else:
-            messages.success(request, _("%(number)s received: %(patient)s, %(center)s.") % {
-                "number": order.number, "patient": order.patient.name,
-                "center": order.center.name,
-            })  # fmt: skip
+            messages.success(
+                request,
+                _("%(number)s received: %(patient)s, %(center)s.")
+                % {
+                    "number": order.number,
+                    "patient": order.patient.name,
+                    "center": order.center.name,
+                },
+            )
         return redirect(back)

@@ -59,8 +59,10 @@ def package_moves_for(user) -> list[str]:
     if profile is None or not user.has_perm("sharedcenters.change_package"):
         return []
     side = {
-        Role.CENTER_STAFF: CENTER, Role.COMMUNITY_STAFF: MEMBER, Role.HOSPITAL_STAFF: MEMBER,
-    }.get(profile.role)  # fmt: skip
+        Role.CENTER_STAFF: CENTER,
+        Role.COMMUNITY_STAFF: MEMBER,
+        Role.HOSPITAL_STAFF: MEMBER,
+    }.get(profile.role)
     return [action for action, move in services.PACKAGE_MOVES.items() if side in move.sides]
 
 
@@ -101,18 +103,20 @@ class PackageListView(PackagesAccessMixin, ListView):
         result = {"move_form": None, "register_form": None}
         if moves:
             result["move_form"] = forms.PackageMoveForm(
-                data if op == "move" else None, actions=moves,
+                data if op == "move" else None,
+                actions=moves,
                 cycles=SterilizationCycle.objects.restrict(user)
-                .filter(status=CycleStatus.RUNNING).select_related("center"),
+                .filter(status=CycleStatus.RUNNING)
+                .select_related("center"),
                 patients=Patient.objects.restrict(user),
-            )  # fmt: skip
+            )
         if user.has_perm("sharedcenters.change_sterilizationcycle"):
             centers = sterilization_centers(user)
             result["register_form"] = forms.PackageRegisterForm(
                 data if op == "register" else None,
                 sets=InstrumentSet.objects.filter(center__in=centers).select_related("center"),
                 owners=alliance_members_of(centers),
-            )  # fmt: skip
+            )
         return result
 
     def get_context_data(self, **kwargs):
@@ -152,20 +156,27 @@ class PackageListView(PackagesAccessMixin, ListView):
     def _move(self, form) -> str:
         data = form.cleaned_data
         moved = services.packages_move(
-            actor=self.request.user, barcodes=data["barcodes"], action=data["action"],
-            cycle=data["cycle"], patient=form.patient, procedure=data["procedure"],
+            actor=self.request.user,
+            barcodes=data["barcodes"],
+            action=data["action"],
+            cycle=data["cycle"],
+            patient=form.patient,
+            procedure=data["procedure"],
             note=data["note"],
-        )  # fmt: skip
+        )
         return _("%(count)d packages: %(step)s.") % {
-            "count": len(moved), "step": PackageAction(data["action"]).label,
-        }  # fmt: skip
+            "count": len(moved),
+            "step": PackageAction(data["action"]).label,
+        }
 
     def _register(self, form) -> str:
         data = form.cleaned_data
         package = services.package_register(
-            actor=self.request.user, instrument_set=data["instrument_set"], owner=data["owner"],
+            actor=self.request.user,
+            instrument_set=data["instrument_set"],
+            owner=data["owner"],
             barcode=data["barcode"],
-        )  # fmt: skip
+        )
         return _("Package %(barcode)s registered.") % {"barcode": package.barcode}
 
 
@@ -223,7 +234,7 @@ class CycleListView(PackagesAccessMixin, ListView):
                     "package_events",
                     filter=Q(package_events__to_status=PackageStatus.STERILIZED),
                     distinct=True,
-                )  # fmt: skip
+                )
             )
             .order_by("-started_at", "-pk")
         )
@@ -277,17 +288,21 @@ class CycleDetailView(PackagesAccessMixin, DetailView):
         if not self._may_change(cycle):
             return {"results_form": None, "recall_form": None}
         initial = {
-            "physical": cycle.physical_result, "chemical": cycle.chemical_result,
+            "physical": cycle.physical_result,
+            "chemical": cycle.chemical_result,
             "biological": cycle.biological_result,
-        }  # fmt: skip
+        }
         running = cycle.status == CycleStatus.RUNNING
         return {
             "results_form": forms.CycleResultsForm(
                 data if op == "results" else None, initial=initial
-            ) if running else None,
+            )
+            if running
+            else None,
             "recall_form": forms.RecallForm(data if op == "recall" else None)
-            if cycle.recalled_at is None else None,
-        }  # fmt: skip
+            if cycle.recalled_at is None
+            else None,
+        }
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -315,9 +330,12 @@ class CycleDetailView(PackagesAccessMixin, DetailView):
             return super().render_to_response(context, **response_kwargs)
         cycle = self.object
         return documents.pdf_response(
-            self.request, "documents/recall_list.html", context, issuer=cycle.center.institution,
+            self.request,
+            "documents/recall_list.html",
+            context,
+            issuer=cycle.center.institution,
             filename=f"cycle-{cycle.pk}-recall-list.pdf",
-        )  # fmt: skip
+        )
 
     def post(self, request, *args, **kwargs) -> HttpResponse:
         self.object = cycle = self.get_object()
@@ -479,16 +497,20 @@ class SupplyRequestCreateView(RestrictedMixin, PermissionRequiredMixin, View):
             data = form.cleaned_data
             try:
                 created = services.supply_request_create(
-                    actor=request.user, center=data["center"], lines=formset.lines(),
-                    needed_by=data["needed_by"], note=data["note"],
-                )  # fmt: skip
+                    actor=request.user,
+                    center=data["center"],
+                    lines=formset.lines(),
+                    needed_by=data["needed_by"],
+                    note=data["note"],
+                )
             except ValidationError as exc:
                 add_service_errors(form, exc)
             except DomainError as exc:
                 form.add_error(None, exc.message)
             else:
-                messages.success(request, _("Request %(number)s submitted.") % {
-                    "number": created.number})  # fmt: skip
+                messages.success(
+                    request, _("Request %(number)s submitted.") % {"number": created.number}
+                )
                 return redirect("sharedcenters:supply-request-detail", pk=created.pk)
         return self._render(form, formset)
 
@@ -544,8 +566,9 @@ class SupplyRequestDetailView(SupplyRequestsAccessMixin, View):
         except DomainError as exc:
             messages.error(self.request, exc.message)
         else:
-            messages.success(self.request, _("Request %(number)s cancelled.") % {
-                "number": supply_request.number})  # fmt: skip
+            messages.success(
+                self.request, _("Request %(number)s cancelled.") % {"number": supply_request.number}
+            )
         return redirect("sharedcenters:supply-request-detail", pk=supply_request.pk)
 
     def _dispatch(self, supply_request: SupplyRequest) -> HttpResponse:
@@ -555,10 +578,12 @@ class SupplyRequestDetailView(SupplyRequestsAccessMixin, View):
         if form.is_valid():
             try:
                 moved = services.packages_move(
-                    actor=self.request.user, barcodes=form.cleaned_data["barcodes"],
-                    action=PackageAction.DISPATCH, note=form.cleaned_data["note"],
+                    actor=self.request.user,
+                    barcodes=form.cleaned_data["barcodes"],
+                    action=PackageAction.DISPATCH,
+                    note=form.cleaned_data["note"],
                     supply_request=supply_request,
-                )  # fmt: skip
+                )
             except ValidationError as exc:
                 add_service_errors(form, exc)
             except DomainError as exc:
@@ -570,7 +595,9 @@ class SupplyRequestDetailView(SupplyRequestsAccessMixin, View):
                     SupplyRequest.objects.all(), self.request.user, supply_request.pk
                 )
                 message = _("%(count)d packages dispatched against %(number)s.") % {
-                    "count": len(moved), "number": supply_request.number}  # fmt: skip
+                    "count": len(moved),
+                    "number": supply_request.number,
+                }
                 if fresh.status == SupplyRequestStatus.FULFILLED:
                     message += " " + _("The request is complete.")
                 messages.success(self.request, message)

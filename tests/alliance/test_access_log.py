@@ -207,8 +207,11 @@ def test_the_auditors_export_is_the_search_and_is_itself_logged(log, auditor):
     assert [line.split(",")[1] for line in lines[2:]] == ["权限拒绝", "导出数据"]
     export = AccessLog.objects.filter(user=auditor, kind=AccessKind.EXPORT).get()
     assert export.detail == {
-        "table": "access_log", "format": "csv", "filters": {"user": "office"}, "rows": 2,
-    }  # fmt: skip
+        "table": "access_log",
+        "format": "csv",
+        "filters": {"user": "office"},
+        "rows": 2,
+    }
     with translation.override("zh-hans"):
         assert export.summary == "access_log，csv 格式，2 行；筛选条件：user=office"
 
@@ -225,16 +228,25 @@ def test_the_audit_page_runs_a_fixed_number_of_queries(log, auditor, clinic_doct
     before = count()
     for _ in range(5):
         AccessLog.objects.create(
-            kind=AccessKind.PATIENT_VIEW, user=clinic_doctor, username="clinic_doctor",
+            kind=AccessKind.PATIENT_VIEW,
+            user=clinic_doctor,
+            username="clinic_doctor",
             patient=PatientFactory(),
-        )  # fmt: skip
+        )
     assert count() == before
 
 
 @pytest.mark.parametrize(
-    "persona", ["clinic_doctor", "hospital_triage", "center_staff", "alliance_office",
-                "bureau_viewer", "no_profile_user"],
-)  # fmt: skip
+    "persona",
+    [
+        "clinic_doctor",
+        "hospital_triage",
+        "center_staff",
+        "alliance_office",
+        "bureau_viewer",
+        "no_profile_user",
+    ],
+)
 def test_nobody_but_the_auditor_and_the_superuser_reads_the_log(log, persona, request, superuser):
     assert signed_in(request.getfixturevalue(persona)).get(AUDIT).status_code == 403
     assert signed_in(superuser).get(AUDIT).status_code == 200
@@ -246,15 +258,23 @@ def test_the_auditor_reaches_nothing_else(log, auditor, api):
     for url in ("/referrals/", "/centers/orders/", "/reporting/", "/centers/worklist/"):
         assert client.get(url).status_code == 403, url
     as_auditor = api.as_user(auditor)
-    for url in ("/api/v1/patients/", "/api/v1/referrals/", "/api/v1/orders/",
-                "/api/v1/indicators/"):  # fmt: skip
+    for url in (
+        "/api/v1/patients/",
+        "/api/v1/referrals/",
+        "/api/v1/orders/",
+        "/api/v1/indicators/",
+    ):
         response = as_auditor.get(url)
         assert response.status_code == 403 or response.json()["count"] == 0, url
     patient = log["patient"]
     assert as_auditor.get(f"/api/v1/patients/{patient.pk}/").status_code in (403, 404)
     page = client.get(AUDIT).content.decode()
-    for link in ('href="/alliance/institutions/"', 'href="/referrals/', 'href="/centers/',
-                 'href="/reporting/'):  # fmt: skip
+    for link in (
+        'href="/alliance/institutions/"',
+        'href="/referrals/',
+        'href="/centers/',
+        'href="/reporting/',
+    ):
         assert link not in page, link  # the navigation offers nothing but the log
 
 
@@ -297,8 +317,9 @@ def test_a_username_typed_as_a_formula_arrives_as_text_in_the_auditors_csv(db, a
     for name in (typed, "+cmd|' /C calc'!A0", "-2+3", "@SUM(1)"):
         log_in(Client(), name, "wrong-password-123")
     since = timezone.localdate().isoformat()
-    response = signed_in(auditor).get(AUDIT, {"kind": AccessKind.LOGIN_FAILED, "since": since,
-                                              "format": "csv"})  # fmt: skip
+    response = signed_in(auditor).get(
+        AUDIT, {"kind": AccessKind.LOGIN_FAILED, "since": since, "format": "csv"}
+    )
     assert response["Content-Disposition"] == f'attachment; filename="access-log-{since}.csv"'
     title, header, *rows = csv.reader(
         io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))
@@ -334,9 +355,13 @@ def test_the_audit_page_shows_the_users_full_name_and_address(world, clinic_doct
     clinic_doctor.first_name = "王医生"
     clinic_doctor.save()
     AccessLog.objects.create(
-        kind=AccessKind.PATIENT_VIEW, user=clinic_doctor, username="clinic_doctor",
-        ip_address="10.9.8.7", method="GET", path="/x/",
-    )  # fmt: skip
+        kind=AccessKind.PATIENT_VIEW,
+        user=clinic_doctor,
+        username="clinic_doctor",
+        ip_address="10.9.8.7",
+        method="GET",
+        path="/x/",
+    )
     auditor = staff_user(Role.SECURITY_AUDITOR, world["hospital"], username="auditor_fn")
     client = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
     client.force_login(auditor)

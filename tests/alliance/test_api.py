@@ -310,7 +310,7 @@ def test_code_filter_matches_exactly(api, clinic_doctor, world):
                 "四团平安社区卫生服务中心",
                 "联盟外社区卫生服务中心",
             },
-        ),  # fmt: skip
+        ),
         ("tertiary", {"临港院区"}),
         ("secondary", set()),
     ],
@@ -341,8 +341,11 @@ def test_alliance_filter_brings_the_stations_of_member_centres(api, clinic_docto
     )
 
     assert names(response) == {
-        "临港院区", "泥城社区卫生服务中心", "泥城镇公平村卫生室", "四团平安社区卫生服务中心",
-    }  # fmt: skip
+        "临港院区",
+        "泥城社区卫生服务中心",
+        "泥城镇公平村卫生室",
+        "四团平安社区卫生服务中心",
+    }
 
 
 def test_search_finds_the_hospital_by_its_department_name(api, clinic_doctor, world):
@@ -384,8 +387,10 @@ def test_search_by_name_and_combined_with_a_filter(api, clinic_doctor, world):
     api.as_user(clinic_doctor)
 
     assert names(api.get("/api/v1/institutions/", {"q": "社区卫生服务中心"})) == {
-        "泥城社区卫生服务中心", "四团平安社区卫生服务中心", "联盟外社区卫生服务中心",
-    }  # fmt: skip
+        "泥城社区卫生服务中心",
+        "四团平安社区卫生服务中心",
+        "联盟外社区卫生服务中心",
+    }
     combined = api.get(
         "/api/v1/institutions/", {"q": "社区卫生服务中心", "district": world["pudong"].pk}
     )
@@ -457,9 +462,11 @@ def test_department_detail_is_a_contact_card(api, clinic_doctor, world):
 @pytest.fixture
 def departments(world):
     general = DepartmentFactory(
-        institution=world["center"], name="全科", specialty=Specialty.GENERAL_PRACTICE,
+        institution=world["center"],
+        name="全科",
+        specialty=Specialty.GENERAL_PRACTICE,
         accepts_referrals=False,
-    )  # fmt: skip
+    )
     lab = DepartmentFactory(
         institution=world["other_center"], name="检验科", specialty=Specialty.LABORATORY
     )
@@ -511,9 +518,11 @@ def test_an_invalid_alliance_filter_is_a_400_naming_the_field(api, clinic_doctor
 def test_alliance_detail_lists_members_and_specialty_networks(api, clinic_doctor, world):
     alliance = world["alliance"]
     network = SpecialtyNetwork.objects.create(
-        alliance=alliance, name="胸痛专科联盟", specialty=Specialty.CARDIOLOGY,
+        alliance=alliance,
+        name="胸痛专科联盟",
+        specialty=Specialty.CARDIOLOGY,
         lead_department=world["cardiology"],
-    )  # fmt: skip
+    )
     network.departments.add(world["cardiology"])
 
     response = api.as_user(clinic_doctor).get(f"/api/v1/alliances/{alliance.pk}/")
@@ -521,14 +530,23 @@ def test_alliance_detail_lists_members_and_specialty_networks(api, clinic_doctor
     assert response.status_code == 200
     item = response.json()
     assert {
-        "id", "name", "mode", "closeness", "lead_institution", "established_on", "description",
-        "members", "specialty_networks",
-    } <= set(item)  # fmt: skip
+        "id",
+        "name",
+        "mode",
+        "closeness",
+        "lead_institution",
+        "established_on",
+        "description",
+        "members",
+        "specialty_networks",
+    } <= set(item)
     assert item["name"] == "临港医联体"
     assert item["lead_institution"] == world["hospital"].pk
     assert {m["institution"] for m in item["members"]} == {
-        world["hospital"].pk, world["center"].pk, world["other_center"].pk,
-    }  # fmt: skip
+        world["hospital"].pk,
+        world["center"].pk,
+        world["other_center"].pk,
+    }
     assert item["members"][0]["joined_on"] == "2020-01-01"
     assert item["specialty_networks"] == [
         {
@@ -793,9 +811,10 @@ def test_registering_with_a_future_birth_date_in_the_identity_number_is_a_400(
 ):
     future = timezone.localdate() + datetime.timedelta(days=400)
     payload = patient_payload(
-        world["center"], id_number=valid_id_number(3, birth=future, male=False),
+        world["center"],
+        id_number=valid_id_number(3, birth=future, male=False),
         birth_date=future.isoformat(),
-    )  # fmt: skip
+    )
 
     response = api.as_user(clinic_doctor).post("/api/v1/patients/", payload, format="json")
 
@@ -835,9 +854,11 @@ def test_registering_a_duplicate_identity_number_is_a_409_that_does_not_say_wher
 ):
     existing = world["patient"]
     payload = patient_payload(
-        world["center"], id_number=existing.id_number, gender=existing.gender,
+        world["center"],
+        id_number=existing.id_number,
+        gender=existing.gender,
         birth_date=existing.birth_date.isoformat(),
-    )  # fmt: skip
+    )
 
     response = api.as_user(clinic_doctor).post("/api/v1/patients/", payload, format="json")
 
@@ -883,9 +904,10 @@ def test_a_malformed_json_body_is_a_400_json(api, clinic_doctor, world):
 
     create = api.post("/api/v1/patients/", data='{"name": "陈静",', content_type="application/json")
     update = api.patch(
-        f"/api/v1/patients/{world['patient'].pk}/", data="{not json",
+        f"/api/v1/patients/{world['patient'].pk}/",
+        data="{not json",
         content_type="application/json",
-    )  # fmt: skip
+    )
 
     assert_json_error(create, 400)
     assert_json_error(update, 400)
@@ -1194,10 +1216,16 @@ def test_a_missing_record_says_not_found_without_naming_the_model(api, clinic_do
 def test_field_errors_name_the_field_in_the_message_and_at_the_top_level(api, clinic_doctor, world):
     response = api.as_user(clinic_doctor).post(
         "/api/v1/patients/",
-        {"name": "新居民", "gender": "male", "birth_date": "1995-05-17",
-         "id_number": "310115199505170000", "home_institution": world["center"].pk},
-        format="json", HTTP_ACCEPT_LANGUAGE="zh-hans",
-    )  # fmt: skip
+        {
+            "name": "新居民",
+            "gender": "male",
+            "birth_date": "1995-05-17",
+            "id_number": "310115199505170000",
+            "home_institution": world["center"].pk,
+        },
+        format="json",
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    )
     body = response.json()
     assert response.status_code == 400
     assert body["detail"].startswith("id_number: ")

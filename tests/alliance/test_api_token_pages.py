@@ -155,8 +155,9 @@ def test_the_forms_name_what_is_missing_in_chinese(alliance_office, clinic_docto
 
     office = browser(alliance_office).post(OFFICE, {"name": "", "institution": ""})
     assert office.context["form"].errors == {
-        "name": ["该字段是必填项。"], "institution": ["该字段是必填项。"],
-    }  # fmt: skip
+        "name": ["该字段是必填项。"],
+        "institution": ["该字段是必填项。"],
+    }
     assert ApiToken.objects.count() == 1
 
 
@@ -266,10 +267,14 @@ def test_a_password_change_ends_every_token(clinic_doctor):
         .json()["token"]
     )
 
-    response = client.post("/accounts/password/change/", {
-        "old_password": PASSWORD, "new_password1": "a new long passphrase 12",
-        "new_password2": "a new long passphrase 12",
-    })  # fmt: skip
+    response = client.post(
+        "/accounts/password/change/",
+        {
+            "old_password": PASSWORD,
+            "new_password1": "a new long passphrase 12",
+            "new_password2": "a new long passphrase 12",
+        },
+    )
 
     assert response.status_code == 302
     assert patient_names(personal_key) == 401 and patient_names(sign_in_key) == 401
@@ -294,9 +299,10 @@ def test_a_machine_tokens_service_account_cannot_sign_in(alliance_office, world)
     assert not account.has_usable_password()
     for password in ("", "pw-for-tests", "!"):
         response = APIClient().post(
-            "/api/v1/auth/token/", {"username": account.username, "password": password},
+            "/api/v1/auth/token/",
+            {"username": account.username, "password": password},
             format="json",
-        )  # fmt: skip
+        )
         assert response.status_code == 400
     login = Client().post("/accounts/login/", {"username": account.username, "password": "!"})
     assert login.status_code == 200  # the form again: not signed in

@@ -321,9 +321,11 @@ def test_many_failures_over_many_usernames_from_one_address_refuse_it(nurse, cli
     lockouts = AccessLog.objects.filter(kind=AccessKind.LOCKOUT, ip_address=NURSE_IP)
     assert lockouts.count() == 1 and lockouts.get().detail["scope"] == "address"
     token = APIClient().post(
-        "/api/v1/auth/token/", {"username": "nurse", "password": PASSWORD}, format="json",
+        "/api/v1/auth/token/",
+        {"username": "nurse", "password": PASSWORD},
+        format="json",
         REMOTE_ADDR=NURSE_IP,
-    )  # fmt: skip
+    )
     assert token.status_code == 400 and "token" not in token.json()
 
 
@@ -359,8 +361,14 @@ def test_a_refused_address_is_told_so_on_the_page_not_that_the_password_is_wrong
     errors = refused.context["form"].non_field_errors().as_data()
     assert [e.code for e in errors] == ["address_refused"]
     assert not logged_in(client)
-    page = Client().post(
-        reverse("login"), {"username": "nurse", "password": PASSWORD},
-        REMOTE_ADDR=NURSE_IP, HTTP_ACCEPT_LANGUAGE="zh-hans",
-    ).content.decode()  # fmt: skip
+    page = (
+        Client()
+        .post(
+            reverse("login"),
+            {"username": "nurse", "password": PASSWORD},
+            REMOTE_ADDR=NURSE_IP,
+            HTTP_ACCEPT_LANGUAGE="zh-hans",
+        )
+        .content.decode()
+    )
     assert "网络地址" in page and "15" in page

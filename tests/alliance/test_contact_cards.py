@@ -22,9 +22,12 @@ def center_admin(world):
 @pytest.fixture
 def card(world):
     return DepartmentFactory(
-        institution=world["center"], name="全科", specialty=Specialty.GENERAL_PRACTICE,
-        phone="021-58070001", on_duty_phone="13900000001",
-    )  # fmt: skip
+        institution=world["center"],
+        name="全科",
+        specialty=Specialty.GENERAL_PRACTICE,
+        phone="021-58070001",
+        on_duty_phone="13900000001",
+    )
 
 
 def logged_in(user) -> Client:
@@ -47,11 +50,15 @@ def form_data(departments, new=None, changes=None) -> dict:
     }
     for i, d in enumerate(departments):
         row = {
-            "id": d.pk, "name": d.name, "specialty": d.specialty, "phone": d.phone,
-            "on_duty_phone": d.on_duty_phone, "head": d.head,
+            "id": d.pk,
+            "name": d.name,
+            "specialty": d.specialty,
+            "phone": d.phone,
+            "on_duty_phone": d.on_duty_phone,
+            "head": d.head,
             **({"accepts_referrals": "on"} if d.accepts_referrals else {}),
             **({"is_active": "on"} if d.is_active else {}),
-        } | (changes or {}).get(d.pk, {})  # fmt: skip
+        } | (changes or {}).get(d.pk, {})
         data |= {f"cards-{i}-{k}": v for k, v in row.items() if v is not None}
     # The blank row as a browser sends it untouched: its select and ticked box have values.
     blank = {"specialty": Specialty.OTHER, "is_active": "on"} | (new or {})
@@ -105,7 +112,7 @@ def test_a_wrong_phone_shows_a_chinese_field_error_and_no_card_is_saved(world, c
         [card],
         {"name": "口腔科", "specialty": Specialty.OTHER, "phone": "021-1", "is_active": "on"},
         changes={card.pk: {"on_duty_phone": "13900000009"}},
-    )  # fmt: skip
+    )
 
     response = logged_in(center_admin).post(page(world["center"]), data)
 
@@ -136,10 +143,14 @@ def test_the_institution_admin_changes_a_card_and_adds_a_department(world, cente
 
     data = form_data(
         [card],
-        {"name": "康复科", "specialty": Specialty.REHABILITATION, "phone": "021-58070009",
-         "is_active": "on"},
+        {
+            "name": "康复科",
+            "specialty": Specialty.REHABILITATION,
+            "phone": "021-58070009",
+            "is_active": "on",
+        },
         changes={card.pk: {"on_duty_phone": "13900000002"}},
-    )  # fmt: skip
+    )
     response = client.post(page(world["center"]), data)
 
     assert response.status_code == 302, response.context and response.context["formset"].errors
@@ -206,10 +217,14 @@ def test_the_api_lets_the_admin_patch_a_card_and_add_one(api, world, center_admi
     )
     created = client.post(
         "/api/v1/departments/",
-        {"institution": world["center"].pk, "name": "中医科", "specialty": Specialty.TCM,
-         "phone": "021-58070005"},
+        {
+            "institution": world["center"].pk,
+            "name": "中医科",
+            "specialty": Specialty.TCM,
+            "phone": "021-58070005",
+        },
         "json",
-    )  # fmt: skip
+    )
 
     assert patched.status_code == 200, patched.content
     assert patched.json()["on_duty_phone"] == "13900000003"

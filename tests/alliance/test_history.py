@@ -58,8 +58,10 @@ def test_a_patient_change_is_recorded_without_the_encrypted_number(world, clinic
     services.patient_update(actor=clinic_doctor, patient=patient, phone="13800009999")
     last = PatientHistory.objects.filter(pgh_obj_id=patient.pk).latest("pgh_id")
     assert (last.pgh_label, last.phone, last.id_number_hash) == (
-        "update", "13800009999", patient.id_number_hash,
-    )  # fmt: skip
+        "update",
+        "13800009999",
+        patient.id_number_hash,
+    )
     assert "id_number" not in {f.name for f in PatientHistory._meta.get_fields()}
 
 
@@ -76,16 +78,24 @@ def test_a_role_changed_in_the_admin_is_recorded_with_who_changed_it(
     profile = clinic_doctor.staff_profile
     browser_client.force_login(superuser)
     url = f"/admin/alliance/staffprofile/{profile.pk}/change/"
-    _admin_post(browser_client, url, {
-        "user": clinic_doctor.pk, "institution": profile.institution_id,
-        "department": profile.department_id or "", "role": "hospital_staff", "phone": "",
-    })  # fmt: skip
+    _admin_post(
+        browser_client,
+        url,
+        {
+            "user": clinic_doctor.pk,
+            "institution": profile.institution_id,
+            "department": profile.department_id or "",
+            "role": "hospital_staff",
+            "phone": "",
+        },
+    )
 
     last = StaffProfileHistory.objects.filter(pgh_obj_id=profile.pk).latest("pgh_id")
     assert (last.pgh_label, last.role) == ("update", "hospital_staff")
     assert (last.pgh_context.metadata["user"], last.pgh_context.metadata["url"]) == (
-        superuser.pk, url,
-    )  # fmt: skip
+        superuser.pk,
+        url,
+    )
     listed = browser_client.get("/admin/alliance/staffprofilehistory/", {"q": str(profile.pk)})
     assert listed.status_code == 200
     assert list(listed.context["cl"].result_list)[0].pgh_id == last.pgh_id
@@ -99,10 +109,16 @@ def test_a_membership_ended_in_the_admin_is_recorded_with_who_ended_it(
     membership = Membership.objects.filter(institution=world["center"]).first()
     browser_client.force_login(superuser)
     url = f"/admin/alliance/membership/{membership.pk}/change/"
-    _admin_post(browser_client, url, {
-        "alliance": membership.alliance_id, "institution": membership.institution_id,
-        "joined_on": membership.joined_on.isoformat(), "left_on": "2026-06-30",
-    })  # fmt: skip
+    _admin_post(
+        browser_client,
+        url,
+        {
+            "alliance": membership.alliance_id,
+            "institution": membership.institution_id,
+            "joined_on": membership.joined_on.isoformat(),
+            "left_on": "2026-06-30",
+        },
+    )
 
     last = MembershipHistory.objects.filter(pgh_obj_id=membership.pk).latest("pgh_id")
     assert (last.pgh_label, str(last.left_on)) == ("update", "2026-06-30")

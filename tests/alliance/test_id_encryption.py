@@ -148,9 +148,16 @@ def test_with_id_number_finds_the_whole_number_however_written(world, clinic_doc
 def test_writes_that_bypass_save_keep_the_hash_in_step(world):
     number = valid_id_number(70)
     [created] = Patient.objects.bulk_create(
-        [Patient(name="批量", gender="male", birth_date=datetime.date(1995, 5, 17),
-                 id_number=number, home_institution=world["center"])]
-    )  # fmt: skip
+        [
+            Patient(
+                name="批量",
+                gender="male",
+                birth_date=datetime.date(1995, 5, 17),
+                id_number=number,
+                home_institution=world["center"],
+            )
+        ]
+    )
     assert stored(created)[1] == id_number_hash(number)
     assert Patient.objects.with_id_number(number).get().name == "批量"
 
@@ -188,9 +195,13 @@ def test_the_service_refuses_a_duplicate_without_saying_where(world, clinic_doct
 
     with pytest.raises(DomainError) as error:
         services.patient_create(
-            actor=clinic_doctor, name="重复", gender="male", birth_date=datetime.date(1995, 5, 17),
-            id_number=written, home_institution=world["center"],
-        )  # fmt: skip
+            actor=clinic_doctor,
+            name="重复",
+            gender="male",
+            birth_date=datetime.date(1995, 5, 17),
+            id_number=written,
+            home_institution=world["center"],
+        )
     assert world["center"].name not in error.value.message
     assert Patient.objects.with_id_number(number).count() == 1
 
@@ -199,10 +210,15 @@ def test_the_api_refuses_a_duplicate_naming_no_record(api, clinic_doctor, world)
     existing = world["patient"]
     response = api.as_user(clinic_doctor).post(
         "/api/v1/patients/",
-        {"name": "重复", "gender": existing.gender, "birth_date": existing.birth_date.isoformat(),
-         "id_number": existing.id_number.lower(), "home_institution": world["center"].pk},
+        {
+            "name": "重复",
+            "gender": existing.gender,
+            "birth_date": existing.birth_date.isoformat(),
+            "id_number": existing.id_number.lower(),
+            "home_institution": world["center"].pk,
+        },
         format="json",
-    )  # fmt: skip
+    )
 
     assert response.status_code == 409, response.content
     assert existing.id_number not in response.content.decode()
@@ -226,8 +242,11 @@ def test_reveal_returns_the_full_number_and_records_it(api, clinic_doctor, world
     assert "no-store" in response["Cache-Control"]
     access = AccessLog.objects.patient_accesses().get()
     assert (access.patient, access.user, access.kind, access.detail) == (
-        patient, clinic_doctor, AccessKind.PATIENT_REVEAL_ID, {"channel": "api"},
-    )  # fmt: skip
+        patient,
+        clinic_doctor,
+        AccessKind.PATIENT_REVEAL_ID,
+        {"channel": "api"},
+    )
     assert patient.id_number not in str(access.detail)
 
 
@@ -275,8 +294,9 @@ def test_the_detail_and_the_list_stay_masked(api, clinic_doctor, world):
     assert patient.id_number not in detail.content.decode() + listing.content.decode()
 
 
-def test_no_log_line_carries_an_identity_number(api, clinic_doctor, outsider_clinic_user, world,
-                                                 caplog):  # fmt: skip
+def test_no_log_line_carries_an_identity_number(
+    api, clinic_doctor, outsider_clinic_user, world, caplog
+):
     caplog.set_level(logging.DEBUG)
     number = world["patient"].id_number
 

@@ -20,9 +20,11 @@ NEW_PAGE = "/alliance/patients/new/"
 
 def payload(world, **overrides) -> dict:
     return {
-        "name": "陆阿婆", "phone": "13812345678", "address": "泥城镇云水路1号",
+        "name": "陆阿婆",
+        "phone": "13812345678",
+        "address": "泥城镇云水路1号",
         "home_institution": world["center"].pk,
-    } | overrides  # fmt: skip
+    } | overrides
 
 
 def register(api, user, data):
@@ -208,9 +210,13 @@ def test_a_passport_number_of_other_characters_is_refused(api, clinic_doctor, wo
 def test_newborns_without_a_document_are_registered_side_by_side(api, clinic_doctor, world):
     for name in ("新生儿甲", "新生儿乙"):
         data = payload(
-            world, name=name, id_type="none", id_number="", gender="female",
+            world,
+            name=name,
+            id_type="none",
+            id_number="",
+            gender="female",
             birth_date=(timezone.localdate() - datetime.timedelta(days=3)).isoformat(),
-        )  # fmt: skip
+        )
         response = register(api, clinic_doctor, data)
         assert response.status_code == 201, response.content
         assert response.json()["id_number"] == ""
@@ -234,9 +240,12 @@ def test_a_card_holder_without_a_number_is_refused(api, clinic_doctor, world):
 
 def test_lookup_finds_a_passport_holder_by_type_and_number(api, clinic_doctor, world):
     patient = PatientFactory(
-        home_institution=world["center"], id_type=IdType.PASSPORT, id_number="G12345678",
-        gender="male", birth_date=datetime.date(1980, 1, 1),
-    )  # fmt: skip
+        home_institution=world["center"],
+        id_type=IdType.PASSPORT,
+        id_number="G12345678",
+        gender="male",
+        birth_date=datetime.date(1980, 1, 1),
+    )
 
     found = api.as_user(clinic_doctor).post(
         "/api/v1/patients/lookup/", {"id_type": "passport", "id_number": "g1234 5678"}, "json"
@@ -269,10 +278,11 @@ def test_the_demo_has_elderly_residents_with_abolished_codes_and_other_documents
     regions = {p.id_number[:6] for p in residents if p.id_type == IdType.RESIDENT}
     assert {"310225", "310226", "310119", "310103", "310108"} <= regions
     elderly_old_codes = [
-        p for p in residents
+        p
+        for p in residents
         if p.id_number[:6] in {"310225", "310226", "310119", "310103", "310108"}
         and p.birth_date.year < 1960
-    ]  # fmt: skip
+    ]
     assert elderly_old_codes
     assert {p.id_type for p in residents} == set(IdType.values) - {IdType.FOREIGN_PERMANENT}
     for patient in residents:

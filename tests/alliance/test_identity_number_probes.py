@@ -28,9 +28,11 @@ def fresh_budget(world, clinic_doctor, outsider_clinic_user):
 
 def registration(world, id_number: str) -> dict:
     return {
-        "name": "重复登记", "id_number": id_number, "phone": "13800000000",
+        "name": "重复登记",
+        "id_number": id_number,
+        "phone": "13800000000",
         "home_institution": world["other_center"].pk,
-    }  # fmt: skip
+    }
 
 
 def test_lookup_and_registration_answer_a_number_registered_elsewhere_alike(

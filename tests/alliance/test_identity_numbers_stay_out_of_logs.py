@@ -27,9 +27,13 @@ def logged_text(caplog) -> str:
 def test_the_number_never_reaches_a_log_line(everything_logged, world, api, clinic_doctor):
     doctor = api.as_user(clinic_doctor)
     patient = {
-        "name": "日志测试", "gender": "male", "birth_date": "1995-05-17", "id_number": NUMBER,
-        "phone": "13800005757", "home_institution": world["center"].pk,
-    }  # fmt: skip
+        "name": "日志测试",
+        "gender": "male",
+        "birth_date": "1995-05-17",
+        "id_number": NUMBER,
+        "phone": "13800005757",
+        "home_institution": world["center"].pk,
+    }
     created = doctor.post("/api/v1/patients/", patient, format="json")
     assert created.status_code == 201, created.content
     pk = created.json()["id"]

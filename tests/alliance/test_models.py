@@ -55,19 +55,22 @@ class TestInstitution:
         ("kind", "parent_kind", "message"),
         [
             (
-                InstitutionKind.SUB_CENTER, InstitutionKind.SUB_CENTER,
+                InstitutionKind.SUB_CENTER,
+                InstitutionKind.SUB_CENTER,
                 "上级机构必须是社区卫生服务中心或乡镇卫生院。",
             ),
             (
-                InstitutionKind.COMMUNITY_STATION, InstitutionKind.COMMUNITY_STATION,
+                InstitutionKind.COMMUNITY_STATION,
+                InstitutionKind.COMMUNITY_STATION,
                 "上级机构必须是社区卫生服务中心、乡镇卫生院或分中心。",
             ),
             (
-                InstitutionKind.VILLAGE_CLINIC, InstitutionKind.BRANCH_CAMPUS,
+                InstitutionKind.VILLAGE_CLINIC,
+                InstitutionKind.BRANCH_CAMPUS,
                 "上级机构必须是社区卫生服务中心、乡镇卫生院或分中心。",
             ),
         ],
-    )  # fmt: skip
+    )
     def test_the_tree_refuses_a_parent_of_the_wrong_kind(self, kind, parent_kind, message):
         center = InstitutionFactory()
         parent = (

@@ -245,8 +245,11 @@ def test_directory_filters_by_alliance(clinic_doctor, world):
     )
 
     assert listed(response) == {
-        "临港院区", "泥城社区卫生服务中心", "泥城镇公平村卫生室", "四团平安社区卫生服务中心",
-    }  # fmt: skip
+        "临港院区",
+        "泥城社区卫生服务中心",
+        "泥城镇公平村卫生室",
+        "四团平安社区卫生服务中心",
+    }
 
 
 def test_directory_of_an_account_without_a_profile_is_empty(no_profile_user, world):
@@ -325,9 +328,13 @@ def test_institution_detail_shows_departments_and_phones(clinic_doctor, world):
     hospital.phone = "021-38290000"
     hospital.save()
     DepartmentFactory(
-        institution=hospital, name="内分泌科", specialty=Specialty.ENDOCRINOLOGY,
-        phone="021-38297002", on_duty_phone="13901700002", head="周主任",
-    )  # fmt: skip
+        institution=hospital,
+        name="内分泌科",
+        specialty=Specialty.ENDOCRINOLOGY,
+        phone="021-38297002",
+        on_duty_phone="13901700002",
+        head="周主任",
+    )
     DepartmentFactory(institution=hospital, name="已撤销科室", is_active=False)
 
     response = logged_in(clinic_doctor).get(f"/alliance/institutions/{hospital.pk}/")
@@ -389,9 +396,11 @@ def admin_url(model, view: str, *args) -> str:
 @pytest.fixture
 def every_model_has_a_row(world, superuser, clinic_doctor):
     network = SpecialtyNetwork.objects.create(
-        alliance=world["alliance"], name="胸痛专科联盟", specialty=Specialty.CARDIOLOGY,
+        alliance=world["alliance"],
+        name="胸痛专科联盟",
+        specialty=Specialty.CARDIOLOGY,
         lead_department=world["cardiology"],
-    )  # fmt: skip
+    )
     network.departments.add(world["cardiology"])
     AccessLog.objects.create(patient=world["patient"], user=clinic_doctor, kind="patient_view")
     WorkerHeartbeat.objects.create(hostname="worker@test", seen_at="2025-01-01T08:00:00+08:00")

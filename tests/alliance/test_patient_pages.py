@@ -21,10 +21,14 @@ def logged_in(user) -> Client:
 
 def form_data(world, **overrides) -> dict:
     return {
-        "name": "欧阳测试", "gender": "female", "birth_date": "1995-05-17",
-        "id_number": valid_id_number(41, male=False), "phone": "13800007777",
-        "address": "泥城镇新城路8号", "home_institution": world["center"].pk,
-    } | overrides  # fmt: skip
+        "name": "欧阳测试",
+        "gender": "female",
+        "birth_date": "1995-05-17",
+        "id_number": valid_id_number(41, male=False),
+        "phone": "13800007777",
+        "address": "泥城镇新城路8号",
+        "home_institution": world["center"].pk,
+    } | overrides
 
 
 def test_registering_with_bad_fields_shows_chinese_field_errors_and_writes_nothing(
@@ -132,8 +136,13 @@ def test_changing_the_record_keeps_the_number_out_of_the_form_and_is_logged(worl
     form = client.get(f"{LIST}{patient.pk}/edit/")
     assert "id_number" not in form.context["form"].fields
     assert patient.id_number not in form.content.decode()
-    data = form_data(world, name=patient.name, gender=patient.gender,
-                     birth_date=patient.birth_date.isoformat(), phone="13900001111")  # fmt: skip
+    data = form_data(
+        world,
+        name=patient.name,
+        gender=patient.gender,
+        birth_date=patient.birth_date.isoformat(),
+        phone="13900001111",
+    )
     data.pop("id_number")
     response = client.post(f"{LIST}{patient.pk}/edit/", data)
     assert response.status_code == 302

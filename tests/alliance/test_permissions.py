@@ -70,7 +70,7 @@ PAGE_MATRIX = [
             "superuser": 200,
             "anonymous": LOGIN,
         },
-    ),  # fmt: skip
+    ),
     # Load balancers and operators call the health check without an account.
     ("/healthz/", None, PUBLIC),
     ("/admin/", None, ADMIN),

@@ -20,9 +20,16 @@ from alliance.models import (
 from referrals.models import Referral, ReferralEvent
 
 MODELS = [
-    Institution, Department, Alliance, Membership, SpecialtyNetwork, Patient, StaffProfile,
-    Referral, ReferralEvent,
-]  # fmt: skip
+    Institution,
+    Department,
+    Alliance,
+    Membership,
+    SpecialtyNetwork,
+    Patient,
+    StaffProfile,
+    Referral,
+    ReferralEvent,
+]
 
 
 def snapshot() -> dict:

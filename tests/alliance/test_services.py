@@ -12,9 +12,12 @@ from tests.kit.factories import valid_id_number
 
 def register(actor, home, n=42, **overrides):
     data = {
-        "name": "新居民", "gender": "male", "birth_date": "1995-05-17",
-        "id_number": valid_id_number(n), "home_institution": home,
-    } | overrides  # fmt: skip
+        "name": "新居民",
+        "gender": "male",
+        "birth_date": "1995-05-17",
+        "id_number": valid_id_number(n),
+        "home_institution": home,
+    } | overrides
     data["birth_date"] = datetime.date.fromisoformat(str(data["birth_date"]))
     return services.patient_create(actor=actor, **data)
 

@@ -11,19 +11,31 @@ from alliance import spreadsheets
 ROOT = Path(__file__).resolve().parents[2]
 # Writers of CSV that no one opens in a spreadsheet: the COPY feed of an import, the bench's files.
 NOT_EXPORTS = {
-    "alliance/spreadsheets.py", "reporting/services/imports.py", "bench/figures.py",
+    "alliance/spreadsheets.py",
+    "reporting/services/imports.py",
+    "bench/figures.py",
     "bench/loadtest.py",
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize(
     "value, written",
     [
-        ("=1+2", "'=1+2"), ("+86 21", "'+86 21"), ("-3", "'-3"), ("@SUM(A1)", "'@SUM(A1)"),
-        ("\tx", "'\tx"), ("\rx", "'\rx"), ("a=b", "a=b"), ("", ""), ("临港", "临港"),
-        (-3, -3), (-2.5, -2.5), (0, 0), (None, None),
+        ("=1+2", "'=1+2"),
+        ("+86 21", "'+86 21"),
+        ("-3", "'-3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("a=b", "a=b"),
+        ("", ""),
+        ("临港", "临港"),
+        (-3, -3),
+        (-2.5, -2.5),
+        (0, 0),
+        (None, None),
     ],
-)  # fmt: skip
+)
 def test_only_text_a_spreadsheet_would_run_is_escaped(value, written):
     assert spreadsheets.neutralise(value) == written
 

@@ -67,11 +67,18 @@ def office_client(alliance_office):
 @pytest.fixture
 def referral(world, clinic_doctor):
     referral, _ = referral_services.referral_create(
-        actor=clinic_doctor, patient=world["patient"], to_institution=world["hospital"],
-        to_department=world["cardiology"], urgency="urgent", service="outpatient",
-        diagnosis_code="I20.0", diagnosis_text="不稳定型心绞痛", reason="反复胸痛",
-        clinical_summary="胸痛2小时", consent=True,
-    )  # fmt: skip
+        actor=clinic_doctor,
+        patient=world["patient"],
+        to_institution=world["hospital"],
+        to_department=world["cardiology"],
+        urgency="urgent",
+        service="outpatient",
+        diagnosis_code="I20.0",
+        diagnosis_text="不稳定型心绞痛",
+        reason="反复胸痛",
+        clinical_summary="胸痛2小时",
+        consent=True,
+    )
     return referral
 
 
@@ -81,9 +88,14 @@ def order(world, clinic_doctor):
         name="临检中心", kind="lab", institution=world["hospital"], alliance=world["alliance"]
     )
     cbc = ServiceItem.objects.create(
-        center=lab, code="L001", name="血常规", tat_routine_hours=Decimal(4),
-        tat_urgent_hours=Decimal(1), price=Decimal("20.00"), specimen_type="blood",
-    )  # fmt: skip
+        center=lab,
+        code="L001",
+        name="血常规",
+        tat_routine_hours=Decimal(4),
+        tat_urgent_hours=Decimal(1),
+        price=Decimal("20.00"),
+        specimen_type="blood",
+    )
     return center_services.order_create(
         actor=clinic_doctor, center=lab, patient=world["patient"], items=[cbc]
     )
@@ -214,9 +226,12 @@ def test_the_proxy_header_is_set_from_the_environment():
     assert _production_setting("s.SECURE_PROXY_SSL_HEADER", SECURE_PROXY_SSL_HEADER="off") == (
         "None"
     )
-    assert _production_setting(
-        "s.SECURE_PROXY_SSL_HEADER", SECURE_PROXY_SSL_HEADER="HTTP_X_FORWARDED_SSL:on"
-    ) == "('HTTP_X_FORWARDED_SSL', 'on')"  # fmt: skip
+    assert (
+        _production_setting(
+            "s.SECURE_PROXY_SSL_HEADER", SECURE_PROXY_SSL_HEADER="HTTP_X_FORWARDED_SSL:on"
+        )
+        == "('HTTP_X_FORWARDED_SSL', 'on')"
+    )
     result = run_manage("check", SECRET_KEY=PRODUCTION_SECRET, SECURE_PROXY_SSL_HEADER="https")
     assert result.returncode != 0
     assert "is not HTTP_NAME:value" in result.stderr

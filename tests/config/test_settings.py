@@ -62,10 +62,12 @@ def test_production_without_a_patient_data_key_stops_with_a_clear_message(missin
         ("k1:not-base64!", "not valid base64"),
         (f"k1:{base64.b64encode(b'short').decode()}", "must be 32 bytes"),
         (base64.b64encode(b"1" * 32).decode(), "key_id:base64key"),
-        (f"a:{base64.b64encode(b'1' * 32).decode()},a:{base64.b64encode(b'2' * 32).decode()}",
-         "twice"),
+        (
+            f"a:{base64.b64encode(b'1' * 32).decode()},a:{base64.b64encode(b'2' * 32).decode()}",
+            "twice",
+        ),
     ],
-)  # fmt: skip
+)
 def test_a_malformed_patient_key_is_a_startup_error(keys, message):
     result = run_manage("check", SECRET_KEY="x" * 50, PATIENT_ID_KEYS=keys)
     assert result.returncode != 0
@@ -85,11 +87,18 @@ def test_the_deployment_check_is_clean_in_production():
 
 def test_debug_is_off_unless_asked_for():
     result = subprocess.run(
-        [sys.executable, "-c", "import django; django.setup(); from django.conf import settings; "
-         "print(settings.DEBUG, settings.TIME_ZONE, settings.LANGUAGE_CODE)"],
-        cwd=settings.BASE_DIR, env=PRODUCTION_ENV | {"SECRET_KEY": "s" * 60},
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings; "
+            "print(settings.DEBUG, settings.TIME_ZONE, settings.LANGUAGE_CODE)",
+        ],
+        cwd=settings.BASE_DIR,
+        env=PRODUCTION_ENV | {"SECRET_KEY": "s" * 60},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.stdout.split() == ["False", "Asia/Shanghai", "zh-hans"], result.stderr
 
 
@@ -99,10 +108,13 @@ def _celery_eager(**env: str) -> str:
         "print(app.conf.task_always_eager, app.conf.broker_url)"
     )
     result = subprocess.run(
-        [sys.executable, "-c", code], cwd=settings.BASE_DIR,
+        [sys.executable, "-c", code],
+        cwd=settings.BASE_DIR,
         env=PRODUCTION_ENV | {"SECRET_KEY": "s" * 60} | env,
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
 

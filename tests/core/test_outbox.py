@@ -113,8 +113,9 @@ def hanging_redis():
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
     try:
-        yield SimpleNamespace(url=f"redis://127.0.0.1:{listener.getsockname()[1]}/0",
-                              accepted=accepted)  # fmt: skip
+        yield SimpleNamespace(
+            url=f"redis://127.0.0.1:{listener.getsockname()[1]}/0", accepted=accepted
+        )
     finally:
         stop.set()
         thread.join()
@@ -134,8 +135,9 @@ def redis_server(port: int):
         pytest.skip(message)
     process = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     client = redis.Redis(host="127.0.0.1", port=port)
     try:
         deadline = time.monotonic() + 10
@@ -380,8 +382,9 @@ def test_sent_messages_are_pruned_after_thirty_days_and_pending_ones_never(db):
     )
     assert outbox.prune() == 1
     assert set(OutboxMessage.objects.values_list("pk", flat=True)) == {
-        recent_sent.pk, old_pending.pk,
-    }  # fmt: skip
+        recent_sent.pk,
+        old_pending.pk,
+    }
     assert not OutboxMessage.objects.filter(pk=old_sent.pk).exists()
 
 

@@ -60,8 +60,12 @@ def test_a_transition_applies_the_change_and_writes_exactly_one_event(make_refer
     assert (referral.status, referral.reason) == ("submitted", "x")
     assert referral.events.count() == before + 1
     assert (event.action, event.from_status, event.to_status, event.actor, event.note) == (
-        "go", "draft", "submitted", clinic_doctor, "n",
-    )  # fmt: skip
+        "go",
+        "draft",
+        "submitted",
+        clinic_doctor,
+        "n",
+    )
 
 
 def test_a_transition_from_the_wrong_state_is_illegal_and_changes_nothing(
@@ -137,8 +141,11 @@ def test_allowed_actions_are_the_actions_can_allows(referral_in, clinic_doctor, 
         allowed = REFERRAL.allowed_actions(actor, referral)
         assert allowed == [a for a in REFERRAL.transitions if REFERRAL.can(actor, referral, a)]
     assert REFERRAL.allowed_actions(hospital_triage, referral) == [
-        "accept", "request_info", "reject", "redirect",
-    ]  # fmt: skip
+        "accept",
+        "request_info",
+        "reject",
+        "redirect",
+    ]
 
 
 def test_numbers_count_per_key_in_the_given_format():
@@ -224,9 +231,13 @@ def _expire(referral):
 def _drive_follow_up(action, f):
     referral = f["referral_in"]("submitted")
     task = FollowUpTask.objects.create(
-        referral=referral, patient=referral.patient, institution=f["world"]["center"],
-        kind="visit", description="血压随访", due_on=timezone.localdate(),
-    )  # fmt: skip
+        referral=referral,
+        patient=referral.patient,
+        institution=f["world"]["center"],
+        kind="visit",
+        description="血压随访",
+        due_on=timezone.localdate(),
+    )
     return task, lambda t: referral_services.follow_up_done(
         actor=f["clinic_doctor"], task=t, note="ok"
     )
@@ -259,9 +270,12 @@ def _drive_order(action, f):
 
 def _cycle(f, number: str, results=None) -> SterilizationCycle:
     cycle = center_services.cycle_start(
-        actor=f["cssd_staff"], center=f["centers"]["cssd"], sterilizer="1号",
-        cycle_number=number, method="steam",
-    )  # fmt: skip
+        actor=f["cssd_staff"],
+        center=f["centers"]["cssd"],
+        sterilizer="1号",
+        cycle_number=number,
+        method="steam",
+    )
     if results:
         center_services.cycle_record_results(actor=f["cssd_staff"], cycle=cycle, **results)
     return cycle
@@ -289,9 +303,11 @@ def _package_in(state, f) -> Package:
     elif state == "sterilized":
         package = _package_in("inspected_packed", f)
         center_services.packages_move(
-            actor=cssd, barcodes=[package.barcode], action="sterilize",
+            actor=cssd,
+            barcodes=[package.barcode],
+            action="sterilize",
             cycle=_cycle(f, "LOAD-1"),
-        )  # fmt: skip
+        )
         cycle = SterilizationCycle.objects.get(cycle_number="LOAD-1")
         center_services.cycle_record_results(actor=cssd, cycle=cycle, **PASSED)
         steps = []
@@ -307,12 +323,17 @@ def _package_in(state, f) -> Package:
 def _drive_package(action, f):
     cssd, doctor = f["cssd_staff"], f["clinic_doctor"]
     sources = {
-        "collect": ("used", doctor), "receive": ("collected", cssd), "clean": ("received", cssd),
-        "pack": ("cleaned", cssd), "sterilize": ("inspected_packed", cssd),
-        "store": ("sterilized", cssd), "dispatch": ("stored", cssd),
-        "receive_by_member": ("dispatched", doctor), "use": ("received_by_member", doctor),
+        "collect": ("used", doctor),
+        "receive": ("collected", cssd),
+        "clean": ("received", cssd),
+        "pack": ("cleaned", cssd),
+        "sterilize": ("inspected_packed", cssd),
+        "store": ("sterilized", cssd),
+        "dispatch": ("stored", cssd),
+        "receive_by_member": ("dispatched", doctor),
+        "use": ("received_by_member", doctor),
         "expire": ("stored", cssd),
-    }  # fmt: skip
+    }
     if action == "block":
         package = _package_in("stored", f)
         return package, lambda p: center_services.cycle_recall(
@@ -366,7 +387,7 @@ MACHINES = {
         SUPPLY_REQUESTS,
         lambda r: SupplyRequestEvent.objects.filter(request=r),
         _drive_supply_request,
-    ),  # fmt: skip
+    ),
     "cycle": (CYCLES, lambda c: CycleEvent.objects.filter(cycle=c), _drive_cycle),
 }
 ALSO_TAKEN = {("cycle", "fail"): ["recall"]}
@@ -379,12 +400,24 @@ CASES = [
 
 @pytest.fixture
 def f(request, world, clinic_doctor, hospital_triage, center_staff, cssd_staff):
-    names = ("referral_in", "make_order", "lab_order_in", "slot", "make_packages",
-             "stored_packages", "make_supply_request", "instrument_set", "centers")  # fmt: skip
+    names = (
+        "referral_in",
+        "make_order",
+        "lab_order_in",
+        "slot",
+        "make_packages",
+        "stored_packages",
+        "make_supply_request",
+        "instrument_set",
+        "centers",
+    )
     return {
-        "world": world, "clinic_doctor": clinic_doctor, "hospital_triage": hospital_triage,
-        "center_staff": center_staff, "cssd_staff": cssd_staff,
-    } | {name: request.getfixturevalue(name) for name in names}  # fmt: skip
+        "world": world,
+        "clinic_doctor": clinic_doctor,
+        "hospital_triage": hospital_triage,
+        "center_staff": center_staff,
+        "cssd_staff": cssd_staff,
+    } | {name: request.getfixturevalue(name) for name in names}
 
 
 @pytest.mark.parametrize(("model", "action"), CASES, ids=[f"{m}-{a}" for m, a in CASES])
@@ -457,16 +490,23 @@ def test_the_status_scan_finds_what_it_looks_for():
     ]
     for line in written:
         assert STATUS_WRITE.search(line), line
-    for line in ("x.status == 'a'", "qs.filter(status='a')", "Event(to_status='a')",
-                 "qs.update(from_status=1)"):  # fmt: skip
+    for line in (
+        "x.status == 'a'",
+        "qs.filter(status='a')",
+        "Event(to_status='a')",
+        "qs.update(from_status=1)",
+    ):
         assert not STATUS_WRITE.search(line), line
 
 
 RULE_PREFIXES = {
-    REFERRAL: "referrals.referral", FOLLOW_UP: "referrals.followuptask",
-    ORDERS: "sharedcenters.examorder", PACKAGES: "sharedcenters.package",
-    SUPPLY_REQUESTS: "sharedcenters.supplyrequest", CYCLES: "sharedcenters.sterilizationcycle",
-}  # fmt: skip
+    REFERRAL: "referrals.referral",
+    FOLLOW_UP: "referrals.followuptask",
+    ORDERS: "sharedcenters.examorder",
+    PACKAGES: "sharedcenters.package",
+    SUPPLY_REQUESTS: "sharedcenters.supplyrequest",
+    CYCLES: "sharedcenters.sterilizationcycle",
+}
 
 
 def test_every_action_of_every_machine_is_a_named_rule():

@@ -26,12 +26,17 @@ WIDTHS = (1366, 390)
 # (its change history), the access log, the forms whose patient picker is logged, an order with
 # an amended report.
 PAGES = {
-    "office": ["/accounts/tokens/", "/alliance/tokens/", "/referrals/limits/",
-               "/reporting/imports/", "/reporting/recompute/"],
+    "office": [
+        "/accounts/tokens/",
+        "/alliance/tokens/",
+        "/referrals/limits/",
+        "/reporting/imports/",
+        "/reporting/recompute/",
+    ],
     "auditor": ["/alliance/audit/"],
     "nicheng": ["/referrals/new/", "/centers/orders/new/", "/accounts/tokens/"],
     "lab": ["/centers/orders/{amended}/"],
-}  # fmt: skip
+}
 RUN_AXE = """async () => (await axe.run(document, {resultTypes: ["violations"]})).violations
   .filter(v => v.impact === "critical" || v.impact === "serious")
   .map(v => `${v.id} (${v.impact}): ` +
@@ -70,12 +75,14 @@ def test_the_pages_of_the_trust_issue_have_no_serious_axe_violations(
         for width in WIDTHS:
             # The site's CSP allows no inline script: the test's own injection bypasses it.
             context = browser.new_context(
-                base_url=live_server.url, locale="zh-CN", bypass_csp=True,
+                base_url=live_server.url,
+                locale="zh-CN",
+                bypass_csp=True,
                 viewport={"width": width, "height": 900},
-            )  # fmt: skip
-            context.add_cookies([
-                {"name": "django_language", "value": "zh-hans", "url": live_server.url}
-            ])  # fmt: skip
+            )
+            context.add_cookies(
+                [{"name": "django_language", "value": "zh-hans", "url": live_server.url}]
+            )
             page = context.new_page()
             page.goto("/accounts/login/")
             page.fill("#id_username", username)

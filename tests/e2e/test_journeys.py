@@ -59,14 +59,16 @@ class Journey:
 
     def context(self, *, language_cookie: bool = True):
         context = self.browser.new_context(
-            base_url=self.base_url, locale=BROWSER_LOCALE[self.lang], accept_downloads=True,
+            base_url=self.base_url,
+            locale=BROWSER_LOCALE[self.lang],
+            accept_downloads=True,
             viewport={"width": 1366, "height": 900},
-        )  # fmt: skip
+        )
         context.set_default_timeout(TIMEOUT_MS)
         if language_cookie:
-            context.add_cookies([
-                {"name": "django_language", "value": self.lang, "url": self.base_url}
-            ])  # fmt: skip
+            context.add_cookies(
+                [{"name": "django_language", "value": self.lang, "url": self.base_url}]
+            )
         self.contexts.append(context)
         return context
 

@@ -24,9 +24,11 @@ def alerts(settings):
 @pytest.fixture
 def emergency_department(world):
     return DepartmentFactory(
-        institution=world["hospital"], name="急诊科", specialty="emergency",
+        institution=world["hospital"],
+        name="急诊科",
+        specialty="emergency",
         on_duty_phone="13901700120",
-    )  # fmt: skip
+    )
 
 
 def payload(world, **overrides) -> dict:
@@ -93,7 +95,9 @@ def referral_in(make_referral, clinic_doctor, hospital_triage):
         steps = {
             "submit": (services.referral_submit, clinic_doctor, dict),
             "request_info": (
-                services.referral_request_info, hospital_triage, lambda: {"note": "请补充"}
+                services.referral_request_info,
+                hospital_triage,
+                lambda: {"note": "请补充"},
             ),
             "reject": (services.referral_reject, hospital_triage, lambda: {"reason": "无床位"}),
             "cancel": (services.referral_cancel, clinic_doctor, lambda: {"reason": "患者拒绝"}),
@@ -101,12 +105,16 @@ def referral_in(make_referral, clinic_doctor, hospital_triage):
             "schedule": (services.referral_schedule, hospital_triage, appointment),
             "arrive": (services.referral_arrive, hospital_triage, dict),
             "complete": (
-                services.referral_complete, hospital_triage,
-                lambda: {"outcome": "admitted", "summary": "PCI术后病情稳定",
-                         "follow_up_plan": "4周复查"},
+                services.referral_complete,
+                hospital_triage,
+                lambda: {
+                    "outcome": "admitted",
+                    "summary": "PCI术后病情稳定",
+                    "follow_up_plan": "4周复查",
+                },
             ),
             "no_show": (services.referral_no_show, hospital_triage, dict),
-        }  # fmt: skip
+        }
         referral = make_referral(**overrides)
         for step in PATH_TO[status]:
             service, actor, arguments = steps[step]

@@ -36,9 +36,20 @@ MASKED_ID = re.compile(r"^\d{6}\*{8}[\dX]{4}$")
 NUMBER = re.compile(r"^ZZ-\d{8}-\d{4}$")
 # The names issue 3 lists for a referral as returned; "plus the rest" may follow.
 DOCUMENTED = {
-    "id", "number", "status", "direction", "urgency", "service", "patient", "from_institution",
-    "to_institution", "to_department", "due_at", "created_at", "submitted_at",
-}  # fmt: skip
+    "id",
+    "number",
+    "status",
+    "direction",
+    "urgency",
+    "service",
+    "patient",
+    "from_institution",
+    "to_institution",
+    "to_department",
+    "due_at",
+    "created_at",
+    "submitted_at",
+}
 
 
 def assert_json_error(response, status: int) -> dict:
@@ -66,9 +77,12 @@ def snapshot(referral) -> tuple:
     """What a refused request must leave alone."""
     referral.refresh_from_db()
     return (
-        referral.status, referral.to_institution_id, referral.status_note,
-        ReferralEvent.objects.filter(referral=referral).count(), Referral.objects.count(),
-    )  # fmt: skip
+        referral.status,
+        referral.to_institution_id,
+        referral.status_note,
+        ReferralEvent.objects.filter(referral=referral).count(),
+        Referral.objects.count(),
+    )
 
 
 @pytest.fixture
@@ -104,10 +118,15 @@ def foreign_referral(world):
     MembershipFactory(alliance=elsewhere, institution=world["foreign_center"])
     doctor = staff_user(Role.COMMUNITY_STAFF, world["foreign_center"], username="foreign_doc")
     referral, _ = services.referral_create(
-        actor=doctor, patient=world["foreign_patient"], to_institution=foreign_hospital,
-        diagnosis_code="I10", diagnosis_text="高血压", reason="血压控制不佳", consent=True,
+        actor=doctor,
+        patient=world["foreign_patient"],
+        to_institution=foreign_hospital,
+        diagnosis_code="I10",
+        diagnosis_text="高血压",
+        reason="血压控制不佳",
+        consent=True,
         submit=True,
-    )  # fmt: skip
+    )
     return referral
 
 
@@ -191,8 +210,11 @@ def test_creating_a_draft_answers_201_with_the_documented_names(sender, world):
     assert body["id"] == referral.pk
     assert NUMBER.match(body["number"]) and body["number"] == referral.number
     assert (body["status"], body["direction"], body["urgency"], body["service"]) == (
-        "draft", "up", "urgent", "outpatient",
-    )  # fmt: skip
+        "draft",
+        "up",
+        "urgent",
+        "outpatient",
+    )
     assert body["from_institution"] == world["center"].pk
     assert body["to_institution"] == world["hospital"].pk
     assert body["to_department"] == world["cardiology"].pk
@@ -236,15 +258,17 @@ def test_an_exam_referral_to_another_centre_keeps_its_type_and_is_lateral(sender
             service="exam",
             exam_type="cardiac_ultrasound",
             direction="lateral",
-        ),  # fmt: skip
+        ),
         format="json",
     )
 
     assert response.status_code == 201, response.content
     body = response.json()
     assert (body["service"], body["exam_type"], body["direction"]) == (
-        "exam", "cardiac_ultrasound", "lateral",
-    )  # fmt: skip
+        "exam",
+        "cardiac_ultrasound",
+        "lateral",
+    )
 
 
 # --- Idempotency-Key ----------------------------------------------------------------------------
@@ -548,9 +572,10 @@ def test_a_third_institution_gets_a_404_json_that_discloses_nothing(
     before = snapshot(referral)
 
     response = getattr(api.as_user(outsider_clinic_user), method)(
-        url_of(referral, action), {"reason": "x", "to_institution": world["other_center"].pk},
+        url_of(referral, action),
+        {"reason": "x", "to_institution": world["other_center"].pk},
         format="json",
-    )  # fmt: skip
+    )
 
     body = assert_json_error(response, 404)
     text = json.dumps(body, ensure_ascii=False)
@@ -596,38 +621,62 @@ TRANSITIONS = {
     "submit without a body": ("draft", "submit", "clinic_doctor", {}, "submitted"),
     "resubmit after a request": ("info_requested", "submit", "clinic_doctor", {}, "submitted"),
     "request_info": (
-        "submitted", "request_info", "hospital_triage", {"note": "请补充心肌酶结果"},
+        "submitted",
+        "request_info",
+        "hospital_triage",
+        {"note": "请补充心肌酶结果"},
         "info_requested",
     ),
     "accept with a note": (
-        "submitted", "accept", "hospital_triage", {"note": "请直接到胸痛中心"}, "accepted"
+        "submitted",
+        "accept",
+        "hospital_triage",
+        {"note": "请直接到胸痛中心"},
+        "accepted",
     ),
     "accept without a body": ("submitted", "accept", "hospital_triage", {}, "accepted"),
     "reject": ("submitted", "reject", "hospital_triage", {"reason": "无床位"}, "rejected"),
     "redirect": ("submitted", "redirect", "hospital_triage", "redirect", "submitted"),
     "schedule": (
-        "accepted", "schedule", "hospital_triage",
-        {"appointment_at": later(20), "place": "门诊2楼心内科"}, "scheduled",
+        "accepted",
+        "schedule",
+        "hospital_triage",
+        {"appointment_at": later(20), "place": "门诊2楼心内科"},
+        "scheduled",
     ),
     "reschedule": (
-        "scheduled", "schedule", "hospital_triage",
-        {"appointment_at": later(30), "place": "门诊3楼"}, "scheduled",
+        "scheduled",
+        "schedule",
+        "hospital_triage",
+        {"appointment_at": later(30), "place": "门诊3楼"},
+        "scheduled",
     ),
     "arrive with a note": ("scheduled", "arrive", "hospital_triage", {"note": "已到院"}, "arrived"),
     "arrive without a body": ("accepted", "arrive", "hospital_triage", {}, "arrived"),
     "complete": (
-        "arrived", "complete", "hospital_triage",
-        {"outcome": "admitted", "summary": "PCI术后病情稳定"}, "completed",
+        "arrived",
+        "complete",
+        "hospital_triage",
+        {"outcome": "admitted", "summary": "PCI术后病情稳定"},
+        "completed",
     ),
     "cancel a submitted one": (
-        "submitted", "cancel", "clinic_doctor", {"reason": "患者拒绝转诊"}, "cancelled"
+        "submitted",
+        "cancel",
+        "clinic_doctor",
+        {"reason": "患者拒绝转诊"},
+        "cancelled",
     ),
     "cancel a draft": ("draft", "cancel", "clinic_doctor", {"reason": "录入错误"}, "cancelled"),
     "cancel a scheduled one": (
-        "scheduled", "cancel", "clinic_doctor", {"reason": "患者改约"}, "cancelled"
+        "scheduled",
+        "cancel",
+        "clinic_doctor",
+        {"reason": "患者改约"},
+        "cancelled",
     ),
     "no_show": ("no_show_due", "no_show", "hospital_triage", {}, "no_show"),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("case", TRANSITIONS, ids=list(TRANSITIONS))
@@ -689,11 +738,14 @@ def test_refer_back_answers_201_with_the_downward_referral(receiver, referral_in
     body = response.json()
     assert set(body) >= DOCUMENTED
     assert (body["status"], body["direction"], body["returns_referral"]) == (
-        "draft", "down", upward.pk,
-    )  # fmt: skip
+        "draft",
+        "down",
+        upward.pk,
+    )
     assert (body["from_institution"], body["to_institution"]) == (
-        world["hospital"].pk, world["center"].pk,
-    )  # fmt: skip
+        world["hospital"].pk,
+        world["center"].pk,
+    )
     assert "4周复查" in body["clinical_summary"]
     assert upward.events.latest("pk").action == "refer_back"
     assert receiver.get(url_of(upward)).json()["referred_back_by"] == body["id"]
@@ -703,14 +755,16 @@ def test_refer_back_with_submit_true_sends_it_at_once(receiver, referral_in):
     upward = referral_in("completed")
 
     response = receiver.post(
-        url_of(upward, "refer_back"), {"reason": "病情稳定，回社区康复", "submit": True},
+        url_of(upward, "refer_back"),
+        {"reason": "病情稳定，回社区康复", "submit": True},
         format="json",
-    )  # fmt: skip
+    )
 
     assert response.status_code == 201, response.content
     assert (response.json()["status"], response.json()["reason"]) == (
-        "submitted", "病情稳定，回社区康复",
-    )  # fmt: skip
+        "submitted",
+        "病情稳定，回社区康复",
+    )
 
 
 def test_refer_back_with_a_key_over_64_characters_is_a_400_and_writes_nothing(
@@ -758,9 +812,15 @@ def test_the_office_refers_back_from_the_hospital_that_treated_the_patient(
     MembershipFactory(alliance=world["alliance"], institution=treating)
     doctor = staff_user(Role.HOSPITAL_STAFF, treating, username="treating_doctor")
     upward, _ = services.referral_create(
-        actor=clinic_doctor, patient=world["patient"], to_institution=treating,
-        diagnosis_code="I20.0", diagnosis_text="心绞痛", reason="胸痛", consent=True, submit=True,
-    )  # fmt: skip
+        actor=clinic_doctor,
+        patient=world["patient"],
+        to_institution=treating,
+        diagnosis_code="I20.0",
+        diagnosis_text="心绞痛",
+        reason="胸痛",
+        consent=True,
+        submit=True,
+    )
     upward = services.referral_accept(actor=doctor, referral=upward)
     upward = services.referral_arrive(actor=doctor, referral=upward)
     upward = services.referral_complete(
@@ -800,8 +860,11 @@ def test_the_detail_lists_what_the_user_may_do_next(sender, receiver, referral_i
 
     assert set(sender.get(url_of(referral)).json()["allowed_actions"]) == {"cancel"}
     assert set(receiver.get(url_of(referral)).json()["allowed_actions"]) == {
-        "request_info", "accept", "reject", "redirect",
-    }  # fmt: skip
+        "request_info",
+        "accept",
+        "reject",
+        "redirect",
+    }
 
 
 def test_the_whole_loop_up_and_back_down_through_the_api(sender, receiver, world):
@@ -826,12 +889,24 @@ def test_the_whole_loop_up_and_back_down_through_the_api(sender, receiver, world
 
 
 MATRIX_PERSONAS = [
-    "clinic_doctor", "hospital_triage", "outsider_clinic_user", "alliance_office",
-    "bureau_viewer", "center_staff", "no_profile_user", "superuser", "anonymous",
-]  # fmt: skip
+    "clinic_doctor",
+    "hospital_triage",
+    "outsider_clinic_user",
+    "alliance_office",
+    "bureau_viewer",
+    "center_staff",
+    "no_profile_user",
+    "superuser",
+    "anonymous",
+]
 NO_ROLE = {"bureau_viewer": 403, "center_staff": 403, "no_profile_user": 403, "anonymous": 401}
-SEES_ALL = {"clinic_doctor": 200, "hospital_triage": 200, "outsider_clinic_user": 200,
-            "alliance_office": 200, "superuser": 200} | NO_ROLE  # fmt: skip
+SEES_ALL = {
+    "clinic_doctor": 200,
+    "hospital_triage": 200,
+    "outsider_clinic_user": 200,
+    "alliance_office": 200,
+    "superuser": 200,
+} | NO_ROLE
 SEES_ONE = SEES_ALL | {"outsider_clinic_user": 404}
 SENDER_SIDE = SEES_ONE | {"hospital_triage": 403}
 # A draft is the sender's alone: the receiving hospital does not see it yet.
@@ -839,8 +914,13 @@ SENDER_DRAFT = SENDER_SIDE | {"hospital_triage": 404}
 RECEIVER_SIDE = SEES_ONE | {"clinic_doctor": 403}
 # The hospital may refer the patient on (it sees them through the referral); the third centre
 # does not see the patient; a superuser has no institution to refer from.
-CREATES = {"clinic_doctor": 201, "hospital_triage": 201, "outsider_clinic_user": 400,
-           "alliance_office": 201, "superuser": 403} | NO_ROLE  # fmt: skip
+CREATES = {
+    "clinic_doctor": 201,
+    "hospital_triage": 201,
+    "outsider_clinic_user": 400,
+    "alliance_office": 201,
+    "superuser": 403,
+} | NO_ROLE
 SUGGESTS = SEES_ALL | {"outsider_clinic_user": 400}
 REFERS_BACK = RECEIVER_SIDE | {"hospital_triage": 201, "alliance_office": 201, "superuser": 403}
 
@@ -932,17 +1012,28 @@ def spread(world, make_referral, clinic_doctor, outsider_clinic_user, hospital_t
     emergency = submitted(make_referral(urgency="emergency"), 5)
     # An exam at another community centre: one tier, so lateral (derived, not chosen).
     lateral, _ = services.referral_create(
-        actor=clinic_doctor, patient=world["patient"], to_institution=world["other_center"],
-        service="exam", exam_type="ct", diagnosis_code="I10", diagnosis_text="高血压",
-        reason="心脏超声复查", consent=True,
-    )  # fmt: skip
+        actor=clinic_doctor,
+        patient=world["patient"],
+        to_institution=world["other_center"],
+        service="exam",
+        exam_type="ct",
+        diagnosis_code="I10",
+        diagnosis_text="高血压",
+        reason="心脏超声复查",
+        consent=True,
+    )
     lateral = submitted(lateral, 10)
     draft = make_referral(urgency="routine")
     outsider_patient = world["other_patient"]
     from_outsider, _ = services.referral_create(
-        actor=outsider_clinic_user, patient=outsider_patient, to_institution=world["hospital"],
-        diagnosis_code="J18.9", diagnosis_text="肺炎", reason="抗感染效果不佳", consent=True,
-    )  # fmt: skip
+        actor=outsider_clinic_user,
+        patient=outsider_patient,
+        to_institution=world["hospital"],
+        diagnosis_code="J18.9",
+        diagnosis_text="肺炎",
+        reason="抗感染效果不佳",
+        consent=True,
+    )
     from_outsider = submitted(from_outsider, 20)
     accepted = services.referral_accept(actor=hospital_triage, referral=routine)
     return {
@@ -1058,9 +1149,17 @@ def test_the_list_is_paginated_by_cursor_without_a_count(api, alliance_office, s
 
 @pytest.mark.parametrize(
     "ordering",
-    ["number", "-number", "created_at", "-created_at", "submitted_at", "-submitted_at",
-     "due_at", "-due_at"],
-)  # fmt: skip
+    [
+        "number",
+        "-number",
+        "created_at",
+        "-created_at",
+        "submitted_at",
+        "-submitted_at",
+        "due_at",
+        "-due_at",
+    ],
+)
 def test_following_next_gives_every_referral_once_whatever_the_ordering(
     api, alliance_office, spread, ordering
 ):
@@ -1223,9 +1322,12 @@ def test_suggestions_are_ordered_by_distance_from_the_patients_home(sender, worl
     assert response.status_code == 200, response.content
     rows = response.json()
     assert [row["name"] for row in rows] == [
-        "临港二级医院", world["hospital"].name, "书院社区卫生服务中心",
-        world["other_center"].name, "万祥社区卫生服务中心",
-    ]  # fmt: skip
+        "临港二级医院",
+        world["hospital"].name,
+        "书院社区卫生服务中心",
+        world["other_center"].name,
+        "万祥社区卫生服务中心",
+    ]
     assert [row["distance_km"] for row in rows] == [1.1, 2.2, 3.3, 5.6, None]
     first = rows[0]
     assert set(first) >= {"institution", "name", "kind", "distance_km", "beds", "departments"}
@@ -1446,9 +1548,14 @@ LIST_QUERIES = 5
 
 @pytest.mark.parametrize("persona_name", ["clinic_doctor", "hospital_triage", "alliance_office"])
 def test_the_list_makes_the_same_number_of_queries_for_5_and_for_40_referrals(
-    api, make_referral, clinic_doctor, hospital_triage, request, persona_name,
+    api,
+    make_referral,
+    clinic_doctor,
+    hospital_triage,
+    request,
+    persona_name,
     django_assert_max_num_queries,
-):  # fmt: skip
+):
     api.as_user(request.getfixturevalue(persona_name))
     many_referrals(make_referral, clinic_doctor, hospital_triage, 5)
     with django_assert_max_num_queries(LIST_QUERIES) as few:
@@ -1470,8 +1577,19 @@ def test_the_schema_describes_the_states_and_actions(api, world):
     assert response.status_code == 200
     schema = json.loads(response.content)
     paths = schema["paths"]
-    for action in ("submit", "request_info", "accept", "reject", "redirect", "schedule",
-                   "arrive", "complete", "cancel", "refer_back", "no_show"):  # fmt: skip
+    for action in (
+        "submit",
+        "request_info",
+        "accept",
+        "reject",
+        "redirect",
+        "schedule",
+        "arrive",
+        "complete",
+        "cancel",
+        "refer_back",
+        "no_show",
+    ):
         assert f"/api/v1/referrals/{{id}}/{action}/" in paths, action
     assert "/api/v1/referrals/{id}/events/" in paths
     assert "/api/v1/referrals/suggest-targets/" in paths

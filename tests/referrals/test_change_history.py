@@ -9,9 +9,13 @@ from tests.conftest import require_postgres
 from .test_follow_ups import task  # noqa: F401 (fixture)
 
 LIMITS = {
-    "emergency_minutes": 10, "emergency_expire": 30, "urgent_minutes": 120,
-    "urgent_expire": 600, "routine_minutes": 1440, "routine_expire": 2880,
-}  # fmt: skip
+    "emergency_minutes": 10,
+    "emergency_expire": 30,
+    "urgent_minutes": 120,
+    "urgent_expire": 600,
+    "routine_minutes": 1440,
+    "routine_expire": 2880,
+}
 
 
 @pytest.fixture(autouse=True)

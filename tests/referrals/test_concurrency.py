@@ -43,9 +43,10 @@ def race(*calls):
 @pytest.fixture
 def submitted_referral(transactional_db, world, clinic_doctor):
     data = payload(world) | {
-        "patient": world["patient"], "to_institution": world["hospital"],
+        "patient": world["patient"],
+        "to_institution": world["hospital"],
         "to_department": world["cardiology"],
-    }  # fmt: skip
+    }
     referral, _ = services.referral_create(actor=clinic_doctor, submit=True, **data)
     return referral
 
@@ -85,9 +86,10 @@ def test_a_retried_submission_with_the_same_key_creates_one_referral(
     transactional_db, world, clinic_doctor
 ):
     data = payload(world) | {
-        "patient": world["patient"], "to_institution": world["hospital"],
+        "patient": world["patient"],
+        "to_institution": world["hospital"],
         "to_department": world["cardiology"],
-    }  # fmt: skip
+    }
 
     def submit():
         return services.referral_create(

@@ -41,9 +41,11 @@ def tree(world):
     """The world plus a sub-centre with a station under the world's centre, a station of the
     other centre and two secondary hospitals of the alliance."""
     sub_center = InstitutionFactory(
-        name="泥城镇彭镇社区卫生服务分中心", kind=InstitutionKind.SUB_CENTER,
-        parent=world["center"], district=world["pudong"],
-    )  # fmt: skip
+        name="泥城镇彭镇社区卫生服务分中心",
+        kind=InstitutionKind.SUB_CENTER,
+        parent=world["center"],
+        district=world["pudong"],
+    )
     secondary = InstitutionFactory(
         name="嵊泗县中心医院", kind=InstitutionKind.SECONDARY_HOSPITAL, district=world["pudong"]
     )
@@ -97,10 +99,15 @@ def test_the_direction_follows_from_the_tiers_and_the_centres_tree(tree, source,
 
 
 def create(actor, world, **overrides):
-    data = payload(world) | {
-        "patient": world["patient"], "to_institution": world["hospital"],
-        "to_department": world["cardiology"],
-    } | overrides  # fmt: skip
+    data = (
+        payload(world)
+        | {
+            "patient": world["patient"],
+            "to_institution": world["hospital"],
+            "to_department": world["cardiology"],
+        }
+        | overrides
+    )
     return services.referral_create(actor=actor, **data)[0]
 
 
@@ -129,9 +136,12 @@ def test_an_update_refuses_a_direction_that_disagrees_and_derives_it_again(world
     assert referral.direction == "up" and referral.events.count() == 1
 
     moved = services.referral_update(
-        actor=clinic_doctor, referral=referral, to_institution=world["other_center"],
-        to_department=None, direction="lateral",
-    )  # fmt: skip
+        actor=clinic_doctor,
+        referral=referral,
+        to_institution=world["other_center"],
+        to_department=None,
+        direction="lateral",
+    )
     assert moved.direction == "lateral"
 
 
@@ -144,9 +154,13 @@ def test_a_station_refers_to_its_own_centre_as_an_internal_transfer(
     world, station_doctor, clinic_doctor
 ):
     referral = create(
-        station_doctor, world, patient=world["station_patient"], to_institution=world["center"],
-        to_department=None, submit=True,
-    )  # fmt: skip
+        station_doctor,
+        world,
+        patient=world["station_patient"],
+        to_institution=world["center"],
+        to_department=None,
+        submit=True,
+    )
 
     assert (referral.direction, referral.status) == ("internal", Status.SUBMITTED)
     # The centre answers for itself; the station that wrote it does not.
@@ -213,15 +227,17 @@ def test_an_exam_referral_between_two_centres_is_lateral(sender, world):
             service="exam",
             exam_type="cardiac_ultrasound",
             direction="lateral",
-        ),  # fmt: skip
+        ),
         format="json",
     )
 
     assert response.status_code == 201, response.content
     body = response.json()
     assert (body["service"], body["exam_type"], body["direction"]) == (
-        "exam", "cardiac_ultrasound", "lateral",
-    )  # fmt: skip
+        "exam",
+        "cardiac_ultrasound",
+        "lateral",
+    )
 
 
 def test_patching_a_direction_that_disagrees_is_a_400_and_changes_nothing(
@@ -237,8 +253,10 @@ def test_patching_a_direction_that_disagrees_is_a_400_and_changes_nothing(
     assert list(response.json()["errors"]) == ["direction"]
     referral.refresh_from_db()
     assert (referral.direction, referral.reason, referral.events.count()) == (
-        "up", payload(world)["reason"], 1,
-    )  # fmt: skip
+        "up",
+        payload(world)["reason"],
+        1,
+    )
 
 
 def test_patching_the_target_derives_the_direction_again(sender, world, clinic_doctor):
@@ -246,10 +264,9 @@ def test_patching_the_target_derives_the_direction_again(sender, world, clinic_d
 
     response = sender.patch(
         f"{URL}{referral.pk}/",
-        {"to_institution": world["other_center"].pk, "to_department": None,
-         "direction": "lateral"},
+        {"to_institution": world["other_center"].pk, "to_department": None, "direction": "lateral"},
         format="json",
-    )  # fmt: skip
+    )
 
     assert response.status_code == 200, response.content
     assert response.json()["direction"] == "lateral"
@@ -260,9 +277,11 @@ def test_a_station_claiming_up_to_its_own_centre_is_a_400_and_internal_without(
 ):
     client = api.as_user(station_doctor)
     data = payload(
-        world, patient=world["station_patient"].pk, to_institution=world["center"].pk,
+        world,
+        patient=world["station_patient"].pk,
+        to_institution=world["center"].pk,
         to_department=None,
-    )  # fmt: skip
+    )
 
     claimed = client.post(URL, data | {"direction": "up"}, format="json")
     derived = client.post(URL, data, format="json")
@@ -307,11 +326,16 @@ def test_a_direction_posted_to_the_page_is_ignored_for_the_derived_one(world, cl
     client = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
     client.force_login(clinic_doctor)
     data = {
-        "patient": world["patient"].pk, "to_institution": world["hospital"].pk,
-        "urgency": "routine", "service": "outpatient", "diagnosis_code": "I10",
-        "diagnosis_text": "高血压", "reason": "血压控制不佳", "consent": "on",
+        "patient": world["patient"].pk,
+        "to_institution": world["hospital"].pk,
+        "urgency": "routine",
+        "service": "outpatient",
+        "diagnosis_code": "I10",
+        "diagnosis_text": "高血压",
+        "reason": "血压控制不佳",
+        "consent": "on",
         "direction": "down",
-    }  # fmt: skip
+    }
 
     client.post("/referrals/new/", data)
 
@@ -358,8 +382,7 @@ def test_the_data_migration_derives_every_stored_direction(transactional_db, wor
     migrate_to([BEFORE])
     try:
         with connection.cursor() as cursor:
-            for referral, stored in ((claimed_down, "down"), (to_station, "up"),
-                                     (to_center, "up")):  # fmt: skip
+            for referral, stored in ((claimed_down, "down"), (to_station, "up"), (to_center, "up")):
                 cursor.execute(
                     "UPDATE referrals_referral SET direction = %s WHERE id = %s",
                     [stored, referral.pk],
@@ -368,7 +391,9 @@ def test_the_data_migration_derives_every_stored_direction(transactional_db, wor
 
         stored = dict(Referral.objects.values_list("pk", "direction"))
         assert stored == {
-            claimed_down.pk: "up", to_station.pk: "internal", to_center.pk: "lateral",
-        }  # fmt: skip
+            claimed_down.pk: "up",
+            to_station.pk: "internal",
+            to_center.pk: "lateral",
+        }
     finally:
         migrate_to(latest)

@@ -32,10 +32,17 @@ def test_the_slip_is_an_a4_pdf_with_letterhead_and_signature_lines(
         pages, text = read_pdf(response)
         assert pages == 1
         for expected in (
-            center.name, "浦东新区泥城镇云汉路88号", "021-58070000", "双向转诊单",
-            referral.number, world["patient"].masked_id_number, "转诊医生签名", "接诊医生签名",
-            "单位盖章", "第1页，共1页",
-        ):  # fmt: skip
+            center.name,
+            "浦东新区泥城镇云汉路88号",
+            "021-58070000",
+            "双向转诊单",
+            referral.number,
+            world["patient"].masked_id_number,
+            "转诊医生签名",
+            "接诊医生签名",
+            "单位盖章",
+            "第1页，共1页",
+        ):
             assert expected in text, expected
         assert re.search(r"打印时间\d{4}-\d\d-\d\d\d\d:\d\d", text)
         assert world["patient"].id_number not in text

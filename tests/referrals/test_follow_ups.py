@@ -53,8 +53,9 @@ def test_accepting_the_downward_referral_creates_the_tasks(
     tasks = list(FollowUpTask.objects.order_by("due_on"))
     today = timezone.localdate()
     assert [(t.kind, t.due_on - today) for t in tasks] == [
-        ("visit", datetime.timedelta(days=7)), ("medication_review", datetime.timedelta(days=28)),
-    ]  # fmt: skip
+        ("visit", datetime.timedelta(days=7)),
+        ("medication_review", datetime.timedelta(days=28)),
+    ]
     assert {t.institution for t in tasks} == {world["center"]}
     assert {t.patient for t in tasks} == {world["patient"]}
 
@@ -112,8 +113,9 @@ def test_the_complete_action_takes_structured_follow_up(
     referral = services.referral_arrive(actor=hospital_triage, referral=referral)
     response = api.as_user(hospital_triage).post(
         f"/api/v1/referrals/{referral.pk}/complete/",
-        {"outcome": "admitted", "summary": "稳定", "follow_up": PLAN}, format="json",
-    )  # fmt: skip
+        {"outcome": "admitted", "summary": "稳定", "follow_up": PLAN},
+        format="json",
+    )
     assert response.status_code == 200, response.content
     assert response.json()["status"] == "completed"
     referral.refresh_from_db()

@@ -53,9 +53,18 @@ RULES: dict[str, tuple[str, set[str], str]] = {
 EMERGENCY_ARRIVE = {"submitted", "accepted", "scheduled"}
 
 STATES = [
-    "draft", "submitted", "info_requested", "accepted", "scheduled", "arrived", "completed",
-    "rejected", "cancelled", "expired", "no_show",
-]  # fmt: skip
+    "draft",
+    "submitted",
+    "info_requested",
+    "accepted",
+    "scheduled",
+    "arrived",
+    "completed",
+    "rejected",
+    "cancelled",
+    "expired",
+    "no_show",
+]
 ACTIONS = list(RULES)
 
 # persona: (works with referrals at all, the sides it acts for, sees the draft, sees the rest)
@@ -195,8 +204,9 @@ def check_cell(api, request, world, referral, state, action, role, emergency=Fal
         assert response.json()["id"] == back.pk
         assert (back.status, back.direction) == (Status.DRAFT, Direction.DOWN)
         assert (back.from_institution_id, back.to_institution_id) == (
-            referral.to_institution_id, referral.from_institution_id,
-        )  # fmt: skip
+            referral.to_institution_id,
+            referral.from_institution_id,
+        )
         assert Referral.objects.count() == before["referrals"] + 1
     else:
         assert response.json()["status"] == RULES[action][2]

@@ -41,9 +41,12 @@ def messages_of(response) -> list[tuple[str, str]]:
 def snapshot(referral) -> tuple:
     referral.refresh_from_db()
     return (
-        referral.status, referral.status_note, referral.to_institution_id,
-        ReferralEvent.objects.filter(referral=referral).count(), Referral.objects.count(),
-    )  # fmt: skip
+        referral.status,
+        referral.status_note,
+        referral.to_institution_id,
+        ReferralEvent.objects.filter(referral=referral).count(),
+        Referral.objects.count(),
+    )
 
 
 def page_urls(referral) -> dict[str, str]:
@@ -662,9 +665,13 @@ def test_the_office_sets_response_limits_and_new_submissions_use_them(
 
     browser_client.force_login(alliance_office)
     form = {
-        "emergency_minutes": 10, "emergency_expire": 30, "urgent_minutes": 120,
-        "urgent_expire": 600, "routine_minutes": 1440, "routine_expire": 2880,
-    }  # fmt: skip
+        "emergency_minutes": 10,
+        "emergency_expire": 30,
+        "urgent_minutes": 120,
+        "urgent_expire": 600,
+        "routine_minutes": 1440,
+        "routine_expire": 2880,
+    }
     assert browser_client.post("/referrals/limits/", form).status_code == 302
     referral = referral_services.referral_submit(actor=clinic_doctor, referral=make_referral())
     assert (referral.due_at - referral.submitted_at).total_seconds() == 120 * 60  # urgent
@@ -676,9 +683,13 @@ def test_a_bad_limit_is_a_field_error_and_nothing_changes(alliance_office, brows
 
     browser_client.force_login(alliance_office)
     form = {
-        "emergency_minutes": minutes, "emergency_expire": 30, "urgent_minutes": 120,
-        "urgent_expire": 600, "routine_minutes": 1440, "routine_expire": 2880,
-    }  # fmt: skip
+        "emergency_minutes": minutes,
+        "emergency_expire": 30,
+        "urgent_minutes": 120,
+        "urgent_expire": 600,
+        "routine_minutes": 1440,
+        "routine_expire": 2880,
+    }
     response = browser_client.post("/referrals/limits/", form)
     assert response.status_code == 200
     assert response.context["form"].errors["emergency_minutes"]

@@ -87,9 +87,11 @@ def test_readdressing_a_referral_awaiting_information_moves_the_receivers_grant(
 ):
     referral = referral_in("info_requested")
     services.referral_update(
-        actor=clinic_doctor, referral=referral, to_institution=world["other_center"],
+        actor=clinic_doctor,
+        referral=referral,
+        to_institution=world["other_center"],
         to_department=None,
-    )  # fmt: skip
+    )
     assert (world["other_center"].pk, world["patient"].pk, RECEIVER_GRANT) in grants(referral)
     assert not sees(hospital_triage, world["patient"])
     assert sees(outsider_clinic_user, world["patient"])

@@ -338,10 +338,16 @@ def test_a_draft_and_its_patient_stay_with_the_sender_until_submitted(
 def test_a_centre_referring_to_its_own_station_cannot_act_for_the_station(world, clinic_doctor):
     station_department = DepartmentFactory(institution=world["station"], name="全科诊室")
     referral, _ = services.referral_create(
-        actor=clinic_doctor, patient=world["patient"], to_institution=world["station"],
-        to_department=station_department, diagnosis_code="I10", diagnosis_text="高血压",
-        reason="随访", consent=True, submit=True,
-    )  # fmt: skip
+        actor=clinic_doctor,
+        patient=world["patient"],
+        to_institution=world["station"],
+        to_department=station_department,
+        diagnosis_code="I10",
+        diagnosis_text="高血压",
+        reason="随访",
+        consent=True,
+        submit=True,
+    )
     assert services.allowed_actions(clinic_doctor, referral) == [Action.CANCEL]
 
     for act in (services.referral_accept, services.referral_arrive):
@@ -354,10 +360,17 @@ def test_a_centre_referring_to_its_own_station_cannot_act_for_the_station(world,
 
 def test_the_office_does_not_accept_a_referral_it_wrote(world, alliance_office):
     referral, _ = services.referral_create(
-        actor=alliance_office, patient=world["patient"], to_institution=world["hospital"],
-        to_department=world["cardiology"], diagnosis_code="I20.0", diagnosis_text="心绞痛",
-        reason="胸痛", consent=True, submit=True, from_institution=world["center"],
-    )  # fmt: skip
+        actor=alliance_office,
+        patient=world["patient"],
+        to_institution=world["hospital"],
+        to_department=world["cardiology"],
+        diagnosis_code="I20.0",
+        diagnosis_text="心绞痛",
+        reason="胸痛",
+        consent=True,
+        submit=True,
+        from_institution=world["center"],
+    )
 
     with pytest.raises(ActionNotAllowed):
         services.referral_accept(actor=alliance_office, referral=referral)

@@ -41,13 +41,25 @@ SYSTEM_RULES = {"expire": ({"submitted"}, "expired")}
 KEEPS_STATE = {"create", "edit", "attach", "escalate", "refer_back"}
 ACTIONS = [*RULES, "edit"]
 ROLES = [
-    "clinic_doctor", "hospital_triage", "outsider_clinic_user", "alliance_office",
-    "center_staff", "bureau_viewer", "superuser",
-]  # fmt: skip
+    "clinic_doctor",
+    "hospital_triage",
+    "outsider_clinic_user",
+    "alliance_office",
+    "center_staff",
+    "bureau_viewer",
+    "superuser",
+]
 CLOSED = {str(status) for status in CLOSED_STATUSES}
 URGENCIES = ["routine", "urgent", "emergency"]
-WEIGHTS = {"submit": 3, "accept": 3, "schedule": 2, "arrive": 3, "complete": 3, "no_show": 2,
-           "refer_back": 2}  # fmt: skip
+WEIGHTS = {
+    "submit": 3,
+    "accept": 3,
+    "schedule": 2,
+    "arrive": 3,
+    "complete": 3,
+    "no_show": 2,
+    "refer_back": 2,
+}
 # Timestamps in the order a referral's life sets them (each may be empty).
 TIMELINE = ["created_at", "submitted_at", "responded_at", "arrived_at", "closed_at"]
 
@@ -78,8 +90,9 @@ class ReferralWorkflow(SavepointMachine):
         r, state = self.referral, self.referral.status
         # Checks made before the side and the state.
         if action == "redirect" and (args["to_institution"].pk, args["to_department_id"]) == (
-            r.to_institution_id, r.to_department_id,
-        ):  # fmt: skip
+            r.to_institution_id,
+            r.to_department_id,
+        ):
             return ValidationError
         if action in ("reject", "cancel") and not args["reason"].strip():
             return ValidationError
@@ -142,9 +155,10 @@ class ReferralWorkflow(SavepointMachine):
         """The centre's doctor refers the world's patient to the hospital's cardiology."""
         world = self.ctx["world"]
         data = payload(world, urgency=urgency) | {
-            "patient": world["patient"], "to_institution": world["hospital"],
+            "patient": world["patient"],
+            "to_institution": world["hospital"],
             "to_department": world["cardiology"],
-        }  # fmt: skip
+        }
         self.referral, created = services.referral_create(actor=self.ctx["clinic_doctor"], **data)
         assert created
         self.referrals.append(self.referral.pk)
@@ -236,9 +250,10 @@ class ReferralWorkflow(SavepointMachine):
     def targets(self) -> list[tuple]:
         world = self.ctx["world"]
         return [
-            (world["hospital"], world["cardiology"]), (world["hospital"], None),
+            (world["hospital"], world["cardiology"]),
+            (world["hospital"], None),
             (world["other_center"], None),
-        ]  # fmt: skip
+        ]
 
     def valid_args(self, action: str) -> dict | None:
         """A complete body: the first redirect target that is not the current one."""
@@ -260,8 +275,11 @@ class ReferralWorkflow(SavepointMachine):
 
     @staticmethod
     def redirect_args(to, department) -> dict:
-        return {"to_institution": to, "to_department_id": getattr(department, "pk", None),
-                "to_department": department}  # fmt: skip
+        return {
+            "to_institution": to,
+            "to_department_id": getattr(department, "pk", None),
+            "to_department": department,
+        }
 
     def draw_args(self, action: str, data) -> dict:
         if action == "redirect":
@@ -281,9 +299,11 @@ class ReferralWorkflow(SavepointMachine):
         plain = {"actor": actor, "referral": r}
         if action == "redirect":
             return self.run(
-                s.referral_redirect, **plain, to_institution=args["to_institution"],
+                s.referral_redirect,
+                **plain,
+                to_institution=args["to_institution"],
                 to_department=args["to_department"],
-            )  # fmt: skip
+            )
         calls = {
             "submit": (s.referral_submit, {}),
             "request_info": (s.referral_request_info, args),
@@ -338,8 +358,10 @@ class ReferralWorkflow(SavepointMachine):
         # The state is a known one, and the timeline leads to it without a gap.
         assert r.status in Status.values
         assert (events[0].action, events[0].from_status, events[0].to_status) == (
-            "create", "", "draft",
-        )  # fmt: skip
+            "create",
+            "",
+            "draft",
+        )
         for previous, event in zip(events, events[1:], strict=False):
             assert event.from_status == previous.to_status, (previous, event)
             assert event.at >= previous.at
@@ -385,13 +407,26 @@ EXAMPLES, STEPS = 60, 20
 
 
 def test_random_referral_sequences_keep_the_invariants(
-    world, clinic_doctor, hospital_triage, outsider_clinic_user, alliance_office, center_staff,
-    bureau_viewer, superuser, alerts,
-):  # fmt: skip
+    world,
+    clinic_doctor,
+    hospital_triage,
+    outsider_clinic_user,
+    alliance_office,
+    center_staff,
+    bureau_viewer,
+    superuser,
+    alerts,
+):
     ctx = {
-        "world": world, "hospital": world["hospital"], "other_center": world["other_center"],
-        "clinic_doctor": clinic_doctor, "hospital_triage": hospital_triage,
-        "outsider_clinic_user": outsider_clinic_user, "alliance_office": alliance_office,
-        "center_staff": center_staff, "bureau_viewer": bureau_viewer, "superuser": superuser,
-    }  # fmt: skip
+        "world": world,
+        "hospital": world["hospital"],
+        "other_center": world["other_center"],
+        "clinic_doctor": clinic_doctor,
+        "hospital_triage": hospital_triage,
+        "outsider_clinic_user": outsider_clinic_user,
+        "alliance_office": alliance_office,
+        "center_staff": center_staff,
+        "bureau_viewer": bureau_viewer,
+        "superuser": superuser,
+    }
     run_machine(lambda: ReferralWorkflow(ctx), examples=EXAMPLES, steps=STEPS)

@@ -19,9 +19,10 @@ def test_overdue_referrals_escalate_once_through_a_real_worker(
     celery_worker_queue, world, clinic_doctor, alliance_office
 ):
     data = payload(world) | {
-        "patient": world["patient"], "to_institution": world["hospital"],
+        "patient": world["patient"],
+        "to_institution": world["hospital"],
         "to_department": world["cardiology"],
-    }  # fmt: skip
+    }
     referral, _ = services.referral_create(actor=clinic_doctor, submit=True, **data)
     Referral.objects.filter(pk=referral.pk).update(
         due_at=timezone.now() - datetime.timedelta(minutes=10)

@@ -12,15 +12,24 @@ from tests.kit.factories import AllianceFactory, MembershipFactory, staff_user
 
 HEADERS = {
     "visits": [
-        "institution_code", "record_id", "visit_date", "visit_type", "department",
-        "visit_count", "total_cost",
+        "institution_code",
+        "record_id",
+        "visit_date",
+        "visit_type",
+        "department",
+        "visit_count",
+        "total_cost",
     ],
     "stays": [
-        "institution_code", "stay_id", "admit_date", "discharge_date", "department",
+        "institution_code",
+        "stay_id",
+        "admit_date",
+        "discharge_date",
+        "department",
         "total_cost",
     ],
     "beds": ["institution_code", "effective_from", "open_beds"],
-}  # fmt: skip
+}
 
 LAST_YEAR = timezone.localdate().year - 1
 
@@ -32,19 +41,26 @@ def media(settings, tmp_path):
 
 def visit(institution, record_id="V1", **overrides) -> list:
     values = {
-        "institution_code": institution.code, "record_id": record_id,
-        "visit_date": f"{LAST_YEAR}-03-05", "visit_type": "outpatient", "department": "全科",
-        "visit_count": "1", "total_cost": "125.50",
-    } | overrides  # fmt: skip
+        "institution_code": institution.code,
+        "record_id": record_id,
+        "visit_date": f"{LAST_YEAR}-03-05",
+        "visit_type": "outpatient",
+        "department": "全科",
+        "visit_count": "1",
+        "total_cost": "125.50",
+    } | overrides
     return [values[name] for name in HEADERS["visits"]]
 
 
 def stay(institution, stay_id="S1", **overrides) -> list:
     values = {
-        "institution_code": institution.code, "stay_id": stay_id,
-        "admit_date": f"{LAST_YEAR}-03-01", "discharge_date": f"{LAST_YEAR}-03-08",
-        "department": "心内科", "total_cost": "8620.00",
-    } | overrides  # fmt: skip
+        "institution_code": institution.code,
+        "stay_id": stay_id,
+        "admit_date": f"{LAST_YEAR}-03-01",
+        "discharge_date": f"{LAST_YEAR}-03-08",
+        "department": "心内科",
+        "total_cost": "8620.00",
+    } | overrides
     return [values[name] for name in HEADERS["stays"]]
 
 

@@ -40,19 +40,26 @@ def referrals_up(make_referral, n: int) -> None:  # noqa: F811
     for number in range(1, n):
         first.pk, first.number = None, f"COPY{number:06d}"
         first.idempotency_key = f"copy-{number}"
-        copies.append(Referral(**{f.attname: getattr(first, f.attname)
-                                  for f in Referral._meta.concrete_fields}))  # fmt: skip
+        copies.append(
+            Referral(
+                **{f.attname: getattr(first, f.attname) for f in Referral._meta.concrete_fields}
+            )
+        )
     Referral.objects.bulk_create(copies)
 
 
 def full_year(institution, year: int, count: int = 10) -> None:
     """A visit on the first of every month: the institution supplied facts all year."""
     OutpatientVisit.objects.bulk_create(
-        OutpatientVisit(institution=institution, record_id=f"Y{year}-{m:02d}",
-                        visit_date=datetime.date(year, m, 1), visit_count=count,
-                        total_cost=Decimal("1000.00"))
+        OutpatientVisit(
+            institution=institution,
+            record_id=f"Y{year}-{m:02d}",
+            visit_date=datetime.date(year, m, 1),
+            visit_count=count,
+            total_cost=Decimal("1000.00"),
+        )
         for m in range(1, 13)
-    )  # fmt: skip
+    )
 
 
 @pytest.mark.django_db
@@ -78,8 +85,11 @@ def test_a_two_row_import_for_one_member_shows_no_780_percent_upward_rate(
     response = logged_in(bureau_viewer).get(DASHBOARD, {"year": THIS_YEAR})
     page = response.content.decode()
     assert "780" not in page.replace("117 ÷ 15 × 100", "")
-    figure = next(f for f in response.context["figures"][0].headline
-                  if f.indicator.key == "upward_referral_rate")  # fmt: skip
+    figure = next(
+        f
+        for f in response.context["figures"][0].headline
+        if f.indicator.key == "upward_referral_rate"
+    )
     assert figure.impossible and figure.incomplete
     assert figure.text == "不可能的数值"
     assert "超过 100 %" in figure.note
@@ -93,9 +103,12 @@ def test_coverage_counts_the_members_that_sent_facts_for_every_month(world, alli
     full_year(world["hospital"], year)
     full_year(world["center"], year)
     OutpatientVisit.objects.create(
-        institution=world["other_center"], record_id="ONE", visit_date=datetime.date(year, 3, 1),
-        visit_count=5, total_cost=Decimal("500.00"),
-    )  # fmt: skip
+        institution=world["other_center"],
+        record_id="ONE",
+        visit_date=datetime.date(year, 3, 1),
+        visit_count=5,
+        total_cost=Decimal("500.00"),
+    )
     recompute(year)
 
     def coverage(period):
@@ -160,9 +173,12 @@ def test_the_dashboard_opens_on_the_latest_year_with_complete_facts(world, allia
         full_year(world[member], complete)
     # Last year only two rows arrived from one member: not where the dashboard opens.
     OutpatientVisit.objects.create(
-        institution=world["center"], record_id="LATE",
-        visit_date=datetime.date(THIS_YEAR - 1, 2, 1), visit_count=5, total_cost=Decimal("500"),
-    )  # fmt: skip
+        institution=world["center"],
+        record_id="LATE",
+        visit_date=datetime.date(THIS_YEAR - 1, 2, 1),
+        visit_count=5,
+        total_cost=Decimal("500"),
+    )
     recompute(complete)
     recompute(THIS_YEAR - 1)
     response = logged_in(alliance_office).get(DASHBOARD)
@@ -177,13 +193,19 @@ def test_a_stay_left_open_does_not_count_as_the_months_facts(world):
 
     year = THIS_YEAR - 1
     OutpatientVisit.objects.create(
-        institution=world["hospital"], record_id="JAN", visit_date=datetime.date(year, 1, 5),
-        visit_count=5, total_cost=Decimal("500.00"),
-    )  # fmt: skip
+        institution=world["hospital"],
+        record_id="JAN",
+        visit_date=datetime.date(year, 1, 5),
+        visit_count=5,
+        total_cost=Decimal("500.00"),
+    )
     InpatientStay.objects.create(
-        institution=world["hospital"], stay_id="OPEN", admit_date=datetime.date(year, 1, 10),
-        discharge_date=None, total_cost=Decimal("0.00"),
-    )  # fmt: skip
+        institution=world["hospital"],
+        stay_id="OPEN",
+        admit_date=datetime.date(year, 1, 10),
+        discharge_date=None,
+        total_cost=Decimal("0.00"),
+    )
     recompute(year)
     row = IndicatorValue.objects.get(
         indicator="outpatient_visits", alliance=world["alliance"], period=f"{year}-Q1"

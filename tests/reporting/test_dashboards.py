@@ -45,16 +45,22 @@ def institution_url(institution) -> str:
 
 def visit(institution, count: int, cost: str, record="V1", day=None) -> None:
     OutpatientVisit.objects.create(
-        institution=institution, record_id=record, visit_date=day or D(YEAR, 4, 2),
-        visit_count=count, total_cost=Decimal(cost),
-    )  # fmt: skip
+        institution=institution,
+        record_id=record,
+        visit_date=day or D(YEAR, 4, 2),
+        visit_count=count,
+        total_cost=Decimal(cost),
+    )
 
 
 def stay(institution, admit, discharge, cost="1000.00", stay_id="S1") -> None:
     InpatientStay.objects.create(
-        institution=institution, stay_id=stay_id, admit_date=admit, discharge_date=discharge,
+        institution=institution,
+        stay_id=stay_id,
+        admit_date=admit,
+        discharge_date=discharge,
         total_cost=Decimal(cost),
-    )  # fmt: skip
+    )
 
 
 def beds(institution, open_beds: int) -> None:
@@ -143,15 +149,17 @@ def test_the_superuser_sees_everything_and_may_choose_a_district(facts, superuse
     assert facts["foreign_center"].pk in rows and rows[facts["foreign_center"].pk][2] == "432.10"
     fengxian = client.get(DASHBOARD, {"year": YEAR, "district": facts["fengxian"].pk})
     assert set(table_rows(fengxian.content.decode())) == {
-        facts["other_center"].pk, facts["foreign_center"].pk,
-    }  # fmt: skip
+        facts["other_center"].pk,
+        facts["foreign_center"].pk,
+    }
 
 
 def test_the_tier_filter_keeps_the_primary_care_rows(facts, alliance_office):
     response = logged_in(alliance_office).get(DASHBOARD, {"year": YEAR, "tier": "primary"})
     assert set(table_rows(response.content.decode())) == {
-        facts["center"].pk, facts["other_center"].pk,
-    }  # fmt: skip
+        facts["center"].pk,
+        facts["other_center"].pk,
+    }
 
 
 @pytest.mark.parametrize(
@@ -191,10 +199,15 @@ def test_who_may_open_which_institution_page(facts, name, request):
 
 @pytest.mark.parametrize(
     "persona, status",
-    [("alliance_office", 200), ("bureau_viewer", 200), ("superuser", 200),
-     ("clinic_doctor", 302), ("no_profile_user", 403)],
+    [
+        ("alliance_office", 200),
+        ("bureau_viewer", 200),
+        ("superuser", 200),
+        ("clinic_doctor", 302),
+        ("no_profile_user", 403),
+    ],
     indirect=["persona"],
-)  # fmt: skip
+)
 def test_the_dashboard_by_role(facts, persona, status):
     assert logged_in(persona).get(DASHBOARD).status_code == status
 
@@ -229,10 +242,16 @@ def referred(facts, clinic_doctor):
     from referrals import services
 
     referral, _ = services.referral_create(
-        actor=clinic_doctor, patient=facts["patient"], to_institution=facts["hospital"],
-        to_department=facts["cardiology"], diagnosis_code="I20.0", diagnosis_text="不稳定型心绞痛",
-        reason="反复胸痛", consent=True, submit=True,
-    )  # fmt: skip
+        actor=clinic_doctor,
+        patient=facts["patient"],
+        to_institution=facts["hospital"],
+        to_department=facts["cardiology"],
+        diagnosis_code="I20.0",
+        diagnosis_text="不稳定型心绞痛",
+        reason="反复胸痛",
+        consent=True,
+        submit=True,
+    )
     recompute(timezone.localdate().year)
     return referral
 
@@ -280,9 +299,12 @@ def test_the_bureau_never_sees_a_patient(facts, referred, bureau_viewer):
             assert secret not in text, (url, params, secret)
         assert 'href="/referrals/' not in text and "/patients/" not in text
     # The referral does count, as a number.
-    assert IndicatorValue.objects.get(
-        indicator="upward_referrals", alliance=facts["alliance"], period=str(this_year)
-    ).value == 1  # fmt: skip
+    assert (
+        IndicatorValue.objects.get(
+            indicator="upward_referrals", alliance=facts["alliance"], period=str(this_year)
+        ).value
+        == 1
+    )
 
 
 # --- missing values ----------------------------------------------------------------------------
@@ -336,19 +358,29 @@ def test_invalid_filters_show_field_errors_not_a_server_error(facts, alliance_of
     client = logged_in(alliance_office)
     response = client.get(
         DASHBOARD,
-        {"year": "19x9", "tier": "quaternary", "district": "abc", "alliance": "999999",
-         "indicators": ["no_such_indicator"]},
-    )  # fmt: skip
+        {
+            "year": "19x9",
+            "tier": "quaternary",
+            "district": "abc",
+            "alliance": "999999",
+            "indicators": ["no_such_indicator"],
+        },
+    )
     assert response.status_code == 200
     assert set(response.context["form"].errors) == {
-        "year", "tier", "district", "alliance", "indicators",
-    }  # fmt: skip
+        "year",
+        "tier",
+        "district",
+        "alliance",
+        "indicators",
+    }
     assert 'data-field-error="year"' in response.content.decode()
     # The defaults apply: the latest year with values, the paper's two columns.
     assert response.context["year"] == YEAR
     assert [i.key for i in response.context["table"].indicators] == [
-        "avg_outpatient_cost", "bed_utilization_rate",
-    ]  # fmt: skip
+        "avg_outpatient_cost",
+        "bed_utilization_rate",
+    ]
     page = client.get(institution_url(facts["center"]), {"year": "1800"})
     assert page.status_code == 200 and "year" in page.context["form"].errors
 
@@ -416,8 +448,10 @@ def count_queries(client, url, params) -> int:
 
 def test_the_pages_run_a_fixed_number_of_queries(world, alliance_office, bureau_viewer):
     office, bureau = logged_in(alliance_office), logged_in(bureau_viewer)
-    params = {"year": YEAR, "indicators": ["avg_outpatient_cost", "bed_utilization_rate",
-                                           "discharges"]}  # fmt: skip
+    params = {
+        "year": YEAR,
+        "indicators": ["avg_outpatient_cost", "bed_utilization_rate", "discharges"],
+    }
     counts = []
     for n, start in ((2, 0), (4, 2)):
         centers = add_centers(world, n, start)
@@ -467,10 +501,20 @@ def test_the_comparison_table_pages_by_fifty_institutions_and_the_export_holds_a
     assert 'page=2"' in first.content.decode().replace("&amp;", "&")
     export = office.get(DASHBOARD, {"year": YEAR, "format": "csv", "table": "comparison"})
     exported = export.content.decode("utf-8-sig").splitlines()
-    assert sum(1 for line in exported if line.startswith(tuple(
-        Institution.objects.filter(pk__in=set(on_first) | set(on_second))
-        .values_list("name", flat=True)
-    ))) == 5  # fmt: skip
+    assert (
+        sum(
+            1
+            for line in exported
+            if line.startswith(
+                tuple(
+                    Institution.objects.filter(pk__in=set(on_first) | set(on_second)).values_list(
+                        "name", flat=True
+                    )
+                )
+            )
+        )
+        == 5
+    )
 
 
 def test_a_new_office_in_an_empty_alliance_sees_empty_tables(world):

@@ -295,12 +295,22 @@ def test_the_dashboard_as_a_pdf(facts, alliance_office, bureau_viewer):
     pages, text = read_pdf(response)
     assert pages >= 1 and f"第{pages}页，共{pages}页" in text
     issuer = alliance_office.staff_profile.institution
-    for expected in (issuer.name, f"{facts['alliance'].name}·{YEAR}", facts["center"].name,
-                     zh(INDICATORS["beds_per_1000"].name), "核对人签名", "单位盖章"):  # fmt: skip
+    for expected in (
+        issuer.name,
+        f"{facts['alliance'].name}·{YEAR}",
+        facts["center"].name,
+        zh(INDICATORS["beds_per_1000"].name),
+        "核对人签名",
+        "单位盖章",
+    ):
         assert expected.replace(" ", "") in text, expected
     logged = AccessLog.objects.get(kind=AccessKind.EXPORT, user=alliance_office)
-    assert logged.detail == {"table": f"dashboard-{YEAR}", "format": "pdf",
-                             "filters": {"year": [str(YEAR)]}, "rows": 3}  # fmt: skip
+    assert logged.detail == {
+        "table": f"dashboard-{YEAR}",
+        "format": "pdf",
+        "filters": {"year": [str(YEAR)]},
+        "rows": 3,
+    }
     _, text = read_pdf(logged_in(bureau_viewer).get(DASHBOARD, {"year": YEAR, "format": "pdf"}))
     assert bureau_viewer.staff_profile.institution.name in text
     assert facts["foreign_center"].name not in text
@@ -317,8 +327,15 @@ def test_an_institutions_figures_as_a_pdf(facts, clinic_doctor, alliance_office)
     )
     pages, text = read_pdf(response)
     assert pages >= 1 and f"第{pages}页，共{pages}页" in text
-    for expected in (facts["center"].name, "年度指标", f"{YEAR}-01", f"{YEAR}-12",
-                     zh(INDICATORS["avg_outpatient_cost"].name), "165.00", "单位盖章"):  # fmt: skip
+    for expected in (
+        facts["center"].name,
+        "年度指标",
+        f"{YEAR}-01",
+        f"{YEAR}-12",
+        zh(INDICATORS["avg_outpatient_cost"].name),
+        "165.00",
+        "单位盖章",
+    ):
         assert expected in text, expected
     foreign = reverse("reporting:institution", args=[facts["foreign_center"].pk])
     assert logged_in(clinic_doctor).get(foreign, {"format": "pdf"}).status_code == 404

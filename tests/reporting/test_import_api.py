@@ -47,8 +47,9 @@ def test_a_small_file_is_imported_by_a_job_and_answered_from_it(api, alliance_of
 
     done, failed = Job.objects.order_by("pk")
     assert response.status_code == 200 and (done.status, done.result) == (
-        JobStatus.DONE, response.json()
-    )  # fmt: skip
+        JobStatus.DONE,
+        response.json(),
+    )
     assert done.requested_by == alliance_office and done.file_name == "facts.csv"
     assert rejected.status_code == 400 and failed.status == JobStatus.FAILED
     assert rejected.json()["errors"] == failed.errors and failed.errors[0]["row"] == 2
@@ -80,10 +81,14 @@ def test_a_rejected_file_answers_400_with_every_bad_row(api, alliance_office, wo
     assert body["detail"]
     assert body["error_count"] == 2
     assert [(e["row"], e["column"]) for e in body["errors"]] == [
-        (3, "visit_date"), (4, "visit_count"), (4, "total_cost"),
-    ]  # fmt: skip
-    assert all(set(e) == {"row", "column", "value", "problem", "message"} and e["message"]
-               for e in body["errors"])  # fmt: skip
+        (3, "visit_date"),
+        (4, "visit_count"),
+        (4, "total_cost"),
+    ]
+    assert all(
+        set(e) == {"row", "column", "value", "problem", "message"} and e["message"]
+        for e in body["errors"]
+    )
     assert body["errors"][0]["value"] == "2024-13-01"
     assert body["errors"][0]["message"].startswith("第 3 行 visit_date：“2024-13-01”")
     assert not OutpatientVisit.objects.exists()

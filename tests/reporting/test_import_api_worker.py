@@ -34,8 +34,9 @@ def office(celery_worker_queue, api, alliance_office, settings, monkeypatch):
 
 def post(client, content: bytes, name: str, query: str = ""):
     upload = SimpleUploadedFile(name, content, content_type="application/octet-stream")
-    return client.post(URL + query, {"file": upload}, format="multipart",
-                       HTTP_ACCEPT_LANGUAGE="zh-hans")  # fmt: skip
+    return client.post(
+        URL + query, {"file": upload}, format="multipart", HTTP_ACCEPT_LANGUAGE="zh-hans"
+    )
 
 
 def test_a_small_csv_is_imported_by_the_worker_and_answered_200(office, world):
@@ -46,13 +47,19 @@ def test_a_small_csv_is_imported_by_the_worker_and_answered_200(office, world):
 
     assert preview.status_code == 200, preview.content[:500]
     assert {k: preview.json()[k] for k in ("dry_run", "created", "updated", "rows")} == {
-        "dry_run": True, "created": 2, "updated": 0, "rows": 2,
-    }  # fmt: skip
+        "dry_run": True,
+        "created": 2,
+        "updated": 0,
+        "rows": 2,
+    }
     assert response.status_code == 200, response.content[:500]
     body = response.json()
     assert {k: body[k] for k in ("dry_run", "created", "updated", "rows")} == {
-        "dry_run": False, "created": 2, "updated": 0, "rows": 2,
-    }  # fmt: skip
+        "dry_run": False,
+        "created": 2,
+        "updated": 0,
+        "rows": 2,
+    }
     assert {"warnings", "measure", "months", "month_count"} <= set(body)
     assert OutpatientVisit.objects.count() == 2
     # Each answer is its job's result, stored by the worker.

@@ -33,8 +33,9 @@ def upload(client, kind: str, content: bytes, name: str = "visits.csv"):
 
 
 def make_job(user, content: bytes, **fields) -> Job:
-    job = Job.objects.create(kind=JobKind.IMPORT, fact_kind="visits", requested_by=user,
-                             file_name="visits.csv", **fields)  # fmt: skip
+    job = Job.objects.create(
+        kind=JobKind.IMPORT, fact_kind="visits", requested_by=user, file_name="visits.csv", **fields
+    )
     job.file.save("visits.csv", ContentFile(content))
     return job
 
@@ -99,8 +100,11 @@ def test_an_upload_becomes_a_job_that_imports_the_file(
 def test_a_rejected_file_fails_its_job_and_the_detail_page_lists_every_bad_row(
     alliance_office, world, django_capture_on_commit_callbacks
 ):
-    rows = [visit(world["center"], "V1", total_cost="-3"), visit(world["center"], "V2"),
-            visit(world["foreign_center"], "V3")]  # fmt: skip
+    rows = [
+        visit(world["center"], "V1", total_cost="-3"),
+        visit(world["center"], "V2"),
+        visit(world["foreign_center"], "V3"),
+    ]
     with django_capture_on_commit_callbacks(execute=True):
         upload(logged_in(alliance_office), "visits", csv_bytes("visits", rows))
 
@@ -108,8 +112,9 @@ def test_a_rejected_file_fails_its_job_and_the_detail_page_lists_every_bad_row(
     assert job.status == JobStatus.FAILED
     assert job.result["error_count"] == 2
     assert [(e["row"], e["column"]) for e in job.errors] == [
-        (2, "total_cost"), (4, "institution_code"),
-    ]  # fmt: skip
+        (2, "total_cost"),
+        (4, "institution_code"),
+    ]
     assert not OutpatientVisit.objects.exists()
 
     page = logged_in(alliance_office).get(f"/reporting/imports/{job.pk}/").content.decode()
@@ -132,8 +137,9 @@ def test_a_form_without_a_csv_or_xlsx_file_is_shown_again_with_its_error(allianc
 
 
 def test_a_running_job_polls_its_status_block_every_two_seconds(alliance_office, world):
-    job = make_job(alliance_office, b"", status=JobStatus.RUNNING, progress_done=20000,
-                   progress_total=80000)  # fmt: skip
+    job = make_job(
+        alliance_office, b"", status=JobStatus.RUNNING, progress_done=20000, progress_total=80000
+    )
     client = logged_in(alliance_office)
 
     page = client.get(f"/reporting/imports/{job.pk}/").content.decode()

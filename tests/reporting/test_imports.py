@@ -74,8 +74,14 @@ def test_a_bad_visit_cell_rejects_the_file_naming_its_row_and_column(world, colu
 
 
 def test_a_discharge_before_admission_is_reported_on_the_discharge_date(world):
-    rows = [stay(world["hospital"], "S1", admit_date=f"{LAST_YEAR}-05-02",
-                 discharge_date=f"{LAST_YEAR}-05-01")]  # fmt: skip
+    rows = [
+        stay(
+            world["hospital"],
+            "S1",
+            admit_date=f"{LAST_YEAR}-05-02",
+            discharge_date=f"{LAST_YEAR}-05-01",
+        )
+    ]
 
     exc = rejected("stays", csv_file("stays", rows))
 
@@ -232,9 +238,15 @@ def test_a_decoding_error_late_in_the_file_is_a_row_error_not_a_crash(world):
 def test_a_good_visits_file_creates_every_row_with_its_values(world):
     rows = [
         visit(world["center"], "V1"),
-        visit(world["hospital"], "V2", visit_type="emergency", visit_count="3",
-              total_cost="1200", department=""),
-    ]  # fmt: skip
+        visit(
+            world["hospital"],
+            "V2",
+            visit_type="emergency",
+            visit_count="3",
+            total_cost="1200",
+            department="",
+        ),
+    ]
 
     result = import_facts(kind="visits", file=csv_file("visits", rows), actor=None)
 
@@ -270,8 +282,11 @@ def test_importing_the_same_file_twice_updates_and_never_duplicates(world):
 
 
 def test_a_corrected_file_changes_the_values_of_existing_rows(world):
-    import_facts(kind="stays", file=csv_file("stays", [stay(world["hospital"], "S1",
-                 discharge_date="")]), actor=None)  # fmt: skip
+    import_facts(
+        kind="stays",
+        file=csv_file("stays", [stay(world["hospital"], "S1", discharge_date="")]),
+        actor=None,
+    )
     assert InpatientStay.objects.get().discharge_date is None
 
     corrected = [
@@ -287,8 +302,10 @@ def test_a_corrected_file_changes_the_values_of_existing_rows(world):
 
 
 def test_beds_are_keyed_by_institution_and_date(world):
-    rows = [beds(world["hospital"], f"{LAST_YEAR}-01-01", "500"),
-            beds(world["hospital"], f"{LAST_YEAR}-07-01", "520")]  # fmt: skip
+    rows = [
+        beds(world["hospital"], f"{LAST_YEAR}-01-01", "500"),
+        beds(world["hospital"], f"{LAST_YEAR}-07-01", "520"),
+    ]
     import_facts(kind="beds", file=csv_file("beds", rows), actor=None)
 
     again = [beds(world["hospital"], f"{LAST_YEAR}-07-01", "530")]
@@ -375,8 +392,10 @@ def test_an_xlsx_workbook_with_real_dates_and_numbers_imports(world):
     assert result.created == 2
     x1 = OutpatientVisit.objects.get(record_id="X1")
     assert (x1.visit_date, x1.visit_count, x1.total_cost) == (
-        datetime.date(LAST_YEAR, 3, 5), 2, Decimal("125.50"),
-    )  # fmt: skip
+        datetime.date(LAST_YEAR, 3, 5),
+        2,
+        Decimal("125.50"),
+    )
     assert OutpatientVisit.objects.get(record_id="1002").visit_type == "emergency"
 
 
@@ -412,8 +431,9 @@ def test_the_office_imports_for_stations_under_its_member_centres(world, allianc
 
 def test_clinical_staff_may_not_import(clinic_doctor, world):
     with pytest.raises(ActionNotAllowed):
-        import_facts(kind="visits", file=csv_file("visits", [visit(world["center"])]),
-                     actor=clinic_doctor)  # fmt: skip
+        import_facts(
+            kind="visits", file=csv_file("visits", [visit(world["center"])]), actor=clinic_doctor
+        )
     assert not OutpatientVisit.objects.exists()
 
 
@@ -458,8 +478,9 @@ def test_an_open_stay_and_a_bed_record_touch_every_year_up_to_now(
     world, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks() as callbacks:
-        rows = [stay(world["hospital"], "S1", admit_date=f"{LAST_YEAR - 1}-12-20",
-                     discharge_date="")]  # fmt: skip
+        rows = [
+            stay(world["hospital"], "S1", admit_date=f"{LAST_YEAR - 1}-12-20", discharge_date="")
+        ]
         import_facts(kind="stays", file=csv_file("stays", rows), actor=None)
         rows = [beds(world["center"], f"{LAST_YEAR}-01-01")]
         import_facts(kind="beds", file=csv_file("beds", rows), actor=None)
@@ -491,8 +512,10 @@ def test_the_command_imports_for_any_institution_and_prints_the_counts(world, tm
 
 def test_the_command_prints_each_bad_row_and_fails(world, tmp_path):
     path = tmp_path / "stays.csv"
-    rows = [stay(world["hospital"], "S1", total_cost="-1"), stay(world["hospital"], "S2",
-            admit_date="")]  # fmt: skip
+    rows = [
+        stay(world["hospital"], "S1", total_cost="-1"),
+        stay(world["hospital"], "S2", admit_date=""),
+    ]
     path.write_bytes(csv_bytes("stays", rows, encoding="gb18030"))
     err = io.StringIO()
 

@@ -36,14 +36,20 @@ def ods_bytes(rows: list[list]) -> bytes:
 
     def cell(value) -> str:
         if isinstance(value, datetime.date):
-            return (f'<table:table-cell office:value-type="date" '
-                    f'office:date-value="{value.isoformat()}"><text:p>{value}</text:p>'
-                    "</table:table-cell>")  # fmt: skip
+            return (
+                f'<table:table-cell office:value-type="date" '
+                f'office:date-value="{value.isoformat()}"><text:p>{value}</text:p>'
+                "</table:table-cell>"
+            )
         if isinstance(value, int | float):
-            return (f'<table:table-cell office:value-type="float" office:value="{value}">'
-                    f"<text:p>{value}</text:p></table:table-cell>")  # fmt: skip
-        return (f'<table:table-cell office:value-type="string"><text:p>{escape(str(value))}'
-                "</text:p></table:table-cell>")  # fmt: skip
+            return (
+                f'<table:table-cell office:value-type="float" office:value="{value}">'
+                f"<text:p>{value}</text:p></table:table-cell>"
+            )
+        return (
+            f'<table:table-cell office:value-type="string"><text:p>{escape(str(value))}'
+            "</text:p></table:table-cell>"
+        )
 
     body = "".join(
         "<table:table-row>" + "".join(cell(v) for v in row) + "</table:table-row>"
@@ -67,8 +73,11 @@ def ods_bytes(rows: list[list]) -> bytes:
     )
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as archive:
-        archive.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet",
-                         compress_type=zipfile.ZIP_STORED)  # fmt: skip
+        archive.writestr(
+            "mimetype",
+            "application/vnd.oasis.opendocument.spreadsheet",
+            compress_type=zipfile.ZIP_STORED,
+        )
         archive.writestr("content.xml", content, compress_type=zipfile.ZIP_DEFLATED)
         archive.writestr("META-INF/manifest.xml", manifest)
     return out.getvalue()
@@ -85,11 +94,14 @@ def refusal(content: bytes) -> str:
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030", "utf-16"])
 def test_tab_separated_text_in_every_encoding_imports(world, encoding):
-    rows = [visit(world["center"], "V1", department="全科医学科", total_cost="1,234.50"),
-            visit(world["center"], "V2", visit_type="急诊")]  # fmt: skip
+    rows = [
+        visit(world["center"], "V1", department="全科医学科", total_cost="1,234.50"),
+        visit(world["center"], "V2", visit_type="急诊"),
+    ]
 
-    result = import_facts(kind="visits", file=text_file(rows, delimiter="\t", encoding=encoding),
-                          actor=None)  # fmt: skip
+    result = import_facts(
+        kind="visits", file=text_file(rows, delimiter="\t", encoding=encoding), actor=None
+    )
 
     assert result.created == 2
     assert OutpatientVisit.objects.get(record_id="V1").total_cost == Decimal("1234.50")
@@ -97,16 +109,20 @@ def test_tab_separated_text_in_every_encoding_imports(world, encoding):
 
 
 def test_an_ods_workbook_imports_whatever_its_name(world):
-    rows = [[world["center"].code, "00007", datetime.date(LAST_YEAR, 3, 5), "门诊", "全科", 2,
-             1234.5]]  # fmt: skip
+    rows = [
+        [world["center"].code, "00007", datetime.date(LAST_YEAR, 3, 5), "门诊", "全科", 2, 1234.5]
+    ]
 
     result = import_facts(kind="visits", file=io.BytesIO(ods_bytes(rows)), actor=None)
 
     assert result.created == 1
     saved = OutpatientVisit.objects.get()
     assert (saved.record_id, saved.visit_date, saved.visit_count, saved.total_cost) == (
-        "00007", datetime.date(LAST_YEAR, 3, 5), 2, Decimal("1234.50"),
-    )  # fmt: skip
+        "00007",
+        datetime.date(LAST_YEAR, 3, 5),
+        2,
+        Decimal("1234.50"),
+    )
 
 
 def test_an_xlsx_with_title_rows_reports_rows_as_excel_numbers_them(world):

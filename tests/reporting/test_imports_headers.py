@@ -35,8 +35,17 @@ def test_every_column_of_every_kind_has_chinese_aliases_and_none_is_ambiguous():
 
 def test_a_his_visits_export_with_chinese_names_imports(world):
     header = ["机构编码", "就诊流水号", "就诊日期", "就诊类型", "科室", "人次", "总费用"]
-    rows = [[world["center"].code, "00042", f"{LAST_YEAR}-03-05 09:12:00", "普通门诊", "全科",
-             "1", '"1,234.50"']]  # fmt: skip
+    rows = [
+        [
+            world["center"].code,
+            "00042",
+            f"{LAST_YEAR}-03-05 09:12:00",
+            "普通门诊",
+            "全科",
+            "1",
+            '"1,234.50"',
+        ]
+    ]
 
     result = import_facts(kind="visits", file=csv_file("visits", rows, header=header), actor=None)
 
@@ -47,8 +56,16 @@ def test_a_his_visits_export_with_chinese_names_imports(world):
 
 def test_a_stays_export_with_chinese_names_imports(world):
     header = ["医疗机构编码", "住院号", "入院日期", "出院日期", "出院科室", "医疗总费用(元)"]
-    rows = [[world["hospital"].code, "Z001", f"{LAST_YEAR}/3/1", f"{LAST_YEAR}/3/8", "心内科",
-             "￥8,620.00"]]  # fmt: skip
+    rows = [
+        [
+            world["hospital"].code,
+            "Z001",
+            f"{LAST_YEAR}/3/1",
+            f"{LAST_YEAR}/3/8",
+            "心内科",
+            "￥8,620.00",
+        ]
+    ]
 
     import_facts(kind="stays", file=csv_file("stays", rows, header=header), actor=None)
 

@@ -117,8 +117,11 @@ def refused(client, content: bytes, name: str = "visits.xlsx", *, job: bool = Fa
 def test_a_shared_strings_part_that_unzips_huge_is_refused_before_parsing(office, world):
     header = [inline_row(1, HEADERS["visits"])]
     chunk = "<si><t>" + "啊" * 10_000 + "</t></si>"  # 30 KB; 3,000 of them: 90 MB, 0.3 MB zipped
-    strings = ['<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">',
-               *([chunk] * 3_000), "</sst>"]  # fmt: skip
+    strings = [
+        '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">',
+        *([chunk] * 3_000),
+        "</sst>",
+    ]
     content = workbook(header, shared_strings=strings)
     assert len(content) < 2 * 1024 * 1024
 
@@ -182,12 +185,16 @@ def test_a_workbook_with_a_doctype_is_a_400_naming_it(office, world, where):
 
 
 def test_an_ods_whose_repeats_make_a_huge_sheet_is_refused(office, world):
-    ns = ('xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
-          'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
-          'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"')  # fmt: skip
-    row = ('<table:table-row table:number-rows-repeated="100000"><table:table-cell '
-           'table:number-columns-repeated="1000" office:value-type="string"><text:p>x</text:p>'
-           "</table:table-cell></table:table-row>")  # fmt: skip
+    ns = (
+        'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+        'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+        'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"'
+    )
+    row = (
+        '<table:table-row table:number-rows-repeated="100000"><table:table-cell '
+        'table:number-columns-repeated="1000" office:value-type="string"><text:p>x</text:p>'
+        "</table:table-cell></table:table-row>"
+    )
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
@@ -281,8 +288,9 @@ def test_growth_warnings_are_listed_up_to_a_hundred_then_counted(office, world):
     response = office.post(
         URL + "?dry_run=true",
         {"file": SimpleUploadedFile("v.csv", csv_bytes("visits", rows))},
-        format="multipart", HTTP_ACCEPT_LANGUAGE="zh-hans",
-    )  # fmt: skip
+        format="multipart",
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    )
 
     warnings = response.json()["warnings"]
     assert response.status_code == 200
@@ -302,16 +310,19 @@ def test_a_good_workbook_larger_than_a_chunk_passes_the_checks(world, alliance_o
     content = workbook(rows)  # calamine reads cells by their local name, any prefix
     assert len(b"".join(r.encode() for r in rows)) > 2 * 1024 * 1024
 
-    result = import_facts(kind="visits", file=io.BytesIO(content), actor=alliance_office,
-                          dry_run=True)  # fmt: skip
+    result = import_facts(
+        kind="visits", file=io.BytesIO(content), actor=alliance_office, dry_run=True
+    )
 
     assert result.rows == 5_000 and result.created == 5_000
 
 
 def narrow_rows(count: int, columns: str = "ABCDEFG") -> list[str]:
     """Rows of plainly named cells, over 1 MB of sheet: the extent check only counts them."""
-    cells = "".join(f'<c r="{{c}}{{n}}" t="inlineStr"><is><t>{"备注" * 10}</t></is></c>'
-                    .replace("{c}", column) for column in columns)  # fmt: skip
+    cells = "".join(
+        f'<c r="{{c}}{{n}}" t="inlineStr"><is><t>{"备注" * 10}</t></is></c>'.replace("{c}", column)
+        for column in columns
+    )
     return [f'<row r="{n}">{cells.replace("{n}", str(n))}</row>' for n in range(2, count + 2)]
 
 

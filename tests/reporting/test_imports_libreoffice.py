@@ -59,14 +59,20 @@ def cell(value, style: str = "", formula: str = "") -> str:
         f' table:formula="{escape(formula)}"' if formula else ""
     )
     if isinstance(value, datetime.date):
-        return (f'<table:table-cell{extra} office:value-type="date" '
-                f'office:date-value="{value.isoformat()}"><text:p>{value}</text:p>'
-                "</table:table-cell>")  # fmt: skip
+        return (
+            f'<table:table-cell{extra} office:value-type="date" '
+            f'office:date-value="{value.isoformat()}"><text:p>{value}</text:p>'
+            "</table:table-cell>"
+        )
     if isinstance(value, int | float | Decimal):
-        return (f'<table:table-cell{extra} office:value-type="float" office:value="{value}">'
-                f"<text:p>{value}</text:p></table:table-cell>")  # fmt: skip
-    return (f'<table:table-cell office:value-type="string"><text:p>{escape(str(value))}'
-            "</text:p></table:table-cell>")  # fmt: skip
+        return (
+            f'<table:table-cell{extra} office:value-type="float" office:value="{value}">'
+            f"<text:p>{value}</text:p></table:table-cell>"
+        )
+    return (
+        f'<table:table-cell office:value-type="string"><text:p>{escape(str(value))}'
+        "</text:p></table:table-cell>"
+    )
 
 
 def write_ods(path: Path, rows: list[list[str]]) -> None:
@@ -87,8 +93,11 @@ def write_ods(path: Path, rows: list[list[str]]) -> None:
         "</manifest:manifest>"
     )
     with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet",
-                         compress_type=zipfile.ZIP_STORED)  # fmt: skip
+        archive.writestr(
+            "mimetype",
+            "application/vnd.oasis.opendocument.spreadsheet",
+            compress_type=zipfile.ZIP_STORED,
+        )
         archive.writestr("content.xml", content, compress_type=zipfile.ZIP_DEFLATED)
         archive.writestr("META-INF/manifest.xml", manifest, compress_type=zipfile.ZIP_DEFLATED)
 
@@ -106,10 +115,20 @@ def convert(soffice: str, source: Path, target: str, folder: Path) -> Path:
     """soffice --convert-to, with a profile of its own (parallel runs do not share one)."""
     profile = (folder / "profile").as_uri()
     subprocess.run(
-        [soffice, f"-env:UserInstallation={profile}", "--headless", "--convert-to", target,
-         "--outdir", str(folder / "out"), str(source)],
-        check=True, capture_output=True, timeout=180,
-    )  # fmt: skip
+        [
+            soffice,
+            f"-env:UserInstallation={profile}",
+            "--headless",
+            "--convert-to",
+            target,
+            "--outdir",
+            str(folder / "out"),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
     suffix = target.split(":")[0]
     return folder / "out" / f"{source.stem}.{suffix}"
 
@@ -131,16 +150,29 @@ def converted(soffice, tmp_path_factory):
     rows = [[cell(f"临港医联体 {LAST_YEAR} 年 3 月门诊明细")], []]
     rows.append([cell(name) for name in HEADER])
     for record_id, day, visit_type, count, cost in VISITS:
-        rows.append([
-            cell(CODE), cell(record_id), cell(datetime.date(LAST_YEAR, 3, day), "day"),
-            cell(visit_type), cell("全科医学科"), cell(count, "count"), cell(cost, "money"),
-        ])  # fmt: skip
+        rows.append(
+            [
+                cell(CODE),
+                cell(record_id),
+                cell(datetime.date(LAST_YEAR, 3, day), "day"),
+                cell(visit_type),
+                cell("全科医学科"),
+                cell(count, "count"),
+                cell(cost, "money"),
+            ]
+        )
     last = 3 + len(VISITS)
-    rows.append([
-        cell("合计"), cell(""), cell(""), cell(""), cell(""),
-        cell(sum(v[3] for v in VISITS), "count", f"of:=SUM([.F4:.F{last}])"),
-        cell(sum(v[4] for v in VISITS), "money", f"of:=SUM([.G4:.G{last}])"),
-    ])  # fmt: skip
+    rows.append(
+        [
+            cell("合计"),
+            cell(""),
+            cell(""),
+            cell(""),
+            cell(""),
+            cell(sum(v[3] for v in VISITS), "count", f"of:=SUM([.F4:.F{last}])"),
+            cell(sum(v[4] for v in VISITS), "money", f"of:=SUM([.G4:.G{last}])"),
+        ]
+    )
     source = folder / "visits.ods"
     write_ods(source, rows)
     return {
@@ -171,9 +203,12 @@ def test_each_file_calc_writes_imports_with_the_sheets_totals(world, converted, 
     stored = OutpatientVisit.objects.aggregate(cost=Sum("total_cost"), visits=Sum("visit_count"))
     assert stored == {"cost": sum(v[4] for v in VISITS), "visits": sum(v[3] for v in VISITS)}
     assert dict(OutpatientVisit.objects.values_list("record_id", "visit_type")) == {
-        "00000123": "outpatient", "00000124": "emergency", "0042": "outpatient",
-        "A-0007": "emergency", "2019000001": "outpatient",
-    }  # fmt: skip
+        "00000123": "outpatient",
+        "00000124": "emergency",
+        "0042": "outpatient",
+        "A-0007": "emergency",
+        "2019000001": "outpatient",
+    }
     assert set(OutpatientVisit.objects.values_list("visit_date", flat=True)) == {
         datetime.date(LAST_YEAR, 3, day) for _id, day, *_rest in VISITS
     }

@@ -43,9 +43,14 @@ def test_a_dry_run_answers_the_counts_and_totals_and_writes_nothing(
 
     assert (result.dry_run, result.created, result.updated, result.rows) == (True, 2, 1, 3)
     assert month(result, center.code, f"{LAST_YEAR}-03") == {
-        "institution_code": center.code, "month": f"{LAST_YEAR}-03", "in_file": 6,
-        "before": 4, "after": 8, "new_records": 2, "grows": True,
-    }  # fmt: skip
+        "institution_code": center.code,
+        "month": f"{LAST_YEAR}-03",
+        "in_file": 6,
+        "before": 4,
+        "after": 8,
+        "new_records": 2,
+        "grows": True,
+    }
     assert OutpatientVisit.objects.count() == 2
     assert callbacks == []  # nothing to recompute
 
@@ -75,8 +80,11 @@ def test_ids_that_lost_their_leading_zeros_double_the_month_and_are_flagged(worl
 
     entry = month(result, center.code, f"{LAST_YEAR}-03")
     assert (entry["before"], entry["after"], entry["new_records"], entry["grows"]) == (
-        10, 20, 10, True,
-    )  # fmt: skip
+        10,
+        20,
+        10,
+        True,
+    )
     assert result.warnings == [
         f"{center.code} {LAST_YEAR}-03：人次将从 10 增至 20（+100 %），来自 10 条新记录。"
         "请确认这些记录未曾以其他编号导入过（例如 Excel 去掉了编号的前导零）。"
@@ -86,8 +94,9 @@ def test_ids_that_lost_their_leading_zeros_double_the_month_and_are_flagged(worl
 def test_a_corrected_file_and_a_first_import_are_not_flagged(world):
     center = world["center"]
     first = import_facts(kind="visits", file=visits_file(center, ["1", "2"]), actor=None)
-    again = import_facts(kind="visits", file=visits_file(center, ["1", "2"], count="9"),
-                         actor=None, dry_run=True)  # fmt: skip
+    again = import_facts(
+        kind="visits", file=visits_file(center, ["1", "2"], count="9"), actor=None, dry_run=True
+    )
 
     assert not any(m["grows"] for m in first.preview["months"] + again.preview["months"])
     assert month(again, center.code, f"{LAST_YEAR}-03")["after"] == 18
@@ -96,16 +105,19 @@ def test_a_corrected_file_and_a_first_import_are_not_flagged(world):
 
 def test_stays_count_discharges_per_month_and_beds_their_open_beds(world):
     hospital = world["hospital"]
-    rows = [stay(hospital, "S1", discharge_date=f"{LAST_YEAR}-03-08"),
-            stay(hospital, "S2", discharge_date=f"{LAST_YEAR}-04-01"),
-            stay(hospital, "S3", discharge_date="")]  # fmt: skip
+    rows = [
+        stay(hospital, "S1", discharge_date=f"{LAST_YEAR}-03-08"),
+        stay(hospital, "S2", discharge_date=f"{LAST_YEAR}-04-01"),
+        stay(hospital, "S3", discharge_date=""),
+    ]
 
     stays = import_facts(kind="stays", file=csv_file("stays", rows), actor=None, dry_run=True)
     beds_result = import_facts(kind="beds", file=csv_file("beds", [beds(hospital)]), actor=None)
 
     assert [(m["month"], m["after"]) for m in stays.preview["months"]] == [
-        (f"{LAST_YEAR}-03", 1), (f"{LAST_YEAR}-04", 1),
-    ]  # fmt: skip
+        (f"{LAST_YEAR}-03", 1),
+        (f"{LAST_YEAR}-04", 1),
+    ]
     assert not InpatientStay.objects.exists()
     assert [(m["month"], m["after"]) for m in beds_result.preview["months"]] == [
         (f"{LAST_YEAR}-01", 120)
@@ -129,8 +141,9 @@ def test_the_api_dry_run_answers_the_preview_and_writes_nothing(api, alliance_of
     body = response.json()
     assert (body["dry_run"], body["created"], body["updated"]) == (True, 2, 0)
     assert {m["institution_code"] for m in body["months"]} == {
-        world["center"].code, world["station"].code,
-    }  # fmt: skip
+        world["center"].code,
+        world["station"].code,
+    }
     assert not OutpatientVisit.objects.exists()
 
 
@@ -182,8 +195,9 @@ def test_another_alliance_cannot_follow_the_job(api, alliance_office, other_offi
 def test_a_job_is_confirmed_once_and_only_after_its_preview(alliance_office, world):
     from core.errors import IllegalTransition
 
-    queued = Job.objects.create(kind="import", fact_kind="visits", requested_by=alliance_office,
-                                result={"dry_run": True})  # fmt: skip
+    queued = Job.objects.create(
+        kind="import", fact_kind="visits", requested_by=alliance_office, result={"dry_run": True}
+    )
     with pytest.raises(IllegalTransition):
         import_job_confirm(actor=alliance_office, job=queued)
 
@@ -197,10 +211,16 @@ def test_a_job_is_confirmed_once_and_only_after_its_preview(alliance_office, wor
 def test_the_detail_page_shows_the_preview_and_the_confirm_button(alliance_office, world):
     from django.test import Client
 
-    result = import_facts(kind="visits", file=visits_file(world["center"], ["1"]), actor=None,
-                          dry_run=True)  # fmt: skip
-    job = Job.objects.create(kind="import", fact_kind="visits", requested_by=alliance_office,
-                             status=JobStatus.DONE, result=result.as_dict())  # fmt: skip
+    result = import_facts(
+        kind="visits", file=visits_file(world["center"], ["1"]), actor=None, dry_run=True
+    )
+    job = Job.objects.create(
+        kind="import",
+        fact_kind="visits",
+        requested_by=alliance_office,
+        status=JobStatus.DONE,
+        result=result.as_dict(),
+    )
     client = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
     client.force_login(alliance_office)
 

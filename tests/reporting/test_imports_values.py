@@ -25,8 +25,9 @@ def chinese():
 
 
 def imported_visit(world, **cells) -> OutpatientVisit:
-    import_facts(kind="visits", file=csv_file("visits", [visit(world["center"], **cells)]),
-                 actor=None)  # fmt: skip
+    import_facts(
+        kind="visits", file=csv_file("visits", [visit(world["center"], **cells)]), actor=None
+    )
     return OutpatientVisit.objects.get()
 
 
@@ -65,8 +66,10 @@ def test_counts_take_the_same_shapes(world, written, count):
 
 
 def test_open_beds_take_thousands_separators_and_full_width_digits(world):
-    rows = [beds(world["hospital"], f"{LAST_YEAR}-01-01", '"1,200"'),
-            beds(world["center"], f"{LAST_YEAR}-01-01", "８０")]  # fmt: skip
+    rows = [
+        beds(world["hospital"], f"{LAST_YEAR}-01-01", '"1,200"'),
+        beds(world["center"], f"{LAST_YEAR}-01-01", "８０"),
+    ]
 
     import_facts(kind="beds", file=csv_file("beds", rows), actor=None)
 
@@ -111,9 +114,15 @@ def test_a_serial_number_is_no_amount_and_an_amount_no_date(world):
 
 @pytest.mark.parametrize(
     ("written", "stored"),
-    [("门诊", "outpatient"), ("急诊", "emergency"), ("普通门诊", "outpatient"),
-     ("急诊科", "emergency"), ("Emergency", "emergency"), (" 门诊 ", "outpatient")],
-)  # fmt: skip
+    [
+        ("门诊", "outpatient"),
+        ("急诊", "emergency"),
+        ("普通门诊", "outpatient"),
+        ("急诊科", "emergency"),
+        ("Emergency", "emergency"),
+        (" 门诊 ", "outpatient"),
+    ],
+)
 def test_chinese_visit_types_map_to_the_two_types(world, written, stored):
     assert imported_visit(world, visit_type=written).visit_type == stored
 
@@ -130,14 +139,19 @@ def test_text_is_kept_as_written_only_trimmed(world):
 
 def test_an_xlsx_number_cell_as_record_id_is_the_whole_number(world):
     code, day = world["center"].code, datetime.date(LAST_YEAR, 3, 5)
-    rows = [[code, 123, day, "门诊", "", 1, 10], [code, "00000123", day, "", "", 1, 10],
-            [code, 1234567890123, day, "", "", 1, 10]]  # fmt: skip
+    rows = [
+        [code, 123, day, "门诊", "", 1, 10],
+        [code, "00000123", day, "", "", 1, 10],
+        [code, 1234567890123, day, "", "", 1, 10],
+    ]
 
     import_facts(kind="visits", file=io.BytesIO(xlsx_bytes("visits", rows)), actor=None)
 
     assert set(OutpatientVisit.objects.values_list("record_id", flat=True)) == {
-        "123", "00000123", "1234567890123",
-    }  # fmt: skip
+        "123",
+        "00000123",
+        "1234567890123",
+    }
 
 
 def test_xlsx_amounts_are_read_as_excel_shows_them(world):
@@ -147,38 +161,56 @@ def test_xlsx_amounts_are_read_as_excel_shows_them(world):
     import_facts(kind="visits", file=io.BytesIO(xlsx_bytes("visits", rows)), actor=None)
 
     assert dict(OutpatientVisit.objects.values_list("record_id", "total_cost")) == {
-        "X1": Decimal("0.30"), "X2": Decimal("1234.50"),
-    }  # fmt: skip
+        "X1": Decimal("0.30"),
+        "X2": Decimal("1234.50"),
+    }
 
 
 def test_stay_dates_with_times_and_in_chinese(world):
-    rows = [stay(world["hospital"], "S1", admit_date=f"{LAST_YEAR}年3月1日",
-                 discharge_date=f"{LAST_YEAR}/3/8 10:00:00", total_cost='"8,620.00"')]  # fmt: skip
+    rows = [
+        stay(
+            world["hospital"],
+            "S1",
+            admit_date=f"{LAST_YEAR}年3月1日",
+            discharge_date=f"{LAST_YEAR}/3/8 10:00:00",
+            total_cost='"8,620.00"',
+        )
+    ]
 
     import_facts(kind="stays", file=csv_file("stays", rows), actor=None)
 
     saved = InpatientStay.objects.get()
     assert (saved.admit_date, saved.discharge_date, saved.total_cost) == (
-        datetime.date(LAST_YEAR, 3, 1), datetime.date(LAST_YEAR, 3, 8), Decimal("8620.00"),
-    )  # fmt: skip
+        datetime.date(LAST_YEAR, 3, 1),
+        datetime.date(LAST_YEAR, 3, 8),
+        Decimal("8620.00"),
+    )
 
 
 # --- what is still wrong is said in one sentence: row, column, value, what is expected ------
 
 MESSAGES = [
-    ("total_cost", "abc", "第 2 行 total_cost：“abc” 不是有效金额：应为以元为单位、最多两位小数的数字，如 1234.50。"),  # noqa: E501
+    (
+        "total_cost",
+        "abc",
+        "第 2 行 total_cost：“abc” 不是有效金额：应为以元为单位、最多两位小数的数字，如 1234.50。",
+    ),  # noqa: E501
     ("total_cost", '"1,23.50"', "第 2 行 total_cost：“1,23.50” 不是有效金额"),
     ("total_cost", "12.345", "第 2 行 total_cost：“12.345” 超过两位小数"),
     ("total_cost", "-5", "第 2 行 total_cost：“-5” 是负数"),
     ("total_cost", "", "第 2 行 total_cost：为空，此列必填。"),
     ("visit_count", "1.5", "第 2 行 visit_count：“1.5” 不是有效数量：应为不小于 1 的整数。"),
     ("visit_count", "0", "第 2 行 visit_count：“0” 不是有效数量"),
-    ("visit_date", f"{LAST_YEAR}-02-30", f"第 2 行 visit_date：“{LAST_YEAR}-02-30” 不是有效日期：应为 2019-01-05、2019/1/5 或 2019年1月5日 这样的日期。"),  # noqa: E501
+    (
+        "visit_date",
+        f"{LAST_YEAR}-02-30",
+        f"第 2 行 visit_date：“{LAST_YEAR}-02-30” 不是有效日期：应为 2019-01-05、2019/1/5 或 2019年1月5日 这样的日期。",  # noqa: E501
+    ),
     ("visit_date", "05.03.2024", "第 2 行 visit_date：“05.03.2024” 不是有效日期"),
     ("visit_date", "2999-01-01", "第 2 行 visit_date：“2999-01-01” 是将来的日期"),
     ("visit_type", "住院", "第 2 行 visit_type：“住院” 不是有效的就诊类型：应为门诊或急诊。"),
     ("institution_code", "NO-SUCH", "第 2 行 institution_code：“NO-SUCH” 不是您可导入的机构编码"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("column", "value", "message"), MESSAGES)
@@ -195,8 +227,9 @@ def test_each_bad_cell_is_one_chinese_sentence_with_row_column_and_value(
 
 
 def test_a_discharge_before_admission_names_both_dates(world):
-    rows = [stay(world["hospital"], admit_date=f"{LAST_YEAR}-05-02",
-                 discharge_date=f"{LAST_YEAR}/5/1")]  # fmt: skip
+    rows = [
+        stay(world["hospital"], admit_date=f"{LAST_YEAR}-05-02", discharge_date=f"{LAST_YEAR}/5/1")
+    ]
 
     exc = rejection("stays", rows)
 

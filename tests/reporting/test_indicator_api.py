@@ -18,16 +18,22 @@ def figures(world):
     """Visits in 2021 everywhere; beds and one stay at the hospital only."""
     for n, key in enumerate(["hospital", "center", "other_center", "foreign_center"]):
         OutpatientVisit.objects.create(
-            institution=world[key], record_id=f"V{n}", visit_date=D(2021, 3, 1), visit_count=10,
+            institution=world[key],
+            record_id=f"V{n}",
+            visit_date=D(2021, 3, 1),
+            visit_count=10,
             total_cost=Decimal(1000 * (n + 1)),
-        )  # fmt: skip
+        )
     BedCapacity.objects.create(
         institution=world["hospital"], effective_from=D(2021, 1, 1), open_beds=10
     )
     InpatientStay.objects.create(
-        institution=world["hospital"], stay_id="Z1", admit_date=D(2021, 3, 1),
-        discharge_date=D(2021, 3, 11), total_cost=Decimal(5000),
-    )  # fmt: skip
+        institution=world["hospital"],
+        stay_id="Z1",
+        admit_date=D(2021, 3, 1),
+        discharge_date=D(2021, 3, 11),
+        total_cost=Decimal(5000),
+    )
     recompute(2021, today=D(2026, 11, 23))
     return world
 
@@ -74,9 +80,11 @@ def test_filters_and_the_row_shape(api, figures, alliance_office):
     )
     [row] = response.json()["results"]
     assert row["scope"] == {
-        "type": "institution", "id": figures["center"].pk, "code": figures["center"].code,
+        "type": "institution",
+        "id": figures["center"].pk,
+        "code": figures["center"].code,
         "name": "泥城社区卫生服务中心",
-    }  # fmt: skip
+    }
     assert (row["indicator"], row["period"], row["value"]) == (
         "avg_outpatient_cost",
         "2021-Q1",

@@ -27,16 +27,23 @@ def value(indicator, period, institution=None, alliance=None):
 
 def stay(institution, n, admit, discharge, cost="0"):
     return InpatientStay.objects.create(
-        institution=institution, stay_id=f"S{n}", admit_date=admit, discharge_date=discharge,
+        institution=institution,
+        stay_id=f"S{n}",
+        admit_date=admit,
+        discharge_date=discharge,
         total_cost=Decimal(cost),
-    )  # fmt: skip
+    )
 
 
 def visit(institution, n, day, count, cost, kind="outpatient"):
     return OutpatientVisit.objects.create(
-        institution=institution, record_id=f"V{n}", visit_date=day, visit_type=kind,
-        visit_count=count, total_cost=Decimal(cost),
-    )  # fmt: skip
+        institution=institution,
+        record_id=f"V{n}",
+        visit_date=day,
+        visit_type=kind,
+        visit_count=count,
+        total_cost=Decimal(cost),
+    )
 
 
 @pytest.fixture
@@ -186,7 +193,8 @@ def test_beds_without_any_stay_in_the_year_are_missing_data_not_an_empty_ward(wa
     InpatientStay.objects.filter(stay_id="S4").delete()  # the one stay reaching into 2020
     recompute(2020, today=TODAY)  # the capacity records still hold in 2020; no stay was imported
     assert not IndicatorValue.objects.filter(
-        institution=ward, period__startswith="2020",
+        institution=ward,
+        period__startswith="2020",
         indicator__in=["bed_utilization_rate", "bed_turnover", "discharges", "avg_length_of_stay"],
-    ).exists()  # fmt: skip
+    ).exists()
     assert value("beds_per_1000", "2020", ward) == Decimal("0.5")

@@ -21,8 +21,13 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def import_job(world, alliance_office, media):
     content = csv_bytes("visits", [visit(world["center"], "V1"), visit(world["station"], "V2")])
-    job = Job(kind=JobKind.IMPORT, fact_kind=FactKind.VISITS, requested_by=alliance_office,
-              file_name="visits.csv", result={"dry_run": False})  # fmt: skip
+    job = Job(
+        kind=JobKind.IMPORT,
+        fact_kind=FactKind.VISITS,
+        requested_by=alliance_office,
+        file_name="visits.csv",
+        result={"dry_run": False},
+    )
     job.file.save("visits.csv", ContentFile(content), save=False)
     job.save()
     return job
@@ -31,8 +36,9 @@ def import_job(world, alliance_office, media):
 def age(job: Job, minutes: int) -> None:
     """The job as a killed worker leaves it: running, its last beat `minutes` ago."""
     then = timezone.now() - datetime.timedelta(minutes=minutes)
-    Job.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING, started_at=then,
-                                         heartbeat_at=then)  # fmt: skip
+    Job.objects.filter(pk=job.pk).update(
+        status=JobStatus.RUNNING, started_at=then, heartbeat_at=then
+    )
 
 
 def test_a_running_job_silent_too_long_is_marked_failed_with_the_reason(import_job, settings):

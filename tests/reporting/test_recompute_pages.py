@@ -17,9 +17,12 @@ URL = "/reporting/recompute/"
 @pytest.fixture
 def visits(world):
     OutpatientVisit.objects.create(
-        institution=world["center"], record_id="V1", visit_date=datetime.date(2021, 6, 1),
-        visit_count=5, total_cost=Decimal(600),
-    )  # fmt: skip
+        institution=world["center"],
+        record_id="V1",
+        visit_date=datetime.date(2021, 6, 1),
+        visit_count=5,
+        total_cost=Decimal(600),
+    )
     return world
 
 
@@ -70,8 +73,11 @@ def test_the_office_recomputes_a_year_and_follows_the_job(
     # Celery runs in-process in tests: the job has finished by the time the page is read.
     job.refresh_from_db()
     assert (job.kind, job.status, job.year, job.institution) == (
-        JobKind.RECOMPUTE, JobStatus.DONE, 2021, visits["center"],
-    )  # fmt: skip
+        JobKind.RECOMPUTE,
+        JobStatus.DONE,
+        2021,
+        visits["center"],
+    )
     assert (
         job.result["values"] == IndicatorValue.objects.filter(period__startswith="2021").count() > 0
     )
@@ -88,9 +94,13 @@ def test_a_running_job_polls_and_another_alliance_cannot_see_it(
     browser_client, visits, alliance_office, outsider_clinic_user
 ):
     job = Job.objects.create(
-        kind=JobKind.RECOMPUTE, year=2021, status=JobStatus.RUNNING,
-        requested_by=alliance_office, progress_done=1, progress_total=4,
-    )  # fmt: skip
+        kind=JobKind.RECOMPUTE,
+        year=2021,
+        status=JobStatus.RUNNING,
+        requested_by=alliance_office,
+        progress_done=1,
+        progress_total=4,
+    )
     browser_client.force_login(alliance_office)
     page = browser_client.get(f"{URL}{job.pk}/")
     assert b'hx-trigger="every 2s"' in page.content and b'value="1" max="4"' in page.content
@@ -114,8 +124,12 @@ def test_the_list_runs_a_fixed_number_of_queries(
     with django_assert_num_queries(count := len_queries(browser_client)):
         browser_client.get(URL)
     for year in (2018, 2019, 2021):
-        Job.objects.create(kind=JobKind.RECOMPUTE, year=year, requested_by=alliance_office,
-                           institution=visits["center"])  # fmt: skip
+        Job.objects.create(
+            kind=JobKind.RECOMPUTE,
+            year=year,
+            requested_by=alliance_office,
+            institution=visits["center"],
+        )
     with django_assert_num_queries(count):
         browser_client.get(URL)
 

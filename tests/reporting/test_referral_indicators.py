@@ -49,15 +49,27 @@ def test_an_internal_transfer_counts_neither_up_nor_down_nor_hides_the_imported_
     from tests.kit.factories import staff_user
 
     transfer, _ = services.referral_create(
-        actor=clinic_doctor, patient=world["patient"], to_institution=world["station"],
-        diagnosis_code="I10", diagnosis_text="高血压", reason="下沉随访", consent=True, submit=True,
-    )  # fmt: skip
+        actor=clinic_doctor,
+        patient=world["patient"],
+        to_institution=world["station"],
+        diagnosis_code="I10",
+        diagnosis_text="高血压",
+        reason="下沉随访",
+        consent=True,
+        submit=True,
+    )
     assert (transfer.direction, transfer.status) == ("internal", "submitted")
     station_doctor = staff_user(Role.COMMUNITY_STAFF, world["station"])
     back, _ = services.referral_create(
-        actor=station_doctor, patient=world["station_patient"], to_institution=world["center"],
-        diagnosis_code="I10", diagnosis_text="高血压", reason="随访", consent=True, submit=True,
-    )  # fmt: skip
+        actor=station_doctor,
+        patient=world["station_patient"],
+        to_institution=world["center"],
+        diagnosis_code="I10",
+        diagnosis_text="高血压",
+        reason="随访",
+        consent=True,
+        submit=True,
+    )
     assert back.direction == "internal"
     today = timezone.localdate()
     ReferralCount.objects.create(

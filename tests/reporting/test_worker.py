@@ -38,9 +38,12 @@ def test_an_import_queues_the_recomputation_a_real_worker_runs(celery_worker_que
 
 def test_an_operator_started_recompute_reports_progress_and_completion(celery_worker_queue, world):
     OutpatientVisit.objects.create(
-        institution=world["hospital"], record_id="H1", visit_date=datetime.date(2021, 5, 1),
-        visit_count=4, total_cost=Decimal(800),
-    )  # fmt: skip
+        institution=world["hospital"],
+        record_id="H1",
+        visit_date=datetime.date(2021, 5, 1),
+        visit_count=4,
+        total_cost=Decimal(800),
+    )
     job = Job.objects.create(kind=JobKind.RECOMPUTE, year=2021)
     recompute_indicators.apply_async((2021, None, job.pk), queue=celery_worker_queue)
     assert wait_for(lambda: Job.objects.get(pk=job.pk).status == JobStatus.DONE)

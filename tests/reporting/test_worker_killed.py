@@ -44,12 +44,28 @@ def start_worker(queue: str, media_root) -> subprocess.Popen:
         "PATIENT_ID_HMAC_KEY": base64.b64encode(django_settings.PATIENT_ID_HMAC_KEY).decode(),
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo",
-         "--queues", queue, "--hostname", f"{queue}@%h", "--without-gossip",
-         "--without-mingle", "--without-heartbeat", "--loglevel=INFO"],
-        cwd=django_settings.BASE_DIR, env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--pool=solo",
+            "--queues",
+            queue,
+            "--hostname",
+            f"{queue}@%h",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "--loglevel=INFO",
+        ],
+        cwd=django_settings.BASE_DIR,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 @pytest.fixture
@@ -82,8 +98,13 @@ def test_a_killed_worker_s_job_is_swept_and_rerun_once(queue, world, alliance_of
     code = world["center"].code
     lines = [",".join(HEADERS["visits"])]
     lines += [f"{code},K{n},{LAST_YEAR}-03-01,门诊,全科,1,{n % 500}.50" for n in range(ROWS)]
-    job = Job(kind=JobKind.IMPORT, fact_kind=FactKind.VISITS, requested_by=alliance_office,
-              file_name="visits.csv", result={"dry_run": False})  # fmt: skip
+    job = Job(
+        kind=JobKind.IMPORT,
+        fact_kind=FactKind.VISITS,
+        requested_by=alliance_office,
+        file_name="visits.csv",
+        result={"dry_run": False},
+    )
     job.file.save("visits.csv", ContentFile(("\n".join(lines) + "\n").encode()), save=False)
     job.save()
 

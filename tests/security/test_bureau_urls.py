@@ -266,14 +266,18 @@ def test_the_aggregate_pages_show_the_districts_figures(world_db):
 
 EXPORTS = [
     ("/reporting/", table, fmt, status)
-    for table, status in (("comparison", 200), ("headline", 200), ("monthly", 200),
-                          ("centers", 404))  # the centers' table is the office's
+    for table, status in (
+        ("comparison", 200),
+        ("headline", 200),
+        ("monthly", 200),
+        ("centers", 404),
+    )  # the centers' table is the office's
     for fmt in ("csv", "xlsx")
 ] + [
     ("/reporting/institutions/{hospital}/", table, fmt, 200)
     for table in ("years", "monthly")
     for fmt in ("csv", "xlsx")
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize("path, table, fmt, status", EXPORTS)

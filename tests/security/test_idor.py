@@ -342,14 +342,25 @@ def test_lists_never_show_another_alliances_rows(op, world_db, client_as):
 
 # Integer query parameters of the lists, by name: the kind of object they name (None: none).
 FILTER_KINDS = {
-    "page": None, "page_size": None,
-    "patient": "patient", "referral": "referral", "center": "center", "cycle": "cycle",
-    "alliance": "alliance", "lead_institution": "institution", "institution": "institution",
-    "home_institution": "institution", "ordering_institution": "institution",
-    "from_institution": "institution", "to_institution": "institution", "owner": "institution",
-    "location": "institution", "parent": "institution", "district": "district",
+    "page": None,
+    "page_size": None,
+    "patient": "patient",
+    "referral": "referral",
+    "center": "center",
+    "cycle": "cycle",
+    "alliance": "alliance",
+    "lead_institution": "institution",
+    "institution": "institution",
+    "home_institution": "institution",
+    "ordering_institution": "institution",
+    "from_institution": "institution",
+    "to_institution": "institution",
+    "owner": "institution",
+    "location": "institution",
+    "parent": "institution",
+    "district": "district",
     "instrument_set": "kit",
-}  # fmt: skip
+}
 # Whose mere existence is a secret: "a request cannot probe which patients or referrals exist"
 # (sharedcenters/api/serializers.py, RestrictedPrimaryKeyRelatedField; sharedcenters/filters.py
 # restricts the patient filter likewise). Centers, cycles and the directory filter by any id.
@@ -412,19 +423,30 @@ class Probe:
 def _referral_body(world: World, patient) -> dict:
     things = world.things["A"]
     return {
-        "patient": patient, "to_institution": things["hospital"].pk,
-        "to_department": things["cardiology"].pk, "diagnosis_code": "I20.0",
-        "diagnosis_text": "心绞痛", "reason": "胸痛", "consent": True,
-    }  # fmt: skip
+        "patient": patient,
+        "to_institution": things["hospital"].pk,
+        "to_department": things["cardiology"].pk,
+        "diagnosis_code": "I20.0",
+        "diagnosis_text": "心绞痛",
+        "reason": "胸痛",
+        "consent": True,
+    }
 
 
 def _visits_file(world: World, code) -> dict:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(
-        ["institution_code", "record_id", "visit_date", "visit_type", "department",
-         "visit_count", "total_cost"]
-    )  # fmt: skip
+        [
+            "institution_code",
+            "record_id",
+            "visit_date",
+            "visit_type",
+            "department",
+            "visit_count",
+            "total_cost",
+        ]
+    )
     writer.writerow([code, "X1", f"{timezone.localdate().year - 1}-05-01", "outpatient", "", 1, 10])
     return {"file": SimpleUploadedFile("visits.csv", out.getvalue().encode(), "text/csv")}
 

@@ -104,10 +104,15 @@ def discover() -> list[Reference]:
         for name, field_, many in _related_fields(serializer):
             found.append(
                 Reference(
-                    method, path, name, type(serializer), field_.queryset.model, many,
+                    method,
+                    path,
+                    name,
+                    type(serializer),
+                    field_.queryset.model,
+                    many,
                     isinstance(field_, ReferenceField),
                 )
-            )  # fmt: skip
+            )
     return found
 
 
@@ -138,9 +143,12 @@ def extra(world_db: World) -> dict:
     a["lab"].staff.add(colleague)
     slot = a["slot"]
     slot2 = ImagingSlot.objects.create(
-        center=slot.center, modality=slot.modality, starts_at=slot.starts_at + datetime.timedelta(
-            hours=1), ends_at=slot.ends_at + datetime.timedelta(hours=1), capacity=10,
-    )  # fmt: skip
+        center=slot.center,
+        modality=slot.modality,
+        starts_at=slot.starts_at + datetime.timedelta(hours=1),
+        ends_at=slot.ends_at + datetime.timedelta(hours=1),
+        capacity=10,
+    )
     clinic, lab, cssd = (world_db.user(f"A.{key}") for key in ("clinic", "lab", "cssd"))
     order = center_services.order_create(
         actor=clinic, center=a["lab"], patient=a["patient"], items=[a["cbc"]]
@@ -151,8 +159,9 @@ def extra(world_db: World) -> dict:
         actor=clinic, center=a["lab"], patient=a["patient"], items=[a["cbc"]]
     )
     for step in (center_services.order_collect, center_services.order_receive):
-        reported = step(actor=clinic if step is center_services.order_collect else lab,
-                        order=reported)  # fmt: skip
+        reported = step(
+            actor=clinic if step is center_services.order_collect else lab, order=reported
+        )
     reported = center_services.order_report(
         actor=lab, order=reported, results=[{"analyte": "白细胞", "value": "6.0"}]
     )
@@ -168,9 +177,15 @@ def extra(world_db: World) -> dict:
     center_services.packages_move(actor=cssd, barcodes=codes[1:2], action="dispatch")
     center_services.packages_move(actor=clinic, barcodes=codes[1:2], action="receive_by_member")
     return {
-        "hospital2": hospital2, "surgery": surgery, "center2": center2, "colleague": colleague,
-        "slot2": slot2, "order": order, "reported": reported, "cycle": cycle,
-    }  # fmt: skip
+        "hospital2": hospital2,
+        "surgery": surgery,
+        "center2": center2,
+        "colleague": colleague,
+        "slot2": slot2,
+        "order": order,
+        "reported": reported,
+        "cycle": cycle,
+    }
 
 
 # --- a valid body for each operation, by whom, on which object ------------------------------
@@ -192,19 +207,28 @@ def _a(world: World, key: str) -> int:
 
 def _patient_body(world: World, extra: dict) -> dict:
     return {
-        "name": "新居民", "gender": "female", "birth_date": "1990-01-01",
-        "id_number": valid_id_number(461, male=False), "home_institution": _a(world, "center"),
-        "signed": True, "signing_institution": _a(world, "center"), "signed_on": "2024-01-01",
-    }  # fmt: skip
+        "name": "新居民",
+        "gender": "female",
+        "birth_date": "1990-01-01",
+        "id_number": valid_id_number(461, male=False),
+        "home_institution": _a(world, "center"),
+        "signed": True,
+        "signing_institution": _a(world, "center"),
+        "signed_on": "2024-01-01",
+    }
 
 
 def _referral_body(world: World, extra: dict) -> dict:
     return {
-        "patient": _a(world, "patient"), "to_institution": _a(world, "hospital"),
+        "patient": _a(world, "patient"),
+        "to_institution": _a(world, "hospital"),
         "to_department": _a(world, "cardiology"),
         "from_department": world.ids("A", "department")[1],  # the centre's general practice
-        "diagnosis_code": "I20.0", "diagnosis_text": "心绞痛", "reason": "胸痛", "consent": True,
-    }  # fmt: skip
+        "diagnosis_code": "I20.0",
+        "diagnosis_text": "心绞痛",
+        "reason": "胸痛",
+        "consent": True,
+    }
 
 
 OPERATIONS: dict[str, Op] = {
@@ -231,7 +255,7 @@ OPERATIONS: dict[str, Op] = {
             "signed": True,
             "signing_institution": _a(w, "center"),
             "signed_on": "2024-01-01",
-        },  # fmt: skip
+        },
         lambda w, x: w.things["A"]["patient"],
     ),
     "POST /api/v1/referrals/": Op("A.clinic", _referral_body),
@@ -253,7 +277,7 @@ OPERATIONS: dict[str, Op] = {
             "items": [_a(w, "cbc")],
             "ordering_department": w.ids("A", "department")[1],
             "referral": _a(w, "referral"),
-        },  # fmt: skip
+        },
     ),
     "POST /api/v1/orders/{id}/report/": Op(
         "A.lab",
@@ -282,7 +306,7 @@ OPERATIONS: dict[str, Op] = {
             "sterilizer": "1号灭菌器",
             "cycle_number": "X-9",
             "method": "steam",
-        },  # fmt: skip
+        },
     ),
     "POST /api/v1/sterilization/packages/": Op(
         "A.cssd",
@@ -290,7 +314,7 @@ OPERATIONS: dict[str, Op] = {
             "instrument_set": _a(w, "kit"),
             "owner": _a(w, "center"),
             "barcode": "NEW-0001",
-        },  # fmt: skip
+        },
     ),
     "POST /api/v1/sterilization/packages/move/": Op(
         "A.cssd",
@@ -300,18 +324,18 @@ OPERATIONS: dict[str, Op] = {
                 "barcodes": ["A-NEW1"],
                 "action": "sterilize",
                 "cycle": x["cycle"].pk,
-            },  # fmt: skip
+            },
             "patient": lambda w, x: {
                 "barcodes": w.things["A"]["package_codes"][1:2],
                 "action": "use",
                 "patient": _a(w, "patient"),
                 "procedure": "清创缝合",
-            },  # fmt: skip
+            },
             "supply_request": lambda w, x: {
                 "barcodes": w.things["A"]["package_codes"][2:3],
                 "action": "dispatch",
                 "supply_request": _a(w, "supply_request"),
-            },  # fmt: skip
+            },
         },
         personas={"patient": "A.clinic"},
     ),
@@ -321,7 +345,7 @@ OPERATIONS: dict[str, Op] = {
             "center": _a(w, "cssd"),
             "lines": [{"instrument_set": _a(w, "kit"), "quantity": 1}],
             "department": w.ids("A", "department")[1],
-        },  # fmt: skip
+        },
     ),
 }
 
@@ -355,7 +379,7 @@ SAME_ALLIANCE: dict[tuple[str, str], Callable[[World, dict], list[int]]] = {
     ("POST /api/v1/patients/", "signing_institution"): lambda w, x: [
         x["center2"].pk,
         _a(w, "hospital"),
-    ],  # fmt: skip
+    ],
     ("PATCH /api/v1/patients/{id}/", "home_institution"): lambda w, x: [x["center2"].pk],
     ("PUT /api/v1/patients/{id}/", "home_institution"): lambda w, x: [x["center2"].pk],
     ("POST /api/v1/patients/", "home_institution"): lambda w, x: [x["center2"].pk],
@@ -374,16 +398,25 @@ EXPECTED: dict[tuple[str, str], tuple[int, str]] = {
     ),
 }
 # Fields that are writable on create only: on update the value is ignored, and nothing changes.
-CREATE_ONLY = {("PUT", "/api/v1/departments/{id}/", "institution"),
-               ("PATCH", "/api/v1/departments/{id}/", "institution")}  # fmt: skip
+CREATE_ONLY = {
+    ("PUT", "/api/v1/departments/{id}/", "institution"),
+    ("PATCH", "/api/v1/departments/{id}/", "institution"),
+}
 # Models whose rows a refused request must leave as they were (counted). Not the access log:
 # a refusal is recorded there on purpose.
 WATCHED = [
-    "alliance.Department", "alliance.Patient", "referrals.Referral",
-    "referrals.ReferralEvent", "sharedcenters.ExamOrder", "sharedcenters.OrderEvent",
-    "sharedcenters.LabResult", "sharedcenters.Package", "sharedcenters.PackageEvent",
-    "sharedcenters.SterilizationCycle", "sharedcenters.SupplyRequest",
-]  # fmt: skip
+    "alliance.Department",
+    "alliance.Patient",
+    "referrals.Referral",
+    "referrals.ReferralEvent",
+    "sharedcenters.ExamOrder",
+    "sharedcenters.OrderEvent",
+    "sharedcenters.LabResult",
+    "sharedcenters.Package",
+    "sharedcenters.PackageEvent",
+    "sharedcenters.SterilizationCycle",
+    "sharedcenters.SupplyRequest",
+]
 
 
 def _set(body: dict, path: str, value, many: bool) -> dict:
@@ -538,7 +571,7 @@ def test_the_patient_page_refuses_the_same_signing_institution(world_db):
             "signed": "on",
             "signing_institution": other.pk,
             "signed_on": "2024-01-01",
-        },  # fmt: skip
+        },
     )
     assert response.status_code == 200  # the form again, with the error
     assert "signing_institution" in response.context["form"].errors
@@ -561,9 +594,12 @@ def test_services_refuse_the_same_references_as_the_api(world_db):
     assert "from_department" in error.value.message_dict
     with pytest.raises(ValidationError) as error:
         alliance_services.patient_update(
-            actor=clinic, patient=a["patient"], signed=True, signing_institution=b["center"],
+            actor=clinic,
+            patient=a["patient"],
+            signed=True,
+            signing_institution=b["center"],
             signed_on=datetime.date(2024, 1, 1),
-        )  # fmt: skip
+        )
     assert "signing_institution" in error.value.message_dict
     assert Referral.objects.get(pk=a["draft"].pk).from_department_id != a["cardiology"].pk
     assert not Patient.objects.filter(pk=a["patient"].pk, signing_institution=b["center"]).exists()
@@ -611,7 +647,7 @@ def test_the_patient_page_keeps_a_signature_made_elsewhere(world_db):
             "signed": "on",
             "signing_institution": elsewhere.pk,
             "signed_on": "2024-01-01",
-        },  # fmt: skip
+        },
     )
     assert response.status_code == 302, response.context["form"].errors
     assert Patient.objects.get(pk=patient.pk).name == "改名"

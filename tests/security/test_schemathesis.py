@@ -138,12 +138,17 @@ def test_boundary_and_malformed_inputs_get_no_5xx(case, world_db, wsgi_ready):
 @pytest.mark.parametrize(
     "component, field",
     [
-        ("Referral", "exam_type"), ("Referral", "outcome"), ("ReferralEvent", "from_status"),
-        ("ServiceItem", "modality"), ("ServiceItem", "specimen_type"), ("LabResult", "flag"),
-        ("ExamOrder", "rejection_reason"), ("OrderEvent", "from_status"),
+        ("Referral", "exam_type"),
+        ("Referral", "outcome"),
+        ("ReferralEvent", "from_status"),
+        ("ServiceItem", "modality"),
+        ("ServiceItem", "specimen_type"),
+        ("LabResult", "flag"),
+        ("ExamOrder", "rejection_reason"),
+        ("OrderEvent", "from_status"),
         ("PackageEvent", "from_status"),
     ],
-)  # fmt: skip
+)
 def test_a_blank_choice_is_one_the_schema_allows(component, field):
     """These columns are blank=True: a draft has no outcome, a creation event no from_status.
     Their read-only fields once documented an enum without "", and every list failed."""

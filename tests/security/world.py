@@ -86,9 +86,14 @@ _serial = itertools.count(1)
 
 def _item(center, code, name, **extra):
     return ServiceItem.objects.create(
-        center=center, code=code, name=name, tat_routine_hours=Decimal(24),
-        tat_urgent_hours=Decimal(2), price=Decimal("20.00"), **extra,
-    )  # fmt: skip
+        center=center,
+        code=code,
+        name=name,
+        tat_routine_hours=Decimal(24),
+        tat_urgent_hours=Decimal(2),
+        price=Decimal("20.00"),
+        **extra,
+    )
 
 
 def _build_side(world: World, side: str, district) -> None:
@@ -128,36 +133,55 @@ def _build_side(world: World, side: str, district) -> None:
     world.patient_secrets[side] = [
         secret
         for p in patients
-        for secret in (p.name, p.id_number, mask_id_number(p.id_number), p.phone,
-                       mask_phone(p.phone))
-    ]  # fmt: skip
+        for secret in (
+            p.name,
+            p.id_number,
+            mask_id_number(p.id_number),
+            p.phone,
+            mask_phone(p.phone),
+        )
+    ]
 
     # --- referrals: a submitted one with an attachment, a completed one referred back down
     # (whose acceptance creates follow-up tasks), and a draft.
     def create(**extra):
         referral, _ = referral_services.referral_create(
-            actor=clinic, patient=patient, to_institution=hospital, to_department=cardiology,
-            urgency="urgent", diagnosis_code="I20.0", diagnosis_text="不稳定型心绞痛",
-            reason="反复胸痛", clinical_summary="胸痛2小时", consent=True, **extra,
-        )  # fmt: skip
+            actor=clinic,
+            patient=patient,
+            to_institution=hospital,
+            to_department=cardiology,
+            urgency="urgent",
+            diagnosis_code="I20.0",
+            diagnosis_text="不稳定型心绞痛",
+            reason="反复胸痛",
+            clinical_summary="胸痛2小时",
+            consent=True,
+            **extra,
+        )
         return referral
 
     submitted = create(submit=True)
     attachment = referral_services.referral_attach(
-        actor=clinic, referral=submitted,
+        actor=clinic,
+        referral=submitted,
         upload=SimpleUploadedFile("echo.pdf", PDF, content_type="application/pdf"),
-    )  # fmt: skip
+    )
     up = create(submit=True)
     up = referral_services.referral_accept(actor=triage, referral=up)
     up = referral_services.referral_schedule(
-        actor=triage, referral=up, appointment_at=timezone.now() + datetime.timedelta(days=1),
+        actor=triage,
+        referral=up,
+        appointment_at=timezone.now() + datetime.timedelta(days=1),
         place="门诊2楼",
-    )  # fmt: skip
+    )
     up = referral_services.referral_arrive(actor=triage, referral=up)
     up = referral_services.referral_complete(
-        actor=triage, referral=up, outcome="admitted", summary="PCI术后稳定",
+        actor=triage,
+        referral=up,
+        outcome="admitted",
+        summary="PCI术后稳定",
         follow_up=[{"kind": "visit", "due_in_days": 7, "description": "上门随访"}],
-    )  # fmt: skip
+    )
     back, _ = referral_services.referral_refer_back(actor=triage, referral=up, submit=True)
     back = referral_services.referral_accept(actor=clinic, referral=back)
     draft = create()
@@ -168,9 +192,12 @@ def _build_side(world: World, side: str, district) -> None:
     # --- shared centers, their catalog, a slot; orders of each kind
     def shared(kind, name):
         return SharedCenter.objects.create(
-            name=f"{side}{name}", kind=kind, institution=hospital, alliance=alliance,
+            name=f"{side}{name}",
+            kind=kind,
+            institution=hospital,
+            alliance=alliance,
             phone="021-68180000",
-        )  # fmt: skip
+        )
 
     lab, imaging, cssd = shared("lab", "临检中心"), shared("imaging", "影像中心"), None
     ecg = shared("ecg", "心电诊断中心")
@@ -185,9 +212,13 @@ def _build_side(world: World, side: str, district) -> None:
     start = timezone.localtime().replace(hour=9, minute=0, second=0, microsecond=0)
     start += datetime.timedelta(days=2)
     slot = ImagingSlot.objects.create(
-        center=imaging, modality="ct", starts_at=start,
-        ends_at=start + datetime.timedelta(minutes=30), capacity=10, priority_reserved=2,
-    )  # fmt: skip
+        center=imaging,
+        modality="ct",
+        starts_at=start,
+        ends_at=start + datetime.timedelta(minutes=30),
+        capacity=10,
+        priority_reserved=2,
+    )
 
     lab_order = center_services.order_create(
         actor=clinic, center=lab, patient=patient, items=[cbc], referral=submitted
@@ -195,10 +226,12 @@ def _build_side(world: World, side: str, district) -> None:
     lab_order = center_services.order_collect(actor=clinic, order=lab_order)
     lab_order = center_services.order_receive(actor=users["lab"], order=lab_order)
     lab_order = center_services.order_report(
-        actor=users["lab"], order=lab_order,
-        results=[{"analyte": "白细胞", "value": "6.2", "unit": "10^9/L",
-                  "reference_range": "3.5-9.5"}],
-    )  # fmt: skip
+        actor=users["lab"],
+        order=lab_order,
+        results=[
+            {"analyte": "白细胞", "value": "6.2", "unit": "10^9/L", "reference_range": "3.5-9.5"}
+        ],
+    )
     ct_order = center_services.order_create(
         actor=clinic, center=imaging, patient=station_patient, items=[ct]
     )
@@ -211,9 +244,13 @@ def _build_side(world: World, side: str, district) -> None:
     # --- sterilization: packages through a released cycle, dispatched and used on a patient;
     # a supply request of the centre.
     kit = InstrumentSet.objects.create(
-        center=cssd, code=f"{side}S1", name="清创缝合包", contents="持针器1、组织剪1",
-        method="steam", shelf_life_days=14,
-    )  # fmt: skip
+        center=cssd,
+        code=f"{side}S1",
+        name="清创缝合包",
+        contents="持针器1、组织剪1",
+        method="steam",
+        shelf_life_days=14,
+    )
     cssd_user = users["cssd"]
     codes = [f"{side}PKG{n:03d}" for n in (1, 2, 3)]
     for code in codes:
@@ -223,9 +260,12 @@ def _build_side(world: World, side: str, district) -> None:
     for step in ("clean", "pack"):
         center_services.packages_move(actor=cssd_user, barcodes=codes, action=step)
     cycle = center_services.cycle_start(
-        actor=cssd_user, center=cssd, sterilizer="1号灭菌器", cycle_number=f"{side}-C1",
+        actor=cssd_user,
+        center=cssd,
+        sterilizer="1号灭菌器",
+        cycle_number=f"{side}-C1",
         method="steam",
-    )  # fmt: skip
+    )
     center_services.packages_move(actor=cssd_user, barcodes=codes, action="sterilize", cycle=cycle)
     center_services.cycle_record_results(
         actor=cssd_user, cycle=cycle, physical="passed", chemical="passed", biological="passed"
@@ -250,29 +290,39 @@ def _build_side(world: World, side: str, district) -> None:
     # an import and a recomputation job of the office; notifications in two inboxes.
     for n, institution in enumerate((hospital, center)):
         OutpatientVisit.objects.create(
-            institution=institution, record_id=f"{side}V{n}",
-            visit_date=datetime.date(FACT_YEAR, 3, 1), visit_count=10,
+            institution=institution,
+            record_id=f"{side}V{n}",
+            visit_date=datetime.date(FACT_YEAR, 3, 1),
+            visit_count=10,
             total_cost=Decimal(1000),
-        )  # fmt: skip
+        )
     BedCapacity.objects.create(
         institution=hospital, effective_from=datetime.date(FACT_YEAR, 1, 1), open_beds=10
     )
     InpatientStay.objects.create(
-        institution=hospital, stay_id=f"{side}Z1", admit_date=datetime.date(FACT_YEAR, 3, 1),
-        discharge_date=datetime.date(FACT_YEAR, 3, 11), total_cost=Decimal(5000),
-    )  # fmt: skip
+        institution=hospital,
+        stay_id=f"{side}Z1",
+        admit_date=datetime.date(FACT_YEAR, 3, 1),
+        discharge_date=datetime.date(FACT_YEAR, 3, 11),
+        total_cost=Decimal(5000),
+    )
     job_import = Job.objects.create(
-        kind=JobKind.IMPORT, fact_kind="visits", file_name=f"{side}-visits.csv",
-        requested_by=office, status="failed",
+        kind=JobKind.IMPORT,
+        fact_kind="visits",
+        file_name=f"{side}-visits.csv",
+        requested_by=office,
+        status="failed",
         errors=[{"row": 2, "column": "institution_code", "message": "unknown"}],
-    )  # fmt: skip
+    )
     job_recompute = Job.objects.create(
         kind=JobKind.RECOMPUTE, year=FACT_YEAR, institution=hospital, requested_by=office
     )
     notes = alliance_services.notify(
-        recipients=[clinic, triage], key=f"{side}-referral-{submitted.pk}",
-        title=f"转诊 {submitted.number}：{patient.name}", url=f"/referrals/{submitted.pk}/",
-    )  # fmt: skip
+        recipients=[clinic, triage],
+        key=f"{side}-referral-{submitted.pk}",
+        title=f"转诊 {submitted.number}：{patient.name}",
+        url=f"/referrals/{submitted.pk}/",
+    )
 
     # API tokens: the office's machine token for the hospital's system (on its own service
     # account) and the clinic's personal token; their names show only on the token pages.
@@ -280,24 +330,52 @@ def _build_side(world: World, side: str, district) -> None:
         actor=office, institution=hospital, name=f"{side}院区HIS接口"
     )
     personal, _key = ApiToken.objects.create(
-        user=clinic, kind=ApiTokenKind.PERSONAL, name=f"{side}随访导出脚本",
+        user=clinic,
+        kind=ApiTokenKind.PERSONAL,
+        name=f"{side}随访导出脚本",
         expiry=datetime.timedelta(days=90),
-    )  # fmt: skip
+    )
 
     world.markers[side] = [
-        *(r.number for r in referrals), *(o.number for o in orders), supply_request.number,
-        *codes, cycle.cycle_number, job_import.file_name, machine.name, personal.name,
-    ]  # fmt: skip
+        *(r.number for r in referrals),
+        *(o.number for o in orders),
+        supply_request.number,
+        *codes,
+        cycle.cycle_number,
+        job_import.file_name,
+        machine.name,
+        personal.name,
+    ]
     world.things[side] = {
-        "district": district, "hospital": hospital, "center": center, "station": station,
-        "cardiology": cardiology, "alliance": alliance, "patient": patient,
-        "station_patient": station_patient, "referral": submitted, "completed": up,
-        "back": back, "draft": draft, "attachment": attachment, "lab": lab,
-        "imaging": imaging, "ecg": ecg, "cssd": cssd, "kit": kit, "cbc": cbc, "ct": ct,
-        "slot": slot, "lab_order": lab_order, "ct_order": ct_order, "cycle": cycle,
-        "supply_request": supply_request, "package_codes": codes, "job_import": job_import,
+        "district": district,
+        "hospital": hospital,
+        "center": center,
+        "station": station,
+        "cardiology": cardiology,
+        "alliance": alliance,
+        "patient": patient,
+        "station_patient": station_patient,
+        "referral": submitted,
+        "completed": up,
+        "back": back,
+        "draft": draft,
+        "attachment": attachment,
+        "lab": lab,
+        "imaging": imaging,
+        "ecg": ecg,
+        "cssd": cssd,
+        "kit": kit,
+        "cbc": cbc,
+        "ct": ct,
+        "slot": slot,
+        "lab_order": lab_order,
+        "ct_order": ct_order,
+        "cycle": cycle,
+        "supply_request": supply_request,
+        "package_codes": codes,
+        "job_import": job_import,
         "job_recompute": job_recompute,
-    }  # fmt: skip
+    }
     world.objects[side] = {
         "api_token": [machine.digest, personal.digest],
         "district": [district.pk],
@@ -329,9 +407,14 @@ def build_world() -> World:
     _build_side(world, "A", pudong)
     _build_side(world, "B", chongming)
     bureau_office = InstitutionFactory(
-        name="浦东新区卫生健康委员会", code="A-BUREAU", kind=InstitutionKind.OTHER,
-        district=pudong, approved_beds=0, health_technical_staff=0, population_served=None,
-    )  # fmt: skip
+        name="浦东新区卫生健康委员会",
+        code="A-BUREAU",
+        kind=InstitutionKind.OTHER,
+        district=pudong,
+        approved_beds=0,
+        health_technical_staff=0,
+        population_served=None,
+    )
     world.users["bureau"] = staff_user(Role.BUREAU_VIEWER, bureau_office, "bureau_viewer")
     world.users["root"] = UserFactory(username="root", is_superuser=True, is_staff=True)
     alliance_services.notify(

@@ -36,9 +36,14 @@ def critical_alerts(settings):
 
 def _item(center, code, name, routine, urgent, price, **extra):
     return ServiceItem.objects.create(
-        center=center, code=code, name=name, tat_routine_hours=Decimal(routine),
-        tat_urgent_hours=Decimal(urgent), price=Decimal(price), **extra,
-    )  # fmt: skip
+        center=center,
+        code=code,
+        name=name,
+        tat_routine_hours=Decimal(routine),
+        tat_urgent_hours=Decimal(urgent),
+        price=Decimal(price),
+        **extra,
+    )
 
 
 @pytest.fixture
@@ -86,9 +91,11 @@ def cssd_staff(centers, world):
 @pytest.fixture
 def ordering_department(world):
     return DepartmentFactory(
-        institution=world["center"], name="全科门诊", specialty="general_practice",
+        institution=world["center"],
+        name="全科门诊",
+        specialty="general_practice",
         on_duty_phone="13801700001",
-    )  # fmt: skip
+    )
 
 
 @pytest.fixture
@@ -114,9 +121,13 @@ def slot(centers):
     start = timezone.localtime().replace(hour=9, minute=0, second=0, microsecond=0)
     start += datetime.timedelta(days=1)
     return ImagingSlot.objects.create(
-        center=centers["imaging"], modality="ct", starts_at=start,
-        ends_at=start + datetime.timedelta(minutes=30), capacity=10, priority_reserved=3,
-    )  # fmt: skip
+        center=centers["imaging"],
+        modality="ct",
+        starts_at=start,
+        ends_at=start + datetime.timedelta(minutes=30),
+        capacity=10,
+        priority_reserved=3,
+    )
 
 
 LAB_PATH = {
@@ -135,9 +146,14 @@ NORMAL_RESULTS = [
     {"analyte": "血钾", "value": "4.1", "unit": "mmol/L", "reference_range": "3.5-5.3"},
 ]
 CRITICAL_RESULTS = [
-    {"analyte": "血钾", "value": "6.9", "unit": "mmol/L", "reference_range": "3.5-5.3",
-     "flag": "critical"},
-]  # fmt: skip
+    {
+        "analyte": "血钾",
+        "value": "6.9",
+        "unit": "mmol/L",
+        "reference_range": "3.5-5.3",
+        "flag": "critical",
+    },
+]
 
 
 @pytest.fixture
@@ -152,12 +168,13 @@ def lab_order_in(make_order, clinic_doctor, center_staff):
             "reject": (services.order_reject, center_staff, {"reason": "hemolysis"}),
             "start": (services.order_start, center_staff, {}),
             "report": (
-                services.order_report, center_staff,
+                services.order_report,
+                center_staff,
                 {"results": CRITICAL_RESULTS if critical else NORMAL_RESULTS},
             ),
             "acknowledge": (services.order_acknowledge, clinic_doctor, {}),
             "cancel": (services.order_cancel, clinic_doctor, {"reason": "患者未到"}),
-        }  # fmt: skip
+        }
         for step in LAB_PATH[status]:
             service, actor, kwargs = steps[step]
             order = service(actor=actor, order=order, **kwargs)
@@ -169,9 +186,13 @@ def lab_order_in(make_order, clinic_doctor, center_staff):
 @pytest.fixture
 def instrument_set(centers):
     return InstrumentSet.objects.create(
-        center=centers["cssd"], code="S001", name="清创缝合包", contents="持针器1、组织剪1、镊子2",
-        method="steam", shelf_life_days=14,
-    )  # fmt: skip
+        center=centers["cssd"],
+        code="S001",
+        name="清创缝合包",
+        contents="持针器1、组织剪1、镊子2",
+        method="steam",
+        shelf_life_days=14,
+    )
 
 
 @pytest.fixture
@@ -185,7 +206,7 @@ def make_packages(instrument_set, cssd_staff, world):
                 instrument_set=instrument_set,
                 owner=owner or world["center"],
                 barcode=f"{prefix}{n:05d}",
-            )  # fmt: skip
+            )
             for n in range(1, count + 1)
         ]
 
@@ -199,9 +220,13 @@ def make_packages(instrument_set, cssd_staff, world):
 def dressing_set(centers):
     """A second set of the sterilization center."""
     return InstrumentSet.objects.create(
-        center=centers["cssd"], code="S002", name="换药包", contents="弯盘2、镊子2、纱布10",
-        method="steam", shelf_life_days=14,
-    )  # fmt: skip
+        center=centers["cssd"],
+        code="S002",
+        name="换药包",
+        contents="弯盘2、镊子2、纱布10",
+        method="steam",
+        shelf_life_days=14,
+    )
 
 
 @pytest.fixture
@@ -215,22 +240,30 @@ def stored_packages(instrument_set, cssd_staff, centers, world):
         kit = kit or instrument_set
         codes = [
             services.package_register(
-                actor=cssd_staff, instrument_set=kit, owner=owner or world["center"],
+                actor=cssd_staff,
+                instrument_set=kit,
+                owner=owner or world["center"],
                 barcode=f"{prefix}{n:05d}",
             ).barcode
             for n in range(1, count + 1)
-        ]  # fmt: skip
+        ]
         for step in ("clean", "pack"):
             services.packages_move(actor=cssd_staff, barcodes=codes, action=step)
         cycle = services.cycle_start(
-            actor=cssd_staff, center=kit.center, sterilizer="脉动真空灭菌器1号",
-            cycle_number=f"STOCK-{next(cycle_numbers)}", method=kit.method,
-        )  # fmt: skip
+            actor=cssd_staff,
+            center=kit.center,
+            sterilizer="脉动真空灭菌器1号",
+            cycle_number=f"STOCK-{next(cycle_numbers)}",
+            method=kit.method,
+        )
         services.packages_move(actor=cssd_staff, barcodes=codes, action="sterilize", cycle=cycle)
         services.cycle_record_results(
-            actor=cssd_staff, cycle=cycle, physical="passed", chemical="passed",
+            actor=cssd_staff,
+            cycle=cycle,
+            physical="passed",
+            chemical="passed",
             biological="passed",
-        )  # fmt: skip
+        )
         services.packages_move(actor=cssd_staff, barcodes=codes, action="store")
         return list(Package.objects.filter(barcode__in=codes).order_by("barcode"))
 
@@ -244,8 +277,10 @@ def make_supply_request(centers, instrument_set, clinic_doctor):
 
     def make(lines=None, *, actor=None, **extra):
         return services.supply_request_create(
-            actor=actor or clinic_doctor, center=centers["cssd"],
-            lines=lines if lines is not None else [(instrument_set, 2)], **extra,
-        )  # fmt: skip
+            actor=actor or clinic_doctor,
+            center=centers["cssd"],
+            lines=lines if lines is not None else [(instrument_set, 2)],
+            **extra,
+        )
 
     return make

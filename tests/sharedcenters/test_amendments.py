@@ -19,9 +19,14 @@ pytestmark = pytest.mark.django_db
 
 CORRECTED = [
     {"analyte": "白细胞", "value": "6.2", "unit": "10^9/L", "reference_range": "3.5-9.5"},
-    {"analyte": "血钾", "value": "5.9", "unit": "mmol/L", "reference_range": "3.5-5.3",
-     "flag": "H"},
-]  # fmt: skip
+    {
+        "analyte": "血钾",
+        "value": "5.9",
+        "unit": "mmol/L",
+        "reference_range": "3.5-5.3",
+        "flag": "H",
+    },
+]
 REASON = "血钾结果录入错误，复核后更正"
 
 
@@ -55,18 +60,25 @@ def test_amending_keeps_the_replaced_report_with_who_when_and_why(
     version = ReportVersion.objects.get(order=order)
     assert version.version == 1
     assert [(r["analyte"], r["value"]) for r in version.results] == [
-        ("白细胞", "6.2"), ("血钾", "4.1"),
-    ]  # fmt: skip
+        ("白细胞", "6.2"),
+        ("血钾", "4.1"),
+    ]
     assert (version.reason, version.superseded_by, version.reported_at) == (
-        REASON, center_staff, first_reported_at,
-    )  # fmt: skip
+        REASON,
+        center_staff,
+        first_reported_at,
+    )
     # Back to the orderer to read; the first report's time stays for the turnaround.
     assert (amended.status, amended.acknowledged_at) == ("reported", None)
     assert amended.reported_at == first_reported_at
     event = OrderEvent.objects.filter(order=order).latest("pk")
     assert (event.action, event.from_status, event.to_status, event.note, event.actor) == (
-        "amend", "acknowledged", "reported", REASON, center_staff,
-    )  # fmt: skip
+        "amend",
+        "acknowledged",
+        "reported",
+        REASON,
+        center_staff,
+    )
     assert event.data["version"] == 2
     assert len(queued) >= 1  # the orderer is told
 
@@ -106,9 +118,11 @@ def test_only_the_center_amends_and_only_an_issued_report(
         )
     with pytest.raises(IllegalTransition):
         services.order_amend(
-            actor=center_staff, order=lab_order_in("in_progress"), results=CORRECTED,
+            actor=center_staff,
+            order=lab_order_in("in_progress"),
+            results=CORRECTED,
             reason=REASON,
-        )  # fmt: skip
+        )
     assert not ReportVersion.objects.exists()
 
 
@@ -130,8 +144,10 @@ def test_the_api_amends_and_lists_the_earlier_versions(
     assert [r["value"] for r in body["results"]] == ["6.2", "5.9"]
     [version] = body["report_versions"]
     assert (version["version"], version["reason"], version["amended_by"]) == (
-        1, REASON, center_staff.get_full_name() or center_staff.get_username(),
-    )  # fmt: skip
+        1,
+        REASON,
+        center_staff.get_full_name() or center_staff.get_username(),
+    )
     assert [r["value"] for r in version["results"]] == ["6.2", "4.1"]
     assert "acknowledge" in body["allowed_actions"]
 
@@ -142,8 +158,10 @@ def test_the_api_refuses_an_amendment_without_a_reason_in_chinese(
     order = lab_order_in("reported")
     response = client_for(center_staff).post(
         f"/api/v1/orders/{order.pk}/amend/",
-        {"results": CORRECTED}, "json", HTTP_ACCEPT_LANGUAGE="zh-hans",
-    )  # fmt: skip
+        {"results": CORRECTED},
+        "json",
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    )
     assert response.status_code == 400, response.content
     assert response.json()["errors"]["reason"] == ["请填写更正报告的原因。"]
     assert values(order) == {"白细胞": "6.2", "血钾": "4.1"}
@@ -163,10 +181,14 @@ def test_the_orderer_cannot_amend_through_the_api(client_for, clinic_doctor, lab
 
 def amend_form(rows: list[dict], reason: str) -> dict:
     data = {
-        "results-TOTAL_FORMS": str(len(rows) + 1), "results-INITIAL_FORMS": str(len(rows)),
-        "results-MIN_NUM_FORMS": "0", "results-MAX_NUM_FORMS": "60", "amend-reason": reason,
-        "amend-impression": "", "amend-critical_note": "",
-    }  # fmt: skip
+        "results-TOTAL_FORMS": str(len(rows) + 1),
+        "results-INITIAL_FORMS": str(len(rows)),
+        "results-MIN_NUM_FORMS": "0",
+        "results-MAX_NUM_FORMS": "60",
+        "amend-reason": reason,
+        "amend-impression": "",
+        "amend-critical_note": "",
+    }
     for index, row in enumerate(rows):
         for name in ("analyte", "value", "unit", "reference_range", "flag"):
             data[f"results-{index}-{name}"] = row.get(name, "")
@@ -249,9 +271,11 @@ def test_a_critical_value_brought_by_an_amendment_is_alerted_and_escalated_from_
     settings.CRITICAL_VALUE_ACK_MINUTES = 10
     now = timezone.now()
     order = services.order_report(
-        actor=center_staff, order=lab_order_in("in_progress"), results=NORMAL_RESULTS,
+        actor=center_staff,
+        order=lab_order_in("in_progress"),
+        results=NORMAL_RESULTS,
         at=now - datetime.timedelta(hours=2),
-    )  # fmt: skip
+    )
     critical = [{**CORRECTED[1], "value": "6.9", "flag": "critical"}]
     amended_at = now - datetime.timedelta(minutes=5)
     with django_capture_on_commit_callbacks() as queued:

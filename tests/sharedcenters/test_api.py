@@ -27,17 +27,47 @@ MASKED_ID = re.compile(r"^\d{6}\*{8}[\dX]{4}$")
 LAB_NUMBER = re.compile(r"^JY-\d{8}-\d{4}$")
 # The names the brief promises for an order as returned; the detail adds the computed ones.
 DOCUMENTED = {
-    "id", "number", "status", "priority", "center", "patient", "ordering_institution",
-    "ordering_department", "ordering_user", "referral", "priority_channel", "slot", "items",
-    "target_hours", "ordered_at", "collected_at", "received_at", "due_at", "started_at",
-    "reported_at", "acknowledged_at", "cancelled_at", "rejection_reason", "status_note",
-    "findings", "impression", "reported_by", "reviewed_by", "critical", "critical_note",
-    "critical_acknowledged_at", "results",
-}  # fmt: skip
+    "id",
+    "number",
+    "status",
+    "priority",
+    "center",
+    "patient",
+    "ordering_institution",
+    "ordering_department",
+    "ordering_user",
+    "referral",
+    "priority_channel",
+    "slot",
+    "items",
+    "target_hours",
+    "ordered_at",
+    "collected_at",
+    "received_at",
+    "due_at",
+    "started_at",
+    "reported_at",
+    "acknowledged_at",
+    "cancelled_at",
+    "rejection_reason",
+    "status_note",
+    "findings",
+    "impression",
+    "reported_by",
+    "reviewed_by",
+    "critical",
+    "critical_note",
+    "critical_acknowledged_at",
+    "results",
+}
 DETAIL_ONLY = {
-    "tat_hours", "lab_tat_hours", "on_time", "critical_ack_minutes", "allowed_actions",
+    "tat_hours",
+    "lab_tat_hours",
+    "on_time",
+    "critical_ack_minutes",
+    "allowed_actions",
     "report_versions",
-}  # fmt: skip
+}
 
 
 def assert_json_error(response, status: int) -> dict:
@@ -64,9 +94,13 @@ def snapshot(order) -> tuple:
     """What a refused request must leave alone."""
     order.refresh_from_db()
     return (
-        order.status, order.slot_id, order.status_note, order.received_at,
-        OrderEvent.objects.filter(order=order).count(), ExamOrder.objects.count(),
-    )  # fmt: skip
+        order.status,
+        order.slot_id,
+        order.status_note,
+        order.received_at,
+        OrderEvent.objects.filter(order=order).count(),
+        ExamOrder.objects.count(),
+    )
 
 
 @pytest.fixture
@@ -164,12 +198,15 @@ def test_the_invisible_patient_error_does_not_disclose_the_patient(doctor, cente
 
 @pytest.mark.parametrize(
     ("persona_name", "status"),
-    [("center_staff", 403), ("alliance_office", 403), ("bureau_viewer", 403),
-     ("no_profile_user", 403), ("superuser", 403)],
-)  # fmt: skip
-def test_only_clinical_staff_place_orders(
-    api, centers, world, request, persona_name, status
-):  # fmt: skip
+    [
+        ("center_staff", 403),
+        ("alliance_office", 403),
+        ("bureau_viewer", 403),
+        ("no_profile_user", 403),
+        ("superuser", 403),
+    ],
+)
+def test_only_clinical_staff_place_orders(api, centers, world, request, persona_name, status):
     api.as_user(request.getfixturevalue(persona_name))
 
     response = api.post(URL, order_payload(centers, world), format="json")
@@ -198,17 +235,23 @@ def test_creating_answers_201_with_the_documented_names(doctor, centers, world, 
     assert body["id"] == order.pk and body["number"] == order.number
     assert LAB_NUMBER.match(body["number"])
     assert (body["status"], body["priority"], body["center"]) == (
-        "ordered", "routine", centers["lab"].pk,
-    )  # fmt: skip
+        "ordered",
+        "routine",
+        centers["lab"].pk,
+    )
     assert body["ordering_institution"] == world["center"].pk
     assert body["ordering_user"] == clinic_doctor.pk
     assert body["patient"]["id"] == world["patient"].pk
     assert MASKED_ID.match(body["patient"]["id_number"])
     assert [i["code"] for i in body["items"]] == ["L001", "L002"]
     assert body["items"][0] | {"price": None} == {
-        "item": centers["cbc"].pk, "code": "L001", "name": "血常规", "modality": "",
-        "specimen_type": "blood", "price": None,
-    }  # fmt: skip
+        "item": centers["cbc"].pk,
+        "code": "L001",
+        "name": "血常规",
+        "modality": "",
+        "specimen_type": "blood",
+        "price": None,
+    }
     assert body["target_hours"] == "6.00"  # the slowest item, routine
     assert body["results"] == [] and body["critical"] is False
     assert body["tat_hours"] is None and body["on_time"] is None
@@ -267,8 +310,7 @@ def test_an_order_the_user_cannot_see_is_a_404_that_discloses_nothing(
     outsider = client_for(outsider_clinic_user)
     before = snapshot(order)
 
-    for method, action in [("get", ""), ("get", "events"), ("post", "cancel"),
-                           ("post", "collect")]:  # fmt: skip
+    for method, action in [("get", ""), ("get", "events"), ("post", "cancel"), ("post", "collect")]:
         response = getattr(outsider, method)(url_of(order, action), {"reason": "x"}, "json")
         body = assert_json_error(response, 404)
         assert order.number not in json.dumps(body)
@@ -342,9 +384,10 @@ def test_an_action_in_the_wrong_state_is_a_409_json_and_changes_nothing(
 ):
     if data == "slot":  # an imaging order already at the center cannot be booked again
         order = services.order_schedule(
-            actor=request.getfixturevalue("clinic_doctor"), order=make_order("imaging"),
+            actor=request.getfixturevalue("clinic_doctor"),
+            order=make_order("imaging"),
             slot=request.getfixturevalue("slot"),
-        )  # fmt: skip
+        )
         order = services.order_receive(actor=request.getfixturevalue("imaging_staff"), order=order)
         data = {"slot": order.slot_id}
     else:
@@ -362,10 +405,12 @@ def test_an_action_in_the_wrong_state_is_a_409_json_and_changes_nothing(
 def test_a_lab_order_cannot_be_booked_into_a_slot(doctor, lab_order_in, centers):
     order = lab_order_in("ordered")
     lab_slot = ImagingSlot.objects.create(
-        center=centers["lab"], modality="ct", capacity=5,
+        center=centers["lab"],
+        modality="ct",
+        capacity=5,
         starts_at=timezone.now() + datetime.timedelta(days=1),
         ends_at=timezone.now() + datetime.timedelta(days=1, hours=1),
-    )  # fmt: skip
+    )
     before = snapshot(order)
 
     response = doctor.post(url_of(order, "schedule"), {"slot": lab_slot.pk}, format="json")
@@ -408,13 +453,22 @@ BAD_BODIES = [
     ("in_progress", "report", "center_staff", {"results": []}, "results"),
     ("in_progress", "report", "center_staff", {"results": [{"analyte": "血钾"}]}, "results"),
     (
-        "in_progress", "report", "center_staff",
-        {"results": [{"analyte": "血钾", "value": "4.1", "flag": "HH"}]}, "results",
+        "in_progress",
+        "report",
+        "center_staff",
+        {"results": [{"analyte": "血钾", "value": "4.1", "flag": "HH"}]},
+        "results",
     ),
-    ("in_progress", "report", "center_staff", {"results": NORMAL_RESULTS, "reviewed_by": "clinic_doctor"}, "reviewed_by"),  # noqa: E501
+    (
+        "in_progress",
+        "report",
+        "center_staff",
+        {"results": NORMAL_RESULTS, "reviewed_by": "clinic_doctor"},
+        "reviewed_by",
+    ),  # noqa: E501
     ("ordered", "cancel", "clinic_doctor", {}, "reason"),
     ("ordered", "cancel", "clinic_doctor", {"reason": "  "}, "reason"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("state", "action", "actor", "data", "field"), BAD_BODIES)
@@ -442,10 +496,13 @@ def later_slot(centers, *, modality="ct", days=1, hour=10, capacity=10, reserved
     start = timezone.localtime().replace(hour=hour, minute=0, second=0, microsecond=0)
     start += datetime.timedelta(days=days)
     return ImagingSlot.objects.create(
-        center=centers["imaging"], modality=modality, starts_at=start,
-        ends_at=start + datetime.timedelta(minutes=30), capacity=capacity,
+        center=centers["imaging"],
+        modality=modality,
+        starts_at=start,
+        ends_at=start + datetime.timedelta(minutes=30),
+        capacity=capacity,
         priority_reserved=reserved,
-    )  # fmt: skip
+    )
 
 
 def test_scheduling_without_a_slot_is_a_400(doctor, imaging_order):
@@ -521,24 +578,45 @@ def test_the_whole_lab_lifecycle_through_the_api(doctor, lab, centers, world, ce
 
     body = response.json()
     assert set(body) >= DOCUMENTED | DETAIL_ONLY
-    for stamp in ("collected_at", "received_at", "due_at", "started_at", "reported_at",
-                  "acknowledged_at"):  # fmt: skip
+    for stamp in (
+        "collected_at",
+        "received_at",
+        "due_at",
+        "started_at",
+        "reported_at",
+        "acknowledged_at",
+    ):
         assert body[stamp], stamp
     assert body["reported_by"] == center_staff.pk
     assert body["results"] == [
-        {"analyte": "白细胞", "value": "6.2", "unit": "10^9/L", "reference_range": "3.5-9.5",
-         "flag": ""},
-        {"analyte": "血钾", "value": "4.1", "unit": "mmol/L", "reference_range": "3.5-5.3",
-         "flag": ""},
-    ]  # fmt: skip
+        {
+            "analyte": "白细胞",
+            "value": "6.2",
+            "unit": "10^9/L",
+            "reference_range": "3.5-9.5",
+            "flag": "",
+        },
+        {
+            "analyte": "血钾",
+            "value": "4.1",
+            "unit": "mmol/L",
+            "reference_range": "3.5-5.3",
+            "flag": "",
+        },
+    ]
     assert body["tat_hours"] == "0.0" and body["lab_tat_hours"] == "0.0"
     assert body["on_time"] is True
     assert body["critical"] is False and body["critical_ack_minutes"] is None
     assert body["allowed_actions"] == []
     events = doctor.get(f"{URL}{pk}/events/").json()
     assert [e["action"] for e in events] == [
-        "create", "collect", "receive", "start", "report", "acknowledge",
-    ]  # fmt: skip
+        "create",
+        "collect",
+        "receive",
+        "start",
+        "report",
+        "acknowledge",
+    ]
 
 
 def test_a_rejected_specimen_is_collected_again(doctor, lab, lab_order_in):
@@ -549,8 +627,10 @@ def test_a_rejected_specimen_is_collected_again(doctor, lab, lab_order_in):
     assert rejected.status_code == 200, rejected.content
     body = rejected.json()
     assert (body["status"], body["rejection_reason"], body["status_note"]) == (
-        "rejected", "hemolysis", "溶血",
-    )  # fmt: skip
+        "rejected",
+        "hemolysis",
+        "溶血",
+    )
     assert body["received_at"] is None and body["due_at"] is None
     again = doctor.post(url_of(order, "collect"), {}, format="json").json()
     assert (again["status"], again["rejection_reason"]) == ("collected", "")
@@ -572,8 +652,10 @@ def test_an_imaging_order_is_scheduled_received_and_reported_through_the_api(
     assert reported.status_code == 200, reported.content
     body = reported.json()
     assert (body["status"], body["impression"], body["results"]) == (
-        "reported", "头颅CT平扫未见异常", [],
-    )  # fmt: skip
+        "reported",
+        "头颅CT平扫未见异常",
+        [],
+    )
     event = OrderEvent.objects.get(order=imaging_order, action="schedule")
     assert event.data["slot"] == slot.pk
 
@@ -618,8 +700,12 @@ def test_the_reporting_doctor_may_mark_a_critical_value_and_name_a_reviewer(
     colleague = staff_user(Role.CENTER_STAFF, world["hospital"], username="lab_reviewer")
     centers["lab"].staff.add(colleague)
     order = lab_order_in("in_progress")
-    data = {"results": NORMAL_RESULTS, "critical": True, "critical_note": "疑似白血病",
-            "reviewed_by": colleague.pk}  # fmt: skip
+    data = {
+        "results": NORMAL_RESULTS,
+        "critical": True,
+        "critical_note": "疑似白血病",
+        "reviewed_by": colleague.pk,
+    }
 
     body = lab.post(url_of(order, "report"), data, format="json").json()
 
@@ -652,13 +738,22 @@ def test_events_are_the_timeline_in_order_with_the_actors(doctor, lab_order_in, 
     events = doctor.get(url_of(order, "events")).json()
 
     assert [(e["action"], e["from_status"], e["to_status"]) for e in events] == [
-        ("create", "", "ordered"), ("collect", "ordered", "collected"),
+        ("create", "", "ordered"),
+        ("collect", "ordered", "collected"),
         ("reject", "collected", "rejected"),
-    ]  # fmt: skip
+    ]
     assert events[-1]["actor"] == center_staff.get_username()
     assert events[-1]["data"] == {"reason": "hemolysis"}
-    assert set(events[0]) == {"id", "action", "from_status", "to_status", "actor", "at", "note",
-                              "data"}  # fmt: skip
+    assert set(events[0]) == {
+        "id",
+        "action",
+        "from_status",
+        "to_status",
+        "actor",
+        "at",
+        "note",
+        "data",
+    }
 
 
 # --- The order list: who sees what, filters, pagination ------------------------------------------
@@ -679,10 +774,13 @@ def spread(make_order, lab_order_in, centers, world, clinic_doctor, outsider_cli
         "critical": lab_order_in("reported", critical=True, ordered_at=_day(15)),
         "cancelled": lab_order_in("cancelled", ordered_at=_day(20)),
         "outsider": services.order_create(
-            actor=outsider_clinic_user, center=centers["lab"], patient=world["other_patient"],
-            items=[centers["cbc"]], ordered_at=_day(25),
+            actor=outsider_clinic_user,
+            center=centers["lab"],
+            patient=world["other_patient"],
+            items=[centers["cbc"]],
+            ordered_at=_day(25),
         ),
-    }  # fmt: skip
+    }
 
 
 def numbers(response) -> list[str]:
@@ -772,10 +870,16 @@ def test_search_finds_an_order_by_its_number(api, alliance_office, spread):
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("status", "bogus"), ("center", "abc"), ("priority", "stat"), ("patient", "999999"),
-     ("ordering_institution", "999999"), ("ordered_after", "not-a-date"),
-     ("ordered_before", "2026-13-45")],
-)  # fmt: skip
+    [
+        ("status", "bogus"),
+        ("center", "abc"),
+        ("priority", "stat"),
+        ("patient", "999999"),
+        ("ordering_institution", "999999"),
+        ("ordered_after", "not-a-date"),
+        ("ordered_before", "2026-13-45"),
+    ],
+)
 def test_an_invalid_filter_value_is_a_400_naming_the_field(
     api, clinic_doctor, spread, field, value
 ):
@@ -875,10 +979,16 @@ def test_the_order_detail_answers_in_a_fixed_number_of_queries(
 
 
 CENTERS_MATRIX = {
-    "clinic_doctor": 4, "outsider_clinic_user": 4, "hospital_triage": 4, "center_staff": 4,
-    "alliance_office": 4, "superuser": 4, "bureau_viewer": 0, "no_profile_user": 0,
+    "clinic_doctor": 4,
+    "outsider_clinic_user": 4,
+    "hospital_triage": 4,
+    "center_staff": 4,
+    "alliance_office": 4,
+    "superuser": 4,
+    "bureau_viewer": 0,
+    "no_profile_user": 0,
     "anonymous": 401,
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("persona_name", CENTERS_MATRIX)
@@ -903,15 +1013,26 @@ def test_a_center_shows_its_active_catalog(api, clinic_doctor, centers, world):
     body = api.as_user(clinic_doctor).get(f"{CENTERS_URL}{centers['lab'].pk}/").json()
 
     assert {k: body[k] for k in ("name", "kind", "institution", "alliance", "phone")} == {
-        "name": "临检中心", "kind": "lab", "institution": world["hospital"].pk,
-        "alliance": world["alliance"].pk, "phone": "021-68180000",
-    }  # fmt: skip
+        "name": "临检中心",
+        "kind": "lab",
+        "institution": world["hospital"].pk,
+        "alliance": world["alliance"].pk,
+        "phone": "021-68180000",
+    }
     assert body["on_duty_phone"] == "" and body["priority_share_percent"] == 30
     assert body["items"] == [
-        {"id": centers["cbc"].pk, "code": "L001", "name": "血常规", "modality": "",
-         "specimen_type": "blood", "tat_routine_hours": "4.00", "tat_urgent_hours": "1.00",
-         "price": "20.00", "mutual_recognition": True},
-    ]  # fmt: skip
+        {
+            "id": centers["cbc"].pk,
+            "code": "L001",
+            "name": "血常规",
+            "modality": "",
+            "specimen_type": "blood",
+            "tat_routine_hours": "4.00",
+            "tat_urgent_hours": "1.00",
+            "price": "20.00",
+            "mutual_recognition": True,
+        },
+    ]
 
 
 def test_a_closed_center_is_not_listed_but_still_answers_by_id(api, clinic_doctor, centers):
@@ -941,9 +1062,12 @@ def test_a_center_of_another_alliance_is_a_404(api, outsider_clinic_user, center
     elsewhere = AllianceFactory(name="奉贤医联体", lead_institution=foreign_hospital)
     MembershipFactory(alliance=elsewhere, institution=foreign_hospital)
     foreign = centers["lab"].__class__.objects.create(
-        name="奉贤临检中心", kind="lab", institution=foreign_hospital, alliance=elsewhere,
+        name="奉贤临检中心",
+        kind="lab",
+        institution=foreign_hospital,
+        alliance=elsewhere,
         phone="021-57180000",
-    )  # fmt: skip
+    )
 
     assert_json_error(api.as_user(outsider_clinic_user).get(f"{CENTERS_URL}{foreign.pk}/"), 404)
 
@@ -963,10 +1087,16 @@ def test_the_center_list_makes_a_fixed_number_of_queries(
 
 
 SLOTS_MATRIX = {
-    "clinic_doctor": 1, "outsider_clinic_user": 1, "hospital_triage": 1, "center_staff": 1,
-    "alliance_office": 1, "superuser": 1, "bureau_viewer": 403, "no_profile_user": 403,
+    "clinic_doctor": 1,
+    "outsider_clinic_user": 1,
+    "hospital_triage": 1,
+    "center_staff": 1,
+    "alliance_office": 1,
+    "superuser": 1,
+    "bureau_viewer": 403,
+    "no_profile_user": 403,
     "anonymous": 401,
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("persona_name", SLOTS_MATRIX)
@@ -986,17 +1116,24 @@ def test_each_persona_lists_the_slots_of_its_alliance(api, slot, request, person
 
 def availability(client, slot) -> tuple:
     body = client.get(f"{SLOTS_URL}{slot.pk}/").json()
-    return (body["booked"], body["booked_priority"], body["available_ordinary"],
-            body["available_priority"])  # fmt: skip
+    return (
+        body["booked"],
+        body["booked_priority"],
+        body["available_ordinary"],
+        body["available_priority"],
+    )
 
 
 def test_the_free_places_change_as_patients_are_booked(
     doctor, make_order, slot, world, clinic_doctor
 ):
     signed = PatientFactory(
-        name="陈静", home_institution=world["center"], signed=True,
-        signing_institution=world["center"], signed_on=datetime.date(2025, 1, 1),
-    )  # fmt: skip
+        name="陈静",
+        home_institution=world["center"],
+        signed=True,
+        signing_institution=world["center"],
+        signed_on=datetime.date(2025, 1, 1),
+    )
     assert availability(doctor, slot) == (0, 0, 7, 10)
 
     ordinary = make_order("imaging")
@@ -1018,9 +1155,11 @@ def test_the_ordinary_places_end_when_the_slot_is_full_of_green_channel_patients
     small = later_slot(centers, capacity=3, reserved=1)
     for _ in range(3):
         signed = PatientFactory(
-            home_institution=world["center"], signed=True, signing_institution=world["center"],
+            home_institution=world["center"],
+            signed=True,
+            signing_institution=world["center"],
             signed_on=datetime.date(2025, 1, 1),
-        )  # fmt: skip
+        )
         order = make_order("imaging", patient=signed)
         services.order_schedule(actor=clinic_doctor, order=order, slot=small)
 
@@ -1053,9 +1192,12 @@ def test_slots_filter_by_day_modality_and_center(doctor, centers, slot):
     mri = later_slot(centers, modality="mri", days=1)
     later = later_slot(centers, days=3)
     ecg = ImagingSlot.objects.create(
-        center=centers["ecg"], modality="ecg", starts_at=later.starts_at,
-        ends_at=later.ends_at, capacity=20,
-    )  # fmt: skip
+        center=centers["ecg"],
+        modality="ecg",
+        starts_at=later.starts_at,
+        ends_at=later.ends_at,
+        capacity=20,
+    )
     tomorrow = timezone.localtime(slot.starts_at).date().isoformat()
 
     def ids(**params):
@@ -1113,16 +1255,32 @@ def test_the_schema_describes_every_endpoint(api, world):
 
     assert response.status_code == 200
     paths = json.loads(response.content)["paths"]
-    for action in ("collect", "schedule", "receive", "reject", "start", "report",
-                   "acknowledge", "cancel", "events"):  # fmt: skip
+    for action in (
+        "collect",
+        "schedule",
+        "receive",
+        "reject",
+        "start",
+        "report",
+        "acknowledge",
+        "cancel",
+        "events",
+    ):
         assert f"/api/v1/orders/{{id}}/{action}/" in paths, action
-    for path in ("/api/v1/orders/", "/api/v1/centers/", "/api/v1/centers/{id}/",
-                 "/api/v1/slots/", "/api/v1/slots/{id}/", "/api/v1/sterilization/packages/",
-                 "/api/v1/sterilization/packages/move/",
-                 "/api/v1/sterilization/packages/{id}/events/",
-                 "/api/v1/sterilization/cycles/", "/api/v1/sterilization/cycles/{id}/results/",
-                 "/api/v1/sterilization/cycles/{id}/recall/",
-                 "/api/v1/sterilization/cycles/{id}/recall-report/"):  # fmt: skip
+    for path in (
+        "/api/v1/orders/",
+        "/api/v1/centers/",
+        "/api/v1/centers/{id}/",
+        "/api/v1/slots/",
+        "/api/v1/slots/{id}/",
+        "/api/v1/sterilization/packages/",
+        "/api/v1/sterilization/packages/move/",
+        "/api/v1/sterilization/packages/{id}/events/",
+        "/api/v1/sterilization/cycles/",
+        "/api/v1/sterilization/cycles/{id}/results/",
+        "/api/v1/sterilization/cycles/{id}/recall/",
+        "/api/v1/sterilization/cycles/{id}/recall-report/",
+    ):
         assert path in paths, path
     assert "put" not in paths["/api/v1/orders/{id}/"]
     assert "patch" not in paths["/api/v1/orders/{id}/"]

@@ -22,14 +22,38 @@ PACKAGES = "/api/v1/sterilization/packages/"
 MOVE = f"{PACKAGES}move/"
 CYCLES = "/api/v1/sterilization/cycles/"
 PACKAGE_NAMES = {
-    "id", "barcode", "instrument_set", "instrument_set_name", "owner", "location", "status",
-    "cycle", "sterilized_at", "expires_on", "used_at", "patient", "procedure", "updated_at",
-}  # fmt: skip
+    "id",
+    "barcode",
+    "instrument_set",
+    "instrument_set_name",
+    "owner",
+    "location",
+    "status",
+    "cycle",
+    "sterilized_at",
+    "expires_on",
+    "used_at",
+    "patient",
+    "procedure",
+    "updated_at",
+}
 CYCLE_NAMES = {
-    "id", "center", "sterilizer", "cycle_number", "method", "status", "started_at", "ended_at",
-    "physical_result", "chemical_result", "biological_result", "operator", "recalled_at",
-    "recalled_by", "recall_reason",
-}  # fmt: skip
+    "id",
+    "center",
+    "sterilizer",
+    "cycle_number",
+    "method",
+    "status",
+    "started_at",
+    "ended_at",
+    "physical_result",
+    "chemical_result",
+    "biological_result",
+    "operator",
+    "recalled_at",
+    "recalled_by",
+    "recall_reason",
+}
 
 
 @pytest.fixture
@@ -51,9 +75,12 @@ def doctor(client_for, clinic_doctor):
 def start_cycle(centers, cssd_staff):
     def start(number: str = "20260301-01", method: str = "steam"):
         return services.cycle_start(
-            actor=cssd_staff, center=centers["cssd"], sterilizer="1号脉动真空灭菌器",
-            cycle_number=number, method=method,
-        )  # fmt: skip
+            actor=cssd_staff,
+            center=centers["cssd"],
+            sterilizer="1号脉动真空灭菌器",
+            cycle_number=number,
+            method=method,
+        )
 
     return start
 
@@ -72,9 +99,12 @@ def at_member(start_cycle, cssd_staff, clinic_doctor, outsider_clinic_user):
         if not release:
             return cycle
         services.cycle_record_results(
-            actor=cssd_staff, cycle=cycle, physical="passed", chemical="passed",
+            actor=cssd_staff,
+            cycle=cycle,
+            physical="passed",
+            chemical="passed",
             biological="passed",
-        )  # fmt: skip
+        )
         for step in ("store", "dispatch"):
             services.packages_move(actor=cssd_staff, barcodes=codes, action=step)
         for member in (clinic_doctor, outsider_clinic_user):
@@ -88,9 +118,12 @@ def at_member(start_cycle, cssd_staff, clinic_doctor, outsider_clinic_user):
 
 def use(actor, package, patient, procedure="清创缝合术"):
     return services.packages_move(
-        actor=actor, barcodes=[package.barcode], action="use", patient=patient,
+        actor=actor,
+        barcodes=[package.barcode],
+        action="use",
+        patient=patient,
         procedure=procedure,
-    )  # fmt: skip
+    )
 
 
 def statuses(packages) -> list[str]:
@@ -255,19 +288,27 @@ def test_registering_answers_201_with_the_package(cssd, instrument_set, world, c
     body = response.json()
     assert set(body) == PACKAGE_NAMES
     assert (body["barcode"], body["status"], body["owner"], body["location"]) == (
-        "A1", "received", world["center"].pk, world["hospital"].pk,
-    )  # fmt: skip
+        "A1",
+        "received",
+        world["center"].pk,
+        world["hospital"].pk,
+    )
     assert body["instrument_set_name"] == "清创缝合包" and body["patient"] is None
 
 
 @pytest.mark.parametrize(
     ("overrides", "field"),
-    [({"barcode": "PKG00001"}, "barcode"), ({"barcode": ""}, "barcode"),
-     ({"owner": "foreign_center"}, "owner"), ({"instrument_set": 999999}, "instrument_set"),
-     ({"owner": None}, "owner")],
-)  # fmt: skip
-def test_registering_with_a_bad_field_is_a_400(cssd, make_packages, instrument_set, world,
-                                               overrides, field):  # fmt: skip
+    [
+        ({"barcode": "PKG00001"}, "barcode"),
+        ({"barcode": ""}, "barcode"),
+        ({"owner": "foreign_center"}, "owner"),
+        ({"instrument_set": 999999}, "instrument_set"),
+        ({"owner": None}, "owner"),
+    ],
+)
+def test_registering_with_a_bad_field_is_a_400(
+    cssd, make_packages, instrument_set, world, overrides, field
+):
     make_packages(1)
     data = {"instrument_set": instrument_set.pk, "owner": world["center"].pk, "barcode": "NEW1"}
     data |= {k: world[v].pk if v in world else v for k, v in overrides.items() if v is not None}
@@ -295,8 +336,11 @@ def test_a_batch_of_50_packages_moves_in_one_request(cssd, make_packages):
     packages = make_packages(50)
     before = trace_size()
 
-    response = cssd.post(MOVE, {"barcodes": [p.barcode for p in packages], "action": "clean",
-                                "note": "批量清洗"}, format="json")  # fmt: skip
+    response = cssd.post(
+        MOVE,
+        {"barcodes": [p.barcode for p in packages], "action": "clean", "note": "批量清洗"},
+        format="json",
+    )
 
     assert response.status_code == 200, response.content
     body = response.json()
@@ -346,9 +390,11 @@ def test_a_package_goes_round_the_whole_loop_through_the_api(
     move(cssd, "pack")
     loaded = move(cssd, "sterilize", cycle=cycle.pk)
     assert {p["cycle"] for p in loaded} == {cycle.pk}
-    released = cssd.post(f"{CYCLES}{cycle.pk}/results/",
-                         {"physical": "passed", "chemical": "passed", "biological": "passed"},
-                         "json")  # fmt: skip
+    released = cssd.post(
+        f"{CYCLES}{cycle.pk}/results/",
+        {"physical": "passed", "chemical": "passed", "biological": "passed"},
+        "json",
+    )
     assert released.json()["status"] == "released"
     stored = move(cssd, "store")
     assert all(p["expires_on"] for p in stored)
@@ -378,9 +424,13 @@ def used_package(make_packages, at_member, clinic_doctor, world):
 
 @pytest.mark.parametrize(
     ("persona_name", "patient_shown"),
-    [("clinic_doctor", True), ("alliance_office", True), ("superuser", True),
-     ("cssd_staff", False)],
-)  # fmt: skip
+    [
+        ("clinic_doctor", True),
+        ("alliance_office", True),
+        ("superuser", True),
+        ("cssd_staff", False),
+    ],
+)
 def test_the_patient_of_a_used_package_is_shown_only_to_who_may_see_them(
     api, used_package, world, request, persona_name, patient_shown
 ):
@@ -403,14 +453,30 @@ def test_the_trace_lists_every_step_in_order(doctor, used_package, cssd_staff, c
     trace = doctor.get(f"{PACKAGES}{package.pk}/events/").json()
 
     assert [e["to_status"] for e in trace] == [
-        "received", "cleaned", "inspected_packed", "sterilized", "stored", "dispatched",
-        "received_by_member", "used",
-    ]  # fmt: skip
+        "received",
+        "cleaned",
+        "inspected_packed",
+        "sterilized",
+        "stored",
+        "dispatched",
+        "received_by_member",
+        "used",
+    ]
     assert trace[3]["cycle"] == cycle.pk
     assert trace[0]["actor"] == cssd_staff.get_username()
     assert trace[-1]["actor"] == clinic_doctor.get_username()
-    assert set(trace[0]) == {"id", "from_status", "to_status", "cycle", "location", "actor",
-                             "at", "note", "patient", "procedure"}  # fmt: skip
+    assert set(trace[0]) == {
+        "id",
+        "from_status",
+        "to_status",
+        "cycle",
+        "location",
+        "actor",
+        "at",
+        "note",
+        "patient",
+        "procedure",
+    }
 
 
 def test_another_members_package_is_a_404(client_for, outsider_clinic_user, used_package):
@@ -422,10 +488,17 @@ def test_another_members_package_is_a_404(client_for, outsider_clinic_user, used
 
 
 PACKAGE_MATRIX = {
-    "clinic_doctor": 3, "outsider_clinic_user": 1, "hospital_triage": 0, "center_staff": 0,
-    "cssd_staff": 4, "alliance_office": 4, "superuser": 4, "bureau_viewer": 403,
-    "no_profile_user": 403, "anonymous": 401,
-}  # fmt: skip
+    "clinic_doctor": 3,
+    "outsider_clinic_user": 1,
+    "hospital_triage": 0,
+    "center_staff": 0,
+    "cssd_staff": 4,
+    "alliance_office": 4,
+    "superuser": 4,
+    "bureau_viewer": 403,
+    "no_profile_user": 403,
+    "anonymous": 401,
+}
 
 
 @pytest.mark.parametrize("persona_name", PACKAGE_MATRIX)
@@ -467,9 +540,14 @@ def test_package_filters(cssd, used_package, world, instrument_set, make_package
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("status", "lost"), ("owner", "abc"), ("location", "999999"), ("cycle", "999999"),
-     ("instrument_set", "x")],
-)  # fmt: skip
+    [
+        ("status", "lost"),
+        ("owner", "abc"),
+        ("location", "999999"),
+        ("cycle", "999999"),
+        ("instrument_set", "x"),
+    ],
+)
 def test_an_invalid_package_filter_is_a_400_naming_it(cssd, make_packages, field, value):
     make_packages(1)
 
@@ -495,9 +573,16 @@ PACKAGE_LIST_QUERIES = 6  # token, profile, the user's scope, the page, visible 
 
 @pytest.mark.parametrize("persona_name", ["clinic_doctor", "cssd_staff", "alliance_office"])
 def test_the_package_list_makes_the_same_number_of_queries_for_3_and_for_20_packages(
-    api, make_packages, at_member, start_cycle, clinic_doctor, world, request, persona_name,
+    api,
+    make_packages,
+    at_member,
+    start_cycle,
+    clinic_doctor,
+    world,
+    request,
+    persona_name,
     django_assert_max_num_queries,
-):  # fmt: skip
+):
     patients = [PatientFactory(home_institution=world["center"]) for _ in range(20)]
 
     def used(packages):
@@ -523,17 +608,25 @@ def test_the_package_list_makes_the_same_number_of_queries_for_3_and_for_20_pack
 
 
 def cycle_body(centers, **overrides) -> dict:
-    data = {"center": centers["cssd"].pk, "sterilizer": "2号灭菌器", "cycle_number": "C-001",
-            "method": "steam"}  # fmt: skip
+    data = {
+        "center": centers["cssd"].pk,
+        "sterilizer": "2号灭菌器",
+        "cycle_number": "C-001",
+        "method": "steam",
+    }
     return {k: v for k, v in (data | overrides).items() if v is not None}
 
 
 @pytest.mark.parametrize(
     ("overrides", "field"),
-    [({"method": "boiling"}, "method"), ({"cycle_number": None}, "cycle_number"),
-     ({"center": "lab"}, "center"), ({"center": 999999}, "center"),
-     ({"started_at": "yesterday"}, "started_at")],
-)  # fmt: skip
+    [
+        ({"method": "boiling"}, "method"),
+        ({"cycle_number": None}, "cycle_number"),
+        ({"center": "lab"}, "center"),
+        ({"center": 999999}, "center"),
+        ({"started_at": "yesterday"}, "started_at"),
+    ],
+)
 def test_starting_a_cycle_with_a_bad_field_is_a_400(cssd, centers, overrides, field):
     overrides = {k: centers[v].pk if v in centers else v for k, v in overrides.items()}
 
@@ -565,16 +658,21 @@ def test_starting_a_cycle_answers_201(cssd, centers, cssd_staff):
     body = response.json()
     assert set(body) == CYCLE_NAMES
     assert (body["status"], body["operator"], body["physical_result"]) == (
-        "running", cssd_staff.pk, "pending",
-    )  # fmt: skip
+        "running",
+        cssd_staff.pk,
+        "pending",
+    )
     assert body["started_at"].startswith("2026-03-01T08:00:00")
 
 
 @pytest.mark.parametrize(
     "data",
-    [{}, {"physical": "passed", "chemical": "ok", "biological": "passed"},
-     {"physical": "passed", "chemical": "passed"}],
-)  # fmt: skip
+    [
+        {},
+        {"physical": "passed", "chemical": "ok", "biological": "passed"},
+        {"physical": "passed", "chemical": "passed"},
+    ],
+)
 def test_recording_bad_results_is_a_400(cssd, start_cycle, data):
     cycle = start_cycle()
 
@@ -606,9 +704,11 @@ def test_a_failed_indicator_fails_the_cycle_and_blocks_its_packages(cssd, make_p
     packages = make_packages(3)
     cycle = at_member(packages, release=False)
 
-    response = cssd.post(f"{CYCLES}{cycle.pk}/results/",
-                         {"physical": "passed", "chemical": "passed", "biological": "failed"},
-                         "json")  # fmt: skip
+    response = cssd.post(
+        f"{CYCLES}{cycle.pk}/results/",
+        {"physical": "passed", "chemical": "passed", "biological": "failed"},
+        "json",
+    )
 
     body = response.json()
     assert (body["status"], body["biological_result"]) == ("failed", "failed")
@@ -654,17 +754,26 @@ def test_recalling_twice_conflicts(cssd, used_package):
     assert first.status_code == 200, first.content
     trace = trace_size()
 
-    body = assert_json_error(cssd.post(f"{CYCLES}{cycle.pk}/recall/", {"reason": "再次"}, "json"),
-                             409)  # fmt: skip
+    body = assert_json_error(
+        cssd.post(f"{CYCLES}{cycle.pk}/recall/", {"reason": "再次"}, "json"), 409
+    )
 
     assert body["code"] == "illegal_transition"
     assert trace_size() == trace
 
 
 def test_the_recall_report_lists_the_used_packages_and_their_patients(
-    api, make_packages, start_cycle, at_member, cssd_staff, clinic_doctor, outsider_clinic_user,
-    alliance_office, world, request,
-):  # fmt: skip
+    api,
+    make_packages,
+    start_cycle,
+    at_member,
+    cssd_staff,
+    clinic_doctor,
+    outsider_clinic_user,
+    alliance_office,
+    world,
+    request,
+):
     ours = make_packages(3)
     theirs = make_packages(1, owner=world["other_center"], prefix="OUT")
     cycle = at_member([*ours, *theirs])
@@ -717,10 +826,17 @@ def test_a_cycle_without_the_users_packages_is_a_404(client_for, hospital_triage
 
 
 CYCLE_MATRIX = {
-    "clinic_doctor": 1, "outsider_clinic_user": 0, "hospital_triage": 0, "center_staff": 0,
-    "cssd_staff": 2, "alliance_office": 2, "superuser": 2, "bureau_viewer": 403,
-    "no_profile_user": 403, "anonymous": 401,
-}  # fmt: skip
+    "clinic_doctor": 1,
+    "outsider_clinic_user": 0,
+    "hospital_triage": 0,
+    "center_staff": 0,
+    "cssd_staff": 2,
+    "alliance_office": 2,
+    "superuser": 2,
+    "bureau_viewer": 403,
+    "no_profile_user": 403,
+    "anonymous": 401,
+}
 
 
 @pytest.mark.parametrize("persona_name", CYCLE_MATRIX)

@@ -35,9 +35,11 @@ def ordinary(make_order):
 def green(make_order, world):
     """`green(n)`: n CT orders of a family-doctor-signed resident: the alliance green channel."""
     patient = PatientFactory(
-        home_institution=world["center"], signed=True, signing_institution=world["center"],
+        home_institution=world["center"],
+        signed=True,
+        signing_institution=world["center"],
         signed_on=datetime.date(2022, 1, 1),
-    )  # fmt: skip
+    )
 
     def make(count: int) -> list[ExamOrder]:
         orders = [make_order("imaging", patient=patient) for _ in range(count)]
@@ -63,9 +65,12 @@ def refusal(book, order, slot) -> str:
 
 def other_slot(slot, **changes) -> ImagingSlot:
     values = {
-        "center": slot.center, "modality": slot.modality, "capacity": 10, "priority_reserved": 3,
+        "center": slot.center,
+        "modality": slot.modality,
+        "capacity": 10,
+        "priority_reserved": 3,
         "starts_at": slot.starts_at + datetime.timedelta(hours=1),
-    } | changes  # fmt: skip
+    } | changes
     values["ends_at"] = values["starts_at"] + datetime.timedelta(minutes=30)
     return ImagingSlot.objects.create(**values)
 
@@ -101,9 +106,12 @@ def test_a_slot_of_another_modality_is_a_field_error(book, make_order, slot):
 
 def test_a_slot_of_another_center_is_a_field_error(book, make_order, slot, world, centers):
     second = SharedCenter.objects.create(
-        name="第二影像中心", kind="imaging", institution=world["hospital"],
-        alliance=world["alliance"], phone="021-68180001",
-    )  # fmt: skip
+        name="第二影像中心",
+        kind="imaging",
+        institution=world["hospital"],
+        alliance=world["alliance"],
+        phone="021-68180001",
+    )
     elsewhere = other_slot(slot, center=second)
     with pytest.raises(ValidationError) as error:
         book(make_order("imaging"), elsewhere)

@@ -47,9 +47,13 @@ def small_slot(centers):
     """A CT slot tomorrow with three places, none reserved."""
     start = timezone.now().replace(microsecond=0) + datetime.timedelta(days=1)
     return ImagingSlot.objects.create(
-        center=centers["imaging"], modality="ct", starts_at=start,
-        ends_at=start + datetime.timedelta(minutes=20), capacity=3, priority_reserved=0,
-    )  # fmt: skip
+        center=centers["imaging"],
+        modality="ct",
+        starts_at=start,
+        ends_at=start + datetime.timedelta(minutes=20),
+        capacity=3,
+        priority_reserved=0,
+    )
 
 
 def test_eight_people_booking_three_places_at_once_book_exactly_three(
@@ -103,9 +107,11 @@ def test_two_escalation_runs_at_once_escalate_each_critical_value_once(
     reported = timezone.now() - datetime.timedelta(minutes=30)
     for _ in range(3):
         services.order_report(
-            actor=center_staff, order=lab_order_in("in_progress"), results=CRITICAL_RESULTS,
+            actor=center_staff,
+            order=lab_order_in("in_progress"),
+            results=CRITICAL_RESULTS,
             at=reported,
-        )  # fmt: skip
+        )
     results = race(services.escalate_critical_values, services.escalate_critical_values)
     assert sum(r["escalated"] for r in results) == 3, results
     assert OrderEvent.objects.filter(action=OrderAction.ESCALATE).count() == 3

@@ -75,13 +75,20 @@ def imaging_waits(make_order, clinic_doctor, world, centers):
     before it, an ordinary one three days before."""
     start = timezone.now() + 2 * D
     slot = ImagingSlot.objects.create(
-        center=centers["imaging"], modality="ct", starts_at=start, ends_at=start + H / 2,
-        capacity=10, priority_reserved=3,
-    )  # fmt: skip
+        center=centers["imaging"],
+        modality="ct",
+        starts_at=start,
+        ends_at=start + H / 2,
+        capacity=10,
+        priority_reserved=3,
+    )
     green = PatientFactory(
-        name="孙丽", home_institution=world["center"], signed=True,
-        signing_institution=world["center"], signed_on=datetime.date(2024, 3, 1),
-    )  # fmt: skip
+        name="孙丽",
+        home_institution=world["center"],
+        signed=True,
+        signing_institution=world["center"],
+        signed_on=datetime.date(2024, 3, 1),
+    )
     for patient, ordered in ((green, start - 4 * D), (world["patient"], start - 3 * D)):
         order = make_order("imaging", patient=patient, ordered_at=ordered)
         services.order_schedule(actor=clinic_doctor, order=order, slot=slot)
@@ -155,8 +162,10 @@ def test_the_office_sees_every_centers_figures_on_the_page(
     assert response.status_code == 200
     content = response.content.decode()
     assert [f.center for f in response.context["figures"]] == [
-        centers["ecg"], centers["imaging"], centers["lab"],
-    ]  # fmt: skip
+        centers["ecg"],
+        centers["imaging"],
+        centers["lab"],
+    ]
     assert figures_shown(content, "median-tat") == ["—", "—", "4.0 h"]
     assert figures_shown(content, "median-lab-tat") == ["—", "—", "3.0 h"]
     assert figures_shown(content, "on-time-rate") == ["—", "—", "66.7%"]

@@ -42,10 +42,18 @@ def test_the_exam_report_names_its_reviewer_and_has_the_signature_lines(
         pages, text = read_pdf(response)
         assert pages == 1
         for expected in (
-            hospital.name, "浦东新区临港大道1000号", "021-38297000", "检验报告", order.number,
-            "白细胞", "报告医生", "审核医生", reviewer.get_full_name().replace(" ", ""), "单位盖章",
+            hospital.name,
+            "浦东新区临港大道1000号",
+            "021-38297000",
+            "检验报告",
+            order.number,
+            "白细胞",
+            "报告医生",
+            "审核医生",
+            reviewer.get_full_name().replace(" ", ""),
+            "单位盖章",
             "第1页，共1页",
-        ):  # fmt: skip
+        ):
             assert expected in text, expected
         assert world["patient"].id_number not in text
 
@@ -64,8 +72,12 @@ def test_a_report_of_another_institution_is_a_404_and_an_unreported_one_is_not_p
     order = lab_order_in("reported")
     url = f"/centers/orders/{order.pk}/report/"
     assert logged_in(outsider_clinic_user).get(url, {"format": "pdf"}).status_code == 404
-    assert logged_in(clinic_doctor).get("/centers/orders/999999/report/",
-                                        {"format": "pdf"}).status_code == 404  # fmt: skip
+    assert (
+        logged_in(clinic_doctor)
+        .get("/centers/orders/999999/report/", {"format": "pdf"})
+        .status_code
+        == 404
+    )
     pending = lab_order_in("collected")
     response = logged_in(clinic_doctor).get(
         f"/centers/orders/{pending.pk}/report/", {"format": "pdf"}
@@ -89,8 +101,14 @@ def test_the_recall_list_lists_every_package_over_pages(
     assert pages >= 2  # 60 packages: the header row repeats, every page numbered
     assert f"第1页，共{pages}页" in text and f"第{pages}页，共{pages}页" in text
     assert text.count(recalled.center.institution.name) >= pages  # the letterhead on every page
-    for expected in ("召回清单", "生物监测阳性", packages[0].barcode, packages[-1].barcode,
-                     "核对人签名", "单位盖章"):  # fmt: skip
+    for expected in (
+        "召回清单",
+        "生物监测阳性",
+        packages[0].barcode,
+        packages[-1].barcode,
+        "核对人签名",
+        "单位盖章",
+    ):
         assert expected in text, expected
     assert (
         "张伟" not in text

@@ -120,9 +120,13 @@ def slots(centers):
     def slot(days):
         begins = start + datetime.timedelta(days=days)
         return ImagingSlot.objects.create(
-            center=centers["imaging"], modality="ct", starts_at=begins,
-            ends_at=begins + datetime.timedelta(minutes=30), capacity=10, priority_reserved=3,
-        )  # fmt: skip
+            center=centers["imaging"],
+            modality="ct",
+            starts_at=begins,
+            ends_at=begins + datetime.timedelta(minutes=30),
+            capacity=10,
+            priority_reserved=3,
+        )
 
     return slot(1), slot(2)
 

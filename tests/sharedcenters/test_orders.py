@@ -74,9 +74,10 @@ def act(action: str, *, actor, order: ExamOrder, slot=None, **extra) -> ExamOrde
 
 def submitted_referral(world, clinic_doctor, patient=None):
     data = payload(world) | {
-        "patient": patient or world["patient"], "to_institution": world["hospital"],
+        "patient": patient or world["patient"],
+        "to_institution": world["hospital"],
         "to_department": world["cardiology"],
-    }  # fmt: skip
+    }
     referral, _ = referral_services.referral_create(actor=clinic_doctor, submit=True, **data)
     return referral
 
@@ -103,9 +104,12 @@ def actor_for(clinic_doctor, center_staff, imaging_staff):
 def ecg_slot(centers):
     start = timezone.now().replace(microsecond=0) + datetime.timedelta(days=1)
     return ImagingSlot.objects.create(
-        center=centers["ecg"], modality="ecg", starts_at=start,
-        ends_at=start + datetime.timedelta(minutes=15), capacity=5,
-    )  # fmt: skip
+        center=centers["ecg"],
+        modality="ecg",
+        starts_at=start,
+        ends_at=start + datetime.timedelta(minutes=15),
+        capacity=5,
+    )
 
 
 @pytest.fixture
@@ -119,9 +123,12 @@ def foreign_lab(world):
     other = AllianceFactory(name="奉贤医联体", lead_institution=world["foreign_center"])
     MembershipFactory(alliance=other, institution=world["foreign_center"])
     lab = SharedCenter.objects.create(
-        name="奉贤临检中心", kind="lab", institution=world["foreign_center"], alliance=other,
+        name="奉贤临检中心",
+        kind="lab",
+        institution=world["foreign_center"],
+        alliance=other,
         phone="021-57100000",
-    )  # fmt: skip
+    )
     item = ServiceItem.objects.create(
         center=lab, code="F001", name="血常规", tat_routine_hours=4, tat_urgent_hours=1, price=20
     )
@@ -221,9 +228,13 @@ def test_the_center_may_not_take_the_orderers_steps(make_order, center_staff, ac
 
 @pytest.mark.parametrize(
     "action, status",
-    [("receive", S.COLLECTED), ("reject", S.COLLECTED), ("start", S.RECEIVED),
-     ("report", S.IN_PROGRESS)],
-)  # fmt: skip
+    [
+        ("receive", S.COLLECTED),
+        ("reject", S.COLLECTED),
+        ("start", S.RECEIVED),
+        ("report", S.IN_PROGRESS),
+    ],
+)
 def test_the_orderer_may_not_take_the_centers_steps(make_order, clinic_doctor, action, status):
     order = with_status(make_order("lab"), status)
     with pytest.raises(ActionNotAllowed):
@@ -256,9 +267,13 @@ def test_nobody_outside_the_ordering_institution_and_the_center_may_act(
 
 @pytest.mark.parametrize(
     "action, status",
-    [("receive", S.COLLECTED), ("reject", S.RECEIVED), ("start", S.RECEIVED),
-     ("report", S.RECEIVED)],
-)  # fmt: skip
+    [
+        ("receive", S.COLLECTED),
+        ("reject", S.RECEIVED),
+        ("start", S.RECEIVED),
+        ("report", S.RECEIVED),
+    ],
+)
 def test_staff_of_another_center_may_not_work_the_labs_orders(
     make_order, imaging_staff, cssd_staff, action, status
 ):
@@ -315,8 +330,10 @@ def test_a_rejected_specimen_is_collected_and_received_again_with_a_new_due_time
             actor=center_staff, order=order, reason="other", note="标本管破裂"
         )
     assert (order.status, order.rejection_reason, order.status_note) == (
-        S.REJECTED, "other", "标本管破裂",
-    )  # fmt: skip
+        S.REJECTED,
+        "other",
+        "标本管破裂",
+    )
     assert order.received_at is None and order.due_at is None
     assert clinic_doctor.notifications.filter(key__startswith="order-event-").count() == 1
 
@@ -327,9 +344,13 @@ def test_a_rejected_specimen_is_collected_and_received_again_with_a_new_due_time
     assert order.status == S.RECEIVED
     assert order.due_at == received_again + 6 * HOUR
     assert list(order.events.values_list("action", flat=True)) == [
-        OrderAction.CREATE, OrderAction.COLLECT, OrderAction.RECEIVE, OrderAction.REJECT,
-        OrderAction.COLLECT, OrderAction.RECEIVE,
-    ]  # fmt: skip
+        OrderAction.CREATE,
+        OrderAction.COLLECT,
+        OrderAction.RECEIVE,
+        OrderAction.REJECT,
+        OrderAction.COLLECT,
+        OrderAction.RECEIVE,
+    ]
 
 
 # --- creating an order: refusals first -----------------------------------------------------------
@@ -341,49 +362,64 @@ def test_only_clinical_staff_of_a_member_place_orders(
     for actor in (center_staff, alliance_office, bureau_viewer):
         with pytest.raises(ActionNotAllowed):
             services.order_create(
-                actor=actor, center=centers["lab"], patient=world["patient"],
+                actor=actor,
+                center=centers["lab"],
+                patient=world["patient"],
                 items=[centers["cbc"]],
-            )  # fmt: skip
+            )
     assert not ExamOrder.objects.exists()
 
 
 def inactive_item(c):
     return ServiceItem.objects.create(
-        center=c.centers["lab"], code="L099", name="停用项目", tat_routine_hours=4,
-        tat_urgent_hours=1, price=1, is_active=False,
-    )  # fmt: skip
+        center=c.centers["lab"],
+        code="L099",
+        name="停用项目",
+        tat_routine_hours=4,
+        tat_urgent_hours=1,
+        price=1,
+        is_active=False,
+    )
 
 
 # name → (the order_create arguments replacing valid ones, built from the fixtures; field key)
 CREATE_REFUSALS = {
     "no items": (lambda c: {"items": []}, "items"),
     "an item of another center": (
-        lambda c: {"items": [c.centers["cbc"], c.centers["ct_head"]]}, "items",
+        lambda c: {"items": [c.centers["cbc"], c.centers["ct_head"]]},
+        "items",
     ),
     "an inactive item": (lambda c: {"items": [inactive_item(c)]}, "items"),
     "an item twice": (lambda c: {"items": [c.centers["cbc"], c.centers["cbc"]]}, "items"),
     "imaging of two modalities": (
-        lambda c: {"center": c.centers["imaging"],
-                   "items": [c.centers["ct_head"], c.centers["mri_knee"]]},
+        lambda c: {
+            "center": c.centers["imaging"],
+            "items": [c.centers["ct_head"], c.centers["mri_knee"]],
+        },
         "items",
     ),
     "an invisible patient": (lambda c: {"patient": c.world["other_patient"]}, "patient"),
     "a center of another alliance": (
-        lambda c: {"center": c.foreign_lab["lab"], "items": [c.foreign_lab["item"]]}, "center",
+        lambda c: {"center": c.foreign_lab["lab"], "items": [c.foreign_lab["item"]]},
+        "center",
     ),
     "the sterilization center": (
-        lambda c: {"center": c.centers["cssd"], "items": [c.centers["cbc"]]}, "center",
+        lambda c: {"center": c.centers["cssd"], "items": [c.centers["cbc"]]},
+        "center",
     ),
     "a department of another institution": (
         lambda c: {"ordering_department": DepartmentFactory(institution=c.world["other_center"])},
         "ordering_department",
     ),
     "a referral of another patient": (
-        lambda c: {"referral": submitted_referral(
-            c.world, c.clinic_doctor, patient=c.world["station_patient"])},
+        lambda c: {
+            "referral": submitted_referral(
+                c.world, c.clinic_doctor, patient=c.world["station_patient"]
+            )
+        },
         "referral",
     ),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("case", list(CREATE_REFUSALS))
@@ -405,25 +441,33 @@ def test_an_invalid_order_is_a_field_error_and_creates_nothing(
 def test_an_unknown_priority_is_a_field_error(world, centers, clinic_doctor):
     with pytest.raises(ValidationError) as error:
         services.order_create(
-            actor=clinic_doctor, center=centers["lab"], patient=world["patient"],
-            items=[centers["cbc"]], priority="stat",
-        )  # fmt: skip
+            actor=clinic_doctor,
+            center=centers["lab"],
+            patient=world["patient"],
+            items=[centers["cbc"]],
+            priority="stat",
+        )
     assert "priority" in error.value.message_dict
 
 
 def test_an_order_is_priced_and_recorded_as_ordered(make_order, clinic_doctor, world, centers):
     order = make_order("lab", clinical_info="乏力3天")
     assert (order.status, order.ordering_institution, order.ordering_user) == (
-        S.ORDERED, world["center"], clinic_doctor,
-    )  # fmt: skip
+        S.ORDERED,
+        world["center"],
+        clinic_doctor,
+    )
     assert sorted(order.items.values_list("price", flat=True)) == [
         Decimal("8.00"),
         Decimal("20.00"),
     ]
     event = order.events.get()
     assert (event.action, event.from_status, event.to_status, event.at) == (
-        OrderAction.CREATE, "", S.ORDERED, order.ordered_at,
-    )  # fmt: skip
+        OrderAction.CREATE,
+        "",
+        S.ORDERED,
+        order.ordered_at,
+    )
 
 
 @pytest.mark.parametrize(
@@ -431,9 +475,13 @@ def test_an_order_is_priced_and_recorded_as_ordered(make_order, clinic_doctor, w
 )
 def test_the_target_is_the_slowest_items_for_the_priority(make_order, centers, priority, expected):
     centers["liver"] = ServiceItem.objects.create(
-        center=centers["lab"], code="L003", name="肝功能", tat_routine_hours=8, tat_urgent_hours=2,
+        center=centers["lab"],
+        code="L003",
+        name="肝功能",
+        tat_routine_hours=8,
+        tat_urgent_hours=2,
         price=40,
-    )  # fmt: skip
+    )
     order = make_order("lab", items=["cbc", "potassium", "liver"], priority=priority)
     assert order.target_hours == expected
 
@@ -457,9 +505,10 @@ def test_an_order_linked_to_a_submitted_referral_is_in_the_green_channel(
 
 def test_a_draft_referral_does_not_open_the_green_channel(make_order, world, clinic_doctor):
     data = payload(world) | {
-        "patient": world["patient"], "to_institution": world["hospital"],
+        "patient": world["patient"],
+        "to_institution": world["hospital"],
         "to_department": world["cardiology"],
-    }  # fmt: skip
+    }
     draft, _ = referral_services.referral_create(actor=clinic_doctor, **data)
     assert make_order("imaging", referral=draft).priority_channel is False
 
@@ -522,8 +571,13 @@ def test_an_ecg_order_follows_the_lab_path(make_order, clinic_doctor, imaging_st
     order = services.order_report(actor=imaging_staff, order=order, impression="窦性心律")
     order = services.order_acknowledge(actor=clinic_doctor, order=order)
     assert list(order.events.values_list("to_status", flat=True)) == [
-        S.ORDERED, S.COLLECTED, S.RECEIVED, S.IN_PROGRESS, S.REPORTED, S.ACKNOWLEDGED,
-    ]  # fmt: skip
+        S.ORDERED,
+        S.COLLECTED,
+        S.RECEIVED,
+        S.IN_PROGRESS,
+        S.REPORTED,
+        S.ACKNOWLEDGED,
+    ]
     assert order.number.startswith("XD-")
 
 
@@ -580,10 +634,13 @@ def test_turnaround_counts_from_order_and_from_receipt_as_the_events_do(
         order.lab_tat_hours
     )
     columns = {
-        OrderAction.CREATE: order.ordered_at, OrderAction.COLLECT: order.collected_at,
-        OrderAction.RECEIVE: order.received_at, OrderAction.START: order.started_at,
-        OrderAction.REPORT: order.reported_at, OrderAction.ACKNOWLEDGE: order.acknowledged_at,
-    }  # fmt: skip
+        OrderAction.CREATE: order.ordered_at,
+        OrderAction.COLLECT: order.collected_at,
+        OrderAction.RECEIVE: order.received_at,
+        OrderAction.START: order.started_at,
+        OrderAction.REPORT: order.reported_at,
+        OrderAction.ACKNOWLEDGE: order.acknowledged_at,
+    }
     assert {e.action: e.at for e in order.events.all()} == columns
 
 
@@ -622,9 +679,14 @@ def test_a_normal_report_tells_the_orderer_without_an_alert(
 
 
 def test_a_critical_result_alerts_the_departments_on_duty_phone_and_its_staff_at_once(
-    world, lab_order_in, center_staff, clinic_doctor, ordering_department, critical_alerts,
+    world,
+    lab_order_in,
+    center_staff,
+    clinic_doctor,
+    ordering_department,
+    critical_alerts,
     django_capture_on_commit_callbacks,
-):  # fmt: skip
+):
     colleague = staff_user(Role.COMMUNITY_STAFF, world["center"], department=ordering_department)
     elsewhere = DepartmentFactory(institution=world["center"], name="口腔科")
     other_department = staff_user(Role.COMMUNITY_STAFF, world["center"], department=elsewhere)
@@ -644,9 +706,12 @@ def test_a_critical_result_alerts_the_departments_on_duty_phone_and_its_staff_at
 
 
 def test_a_retried_alert_does_not_phone_twice(
-    lab_order_in, center_staff, ordering_department, critical_alerts,
+    lab_order_in,
+    center_staff,
+    ordering_department,
+    critical_alerts,
     django_capture_on_commit_callbacks,
-):  # fmt: skip
+):
     order = lab_order_in("in_progress", ordering_department=ordering_department)
     with django_capture_on_commit_callbacks(execute=True):
         order = services.order_report(actor=center_staff, order=order, results=CRITICAL_RESULTS)
@@ -658,9 +723,13 @@ def test_a_retried_alert_does_not_phone_twice(
 
 
 def test_a_critical_value_marked_by_the_doctor_needs_no_flagged_result(
-    make_order, clinic_doctor, imaging_staff, slot, critical_alerts,
+    make_order,
+    clinic_doctor,
+    imaging_staff,
+    slot,
+    critical_alerts,
     django_capture_on_commit_callbacks,
-):  # fmt: skip
+):
     order = services.order_schedule(actor=clinic_doctor, order=make_order("imaging"), slot=slot)
     order = services.order_receive(actor=imaging_staff, order=order)
     with django_capture_on_commit_callbacks(execute=True):
@@ -676,9 +745,11 @@ def test_acknowledging_a_critical_value_records_who_and_how_many_minutes_later(
 ):
     reported = timezone.now().replace(microsecond=0) - HOUR
     order = services.order_report(
-        actor=center_staff, order=lab_order_in("in_progress"), results=CRITICAL_RESULTS,
+        actor=center_staff,
+        order=lab_order_in("in_progress"),
+        results=CRITICAL_RESULTS,
         at=reported,
-    )  # fmt: skip
+    )
     order = services.order_acknowledge(
         actor=clinic_doctor, order=order, at=reported + 7 * MINUTE + datetime.timedelta(seconds=40)
     )
@@ -704,9 +775,14 @@ def reported_critical(lab_order_in, center_staff, at):
 
 
 def test_unacknowledged_critical_values_past_the_limit_are_escalated_exactly_once(
-    settings, lab_order_in, center_staff, clinic_doctor, alliance_office, critical_alerts,
+    settings,
+    lab_order_in,
+    center_staff,
+    clinic_doctor,
+    alliance_office,
+    critical_alerts,
     django_capture_on_commit_callbacks,
-):  # fmt: skip
+):
     settings.CRITICAL_VALUE_ACK_MINUTES = 10
     now = timezone.now()
     late = reported_critical(lab_order_in, center_staff, now - 30 * MINUTE)
@@ -714,9 +790,11 @@ def test_unacknowledged_critical_values_past_the_limit_are_escalated_exactly_onc
     answered = reported_critical(lab_order_in, center_staff, now - 30 * MINUTE)
     services.order_acknowledge(actor=clinic_doctor, order=answered, at=now - 25 * MINUTE)
     normal = services.order_report(
-        actor=center_staff, order=lab_order_in("in_progress"), results=NORMAL_RESULTS,
+        actor=center_staff,
+        order=lab_order_in("in_progress"),
+        results=NORMAL_RESULTS,
         at=now - HOUR,
-    )  # fmt: skip
+    )
 
     with django_capture_on_commit_callbacks(execute=True):
         first = services.escalate_critical_values()
@@ -758,15 +836,19 @@ def test_numbers_count_up_without_gaps_per_prefix_and_day(
     first, second = make_order("lab"), make_order("lab")
     with pytest.raises(ValidationError):
         services.order_create(
-            actor=clinic_doctor, center=centers["lab"], patient=world["other_patient"],
+            actor=clinic_doctor,
+            center=centers["lab"],
+            patient=world["other_patient"],
             items=[centers["cbc"]],
-        )  # fmt: skip
+        )
     third = make_order("lab")
     imaging, ecg = make_order("imaging"), make_order("ecg")
     yesterday = make_order("lab", ordered_at=timezone.now() - datetime.timedelta(days=1))
     assert [first.number, second.number, third.number] == [
-        f"JY-{today}-0001", f"JY-{today}-0002", f"JY-{today}-0003",
-    ]  # fmt: skip
+        f"JY-{today}-0001",
+        f"JY-{today}-0002",
+        f"JY-{today}-0003",
+    ]
     assert (imaging.number, ecg.number) == (f"YX-{today}-0001", f"XD-{today}-0001")
     day_before = timezone.localdate() - datetime.timedelta(days=1)
     assert yesterday.number == f"JY-{day_before:%Y%m%d}-0001"
@@ -823,9 +905,11 @@ def test_the_alliance_office_sees_the_orders_of_its_alliances_centers_only(
 ):
     foreign_doctor = staff_user(Role.COMMUNITY_STAFF, world["foreign_center"])
     foreign = services.order_create(
-        actor=foreign_doctor, center=foreign_lab["lab"], patient=world["foreign_patient"],
+        actor=foreign_doctor,
+        center=foreign_lab["lab"],
+        patient=world["foreign_patient"],
         items=[foreign_lab["item"]],
-    )  # fmt: skip
+    )
     assert visible(alliance_office) == {order.pk for order in three_orders.values()}
     assert visible(foreign_doctor) == {foreign.pk}
 

@@ -41,9 +41,13 @@ def messages_of(response) -> list[tuple[str, str]]:
 def snapshot(order) -> tuple:
     order.refresh_from_db()
     return (
-        order.status, order.status_note, order.rejection_reason, order.slot_id,
-        OrderEvent.objects.filter(order=order).count(), ExamOrder.objects.count(),
-    )  # fmt: skip
+        order.status,
+        order.status_note,
+        order.rejection_reason,
+        order.slot_id,
+        OrderEvent.objects.filter(order=order).count(),
+        ExamOrder.objects.count(),
+    )
 
 
 def page_urls(order) -> dict[str, str]:
@@ -62,9 +66,11 @@ def page_urls(order) -> dict[str, str]:
 def result_rows(*rows: dict, extra: int = 2) -> dict:
     """The lab report's formset as the browser posts it: the rows, then blank ones."""
     data = {
-        "results-TOTAL_FORMS": str(len(rows) + extra), "results-INITIAL_FORMS": "0",
-        "results-MIN_NUM_FORMS": "0", "results-MAX_NUM_FORMS": "60",
-    }  # fmt: skip
+        "results-TOTAL_FORMS": str(len(rows) + extra),
+        "results-INITIAL_FORMS": "0",
+        "results-MIN_NUM_FORMS": "0",
+        "results-MAX_NUM_FORMS": "60",
+    }
     for index, row in enumerate(rows):
         for name in ("analyte", "value", "unit", "reference_range", "flag"):
             data[f"results-{index}-{name}"] = row.get(name, "")
@@ -75,9 +81,12 @@ def result_rows(*rows: dict, extra: int = 2) -> dict:
 def green_patient(world):
     """A family-doctor-signed resident of the world's centre: the alliance green channel."""
     return PatientFactory(
-        name="孙丽", home_institution=world["center"], signed=True,
-        signing_institution=world["center"], signed_on=datetime.date(2024, 3, 1),
-    )  # fmt: skip
+        name="孙丽",
+        home_institution=world["center"],
+        signed=True,
+        signing_institution=world["center"],
+        signed_on=datetime.date(2024, 3, 1),
+    )
 
 
 # --- Who may open which page --------------------------------------------------------------------
@@ -251,8 +260,16 @@ def test_the_catalog_lists_each_centers_items_targets_and_prices(clinic_doctor, 
     response = logged_in(clinic_doctor).get("/centers/")
 
     content = html(response)
-    for text in ("临检中心", "影像中心", "心电诊断中心", "消毒供应中心", "血常规", "头颅CT平扫",
-                 "260.00", "021-68180000"):  # fmt: skip
+    for text in (
+        "临检中心",
+        "影像中心",
+        "心电诊断中心",
+        "消毒供应中心",
+        "血常规",
+        "头颅CT平扫",
+        "260.00",
+        "021-68180000",
+    ):
         assert text in content, text
     assert set(response.context["object_list"]) == {
         centers[k] for k in ("lab", "imaging", "ecg", "cssd")
@@ -420,10 +437,15 @@ def test_prefill_from_a_referral(clinic_doctor, world, centers):
     from referrals import services as referral_services
 
     referral, _ = referral_services.referral_create(
-        actor=clinic_doctor, patient=world["patient"], to_institution=world["hospital"],
-        diagnosis_code="I20.0", diagnosis_text="不稳定型心绞痛", reason="胸痛", consent=True,
+        actor=clinic_doctor,
+        patient=world["patient"],
+        to_institution=world["hospital"],
+        diagnosis_code="I20.0",
+        diagnosis_text="不稳定型心绞痛",
+        reason="胸痛",
+        consent=True,
         submit=True,
-    )  # fmt: skip
+    )
     url = f"/centers/orders/new/?center={centers['imaging'].pk}&patient={world['patient'].pk}"
 
     response = logged_in(clinic_doctor).get(f"{url}&referral={referral.pk}")
@@ -489,9 +511,11 @@ def test_an_invalid_order_shows_the_field_error_and_writes_nothing(
 def test_a_service_refusal_lands_on_the_field_it_names(clinic_doctor, world, centers):
     # Only the service knows an imaging order books one modality.
     data = order_form(
-        world, centers, center=centers["imaging"].pk,
+        world,
+        centers,
+        center=centers["imaging"].pk,
         items=[centers["ct_head"].pk, centers["mri_knee"].pk],
-    )  # fmt: skip
+    )
 
     response = logged_in(clinic_doctor).post("/centers/orders/new/", data)
 
@@ -532,8 +556,11 @@ def test_the_detail_shows_the_masked_identity_the_items_and_the_timeline(
     assert world["patient"].masked_id_number in content and MASKED_ID.search(content)
     assert "血常规" in content and "血钾" in content
     assert [e.action for e in response.context["events"]] == [
-        "create", "collect", "receive", "start",
-    ]  # fmt: skip
+        "create",
+        "collect",
+        "receive",
+        "start",
+    ]
 
 
 def test_each_side_sees_its_own_actions(clinic_doctor, center_staff, lab_order_in):
@@ -608,8 +635,10 @@ def test_rejecting_with_a_reason(center_staff, lab_order_in):
 
     order.refresh_from_db()
     assert (order.status, order.rejection_reason, order.status_note) == (
-        "rejected", "hemolysis", "重度溶血",
-    )  # fmt: skip
+        "rejected",
+        "hemolysis",
+        "重度溶血",
+    )
     assert response.redirect_chain == [(f"/centers/orders/{order.pk}/", 302)]
 
 
@@ -744,9 +773,13 @@ def test_an_imaging_report_needs_the_impression_and_keeps_the_findings(
     assert "左侧基底节区低密度灶" in html(refused)
     client.post(
         f"/centers/orders/{order.pk}/report/",
-        {"report-findings": "左侧基底节区低密度灶", "report-impression": "腔隙性脑梗死可能",
-         "report-critical": "on", "report-critical_note": "急性脑梗死不能除外"},
-    )  # fmt: skip
+        {
+            "report-findings": "左侧基底节区低密度灶",
+            "report-impression": "腔隙性脑梗死可能",
+            "report-critical": "on",
+            "report-critical_note": "急性脑梗死不能除外",
+        },
+    )
 
     order.refresh_from_db()
     assert (order.status, order.impression, order.critical) == (
@@ -788,7 +821,7 @@ def test_the_whole_lab_lifecycle_through_the_pages(
                 "reference_range": "3.5-5.3",
                 "flag": "critical",
             },
-        ),  # fmt: skip
+        ),
         follow=True,
     )
     order.refresh_from_db()
@@ -801,8 +834,13 @@ def test_the_whole_lab_lifecycle_through_the_pages(
     order.refresh_from_db()
     assert order.status == "acknowledged" and order.critical_acknowledged_by == clinic_doctor
     assert list(order.events.values_list("action", flat=True)) == [
-        "create", "collect", "receive", "start", "report", "acknowledge",
-    ]  # fmt: skip
+        "create",
+        "collect",
+        "receive",
+        "start",
+        "report",
+        "acknowledge",
+    ]
     assert doctor.get("/centers/orders/").context["unacknowledged"] == []
     printed = html(doctor.get(f"/centers/orders/{order.pk}/report/"))
     for text in (order.number, "临港医联体", "临检中心", "张伟", "11.2", "↑", "6.9", "lab_staff"):
@@ -829,9 +867,13 @@ def small_slot(centers):
     start = timezone.localtime().replace(hour=10, minute=0, second=0, microsecond=0)
     start += datetime.timedelta(days=1)
     return ImagingSlot.objects.create(
-        center=centers["imaging"], modality="ct", starts_at=start,
-        ends_at=start + datetime.timedelta(minutes=30), capacity=3, priority_reserved=1,
-    )  # fmt: skip
+        center=centers["imaging"],
+        modality="ct",
+        starts_at=start,
+        ends_at=start + datetime.timedelta(minutes=30),
+        capacity=3,
+        priority_reserved=1,
+    )
 
 
 def book(make_order, clinic_doctor, slot, n: int, **extra) -> None:
@@ -953,9 +995,10 @@ def test_scanning_order_numbers_receives_them_one_after_another(center_staff, la
 
     for order in (first, second):
         response = client.post(
-            "/centers/worklist/?status=collected", {"number": f" {order.number.lower()} "},
+            "/centers/worklist/?status=collected",
+            {"number": f" {order.number.lower()} "},
             follow=True,
-        )  # fmt: skip
+        )
         assert response.redirect_chain == [("/centers/worklist/?status=collected", 302)]
         [(level, text)] = messages_of(response)
         assert level == "success" and order.number in text and "张伟" in text

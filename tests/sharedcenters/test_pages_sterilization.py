@@ -46,9 +46,12 @@ def move(packages, action: str, actor, **extra) -> None:
 @pytest.fixture
 def cycle(cssd_staff, centers):
     return services.cycle_start(
-        actor=cssd_staff, center=centers["cssd"], sterilizer="脉动真空灭菌器1号",
-        cycle_number="20250301-01", method="steam",
-    )  # fmt: skip
+        actor=cssd_staff,
+        center=centers["cssd"],
+        sterilizer="脉动真空灭菌器1号",
+        cycle_number="20250301-01",
+        method="steam",
+    )
 
 
 @pytest.fixture
@@ -65,9 +68,12 @@ def at_member(make_packages, cycle, cssd_staff, clinic_doctor):
     def finish(packages, receiver=clinic_doctor):
         if SterilizationCycle.objects.get(pk=cycle.pk).status == "running":
             services.cycle_record_results(
-                actor=cssd_staff, cycle=cycle, physical="passed", chemical="passed",
+                actor=cssd_staff,
+                cycle=cycle,
+                physical="passed",
+                chemical="passed",
                 biological="passed",
-            )  # fmt: skip
+            )
         move(packages, "store", cssd_staff)
         move(packages, "dispatch", cssd_staff)
         move(packages, "receive_by_member", receiver)
@@ -126,9 +132,12 @@ def test_another_institution_or_center_gets_a_404_on_the_package(make_packages, 
 
 @pytest.mark.parametrize(
     ("persona", "page"),
-    [(p, page) for p in ("cssd_staff", "clinic_doctor", "alliance_office", "superuser")
-     for page in ("packages", "package", "cycles", "cycle")],
-)  # fmt: skip
+    [
+        (p, page)
+        for p in ("cssd_staff", "clinic_doctor", "alliance_office", "superuser")
+        for page in ("packages", "package", "cycles", "cycle")
+    ],
+)
 def test_every_page_renders_in_chinese_for_the_roles_that_use_it(at_member, request, persona, page):
     packages = at_member(1)
     package = packages[0]
@@ -296,14 +305,20 @@ def test_a_member_records_a_use_and_the_trace_shows_the_patient_to_it_only(
 
     logged_in(clinic_doctor).post(
         "/centers/sterilization/",
-        move_form("use", packages[0].barcode, patient_id_number=patient.id_number.lower(),
-                  procedure="清创缝合术"),
-    )  # fmt: skip
+        move_form(
+            "use",
+            packages[0].barcode,
+            patient_id_number=patient.id_number.lower(),
+            procedure="清创缝合术",
+        ),
+    )
 
     package = Package.objects.get()
     assert (package.status, package.used_for_patient, package.procedure) == (
-        "used", patient, "清创缝合术",
-    )  # fmt: skip
+        "used",
+        patient,
+        "清创缝合术",
+    )
     url = f"/centers/sterilization/packages/{package.pk}/"
     member = html(logged_in(clinic_doctor).get(url))
     center = html(logged_in(cssd_staff).get(url))
@@ -319,9 +334,14 @@ def test_the_trace_lists_every_step(cssd_staff, at_member):
     response = logged_in(cssd_staff).get(f"/centers/sterilization/packages/{package.pk}/")
 
     assert [e.to_status for e in response.context["events"]] == [
-        "received", "cleaned", "inspected_packed", "sterilized", "stored", "dispatched",
+        "received",
+        "cleaned",
+        "inspected_packed",
+        "sterilized",
+        "stored",
+        "dispatched",
         "received_by_member",
-    ]  # fmt: skip
+    ]
     assert "脉动真空灭菌器1号" in html(response)
 
 
@@ -331,15 +351,21 @@ def test_the_trace_lists_every_step(cssd_staff, at_member):
 def test_registering_a_package(cssd_staff, instrument_set, world):
     response = logged_in(cssd_staff).post(
         "/centers/sterilization/",
-        {"op": "register", "barcode": " NEW-0001 ", "instrument_set": instrument_set.pk,
-         "owner": world["center"].pk},
+        {
+            "op": "register",
+            "barcode": " NEW-0001 ",
+            "instrument_set": instrument_set.pk,
+            "owner": world["center"].pk,
+        },
         follow=True,
-    )  # fmt: skip
+    )
 
     package = Package.objects.get()
     assert (package.barcode, package.status, package.owner) == (
-        "NEW-0001", "received", world["center"],
-    )  # fmt: skip
+        "NEW-0001",
+        "received",
+        world["center"],
+    )
     assert [level for level, _ in messages_of(response)] == ["success"]
 
 
@@ -350,9 +376,13 @@ def test_a_duplicate_barcode_is_a_field_error_and_keeps_the_input(
 
     response = logged_in(cssd_staff).post(
         "/centers/sterilization/",
-        {"op": "register", "barcode": "PKG00001", "instrument_set": instrument_set.pk,
-         "owner": world["center"].pk},
-    )  # fmt: skip
+        {
+            "op": "register",
+            "barcode": "PKG00001",
+            "instrument_set": instrument_set.pk,
+            "owner": world["center"].pk,
+        },
+    )
 
     assert response.context["register_form"].errors["barcode"]
     assert 'value="PKG00001"' in html(response)
@@ -362,9 +392,13 @@ def test_a_duplicate_barcode_is_a_field_error_and_keeps_the_input(
 def test_only_alliance_members_may_own_a_package(cssd_staff, instrument_set, world):
     response = logged_in(cssd_staff).post(
         "/centers/sterilization/",
-        {"op": "register", "barcode": "NEW-1", "instrument_set": instrument_set.pk,
-         "owner": world["foreign_center"].pk},
-    )  # fmt: skip
+        {
+            "op": "register",
+            "barcode": "NEW-1",
+            "instrument_set": instrument_set.pk,
+            "owner": world["foreign_center"].pk,
+        },
+    )
 
     assert response.context["register_form"].errors["owner"]
     assert not Package.objects.exists()
@@ -376,9 +410,13 @@ def test_only_alliance_members_may_own_a_package(cssd_staff, instrument_set, wor
 def test_starting_a_cycle_opens_its_page(cssd_staff, centers):
     response = logged_in(cssd_staff).post(
         "/centers/sterilization/cycles/",
-        {"center": centers["cssd"].pk, "sterilizer": "低温等离子1号", "cycle_number": "0042",
-         "method": "plasma"},
-    )  # fmt: skip
+        {
+            "center": centers["cssd"].pk,
+            "sterilizer": "低温等离子1号",
+            "cycle_number": "0042",
+            "method": "plasma",
+        },
+    )
 
     cycle = SterilizationCycle.objects.get()
     assert response["Location"] == f"/centers/sterilization/cycles/{cycle.pk}/"
@@ -388,9 +426,13 @@ def test_starting_a_cycle_opens_its_page(cssd_staff, centers):
 def test_a_cycle_number_used_twice_is_a_field_error(cssd_staff, cycle, centers):
     response = logged_in(cssd_staff).post(
         "/centers/sterilization/cycles/",
-        {"center": centers["cssd"].pk, "sterilizer": cycle.sterilizer,
-         "cycle_number": cycle.cycle_number, "method": "steam"},
-    )  # fmt: skip
+        {
+            "center": centers["cssd"].pk,
+            "sterilizer": cycle.sterilizer,
+            "cycle_number": cycle.cycle_number,
+            "method": "steam",
+        },
+    )
 
     assert response.context["start_form"].errors["cycle_number"]
     assert cycle.sterilizer in html(response)
@@ -440,8 +482,9 @@ def test_a_recall_blocks_the_unused_and_lists_who_the_used_ones_touched(
 
     response = logged_in(cssd_staff).post(
         f"/centers/sterilization/cycles/{cycle.pk}/",
-        {"op": "recall", "reason": "生物监测阳性"}, follow=True,
-    )  # fmt: skip
+        {"op": "recall", "reason": "生物监测阳性"},
+        follow=True,
+    )
 
     cycle.refresh_from_db()
     assert (cycle.status, cycle.recall_reason) == ("recalled", "生物监测阳性")

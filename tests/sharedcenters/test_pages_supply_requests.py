@@ -24,10 +24,23 @@ MOVE = "/api/v1/sterilization/packages/move/"
 PAGES = "/centers/sterilization/requests/"
 NEW = f"{PAGES}new/"
 REQUEST_NAMES = {
-    "id", "number", "status", "center", "requesting_institution", "department", "requested_by",
-    "created_at", "needed_by", "note", "requested", "dispatched", "lines", "fulfilled_at",
-    "cancelled_at", "cancelled_by",
-}  # fmt: skip
+    "id",
+    "number",
+    "status",
+    "center",
+    "requesting_institution",
+    "department",
+    "requested_by",
+    "created_at",
+    "needed_by",
+    "note",
+    "requested",
+    "dispatched",
+    "lines",
+    "fulfilled_at",
+    "cancelled_at",
+    "cancelled_by",
+}
 LINE_NAMES = {"instrument_set", "instrument_set_name", "quantity", "dispatched", "remaining"}
 
 
@@ -56,9 +69,11 @@ def statuses(packages) -> list[str]:
 
 def dispatch(actor, packages, supply_request):
     return services.packages_move(
-        actor=actor, barcodes=[p.barcode for p in packages], action="dispatch",
+        actor=actor,
+        barcodes=[p.barcode for p in packages],
+        action="dispatch",
         supply_request=supply_request,
-    )  # fmt: skip
+    )
 
 
 @pytest.fixture
@@ -95,9 +110,12 @@ MATRIX = {
 
 @pytest.mark.parametrize(
     ("persona", "page", "code"),
-    [(p, page, codes[i]) for p, codes in MATRIX.items()
-     for i, page in enumerate(("list", "new", "detail"))],
-)  # fmt: skip
+    [
+        (p, page, codes[i])
+        for p, codes in MATRIX.items()
+        for i, page in enumerate(("list", "new", "detail"))
+    ],
+)
 def test_every_page_answers_each_persona_as_its_role_allows(
     supply_request, cssd_staff, request, persona, page, code
 ):
@@ -200,9 +218,17 @@ def test_only_members_are_offered_a_new_request(clinic_doctor, cssd_staff, allia
     ],
 )
 def test_the_list_makes_the_same_number_of_queries_for_2_and_for_12_requests(
-    make_supply_request, stored_packages, cssd_staff, outsider_clinic_user, dressing_set,
-    instrument_set, request, django_assert_max_num_queries, persona, limit,
-):  # fmt: skip
+    make_supply_request,
+    stored_packages,
+    cssd_staff,
+    outsider_clinic_user,
+    dressing_set,
+    instrument_set,
+    request,
+    django_assert_max_num_queries,
+    persona,
+    limit,
+):
     client = logged_in(request.getfixturevalue(persona))
     for _ in range(2):
         make_supply_request()
@@ -226,9 +252,15 @@ def test_the_list_makes_the_same_number_of_queries_for_2_and_for_12_requests(
 
 
 def request_form(center, *rows, **extra) -> dict:
-    data = {"center": center.pk, "needed_by": "", "note": "", "lines-TOTAL_FORMS": "5",
-            "lines-INITIAL_FORMS": "0", "lines-MIN_NUM_FORMS": "0",
-            "lines-MAX_NUM_FORMS": "20"}  # fmt: skip
+    data = {
+        "center": center.pk,
+        "needed_by": "",
+        "note": "",
+        "lines-TOTAL_FORMS": "5",
+        "lines-INITIAL_FORMS": "0",
+        "lines-MIN_NUM_FORMS": "0",
+        "lines-MAX_NUM_FORMS": "20",
+    }
     for n in range(5):
         kit, quantity = rows[n] if n < len(rows) else ("", "")
         data[f"lines-{n}-instrument_set"] = getattr(kit, "pk", kit)
@@ -241,15 +273,23 @@ def test_a_member_submits_a_request_and_lands_on_it(
 ):
     needed = f"{timezone.localdate() + datetime.timedelta(days=3):%Y-%m-%d}"
     response = logged_in(clinic_doctor).post(
-        NEW, request_form(centers["cssd"], (instrument_set, 4), ("", ""), (dressing_set, 1),
-                          needed_by=needed, note="周一门诊"),
-    )  # fmt: skip
+        NEW,
+        request_form(
+            centers["cssd"],
+            (instrument_set, 4),
+            ("", ""),
+            (dressing_set, 1),
+            needed_by=needed,
+            note="周一门诊",
+        ),
+    )
 
     created = SupplyRequest.objects.get()
     assert response.status_code == 302 and response["Location"] == f"{PAGES}{created.pk}/"
     assert {(line.instrument_set_id, line.quantity) for line in created.lines.all()} == {
-        (instrument_set.pk, 4), (dressing_set.pk, 1)
-    }  # fmt: skip
+        (instrument_set.pk, 4),
+        (dressing_set.pk, 1),
+    }
     assert f"{created.needed_by:%Y-%m-%d}" == needed and created.note == "周一门诊"
     content = html(logged_in(clinic_doctor).get(response["Location"]))
     assert created.number in content
@@ -421,9 +461,15 @@ def test_a_dispatch_posted_to_a_closed_request_is_a_message(
     ],
 )
 def test_the_detail_makes_the_same_number_of_queries_for_1_and_for_6_dispatches(
-    make_supply_request, stored_packages, cssd_staff, instrument_set, request,
-    django_assert_max_num_queries, persona, limit,
-):  # fmt: skip
+    make_supply_request,
+    stored_packages,
+    cssd_staff,
+    instrument_set,
+    request,
+    django_assert_max_num_queries,
+    persona,
+    limit,
+):
     supply_request = make_supply_request([(instrument_set, 10)])
     packages = stored_packages(6)
     dispatch(cssd_staff, packages[:1], supply_request)
@@ -490,8 +536,13 @@ def test_a_request_reads_with_its_lines_and_what_was_sent(
     assert (body["requested"], body["dispatched"]) == (2, 1)
     [line] = body["lines"]
     assert set(line) == LINE_NAMES
-    assert line == {"instrument_set": instrument_set.pk, "instrument_set_name": "清创缝合包",
-                    "quantity": 2, "dispatched": 1, "remaining": 1}  # fmt: skip
+    assert line == {
+        "instrument_set": instrument_set.pk,
+        "instrument_set_name": "清创缝合包",
+        "quantity": 2,
+        "dispatched": 1,
+        "remaining": 1,
+    }
 
 
 def test_the_list_filters_by_status_and_center(
@@ -513,9 +564,14 @@ def test_the_list_filters_by_status_and_center(
 
 
 def test_the_api_list_makes_the_same_number_of_queries_for_2_and_for_10(
-    make_supply_request, stored_packages, cssd_staff, client_for, dressing_set, instrument_set,
+    make_supply_request,
+    stored_packages,
+    cssd_staff,
+    client_for,
+    dressing_set,
+    instrument_set,
     django_assert_max_num_queries,
-):  # fmt: skip
+):
     client = client_for(cssd_staff)
     for _ in range(2):
         make_supply_request()
@@ -538,9 +594,15 @@ def test_the_api_list_makes_the_same_number_of_queries_for_2_and_for_10(
 def test_a_member_creates_a_request(client_for, clinic_doctor, centers, instrument_set):
     needed = f"{timezone.localdate() + datetime.timedelta(days=1):%Y-%m-%d}"
     response = client_for(clinic_doctor).post(
-        API, {"center": centers["cssd"].pk, "lines": [{"instrument_set": instrument_set.pk,
-              "quantity": 5}], "needed_by": needed, "note": "急用"}, format="json",
-    )  # fmt: skip
+        API,
+        {
+            "center": centers["cssd"].pk,
+            "lines": [{"instrument_set": instrument_set.pk, "quantity": 5}],
+            "needed_by": needed,
+            "note": "急用",
+        },
+        format="json",
+    )
 
     assert response.status_code == 201, response.content
     body = response.json()
@@ -560,21 +622,45 @@ def test_a_member_creates_a_request(client_for, clinic_doctor, centers, instrume
         ({"center": "cssd", "lines": [{"instrument_set": "set", "quantity": 201}]}, "lines"),
         ({"center": "cssd", "lines": [{"instrument_set": "set"}]}, "lines"),
         ({"center": "cssd", "lines": [{"instrument_set": 999999, "quantity": 1}]}, "lines"),
-        ({"center": "cssd", "lines": [{"instrument_set": "set", "quantity": 1},
-                                      {"instrument_set": "set", "quantity": 2}]}, "lines"),
+        (
+            {
+                "center": "cssd",
+                "lines": [
+                    {"instrument_set": "set", "quantity": 1},
+                    {"instrument_set": "set", "quantity": 2},
+                ],
+            },
+            "lines",
+        ),
         ({"center": "lab", "lines": [{"instrument_set": "set", "quantity": 1}]}, "center"),
         ({"center": 999999, "lines": [{"instrument_set": "set", "quantity": 1}]}, "center"),
-        ({"center": "cssd", "lines": [{"instrument_set": "set", "quantity": 1}],
-          "needed_by": "2020-01-01"}, "needed_by"),
-        ({"center": "cssd", "lines": [{"instrument_set": "set", "quantity": 1}],
-          "department": "cardiology"}, "department"),
+        (
+            {
+                "center": "cssd",
+                "lines": [{"instrument_set": "set", "quantity": 1}],
+                "needed_by": "2020-01-01",
+            },
+            "needed_by",
+        ),
+        (
+            {
+                "center": "cssd",
+                "lines": [{"instrument_set": "set", "quantity": 1}],
+                "department": "cardiology",
+            },
+            "department",
+        ),
     ],
-)  # fmt: skip
+)
 def test_a_bad_request_body_is_a_400_naming_the_field(
     client_for, clinic_doctor, centers, instrument_set, world, body, field
 ):
-    names = {"set": instrument_set.pk, "cssd": centers["cssd"].pk, "lab": centers["lab"].pk,
-             "cardiology": world["cardiology"].pk}  # fmt: skip
+    names = {
+        "set": instrument_set.pk,
+        "cssd": centers["cssd"].pk,
+        "lab": centers["lab"].pk,
+        "cardiology": world["cardiology"].pk,
+    }
 
     def resolve(value):
         if isinstance(value, list):
@@ -592,9 +678,13 @@ def test_a_bad_request_body_is_a_400_naming_the_field(
 @pytest.mark.parametrize("persona", ["cssd_staff", "alliance_office", "bureau_viewer"])
 def test_roles_that_do_not_request_get_a_403(client_for, request, persona, centers, instrument_set):
     response = client_for(request.getfixturevalue(persona)).post(
-        API, {"center": centers["cssd"].pk,
-              "lines": [{"instrument_set": instrument_set.pk, "quantity": 1}]}, format="json",
-    )  # fmt: skip
+        API,
+        {
+            "center": centers["cssd"].pk,
+            "lines": [{"instrument_set": instrument_set.pk, "quantity": 1}],
+        },
+        format="json",
+    )
     assert_json_error(response, 403)
     assert not SupplyRequest.objects.exists()
 
@@ -609,9 +699,14 @@ def test_the_requester_cancels_through_the_api(supply_request, client_for, clini
 
 @pytest.mark.parametrize(
     ("persona", "code"),
-    [("outsider_clinic_user", 404), ("center_staff", 404), ("cssd_staff", 403),
-     ("alliance_office", 403), ("bureau_viewer", 403)],
-)  # fmt: skip
+    [
+        ("outsider_clinic_user", 404),
+        ("center_staff", 404),
+        ("cssd_staff", 403),
+        ("alliance_office", 403),
+        ("bureau_viewer", 403),
+    ],
+)
 def test_nobody_else_cancels_through_the_api(supply_request, client_for, request, persona, code):
     response = client_for(request.getfixturevalue(persona)).post(
         f"{API}{supply_request.pk}/cancel/"
@@ -666,9 +761,10 @@ def test_an_overfilling_or_foreign_package_is_a_400_naming_it(
     theirs = stored_packages(1, owner=world["other_center"], prefix="OTH")
 
     response = client_for(cssd_staff).post(
-        MOVE, move_body(supply_request, "STK00001", "STK00002", "STK00003", "OTH00001"),
+        MOVE,
+        move_body(supply_request, "STK00001", "STK00002", "STK00003", "OTH00001"),
         format="json",
-    )  # fmt: skip
+    )
 
     problems = assert_field_error(response, "barcodes")["barcodes"]
     assert [re.split(r"[:：\s]", p)[0] for p in problems] == ["STK00003", "OTH00001"]

@@ -39,21 +39,36 @@ pytestmark = pytest.mark.django_db
 KINDS = [LAB, IMAGING, ECG]
 ACTIONS = list(RULES)
 ROLES = [
-    "clinic_doctor", "center_staff", "imaging_staff", "outsider_clinic_user", "alliance_office",
-    "bureau_viewer", "superuser",
-]  # fmt: skip
+    "clinic_doctor",
+    "center_staff",
+    "imaging_staff",
+    "outsider_clinic_user",
+    "alliance_office",
+    "bureau_viewer",
+    "superuser",
+]
 CLOSED = {"acknowledged", "cancelled"}  # a new order starts; only an amendment moves on
 WEIGHTS = {"collect": 3, "schedule": 2, "receive": 3, "start": 2, "report": 3, "acknowledge": 2}
 REPORTED = {"reported", "acknowledged"}
 RECEIVED = {"received", "in_progress", *REPORTED}
 # The time column each action writes, with the same instant as its event.
 TIME_OF = {
-    "collect": "collected_at", "receive": "received_at", "start": "started_at",
-    "report": "reported_at", "acknowledge": "acknowledged_at", "cancel": "cancelled_at",
-}  # fmt: skip
+    "collect": "collected_at",
+    "receive": "received_at",
+    "start": "started_at",
+    "report": "reported_at",
+    "acknowledge": "acknowledged_at",
+    "cancel": "cancelled_at",
+}
 # In the order an order's life sets them (each may be empty).
-TIMELINE = ["ordered_at", "collected_at", "received_at", "started_at", "reported_at",
-            "acknowledged_at"]  # fmt: skip
+TIMELINE = [
+    "ordered_at",
+    "collected_at",
+    "received_at",
+    "started_at",
+    "reported_at",
+    "acknowledged_at",
+]
 
 
 class OrderWorkflow(SavepointMachine):
@@ -126,8 +141,11 @@ class OrderWorkflow(SavepointMachine):
         critical = body == "critical"
         if self.kind == LAB:
             return {"results": CRITICAL_RESULTS if critical else NORMAL_RESULTS}
-        return {"findings": "所见如下", "impression": "急性心肌梗死" if critical else "未见异常",
-                "critical": critical}  # fmt: skip
+        return {
+            "findings": "所见如下",
+            "impression": "急性心肌梗死" if critical else "未见异常",
+            "critical": critical,
+        }
 
     def call(self, action: str, actor, args: dict):
         s = services
@@ -295,9 +313,11 @@ class OrderWorkflow(SavepointMachine):
         before = self.snapshot()
         expected = []
         if (
-            o.status == "reported" and o.critical and o.critical_acknowledged_at is None
+            o.status == "reported"
+            and o.critical
+            and o.critical_acknowledged_at is None
             and o.critical_escalated_at is None
-        ):  # fmt: skip
+        ):
             expected.append(("escalate", "reported", "reported", None))
 
         services.escalate_critical_values(now=timezone.now() + datetime.timedelta(days=1))
@@ -327,8 +347,10 @@ class OrderWorkflow(SavepointMachine):
         # The state is a known one, and the timeline leads to it without a gap.
         assert status in OrderStatus.values
         assert (events[0].action, events[0].from_status, events[0].to_status) == (
-            "create", "", "ordered",
-        )  # fmt: skip
+            "create",
+            "",
+            "ordered",
+        )
         for previous, event in zip(events, events[1:], strict=False):
             assert event.from_status == previous.to_status, (previous, event)
         # The sweep's events carry its own clock (a day ahead here); the others follow each other.
@@ -339,8 +361,10 @@ class OrderWorkflow(SavepointMachine):
         for event in events[1:]:
             if event.action == "escalate":
                 assert (event.from_status, event.to_status, event.actor_id) == (
-                    "reported", "reported", None,
-                )  # fmt: skip
+                    "reported",
+                    "reported",
+                    None,
+                )
                 continue
             _side, kinds, sources, target = RULES[event.action]
             assert kind in kinds, event
@@ -413,26 +437,47 @@ def slots(slot, centers, make_order, clinic_doctor):
     def make(days, modality="ct", capacity=10, reserved=3):
         begins = slot.starts_at + datetime.timedelta(days=days)
         return ImagingSlot.objects.create(
-            center=centers["imaging"], modality=modality, starts_at=begins,
-            ends_at=begins + datetime.timedelta(minutes=30), capacity=capacity,
+            center=centers["imaging"],
+            modality=modality,
+            starts_at=begins,
+            ends_at=begins + datetime.timedelta(minutes=30),
+            capacity=capacity,
             priority_reserved=reserved,
-        )  # fmt: skip
+        )
 
     full = make(2, capacity=1, reserved=0)
     services.order_schedule(actor=clinic_doctor, order=make_order("imaging"), slot=full)
     later = make(1)
-    return {"free": slot, "later": later, "full": full, "mri": make(0, modality="mri"),
-            "open": [slot, later]}  # fmt: skip
+    return {
+        "free": slot,
+        "later": later,
+        "full": full,
+        "mri": make(0, modality="mri"),
+        "open": [slot, later],
+    }
 
 
 def test_random_order_sequences_keep_the_invariants(
-    make_order, slots, clinic_doctor, center_staff, imaging_staff, outsider_clinic_user,
-    alliance_office, bureau_viewer, superuser, critical_alerts,
-):  # fmt: skip
+    make_order,
+    slots,
+    clinic_doctor,
+    center_staff,
+    imaging_staff,
+    outsider_clinic_user,
+    alliance_office,
+    bureau_viewer,
+    superuser,
+    critical_alerts,
+):
     ctx = {
-        "make_order": make_order, "slots": slots, "clinic_doctor": clinic_doctor,
-        "center_staff": center_staff, "imaging_staff": imaging_staff,
-        "outsider_clinic_user": outsider_clinic_user, "alliance_office": alliance_office,
-        "bureau_viewer": bureau_viewer, "superuser": superuser,
-    }  # fmt: skip
+        "make_order": make_order,
+        "slots": slots,
+        "clinic_doctor": clinic_doctor,
+        "center_staff": center_staff,
+        "imaging_staff": imaging_staff,
+        "outsider_clinic_user": outsider_clinic_user,
+        "alliance_office": alliance_office,
+        "bureau_viewer": bureau_viewer,
+        "superuser": superuser,
+    }
     run_machine(lambda: OrderWorkflow(ctx), examples=EXAMPLES, steps=STEPS)

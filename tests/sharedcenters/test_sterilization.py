@@ -69,9 +69,13 @@ def move(cssd_staff):
 def start_cycle(cssd_staff, centers):
     def start(number: str = "1", method: str = "steam", **extra) -> SterilizationCycle:
         return services.cycle_start(
-            actor=cssd_staff, center=centers["cssd"], sterilizer="脉动真空灭菌器1号",
-            cycle_number=number, method=method, **extra,
-        )  # fmt: skip
+            actor=cssd_staff,
+            center=centers["cssd"],
+            sterilizer="脉动真空灭菌器1号",
+            cycle_number=number,
+            method=method,
+            **extra,
+        )
 
     return start
 
@@ -116,9 +120,12 @@ def at_member(move, sterilized, record, clinic_doctor):
 def other_cssd(world):
     """A second sterilization center of the alliance, with its own staff."""
     center = SharedCenter.objects.create(
-        name="第二消毒供应中心", kind="sterilization", institution=world["hospital"],
-        alliance=world["alliance"], phone="021-68180002",
-    )  # fmt: skip
+        name="第二消毒供应中心",
+        kind="sterilization",
+        institution=world["hospital"],
+        alliance=world["alliance"],
+        phone="021-68180002",
+    )
     staff = staff_user(Role.CENTER_STAFF, world["hospital"], username="other_cssd_staff")
     center.staff.add(staff)
     return {"center": center, "staff": staff}
@@ -153,9 +160,13 @@ def test_every_bad_barcode_of_a_batch_is_listed(make_packages, move, cssd_staff)
 
 @pytest.mark.parametrize(
     "codes, action, key",
-    [([], "clean", "barcodes"), (["  ", ""], "clean", "barcodes"),
-     (["PKG00001"], "polish", "action"), ([f"X{n}" for n in range(201)], "clean", "barcodes")],
-)  # fmt: skip
+    [
+        ([], "clean", "barcodes"),
+        (["  ", ""], "clean", "barcodes"),
+        (["PKG00001"], "polish", "action"),
+        ([f"X{n}" for n in range(201)], "clean", "barcodes"),
+    ],
+)
 def test_an_empty_oversized_or_unknown_step_is_a_field_error(
     make_packages, cssd_staff, codes, action, key
 ):
@@ -230,9 +241,12 @@ def test_loading_into_a_cycle_of_another_center_is_refused(
 ):
     other_cssd["center"].staff.add(cssd_staff)  # works at both: may see both centers' cycles
     elsewhere = services.cycle_start(
-        actor=cssd_staff, center=other_cssd["center"], sterilizer="灭菌器A", cycle_number="9",
+        actor=cssd_staff,
+        center=other_cssd["center"],
+        sterilizer="灭菌器A",
+        cycle_number="9",
         method="steam",
-    )  # fmt: skip
+    )
     packages = make_packages(1)
     move(packages, A.CLEAN)
     move(packages, A.PACK)
@@ -247,9 +261,12 @@ def test_a_cycle_is_started_by_the_centers_staff_with_a_known_method_and_a_new_n
     for actor in (clinic_doctor, imaging_staff):
         with pytest.raises(ActionNotAllowed):
             services.cycle_start(
-                actor=actor, center=centers["cssd"], sterilizer="1号", cycle_number="8",
+                actor=actor,
+                center=centers["cssd"],
+                sterilizer="1号",
+                cycle_number="8",
                 method="steam",
-            )  # fmt: skip
+            )
     with pytest.raises(ValidationError) as error:
         start_cycle("7")
     assert "cycle_number" in error.value.message_dict
@@ -258,9 +275,12 @@ def test_a_cycle_is_started_by_the_centers_staff_with_a_known_method_and_a_new_n
     assert "method" in error.value.message_dict
     with pytest.raises(ValidationError) as error:
         services.cycle_start(
-            actor=cssd_staff, center=centers["imaging"], sterilizer="1号", cycle_number="9",
+            actor=cssd_staff,
+            center=centers["imaging"],
+            sterilizer="1号",
+            cycle_number="9",
             method="steam",
-        )  # fmt: skip
+        )
     assert "center" in error.value.message_dict
 
 
@@ -304,9 +324,13 @@ def test_a_pending_biological_indicator_releases_ordinary_sets_but_holds_implant
     make_packages, sterilized, start_cycle, record, cssd_staff, centers, world, move
 ):
     implants = InstrumentSet.objects.create(
-        center=centers["cssd"], code="S900", name="骨科植入物器械", method="steam",
-        shelf_life_days=14, implant=True,
-    )  # fmt: skip
+        center=centers["cssd"],
+        code="S900",
+        name="骨科植入物器械",
+        method="steam",
+        shelf_life_days=14,
+        implant=True,
+    )
     ordinary = make_packages(1)
     implant = services.package_register(
         actor=cssd_staff, instrument_set=implants, owner=world["center"], barcode="IMP00001"
@@ -367,9 +391,15 @@ def test_results_all_passed_release_the_cycle_for_storage(
 
 
 def test_a_failed_indicator_fails_the_cycle_and_blocks_its_packages_at_once(
-    make_packages, sterilized, start_cycle, record, cssd_staff, clinic_doctor, alliance_office,
+    make_packages,
+    sterilized,
+    start_cycle,
+    record,
+    cssd_staff,
+    clinic_doctor,
+    alliance_office,
     django_capture_on_commit_callbacks,
-):  # fmt: skip
+):
     packages = make_packages(3)
     cycle = start_cycle()
     sterilized(packages, cycle)
@@ -411,8 +441,17 @@ def test_a_member_may_not_recall_a_cycle(start_cycle, record, clinic_doctor):
 
 
 @pytest.fixture
-def recalled(world, make_packages, at_member, sterilized, record, start_cycle, move, cssd_staff,
-             clinic_doctor):  # fmt: skip
+def recalled(
+    world,
+    make_packages,
+    at_member,
+    sterilized,
+    record,
+    start_cycle,
+    move,
+    cssd_staff,
+    clinic_doctor,
+):
     """Cycle 1: A used on the patient, B at the member, C on the way, D on the center's shelf.
     Cycle 2: E on the shelf. Cycle 1 is then recalled."""
     a, b, c, d, e = make_packages(5)
@@ -432,8 +471,12 @@ def recalled(world, make_packages, at_member, sterilized, record, start_cycle, m
 def test_a_recall_blocks_the_unused_packages_of_that_cycle_only(recalled):
     assert recalled["first"].status == CycleStatus.RECALLED
     assert statuses([recalled[k] for k in "abcde"]) == [
-        P.USED, P.BLOCKED, P.BLOCKED, P.BLOCKED, P.STORED,
-    ]  # fmt: skip
+        P.USED,
+        P.BLOCKED,
+        P.BLOCKED,
+        P.BLOCKED,
+        P.STORED,
+    ]
     block_events = PackageEvent.objects.filter(to_status=P.BLOCKED).order_by("package__barcode")
     assert [(e.package.barcode, e.from_status) for e in block_events] == [
         (recalled["b"].barcode, P.RECEIVED_BY_MEMBER),
@@ -599,9 +642,11 @@ def test_a_package_is_used_only_on_a_patient_the_member_may_see(
     at_member(package, start_cycle())
     with pytest.raises(ValidationError) as error:
         services.packages_move(
-            actor=clinic_doctor, barcodes=barcodes(package), action=A.USE,
+            actor=clinic_doctor,
+            barcodes=barcodes(package),
+            action=A.USE,
             patient=world["other_patient"],
-        )  # fmt: skip
+        )
     assert "patient" in error.value.message_dict
     assert statuses(package) == [P.RECEIVED_BY_MEMBER]
 
@@ -615,9 +660,11 @@ def test_registering_is_for_the_centers_staff_with_a_new_barcode_of_a_member(
     make_packages(1)
     with pytest.raises(ActionNotAllowed):
         services.package_register(
-            actor=clinic_doctor, instrument_set=instrument_set, owner=world["center"],
+            actor=clinic_doctor,
+            instrument_set=instrument_set,
+            owner=world["center"],
             barcode="NEW1",
-        )  # fmt: skip
+        )
     cases = {
         "   ": ("barcode", world["center"]),
         "PKG00001": ("barcode", world["center"]),
@@ -637,8 +684,10 @@ def test_a_station_under_a_member_may_own_packages(world, instrument_set, cssd_s
         actor=cssd_staff, instrument_set=instrument_set, owner=world["station"], barcode=" ST1 "
     )
     assert (package.barcode, package.status, package.location) == (
-        "ST1", P.RECEIVED, world["hospital"],
-    )  # fmt: skip
+        "ST1",
+        P.RECEIVED,
+        world["hospital"],
+    )
 
 
 def test_a_member_may_not_take_the_centers_steps(make_packages, clinic_doctor):
@@ -676,9 +725,16 @@ def test_the_alliance_office_sees_packages_but_moves_none(make_packages, allianc
 
 
 def test_packages_are_seen_by_their_owner_and_their_center_only(
-    world, instrument_set, make_packages, clinic_doctor, outsider_clinic_user, bureau_viewer,
-    cssd_staff, other_cssd, no_profile_user,
-):  # fmt: skip
+    world,
+    instrument_set,
+    make_packages,
+    clinic_doctor,
+    outsider_clinic_user,
+    bureau_viewer,
+    cssd_staff,
+    other_cssd,
+    no_profile_user,
+):
     own = make_packages(2)
     theirs = make_packages(1, owner=world["other_center"], prefix="OTH")
     assert set(Package.objects.restrict(clinic_doctor)) == set(own)

@@ -44,9 +44,12 @@ def dispatched_per_set(supply_request) -> dict[str, tuple[int, int]]:
 
 def dispatch(actor, packages, supply_request, **extra):
     return services.packages_move(
-        actor=actor, barcodes=[p.barcode for p in packages], action="dispatch",
-        supply_request=supply_request, **extra,
-    )  # fmt: skip
+        actor=actor,
+        barcodes=[p.barcode for p in packages],
+        action="dispatch",
+        supply_request=supply_request,
+        **extra,
+    )
 
 
 def refused_dispatch(actor, packages, supply_request) -> list[str]:
@@ -64,9 +67,12 @@ def refused_dispatch(actor, packages, supply_request) -> list[str]:
 def other_cssd(world):
     """A second sterilization center of the alliance, with its own staff and set."""
     center = SharedCenter.objects.create(
-        name="第二消毒供应中心", kind="sterilization", institution=world["hospital"],
-        alliance=world["alliance"], phone="021-68180002",
-    )  # fmt: skip
+        name="第二消毒供应中心",
+        kind="sterilization",
+        institution=world["hospital"],
+        alliance=world["alliance"],
+        phone="021-68180002",
+    )
     staff = staff_user(Role.CENTER_STAFF, world["hospital"], username="other_cssd_staff")
     center.staff.add(staff)
     kit = InstrumentSet.objects.create(
@@ -84,17 +90,25 @@ def station_doctor(world):
 
 
 @pytest.mark.parametrize(
-    "persona", ["cssd_staff", "center_staff", "alliance_office", "bureau_viewer",
-                "no_profile_user", "superuser"],
-)  # fmt: skip
+    "persona",
+    [
+        "cssd_staff",
+        "center_staff",
+        "alliance_office",
+        "bureau_viewer",
+        "no_profile_user",
+        "superuser",
+    ],
+)
 def test_only_clinical_staff_of_a_member_request_packages(
     request, persona, centers, instrument_set, cssd_staff
 ):
     with pytest.raises(ActionNotAllowed):
         services.supply_request_create(
-            actor=request.getfixturevalue(persona), center=centers["cssd"],
+            actor=request.getfixturevalue(persona),
+            center=centers["cssd"],
             lines=[(instrument_set, 1)],
-        )  # fmt: skip
+        )
     assert not SupplyRequest.objects.exists()
 
 
@@ -113,9 +127,17 @@ def bad_lines(kit, other_cssd_set):
 
 @pytest.mark.parametrize(
     "case",
-    ["no line", "zero", "negative", "too many", "not a number", "a set twice",
-     "another center's set", "a quantity of True"],
-)  # fmt: skip
+    [
+        "no line",
+        "zero",
+        "negative",
+        "too many",
+        "not a number",
+        "a set twice",
+        "another center's set",
+        "a quantity of True",
+    ],
+)
 def test_bad_lines_are_a_field_error_and_nothing_is_created(
     clinic_doctor, centers, instrument_set, other_cssd, case
 ):
@@ -236,8 +258,10 @@ def test_a_package_of_another_institution_is_refused_naming_it(
 
     problems = refused_dispatch(cssd_staff, [*mine, *theirs], supply_request)
 
-    assert problems == [f"OTH00001 belongs to {world['other_center'].display_name}, not to the "
-                        "requesting institution."]  # fmt: skip
+    assert problems == [
+        f"OTH00001 belongs to {world['other_center'].display_name}, not to the "
+        "requesting institution."
+    ]
     assert fresh(supply_request).dispatched == 0
 
 
@@ -297,9 +321,11 @@ def test_only_a_dispatch_serves_a_request(make_supply_request, make_packages, cs
     packages = make_packages(1)
     with pytest.raises(ValidationError) as error:
         services.packages_move(
-            actor=cssd_staff, barcodes=[packages[0].barcode], action="clean",
+            actor=cssd_staff,
+            barcodes=[packages[0].barcode],
+            action="clean",
             supply_request=supply_request,
-        )  # fmt: skip
+        )
     assert list(error.value.message_dict) == ["supply_request"]
     assert Package.objects.get(pk=packages[0].pk).status == PackageStatus.RECEIVED
 
@@ -424,9 +450,16 @@ def test_a_colleague_or_the_centre_over_a_station_may_cancel_too(
 
 
 @pytest.mark.parametrize(
-    "persona", ["outsider_clinic_user", "cssd_staff", "alliance_office", "bureau_viewer",
-                "no_profile_user", "station_doctor"],
-)  # fmt: skip
+    "persona",
+    [
+        "outsider_clinic_user",
+        "cssd_staff",
+        "alliance_office",
+        "bureau_viewer",
+        "no_profile_user",
+        "station_doctor",
+    ],
+)
 def test_nobody_else_cancels_a_request(make_supply_request, request, persona):
     supply_request = make_supply_request()
     with pytest.raises(ActionNotAllowed):

@@ -52,9 +52,11 @@ def test_an_escalation_delivered_twice_reaches_the_office_and_orderer_once(
 ):
     long_ago = timezone.now() - datetime.timedelta(minutes=settings.CRITICAL_VALUE_ACK_MINUTES + 5)
     order = services.order_report(
-        actor=center_staff, order=lab_order_in("in_progress"), results=CRITICAL_RESULTS,
+        actor=center_staff,
+        order=lab_order_in("in_progress"),
+        results=CRITICAL_RESULTS,
         at=long_ago,
-    )  # fmt: skip
+    )
     assert services.escalate_critical_values()["escalated"] == 1
     assert services.escalate_critical_values()["escalated"] == 0  # the job itself runs once
     inbox, mails, _alerts = assert_runs_twice_with_one_effect(escalate_critical_value, mailoutbox)

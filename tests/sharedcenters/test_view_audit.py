@@ -46,9 +46,10 @@ def page_client(user) -> Client:
 
 def new_referral(world, actor, patient=None) -> Referral:
     data = payload(world) | {
-        "patient": patient or world["patient"], "to_institution": world["hospital"],
+        "patient": patient or world["patient"],
+        "to_institution": world["hospital"],
         "to_department": world["cardiology"],
-    }  # fmt: skip
+    }
     referral, _created = referral_services.referral_create(actor=actor, submit=True, **data)
     return referral
 
@@ -140,9 +141,11 @@ def test_opening_an_order_or_its_report_writes_one_row_naming_it_and_its_patient
     assert client.get(url.format(o=reported_order.pk)).status_code == 200
     row = the_one_row(since)
     assert (row.kind, row.user_id, row.patient_id, row.records) == (
-        AccessKind.RECORD_VIEW, clinic_doctor.pk, world["patient"].pk,
+        AccessKind.RECORD_VIEW,
+        clinic_doctor.pk,
+        world["patient"].pk,
         {ORDER: [reported_order.pk]},
-    )  # fmt: skip
+    )
 
 
 def test_a_printed_report_says_it_was_printed_as_a_pdf(world, reported_order, clinic_doctor):
@@ -213,8 +216,9 @@ def test_every_list_page_and_list_answer_writes_one_row(
     new_referral(world, clinic_doctor)
     orders = [make_order("lab"), make_order("lab", patient=world["station_patient"])]
     user = {
-        "/referrals/incoming/": hospital_triage, "/centers/worklist/": center_staff,
-    }.get(url, clinic_doctor)  # fmt: skip
+        "/referrals/incoming/": hospital_triage,
+        "/centers/worklist/": center_staff,
+    }.get(url, clinic_doctor)
     client = page_client(user) if channel == "page" else api.as_user(user)
     since = last_pk()
     assert client.get(url).status_code == 200

@@ -21,9 +21,11 @@ def test_an_unacknowledged_critical_value_escalates_once_through_a_real_worker(
 ):
     long_ago = timezone.now() - datetime.timedelta(minutes=settings.CRITICAL_VALUE_ACK_MINUTES + 20)
     order = services.order_report(
-        actor=center_staff, order=lab_order_in("in_progress"), results=CRITICAL_RESULTS,
+        actor=center_staff,
+        order=lab_order_in("in_progress"),
+        results=CRITICAL_RESULTS,
         at=long_ago,
-    )  # fmt: skip
+    )
     # The alert queued on commit of the report reaches the ordering doctor through the worker.
     assert wait_for(lambda: clinic_doctor.notifications.filter(urgent=True).exists())
     assert not alliance_office.notifications.exists()
