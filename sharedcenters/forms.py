@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from alliance.models import Institution, Patient
+from core.forms import FilterForm
 
 from .choices import (
     CycleStatus,
@@ -41,29 +42,6 @@ def _rows(n: int) -> forms.Textarea:
 
 
 # --- list filters ----------------------------------------------------------------------------
-
-
-class FilterForm(forms.Form):
-    """A GET filter: invalid fields are reported and ignored, the valid ones still apply.
-
-    Rendered field by field (templates/sharedcenters/_filter_field.html), not by
-    django-bootstrap5, which would paint every field of a bound filter green."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            widget = field.widget
-            if isinstance(widget, forms.CheckboxInput):
-                css = "form-check-input"
-            elif isinstance(widget, forms.Select):
-                css = "form-select"
-            else:
-                css = "form-control"
-            widget.attrs["class"] = css
-
-    def values(self) -> dict:
-        self.is_valid()
-        return {k: v for k, v in getattr(self, "cleaned_data", {}).items() if v not in ("", None)}
 
 
 class OrderFilterForm(FilterForm):

@@ -24,6 +24,7 @@ from django.views.generic import TemplateView
 from alliance import documents
 from alliance.choices import Tier
 from core.access import RestrictedMixin, profile_of
+from core.forms import FilterForm
 
 from .. import exports, selectors
 from ..indicators import INDICATORS
@@ -32,25 +33,6 @@ ALL = [("", gettext_lazy("All"))]
 # Institutions per page of the comparison table: a district has hundreds, which no one reads
 # on one screen (and which cost more to render than the rest of the page); exports hold all.
 TABLE_ROWS_PER_PAGE = 50
-
-
-class FilterForm(forms.Form):
-    """A GET filter: an invalid field shows its error and is ignored, the others still apply."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            if isinstance(field.widget, forms.CheckboxSelectMultiple):
-                css = "form-check-input"
-            elif isinstance(field.widget, forms.Select):
-                css = "form-select"
-            else:
-                css = "form-control"
-            field.widget.attrs["class"] = css
-
-    def values(self) -> dict:
-        self.is_valid()
-        return {k: v for k, v in getattr(self, "cleaned_data", {}).items() if v not in ("", None)}
 
 
 def _year_choices(years) -> list[tuple[int, str]]:
