@@ -7,6 +7,7 @@ class AllianceConfig(AppConfig):
     verbose_name = _("Alliance and institutions")
 
     def ready(self) -> None:
+        # Imports here, not at the top: models, receivers and hooks load once the app registry is.
         from core import registry
 
         from . import rules  # noqa: F401  (registers the permissions with django-rules)

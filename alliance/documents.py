@@ -18,6 +18,9 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
+from core import audit
+from core.choices import AccessKind
+
 PDF_TYPE = "application/pdf"
 
 
@@ -59,9 +62,6 @@ def pdf_response(
 ) -> HttpResponse:
     """The document as a PDF the browser shows (and can save under `filename`). When it shows
     patient data (noted by the page's lookup), its access-log row says it was printed."""
-    from core import audit
-    from core.choices import AccessKind
-
     audit.annotate(kind=AccessKind.DOCUMENT, format="pdf", document=filename)
     response = HttpResponse(
         render_pdf(request, template_name, context, issuer=issuer), content_type=PDF_TYPE

@@ -13,19 +13,17 @@ from django.utils import timezone
 
 from core.access import RestrictedQuerySet
 
-from .choices import Role
+from .choices import Role, Tier, kinds_of_tier
 from .fields import id_number_hash
 from .visibility import visible_patients
 
 if TYPE_CHECKING:
-    from .models import StaffProfile
+    from .models import StaffProfile  # late: .models imports this module
 
 
 def tree_order() -> list[OrderBy]:
     """The institution tree in reading order: hospitals before centres, each root followed by
     its sub-centres and stations (the tree is at most three levels deep)."""
-    from .choices import Tier, kinds_of_tier
-
     root_name = Coalesce("parent__parent__name", "parent__name", "name")
     root_kind = Coalesce("parent__parent__kind", "parent__kind", "kind")
     tier_rank = Case(
@@ -70,7 +68,7 @@ class InstitutionQuerySet(RestrictedQuerySet):
 
     def in_alliance(self, alliance_id: int, on: datetime.date | None = None) -> InstitutionQuerySet:
         """Current members of the alliance; a member centre brings its stations along."""
-        from .models import Membership
+        from .models import Membership  # late: .models imports this module
 
         members = Membership.objects.active(on).filter(alliance_id=alliance_id)
         return self.within(members.values("institution_id"))
@@ -79,7 +77,7 @@ class InstitutionQuerySet(RestrictedQuerySet):
         self, institution_id: int, on: datetime.date | None = None
     ) -> InstitutionQuerySet:
         """Every institution of every alliance the institution currently belongs to."""
-        from .models import Membership
+        from .models import Membership  # late: .models imports this module
 
         alliance_ids = Membership.objects.active(on).filter(institution_id=institution_id)
         members = Membership.objects.active(on).filter(
@@ -148,7 +146,7 @@ def number_hash_or_none(value: str) -> str | None:
 
 def patient_scope_for(profile: StaffProfile):
     """Institutions whose registered residents the profile may see (and register)."""
-    from .models import Institution
+    from .models import Institution  # late: .models imports this module
 
     if profile.role in (Role.BUREAU_VIEWER, Role.SECURITY_AUDITOR):
         return Institution.objects.none()  # the health bureau sees aggregates only

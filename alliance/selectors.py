@@ -15,7 +15,15 @@ from core.access import profile_of, row_for_user
 
 from .choices import KIND_TIER, Role, Specialty, Tier, kinds_of_tier
 from .errors import IdentityNumberRegistered
-from .models import Alliance, Department, Institution, Membership, Patient, SpecialtyNetwork
+from .models import (
+    Alliance,
+    Department,
+    DepartmentHistory,
+    Institution,
+    Membership,
+    Patient,
+    SpecialtyNetwork,
+)
 
 
 def per_thousand(numerator: int | None, population: int | None) -> Decimal | None:
@@ -193,8 +201,6 @@ def may_edit_contact_cards(user, institution: Institution) -> bool:
 def contact_card_history(institution: Institution, limit: int = 30) -> list:
     """The latest changes of the institution's contact cards, newest first, with who made them
     (PostgreSQL keeps the history; SQLite has none)."""
-    from .models import DepartmentHistory
-
     if connection.vendor != "postgresql":
         return []
     rows = list(

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -17,7 +19,8 @@ from core.choices import AccessKind
 from core.errors import ActionNotAllowed
 
 from .errors import IdentityNumberRegistered
-from .models import Department, Patient
+from .models import ApiToken, Department, Notification, Patient
+from .selectors import may_edit_contact_cards, signing_institutions
 from .validators import normalize_id_number
 
 PATIENT_FIELDS = (
@@ -47,7 +50,6 @@ DEPARTMENT_FIELDS = (
 
 
 def _check_may_edit_contact_cards(actor, institution) -> None:
-    from .selectors import may_edit_contact_cards
 
     if not may_edit_contact_cards(actor, institution):
         raise ActionNotAllowed(
@@ -89,8 +91,6 @@ def department_update(*, actor, department: Department, **data: Any) -> Departme
 
 def api_tokens_purge_expired() -> int:
     """Remove the API tokens past their expiry (a token is refused from then on anyway)."""
-    from .models import ApiToken
-
     deleted, _by_model = ApiToken.objects.filter(expiry__lt=timezone.now()).delete()
     return deleted
 
@@ -116,7 +116,6 @@ def _check_may_register(actor, home_institution) -> None:
 
 
 def _check_may_sign(actor, signing_institution) -> None:
-    from .selectors import signing_institutions
 
     if signing_institution is None:
         return
@@ -195,11 +194,6 @@ def notify(
 
     Idempotent: a retried task finds the rows of its first run and sends nothing twice.
     """
-    from django.conf import settings
-    from django.core.mail import send_mail
-
-    from .models import Notification
-
     created = []
     for user in recipients:
         notification, is_new = Notification.objects.get_or_create(
@@ -224,7 +218,6 @@ def notify(
 
 
 def notification_mark_read(*, user, notification_ids: list[int] | None = None) -> int:
-    from .models import Notification
 
     unread = Notification.objects.filter(recipient=user, read_at__isnull=True)
     if notification_ids is not None:

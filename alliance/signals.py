@@ -2,6 +2,8 @@
 
 import logging
 
+from .models import ApiToken, ApiTokenKind
+
 logger = logging.getLogger("alliance.auth")
 
 
@@ -13,8 +15,6 @@ def log_lockout(sender, request, username: str | None, ip_address: str | None, *
 # API tokens never outlive their owner's sign-out, password or account (ApiToken's docstring).
 def revoke_sign_in_tokens(sender, request, user, **kwargs) -> None:
     """`user_logged_out`: the sign-in tokens end with the person's session."""
-    from .models import ApiToken, ApiTokenKind
-
     if user is not None:
         ApiToken.objects.filter(user=user, kind=ApiTokenKind.SIGN_IN).delete()
 
@@ -35,8 +35,6 @@ def note_credential_change(sender, instance, update_fields=None, **kwargs) -> No
 
 def revoke_tokens_after_credential_change(sender, instance, **kwargs) -> None:
     """`post_save` of a user: a new password or a deactivated account ends every token."""
-    from .models import ApiToken
-
     if getattr(instance, "_revoke_api_tokens", False):
         ApiToken.objects.filter(user=instance).delete()
         instance._revoke_api_tokens = False

@@ -37,7 +37,7 @@ from core.access import profile_of
 from core.choices import AccessKind
 from core.errors import ActionNotAllowed, DomainError
 
-from .choices import Role, Tier
+from .choices import KIND_TIER, Role, Tier
 from .models import ApiToken, ApiTokenKind, Institution, StaffProfile
 
 PERSONAL_TOKEN_LIMIT = 10  # live personal tokens per user
@@ -130,7 +130,6 @@ def machine_token_institutions(user) -> QuerySet[Institution]:
 
 
 def _care_kinds() -> list[str]:
-    from .choices import KIND_TIER
 
     return [kind for kind, tier in KIND_TIER.items() if tier in MACHINE_ROLES]
 

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from stdnum import exceptions as stdnum_errors
+from stdnum import numdb
 from stdnum.cn import ric, uscc
 
 from .choices import DERIVED_TYPES, IdType
@@ -57,8 +58,6 @@ def region_code_known(region: str) -> bool:
     A number keeps the code of the office that issued it for life, so a code abolished since
     (南汇县 310225, 卢湾区 310103 ...) is as valid as today's, whatever the holder's birth year.
     """
-    from stdnum import numdb
-
     parts = numdb.get("cn/loc").info(region)
     return len(parts) == 2 and "province" in parts[0][1] and "county" in parts[1][1]
 

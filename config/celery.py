@@ -22,6 +22,7 @@ import resource
 
 from celery import Celery
 from celery.signals import worker_init
+from django.conf import settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -32,8 +33,6 @@ app.autodiscover_tasks()
 
 def limit_memory() -> None:
     """Cap this process's heap at CELERY_WORKER_MEMORY_LIMIT_MB (0: leave it alone)."""
-    from django.conf import settings
-
     megabytes = getattr(settings, "CELERY_WORKER_MEMORY_LIMIT_MB", 0)
     if megabytes:
         cap = megabytes * 1024 * 1024

@@ -7,6 +7,7 @@ class CoreConfig(AppConfig):
     verbose_name = _("Platform")
 
     def ready(self) -> None:
+        # Imports here, not at the top: models, receivers and hooks load once the app registry is.
         from . import audit, registry
         from .alerts import log_alert
 

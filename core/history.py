@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pghistory
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.http import HttpRequest, HttpResponseBase
 from pghistory.middleware import HistoryMiddleware
@@ -47,7 +48,6 @@ def latest_changes(history_model, limit: int = 30, **filters) -> list:
 
 def with_actors(rows: list) -> list:
     """Sets `changed_by` on each history row from its context, with one query for the users."""
-    from django.contrib.auth import get_user_model
 
     def user_id(row):
         return row.pgh_context.metadata.get("user") if row.pgh_context_id else None

@@ -13,6 +13,7 @@ class ReferralsConfig(AppConfig):
     verbose_name = _("Two-way referrals")
 
     def ready(self) -> None:
+        # Imports here, not at the top: models, receivers and hooks load once the app registry is.
         from alliance import visibility
         from alliance.panels import register_panel
         from core import registry

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -233,7 +235,6 @@ class DailyCounter(Counter):
 
 def attachment_path(instance: ReferralAttachment, filename: str) -> str:
     # A random name: the uploader's file name never reaches the file system.
-    import uuid
 
     return f"referrals/{instance.referral_id}/{uuid.uuid4().hex}.{instance.extension}"
 

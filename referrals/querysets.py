@@ -5,7 +5,10 @@ from typing import TYPE_CHECKING
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 
 from alliance.choices import Role
+from alliance.models import Institution
 from core.access import RestrictedQuerySet
+
+from .choices import Status
 
 if TYPE_CHECKING:
     from alliance.models import StaffProfile
@@ -13,8 +16,6 @@ if TYPE_CHECKING:
 
 def referral_scope(profile: StaffProfile):
     """Institutions whose referrals (sent or received) the profile works with."""
-    from alliance.models import Institution
-
     if profile.role == Role.ALLIANCE_OFFICE:
         return Institution.objects.in_alliances_of(profile.institution_id)
     if profile.role in (Role.COMMUNITY_STAFF, Role.HOSPITAL_STAFF):
@@ -33,8 +34,6 @@ class ReferralQuerySet(RestrictedQuerySet):
 
     def counted(self) -> ReferralQuerySet:
         """Referrals that count in indicators: submitted at some point, not cancelled."""
-        from .choices import Status
-
         return self.exclude(status__in=[Status.DRAFT, Status.CANCELLED]).exclude(
             submitted_at__isnull=True
         )

@@ -7,6 +7,7 @@ class ReportingConfig(AppConfig):
     verbose_name = _("Reporting")
 
     def ready(self) -> None:
+        # Imports here, not at the top: models, receivers and hooks load once the app registry is.
         from django.db.backends.signals import connection_created
 
         from core import registry

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from alliance.models import Institution
+from referrals.models import Referral
 
 from .choices import ReferralDirection, VisitType
 from .models import BedCapacity, InpatientStay, OutpatientVisit, ReferralCount
@@ -350,8 +351,6 @@ def load_demo() -> dict[str, int]:
 
 def demo_years() -> list[int]:
     """The fact years and the years of the platform's own activity up to this one."""
-    from referrals.models import Referral
-
     first = Referral.objects.filter(submitted_at__isnull=False).order_by("submitted_at").first()
     this_year = timezone.localdate().year
     start = timezone.localtime(first.submitted_at).year if first else this_year

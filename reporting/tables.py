@@ -33,6 +33,7 @@ from typing import BinaryIO
 
 from django.conf import settings
 from django.utils.translation import gettext as _
+from python_calamine import CalamineError, CalamineWorkbook
 
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # old binary Office files (.xls, also .doc)
@@ -336,8 +337,6 @@ def _refuse(message: str):
 
 
 def _open_workbook(file: BinaryIO, format_name: str) -> Table:
-    from python_calamine import CalamineError, CalamineWorkbook
-
     errors = (CalamineError, ValueError, OSError, TypeError)
     try:
         workbook = CalamineWorkbook.from_filelike(file)

@@ -1,4 +1,8 @@
-"""Celery tasks of reporting: thin wrappers that take ids, re-read and call the services."""
+"""Celery tasks of reporting: thin wrappers that take ids, re-read and call the services.
+
+The services are imported inside each task: they queue these tasks (services.jobs imports
+this module), so a module-level import would be a cycle.
+"""
 
 from celery import shared_task
 from django.db import InterfaceError, OperationalError

@@ -9,6 +9,7 @@ from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquer
 from django.db.models.functions import Coalesce
 
 from alliance.choices import Role
+from alliance.models import Institution, Membership, Patient
 from alliance.visibility import visible_patients
 from core.access import RestrictedQuerySet
 
@@ -17,7 +18,6 @@ if TYPE_CHECKING:
 
 
 def alliance_ids_of(profile: StaffProfile) -> list[int]:
-    from alliance.models import Membership
 
     memberships = Membership.objects.active().filter(institution_id=profile.institution_id)
     return list(memberships.values_list("alliance_id", flat=True))
@@ -25,29 +25,26 @@ def alliance_ids_of(profile: StaffProfile) -> list[int]:
 
 def center_ids_of(profile: StaffProfile) -> list[int]:
     """The centers a staff member works at (center staff are named on each center)."""
-
     if profile.role != Role.CENTER_STAFF:
         return []
     return center_ids_of_user(profile)
 
 
 def center_ids_of_user(profile: StaffProfile) -> list[int]:
-    from .models import SharedCenter
+    from .models import SharedCenter  # late: .models imports this module
 
     return list(SharedCenter.objects.filter(staff=profile.user_id).values_list("pk", flat=True))
 
 
 def _worked_at(profile: StaffProfile):
     """The same as a subquery: no extra round trip where one condition of several."""
-    from .models import SharedCenter
+    from .models import SharedCenter  # late: .models imports this module
 
     return SharedCenter.objects.filter(staff=profile.user_id).values("pk")
 
 
 def member_scope_ids(profile: StaffProfile) -> list[int]:
     """Institutions a clinical user orders for: their own and those under it."""
-    from alliance.models import Institution
-
     if profile.role not in (Role.COMMUNITY_STAFF, Role.HOSPITAL_STAFF):
         return []
     return list(Institution.objects.subtree_of(profile.institution_id).values_list("pk", flat=True))
@@ -64,8 +61,6 @@ class SharedCenterQuerySet(RestrictedQuerySet):
 
 class ExamOrderQuerySet(RestrictedQuerySet):
     def visible_to(self, profile: StaffProfile) -> ExamOrderQuerySet:
-        from alliance.models import Patient
-
         if profile.role == Role.CENTER_STAFF:
             return self.filter(center_id__in=center_ids_of(profile))
         if profile.role == Role.ALLIANCE_OFFICE:
@@ -77,7 +72,7 @@ class ExamOrderQuerySet(RestrictedQuerySet):
         # The patient conditions are on the order's patient column, each a hashed subquery: no
         # join through the patient table, so the newest orders come off the `order_newest`
         # index one by one and a page reads a few rows, not every order of the alliance.
-        from .models import SharedCenter
+        from .models import SharedCenter  # late: .models imports this module
 
         home = Patient.objects.filter(home_institution__in=profile.patient_scope()).values("pk")
         alliance_centers = SharedCenter.objects.filter(alliance_id__in=alliance_ids_of(profile))
@@ -126,7 +121,7 @@ class SterilizationCycleQuerySet(RestrictedQuerySet):
             return self.none()
         # Members see every cycle their packages went through (a recall concerns them), also
         # after a package has been reprocessed in a later one.
-        from .models import PackageEvent
+        from .models import PackageEvent  # late: .models imports this module
 
         loads = PackageEvent.objects.filter(
             package__owner_id__in=member_scope_ids(profile), to_status="sterilized"
@@ -152,7 +147,7 @@ class SupplyRequestQuerySet(RestrictedQuerySet):
     def with_totals(self) -> SupplyRequestQuerySet:
         """`requested` and `dispatched` packages of each request, as subqueries: a join over
         both the lines and the events would multiply one by the other."""
-        from .models import PackageEvent, SupplyRequestLine
+        from .models import PackageEvent, SupplyRequestLine  # late: .models imports this module
 
         requested = (
             SupplyRequestLine.objects.filter(request_id=OuterRef("pk"))
@@ -178,7 +173,7 @@ class SupplyRequestLineQuerySet(QuerySet):
     def with_dispatched(self) -> SupplyRequestLineQuerySet:
         """`dispatched`: packages of the line's set sent out against its request (each dispatch
         event counts, so a package sent, used, reprocessed and sent again counts twice)."""
-        from .models import PackageEvent
+        from .models import PackageEvent  # late: .models imports this module
 
         sent = (
             PackageEvent.objects.filter(
@@ -199,7 +194,7 @@ class SupplyRequestLineQuerySet(QuerySet):
 def ordered_patients(profile: StaffProfile, field: str = "pk") -> Q:
     """Center staff see the patients of the orders their center works on (`field`: the
     patient's pk, or a patient column: alliance.visibility)."""
-    from .models import ExamOrder
+    from .models import ExamOrder  # late: .models imports this module
 
     centers = center_ids_of(profile)
     if not centers:

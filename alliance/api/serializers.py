@@ -4,7 +4,13 @@ from rest_framework import serializers
 
 from alliance.choices import IdType, Tier
 from alliance.models import Alliance, Department, Institution, Patient, SpecialtyNetwork
-from alliance.validators import mask_id_number, mask_phone
+from alliance.selectors import contact_card_scope, registrable_institutions, signing_institutions
+from alliance.validators import (
+    mask_id_number,
+    mask_phone,
+    normalize_id_number,
+    validate_document_number,
+)
 
 from .references import ReferenceField, ReferencesMixin, Refs
 
@@ -69,19 +75,16 @@ class DepartmentSerializer(serializers.ModelSerializer):
 
 
 def _contact_card_scope(refs: Refs):
-    from alliance.selectors import contact_card_scope
 
     return contact_card_scope(refs.user)
 
 
 def _registrable(refs: Refs):
-    from alliance.selectors import registrable_institutions
 
     return registrable_institutions(refs.user)
 
 
 def _signing(refs: Refs):
-    from alliance.selectors import signing_institutions
 
     return signing_institutions(refs.user)
 
@@ -226,8 +229,6 @@ class PatientLookupSerializer(serializers.Serializer):
     )
 
     def validate(self, attrs: dict) -> dict:
-        from alliance.validators import normalize_id_number, validate_document_number
-
         value = normalize_id_number(attrs["id_number"])
         try:
             validate_document_number(value, attrs["id_type"])

@@ -1,5 +1,6 @@
 """Home per role, the institution directory and detail, health, error pages, the inbox."""
 
+from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -82,8 +83,6 @@ class InstitutionDetailView(RestrictedMixin, DetailView):
 
 def health(request: HttpRequest) -> JsonResponse:
     """Liveness for operators and load balancers: database, cache and last worker heartbeat."""
-    from django.core.cache import cache
-
     checks, healthy = {}, True
     try:
         with connection.cursor() as cursor:

@@ -1,3 +1,4 @@
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
@@ -16,6 +17,7 @@ from ..choices import (
     Urgency,
 )
 from ..models import FollowUpTask, Referral, ReferralAttachment, ReferralEvent
+from ..services import allowed_actions
 from ..validators import (
     DEPARTMENT_ELSEWHERE,
     receiving_departments,
@@ -85,8 +87,6 @@ class ReferralDetailSerializer(ReferralSerializer):
         read_only_fields = fields
 
     def get_allowed_actions(self, referral: Referral) -> list[str]:
-        from ..services import allowed_actions
-
         return [str(a) for a in allowed_actions(self.context["request"].user, referral)]
 
 
@@ -275,8 +275,6 @@ class AttachmentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_url(self, attachment: ReferralAttachment) -> str:
-        from django.urls import reverse
-
         return reverse("referral-attachment-download", args=[attachment.referral_id, attachment.pk])
 
 
