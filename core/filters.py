@@ -60,6 +60,9 @@ class FilteredListMixin:
     before the page's access mixin; the list's rows in `object_list` are the filtered ones."""
 
     filterset_class: type[django_filters.FilterSet]
+    # The fields the page's form shows as inputs, each with its own error; the errors of the
+    # others (a tab's status, a parameter of the address) are listed above the list.
+    filter_inputs: tuple[str, ...] = ()
 
     def get_filter_choices(self, queryset: QuerySet) -> dict[str, QuerySet]:
         """The rows a model-choice field of the page's form offers, where narrower than what the
@@ -95,4 +98,13 @@ class FilteredListMixin:
             self.object_list = self.filter_rows(self.object_list)
             kwargs["object_list"] = self.object_list
         kwargs.setdefault("filter", self.filterset)
+        kwargs.setdefault(
+            "filter_errors",
+            [
+                (self.filterset.form[name].label, error)
+                for name, errors in self.filterset.form.errors.items()
+                if name not in self.filter_inputs
+                for error in errors
+            ],
+        )
         return super().get_context_data(**kwargs)

@@ -108,6 +108,7 @@ class ExamOrderFilter(FilterSet):
     ordering_institution = django_filters.ModelChoiceFilter(
         label=_("ordering institution"), queryset=Institution.objects.all()
     )
+    # true/false for the API, and the page's "yes" and "open" (not yet acknowledged).
     critical = CriticalFilter(label=_("critical value"))
     # Two date filters rather than a range filter, so an error names the parameter the client
     # sent (`ordered_after`), as the referral list does. The page's form sends the same days
@@ -191,7 +192,6 @@ class PackageFilter(FilterSet):
         label=_("Barcode"),
         field_name="barcode",
         lookup_expr="icontains",
-        help_text=_("Part of the barcode"),
     )
     status = _status(PackageStatus.choices)
     owner = django_filters.ModelChoiceFilter(

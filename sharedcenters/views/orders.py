@@ -70,6 +70,15 @@ class OrderListView(FilteredListMixin, OrdersAccessMixin, ListView):
     template_name = "sharedcenters/order_list.html"
     paginate_by = 25
     filterset_class = ExamOrderFilter
+    filter_inputs = (
+        "q",
+        "status",
+        "center",
+        "priority",
+        "critical",
+        "ordered_from",
+        "ordered_until",
+    )
 
     def get_queryset(self):
         orders = selectors.orders_for(self.request.user)

@@ -69,6 +69,7 @@ class PackageListView(FilteredListMixin, PackagesAccessMixin, ListView):
     template_name = "sharedcenters/package_list.html"
     paginate_by = 50
     filterset_class = PackageFilter
+    filter_inputs = ("q", "instrument_set", "owner", "expiring")
 
     def get_queryset(self):  # restricted by the base
         return Package.objects.select_related(
@@ -207,6 +208,7 @@ class CycleListView(FilteredListMixin, PackagesAccessMixin, ListView):
     template_name = "sharedcenters/cycle_list.html"
     paginate_by = 50
     filterset_class = SterilizationCycleFilter
+    filter_inputs = ("status", "started_from")
 
     def get_queryset(self):  # restricted by the base
         return (
