@@ -119,11 +119,13 @@ def institution_for_user(user, pk: int, *, for_update: bool = False) -> Institut
     return row_for_user(institutions, user, pk, for_update=for_update)
 
 
-def patient_for_user(user, pk: int, *, for_update: bool = False) -> Patient:
+def patient_for_user(
+    user, pk: int | str, *, for_update: bool = False, audited: bool = True
+) -> Patient:
     """Fetch and authorise together (404), and name the record in the access log if the
-    response shows it (core.audit.shown)."""
+    response shows it (core.audit.shown; `audited=False` for an answer that does not)."""
     patients = Patient.objects.select_related("home_institution", "signing_institution")
-    return row_for_user(patients, user, pk, for_update=for_update)
+    return row_for_user(patients, user, pk, for_update=for_update, audited=audited)
 
 
 def patient_choices(

@@ -6,12 +6,15 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from alliance.models import Institution
+from core.filters import CheckboxFilterInput, FilterSet
 
 from .choices import Direction, Service, Status, Urgency
-from .models import Referral
+from .models import FollowUpTask, Referral
 
 
-class ReferralFilter(django_filters.FilterSet):
+class ReferralFilter(FilterSet):
+    """My referrals (`/referrals/`) and the API's referrals."""
+
     q = django_filters.CharFilter(
         label=_("Search"), method="filter_q", help_text=_("Referral number or patient name")
     )
@@ -70,3 +73,28 @@ class ReferralFilter(django_filters.FilterSet):
     def filter_until(self, queryset, name, value):
         end = timezone.make_aware(datetime.datetime.combine(value, datetime.time.max))
         return queryset.filter(**{f"{name}__lte": end})
+
+
+def _visible_referrals(request):
+    # An id the user may not see is refused like an unknown one: the filter discloses nothing.
+    return Referral.objects.restrict(getattr(request, "user", None))
+
+
+class FollowUpTaskFilter(FilterSet):
+    """The follow-up worklist (`/referrals/follow-ups/`, open tasks only) and the API's tasks."""
+
+    referral = django_filters.ModelChoiceFilter(queryset=_visible_referrals)
+    open = django_filters.BooleanFilter(
+        label=_("Open only"),
+        method="filter_open",
+        widget=CheckboxFilterInput,
+        help_text=_("`1` or `true`: the tasks not yet done."),
+    )
+
+    class Meta:
+        model = FollowUpTask
+        fields = ["institution", "kind", "referral", "open"]
+
+    def filter_open(self, queryset, name, value):
+        # `open=false` lists every task, as it always did: only the open ones are narrowed.
+        return queryset.filter(done_at__isnull=True) if value else queryset

@@ -9,7 +9,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import DetailView, FormView, ListView
-from django_filters.views import FilterView
 
 from alliance import documents
 from alliance.forms import add_service_errors
@@ -20,11 +19,12 @@ from core import audit
 from core.access import RestrictedMixin, profile_of
 from core.choices import AccessKind
 from core.errors import DomainError
+from core.filters import FilteredListMixin
 from core.history import latest_changes
 
 from . import forms, selectors, services
 from .choices import Action, Service, Status, Urgency
-from .filters import ReferralFilter
+from .filters import FollowUpTaskFilter, ReferralFilter
 from .models import FollowUpTask, Referral, ReferralAttachment, ResponseLimitHistory
 
 
@@ -34,13 +34,13 @@ class ReferralAccessMixin(RestrictedMixin, PermissionRequiredMixin):
     permission_required = "referrals.view_referral"
 
 
-class ReferralListView(ReferralAccessMixin, FilterView):
-    """My referrals: sent and received, filterable; search by number or patient."""
+class ReferralListView(FilteredListMixin, ReferralAccessMixin, ListView):
+    """My referrals: sent and received, filterable (the API's ReferralFilter); search by number
+    or patient."""
 
     filterset_class = ReferralFilter
     template_name = "referrals/referral_list.html"
     paginate_by = 25
-    strict = False
 
     def get_queryset(self):
         return selectors.referrals_for(self.request.user).order_by("-created_at", "-pk")
@@ -341,11 +341,13 @@ class ReferralCreateView(PatientSearchMixin, RestrictedMixin, PermissionRequired
         return redirect("referrals:detail", pk=referral.pk)
 
 
-class FollowUpListView(ReferralAccessMixin, ListView):
-    """The community's follow-up worklist: open tasks, earliest due first."""
+class FollowUpListView(FilteredListMixin, ReferralAccessMixin, ListView):
+    """The community's follow-up worklist: open tasks, earliest due first; filtered like the
+    API's follow-ups (FollowUpTaskFilter)."""
 
     template_name = "referrals/followup_list.html"
     paginate_by = 50
+    filterset_class = FollowUpTaskFilter
 
     def get_queryset(self):  # restricted by the base
         return (

@@ -12,16 +12,12 @@ from alliance.models import Institution, Patient
 from core.forms import FilterForm
 
 from .choices import (
-    CycleStatus,
     IndicatorResult,
-    OrderStatus,
     PackageAction,
-    PackageStatus,
     Priority,
     RejectionReason,
     ResultFlag,
     SterilizationMethod,
-    SupplyRequestStatus,
 )
 from .models import (
     MAX_REQUEST_QUANTITY,
@@ -42,68 +38,6 @@ def _rows(n: int) -> forms.Textarea:
 
 
 # --- list filters ----------------------------------------------------------------------------
-
-
-class OrderFilterForm(FilterForm):
-    q = forms.CharField(label=_("Search"), required=False, max_length=64)
-    status = forms.ChoiceField(label=_("status"), required=False, choices=ALL + OrderStatus.choices)
-    center = forms.ModelChoiceField(
-        label=_("center"),
-        required=False,
-        queryset=SharedCenter.objects.none(),
-        empty_label=_("All"),
-    )
-    priority = forms.ChoiceField(
-        label=_("priority"), required=False, choices=ALL + Priority.choices
-    )
-    critical = forms.ChoiceField(
-        label=_("critical value"),
-        required=False,
-        choices=[*ALL, ("yes", _("Critical values")), ("open", _("Not yet acknowledged"))],
-    )
-    ordered_from = forms.DateField(label=_("Ordered from"), required=False, widget=DATE)
-    ordered_until = forms.DateField(label=_("Ordered until"), required=False, widget=DATE)
-
-    def __init__(self, *args, centers: QuerySet[SharedCenter], **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["center"].queryset = centers
-
-    def clean(self):
-        data = super().clean()
-        start, end = data.get("ordered_from"), data.get("ordered_until")
-        if start and end and start > end:
-            self.add_error("ordered_until", _("The end date is before the start date."))
-        return data
-
-
-class PackageFilterForm(FilterForm):
-    q = forms.CharField(label=_("Barcode"), required=False, max_length=40)
-    status = forms.ChoiceField(
-        label=_("status"), required=False, choices=ALL + PackageStatus.choices
-    )
-    instrument_set = forms.ModelChoiceField(
-        label=_("instrument set"),
-        required=False,
-        queryset=InstrumentSet.objects.none(),
-        empty_label=_("All"),
-    )
-    owner = forms.ModelChoiceField(
-        label=_("member institution"),
-        required=False,
-        queryset=Institution.objects.none(),
-        empty_label=_("All"),
-    )
-    expiring = forms.BooleanField(label=_("Sterile until within 3 days"), required=False)
-
-    def __init__(self, *args, sets: QuerySet, owners: QuerySet, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["instrument_set"].queryset = sets
-        self.fields["owner"].queryset = owners
-
-
-class CycleFilterForm(FilterForm):
-    status = forms.ChoiceField(label=_("status"), required=False, choices=ALL + CycleStatus.choices)
-    started_from = forms.DateField(label=_("Started from"), required=False, widget=DATE)
 
 
 class PeriodForm(FilterForm):
@@ -421,12 +355,6 @@ class RecallForm(forms.Form):
 
 
 # --- supply requests -------------------------------------------------------------------------
-
-
-class SupplyRequestFilterForm(FilterForm):
-    status = forms.ChoiceField(
-        label=_("status"), required=False, choices=ALL + SupplyRequestStatus.choices
-    )
 
 
 class SupplyRequestForm(forms.Form):

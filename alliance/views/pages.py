@@ -6,10 +6,10 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.generic import DetailView, TemplateView
-from django_filters.views import FilterView
+from django.views.generic import DetailView, ListView, TemplateView
 
 from core.access import RestrictedMixin, profile_of
+from core.filters import FilteredListMixin
 from core.models import WorkerHeartbeat
 
 from .. import selectors, services
@@ -54,12 +54,13 @@ class HomeView(RestrictedMixin, TemplateView):
         return context
 
 
-class InstitutionDirectoryView(RestrictedMixin, FilterView):
+class InstitutionDirectoryView(FilteredListMixin, RestrictedMixin, ListView):
+    """The directory; its filters are the API's (InstitutionFilter)."""
+
     model = Institution
     filterset_class = InstitutionFilter
     template_name = "alliance/institution_list.html"
     paginate_by = 20
-    strict = False
 
     def get_queryset(self):
         return selectors.directory_queryset(self.request.user).in_tree_order()

@@ -1,4 +1,4 @@
-import django_filters
+from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -9,13 +9,13 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from alliance.choices import Specialty
-from alliance.models import Patient
+from alliance.selectors import patient_for_user
 from core.access import RestrictedViewSetMixin
 from core.api.pagination import NewestFirstCursorPagination
 
 from .. import selectors, services
 from ..choices import ExamType, Service
-from ..filters import ReferralFilter
+from ..filters import FollowUpTaskFilter, ReferralFilter
 from ..models import FollowUpTask, Referral
 from ..views import attachment_response
 from . import serializers as s
@@ -271,12 +271,9 @@ class ReferralViewSet(
         errors = {}
         patient = None
         try:
-            patient = (
-                Patient.objects.restrict(request.user)
-                .select_related("home_institution")
-                .get(pk=int(params.get("patient", "")))
-            )
-        except (ValueError, Patient.DoesNotExist):
+            # The answer names institutions, not the patient: no access-log row of its own.
+            patient = patient_for_user(request.user, params.get("patient", ""), audited=False)
+        except Http404:
             errors["patient"] = [_("Give the id of a patient you can see.")]
         service = params.get("service", Service.OUTPATIENT)
         if service not in Service.values:
@@ -291,19 +288,6 @@ class ReferralViewSet(
             raise ValidationError(errors)
         targets = selectors.suggest_targets(request.user, patient, service, specialty, exam_type)
         return Response(s.TargetSerializer(targets, many=True).data)
-
-
-def _visible_referrals(request):
-    # An id the user may not see is refused like an unknown one: the filter discloses nothing.
-    return Referral.objects.restrict(getattr(request, "user", None))
-
-
-class FollowUpTaskFilter(django_filters.FilterSet):
-    referral = django_filters.ModelChoiceFilter(queryset=_visible_referrals)
-
-    class Meta:
-        model = FollowUpTask
-        fields = ["institution", "kind", "referral"]
 
 
 class FollowUpTaskViewSet(
@@ -324,13 +308,6 @@ class FollowUpTaskViewSet(
         "retrieve": "referrals.view_referral",
         "done": "referrals.change_referral",
     }
-
-    def get_queryset(self):
-        queryset = super().get_queryset()
-        open_only = self.request.query_params.get("open")
-        if open_only in ("1", "true"):
-            queryset = queryset.filter(done_at__isnull=True)
-        return queryset
 
     @extend_schema(request=s.NoteSerializer, responses=s.FollowUpTaskSerializer)
     @action(detail=True, methods=["post"])

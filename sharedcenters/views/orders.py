@@ -9,7 +9,7 @@ import rules
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, QuerySet
 from django.forms import BaseFormSet
 from django.forms import Form as DjangoForm
 from django.http import Http404, HttpRequest, HttpResponse
@@ -27,6 +27,7 @@ from alliance.views import PatientSearchMixin
 from core import audit
 from core.access import RestrictedMixin
 from core.errors import DomainError
+from core.filters import FilteredListMixin
 from referrals.models import Referral
 
 from .. import forms, selectors, services
@@ -37,6 +38,7 @@ from ..choices import (
     OrderAction,
     OrderStatus,
 )
+from ..filters import ExamOrderFilter
 from ..models import ExamOrder, ExamOrderItem, ImagingSlot, ServiceItem, SharedCenter
 from .base import OrdersAccessMixin, safe_next, staff_center_ids
 
@@ -61,32 +63,29 @@ def diagnostic_centers(user) -> QuerySet[SharedCenter]:
     return SharedCenter.objects.restrict(user).filter(kind__in=DIAGNOSTIC_KINDS, is_active=True)
 
 
-class OrderListView(OrdersAccessMixin, ListView):
-    """Orders the user sees: filter, search by number or patient, newest first."""
+class OrderListView(FilteredListMixin, OrdersAccessMixin, ListView):
+    """Orders the user sees: filter, search by number or patient, newest first. The filters
+    are the API's (ExamOrderFilter)."""
 
     template_name = "sharedcenters/order_list.html"
     paginate_by = 25
+    filterset_class = ExamOrderFilter
+    filter_inputs = (
+        "q",
+        "status",
+        "center",
+        "priority",
+        "critical",
+        "ordered_from",
+        "ordered_until",
+    )
 
     def get_queryset(self):
-        user = self.request.user
-        self.filter_form = forms.OrderFilterForm(self.request.GET, centers=diagnostic_centers(user))
-        orders = selectors.orders_for(user)
-        values = self.filter_form.values()
-        if q := values.get("q", "").strip():
-            orders = orders.filter(Q(number__iexact=q) | Q(patient__name__icontains=q))
-        for name in ("status", "center", "priority"):
-            if name in values:
-                orders = orders.filter(**{name: values[name]})
-        if values.get("critical"):
-            orders = orders.filter(critical=True)
-            if values["critical"] == "open":
-                orders = orders.filter(critical_acknowledged_at__isnull=True)
-        if "ordered_from" in values:
-            orders = orders.filter(ordered_at__gte=day_start(values["ordered_from"]))
-        if "ordered_until" in values:
-            end = day_start(values["ordered_until"] + datetime.timedelta(days=1))
-            orders = orders.filter(ordered_at__lt=end)
+        orders = selectors.orders_for(self.request.user)
         return orders.prefetch_related(ITEMS).order_by("-ordered_at", "-pk")
+
+    def get_filter_choices(self, queryset):
+        return {"center": diagnostic_centers(self.request.user)}
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -94,7 +93,7 @@ class OrderListView(OrdersAccessMixin, ListView):
         unacknowledged = list(critical[:20])
         audit.shown(unacknowledged)  # the box above the list names patients too
         context.update(
-            filter_form=self.filter_form,
+            filter_form=self.filterset.form,
             now=timezone.now(),
             unacknowledged=unacknowledged,
             may_order=self.request.user.has_perm("sharedcenters.add_examorder"),

@@ -4,8 +4,6 @@ scan box that dispatches packages against them."""
 
 from __future__ import annotations
 
-import datetime
-
 import rules
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
@@ -24,6 +22,7 @@ from alliance.forms import add_service_errors
 from alliance.models import Institution, Patient
 from core.access import RestrictedMixin, profile_of, row_for_user
 from core.errors import DomainError
+from core.filters import FilteredListMixin
 
 from .. import forms, selectors, services
 from ..choices import (
@@ -33,6 +32,7 @@ from ..choices import (
     PackageStatus,
     SupplyRequestStatus,
 )
+from ..filters import PackageFilter, SterilizationCycleFilter, SupplyRequestFilter
 from ..models import (
     InstrumentSet,
     Package,
@@ -45,10 +45,6 @@ from ..selectors import alliance_members_of, request_centers, sterilization_cent
 from ..services.sterilization import CENTER, MEMBER
 from ..workflow import CANCEL, SUPPLY_REQUESTS
 from .base import PackagesAccessMixin, staff_center_ids
-from .orders import day_start
-
-# Where a package may sit when its sterility date matters.
-STERILE_STATES = [PackageStatus.STORED, PackageStatus.DISPATCHED, PackageStatus.RECEIVED_BY_MEMBER]
 
 
 def package_moves_for(user) -> list[str]:
@@ -66,36 +62,27 @@ def package_moves_for(user) -> list[str]:
     return [action for action, move in services.PACKAGE_MOVES.items() if side in move.sides]
 
 
-class PackageListView(PackagesAccessMixin, ListView):
-    """Packages per state; a batch scan moves many at once; the center registers new ones."""
+class PackageListView(FilteredListMixin, PackagesAccessMixin, ListView):
+    """Packages per state; a batch scan moves many at once; the center registers new ones. The
+    filters are the API's (PackageFilter)."""
 
     template_name = "sharedcenters/package_list.html"
     paginate_by = 50
+    filterset_class = PackageFilter
+    filter_inputs = ("q", "instrument_set", "owner", "expiring")
 
-    def get_queryset(self):
-        user = self.request.user
-        visible = Package.objects.restrict(user)
-        self.counts = dict(
-            visible.order_by().values("status").annotate(n=Count("pk")).values_list("status", "n")
-        )
-        self.filter_form = forms.PackageFilterForm(
-            self.request.GET,
-            sets=InstrumentSet.objects.filter(pk__in=visible.values("instrument_set_id")),
-            owners=Institution.objects.filter(pk__in=visible.values("owner_id")),
-        )
-        values = self.filter_form.values()
-        packages = visible
-        if q := values.get("q", "").strip():
-            packages = packages.filter(barcode__icontains=q)
-        for name in ("status", "instrument_set", "owner"):
-            if name in values:
-                packages = packages.filter(**{name: values[name]})
-        if values.get("expiring"):
-            soon = timezone.localdate() + datetime.timedelta(days=3)
-            packages = packages.filter(status__in=STERILE_STATES, expires_on__lte=soon)
-        return packages.select_related("instrument_set", "owner", "location", "cycle").order_by(
-            "-updated_at", "-pk"
-        )
+    def get_queryset(self):  # restricted by the base
+        return Package.objects.select_related(
+            "instrument_set", "owner", "location", "cycle"
+        ).order_by("-updated_at", "-pk")
+
+    def get_filter_choices(self, visible):
+        return {
+            "instrument_set": InstrumentSet.objects.filter(
+                pk__in=visible.values("instrument_set_id")
+            ),
+            "owner": Institution.objects.filter(pk__in=visible.values("owner_id")),
+        }
 
     def _forms(self, data=None, op: str = "") -> dict:
         user = self.request.user
@@ -122,12 +109,13 @@ class PackageListView(PackagesAccessMixin, ListView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         labels = dict(PackageStatus.choices)
-        status = self.filter_form.values().get("status", "")
+        statuses = self.filter_values.get("status", [])
+        counts = self.counts_by("status")
         context.update(
-            filter_form=self.filter_form,
-            tabs=[(s, labels[s], self.counts.get(s, 0)) for s in PackageStatus.values],
-            total=sum(self.counts.values()),
-            status=status,
+            filter_form=self.filterset.form,
+            tabs=[(s, labels[s], counts.get(s, 0)) for s in PackageStatus.values],
+            total=sum(counts.values()),
+            status=statuses[0] if len(statuses) == 1 else "",
             today=timezone.localdate(),
         )
         for name, form in self._forms().items():
@@ -213,22 +201,18 @@ class PackageDetailView(PackagesAccessMixin, DetailView):
         return context
 
 
-class CycleListView(PackagesAccessMixin, ListView):
-    """Sterilization cycles with their indicators; the center starts a new one here."""
+class CycleListView(FilteredListMixin, PackagesAccessMixin, ListView):
+    """Sterilization cycles with their indicators; the center starts a new one here. The
+    filters are the API's (SterilizationCycleFilter)."""
 
     template_name = "sharedcenters/cycle_list.html"
     paginate_by = 50
+    filterset_class = SterilizationCycleFilter
+    filter_inputs = ("status", "started_from")
 
-    def get_queryset(self):
-        self.filter_form = forms.CycleFilterForm(self.request.GET)
-        values = self.filter_form.values()
-        cycles = SterilizationCycle.objects.restrict(self.request.user)
-        if "status" in values:
-            cycles = cycles.filter(status=values["status"])
-        if "started_from" in values:
-            cycles = cycles.filter(started_at__gte=day_start(values["started_from"]))
+    def get_queryset(self):  # restricted by the base
         return (
-            cycles.select_related("center", "operator")
+            SterilizationCycle.objects.select_related("center", "operator")
             .annotate(
                 loaded=Count(
                     "package_events",
@@ -246,7 +230,7 @@ class CycleListView(PackagesAccessMixin, ListView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["filter_form"] = self.filter_form
+        context["filter_form"] = self.filterset.form
         context.setdefault("start_form", self._start_form())
         return context
 
@@ -411,25 +395,18 @@ def serves_requests(user) -> bool:
     )
 
 
-class SupplyRequestListView(SupplyRequestsAccessMixin, ListView):
+class SupplyRequestListView(FilteredListMixin, SupplyRequestsAccessMixin, ListView):
     """Members see their institution's requests; the center sees the open ones first, each line
-    with what is still to send and what of the requester's is on the shelf; the office reads."""
+    with what is still to send and what of the requester's is on the shelf; the office reads.
+    The filters are the API's (SupplyRequestFilter); the tabs set `status`."""
 
     template_name = "sharedcenters/supply_request_list.html"
     paginate_by = 25
+    filterset_class = SupplyRequestFilter
 
-    def get_queryset(self):
-        user = self.request.user
-        self.serves = serves_requests(user)
-        visible = SupplyRequest.objects.restrict(user)
-        self.counts = dict(
-            visible.order_by().values("status").annotate(n=Count("pk")).values_list("status", "n")
-        )
-        self.filter_form = forms.SupplyRequestFilterForm(self.request.GET)
-        self.status = self.filter_form.values().get("status", "")
-        requests = selectors.for_display(visible)
-        if self.status:
-            requests = requests.filter(status=self.status)
+    def get_queryset(self):  # restricted by the base
+        self.serves = serves_requests(self.request.user)
+        requests = selectors.for_display(SupplyRequest.objects.all())
         if not self.serves:
             return requests.order_by("-created_at", "-pk")
         # The pick list: open requests first, the soonest needed and then the oldest on top.
@@ -447,10 +424,11 @@ class SupplyRequestListView(SupplyRequestsAccessMixin, ListView):
         if self.serves:
             mark_on_shelf(context["object_list"])
         labels = dict(SupplyRequestStatus.choices)
+        counts = self.counts_by("status")
         context.update(
-            tabs=[(s, labels[s], self.counts.get(s, 0)) for s in SupplyRequestStatus.values],
-            total=sum(self.counts.values()),
-            status=self.status,
+            tabs=[(s, labels[s], counts.get(s, 0)) for s in SupplyRequestStatus.values],
+            total=sum(counts.values()),
+            status=self.filter_values.get("status", ""),
             serves=self.serves,
             may_request=may_request(self.request.user),
             today=timezone.localdate(),
