@@ -14,9 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.choices import AccessKind
 
-from ..choices import (
-    PATIENT_ACCESS_KINDS,
-)
+from ..choices import PATIENT_ACCESS_KINDS
 
 # How many ids of each kind the auditor's page shows in a row (the CSV export has them all).
 SUMMARY_IDS = 8

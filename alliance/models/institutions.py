@@ -22,15 +22,8 @@ from ..choices import (
     Specialty,
     Tier,
 )
-from ..querysets import (
-    InstitutionQuerySet,
-    MembershipQuerySet,
-    RestrictedQuerySet,
-)
-from ..validators import (
-    validate_institution_code,
-    validate_phone,
-)
+from ..querysets import InstitutionQuerySet, MembershipQuerySet, RestrictedQuerySet
+from ..validators import validate_institution_code, validate_phone
 
 
 class District(models.Model):

@@ -14,12 +14,7 @@ from django.utils.translation import pgettext_lazy
 from core.fields import EncryptedTextField
 from core.history import tracked
 
-from ..choices import (
-    Gender,
-    IdType,
-    Role,
-    Tier,
-)
+from ..choices import Gender, IdType, Role, Tier
 from ..fields import ID_NUMBER_PURPOSE
 from ..querysets import (
     InstitutionQuerySet,
