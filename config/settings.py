@@ -10,10 +10,10 @@ import sys
 from pathlib import Path
 
 import environ
-from celery.schedules import crontab
-from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+
+from . import api, content_policy, keys, schedule
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 TESTING = "pytest" in sys.modules
@@ -287,26 +287,8 @@ if not DEBUG:
         # decision, not a default (README, "Deployment checks").
         SILENCED_SYSTEM_CHECKS = ["security.W021"]
 
-# Content Security Policy (django-csp 4): no inline script or style, no eval. The few inline
-# scripts left carry the per-request nonce (`request.csp_nonce`); data for scripts goes in
-# `json_script` blocks. Style attributes are not allowed: templates use classes (site.css);
-# ECharts and Tabler set element styles from JavaScript (CSSOM), which the policy permits.
-# The API documentation pages (drf-spectacular's Swagger UI and Redoc) relax style-src only:
-# config/urls.py.
-CONTENT_SECURITY_POLICY = {
-    "DIRECTIVES": {
-        "default-src": [SELF],
-        "script-src": [SELF, NONCE],
-        "style-src": [SELF, NONCE],
-        "img-src": [SELF, "data:"],
-        "font-src": [SELF, "data:"],
-        "connect-src": [SELF],
-        "frame-ancestors": [NONE],
-        "form-action": [SELF],
-        "base-uri": [SELF],
-        "object-src": [NONE],
-    },
-}
+# Content Security Policy (django-csp 4): config/content_policy.py.
+CONTENT_SECURITY_POLICY = content_policy.CONTENT_SECURITY_POLICY
 
 # --- Email ----------------------------------------------------------------------------------
 EMAIL_BACKEND = env.str(
@@ -322,23 +304,8 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="noreply@alliance.local")
 
 # --- REST framework -------------------------------------------------------------------------
-REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [
-        "core.api.authentication.ApiTokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
-    ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.SearchFilter",
-        "rest_framework.filters.OrderingFilter",
-    ],
-    "DEFAULT_PAGINATION_CLASS": "core.api.pagination.StandardPagination",
-    "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "core.api.exceptions.json_exception_handler",
-    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
-}
+# The framework's and the schema's settings: config/api.py.
+REST_FRAMEWORK = api.REST_FRAMEWORK
 # API tokens (django-rest-knox): hashed at rest, `Authorization: Token <token>`. A sign-in token
 # lives API_TOKEN_HOURS (12 h by default) and dies on logout, a password change or deactivation.
 # knox's own migrations would create its AuthToken table even though alliance.ApiToken replaces
@@ -355,29 +322,7 @@ REST_KNOX = {
 # ends with a browser logout, both end with a password change or deactivation (alliance/tokens.py).
 API_PERSONAL_TOKEN_DAYS = env.int("API_PERSONAL_TOKEN_DAYS", default=90)
 API_MACHINE_TOKEN_DAYS = env.int("API_MACHINE_TOKEN_DAYS", default=365)
-SPECTACULAR_SETTINGS = {
-    "TITLE": "Medical Alliance Platform API",
-    "DESCRIPTION": "Regional medical alliance (医联体): institutions, referrals, shared centers.",
-    "VERSION": "1.0.0",
-    "SERVE_INCLUDE_SCHEMA": False,
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
-    "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {
-        "OrderStatusEnum": "sharedcenters.choices.OrderStatus",
-        "OrderActionEnum": "sharedcenters.choices.OrderAction",
-        "RejectionReasonEnum": "sharedcenters.choices.RejectionReason",
-        "PackageStatusEnum": "sharedcenters.choices.PackageStatus",
-        "CycleStatusEnum": "sharedcenters.choices.CycleStatus",
-        "IndicatorResultEnum": "sharedcenters.choices.IndicatorResult",
-        "SupplyRequestStatusEnum": "sharedcenters.choices.SupplyRequestStatus",
-        "ReferralStatusEnum": "referrals.choices.Status",
-        "InstitutionKindEnum": "alliance.choices.InstitutionKind",
-        "FollowUpKindEnum": "referrals.choices.FollowUpKind",
-    },
-}
+SPECTACULAR_SETTINGS = api.SPECTACULAR_SETTINGS
 
 # --- Celery: Redis broker when configured, in-process (eager) otherwise ----------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
@@ -421,40 +366,8 @@ CELERY_WORKER_MAX_TASKS_PER_CHILD = env.int("CELERY_WORKER_MAX_TASKS_PER_CHILD",
 # starts (config/celery.py): past it an allocation fails (MemoryError) instead of the machine
 # swapping; the job fails, or its worker dies and the heartbeat sweeper marks it failed.
 CELERY_WORKER_MEMORY_LIMIT_MB = env.int("CELERY_WORKER_MEMORY_LIMIT_MB", default=3072)
-# Every periodic schedule of the platform lives here.
-CELERY_BEAT_SCHEDULE = {
-    "worker-heartbeat": {
-        "task": "alliance.tasks.record_worker_heartbeat",
-        "schedule": 60.0,
-    },
-    # Publishes the side effects the broker missed while it was down (core.outbox).
-    "alliance-sweep-outbox": {
-        "task": "alliance.tasks.sweep_outbox",
-        "schedule": 60.0,
-    },
-    "alliance-purge-expired-api-tokens": {
-        "task": "alliance.tasks.purge_expired_api_tokens",
-        "schedule": 3600.0,
-    },
-    "referrals-escalate-overdue": {
-        "task": "referrals.tasks.escalate_overdue_referrals",
-        "schedule": 60.0,
-    },
-    "sharedcenters-escalate-critical-values": {
-        "task": "sharedcenters.tasks.escalate_critical_values",
-        "schedule": 60.0,
-    },
-    # Nightly, after the hospitals' overnight exports: the current periods' indicators.
-    "reporting-recompute-current-periods": {
-        "task": "reporting.tasks.recompute_current_periods",
-        "schedule": crontab(hour=2, minute=30),
-    },
-    # Marks failed the jobs whose worker died: no heartbeat for JOB_HEARTBEAT_TIMEOUT_MINUTES.
-    "reporting-sweep-stale-jobs": {
-        "task": "reporting.tasks.sweep_stale_jobs",
-        "schedule": 60.0,
-    },
-}
+# Every periodic schedule of the platform: config/schedule.py.
+CELERY_BEAT_SCHEDULE = schedule.BEAT_SCHEDULE
 # A running job (import, recompute) beats at least every few seconds while it works; one silent
 # for this long has lost its worker and is marked failed, ready to be re-run.
 JOB_HEARTBEAT_TIMEOUT_MINUTES = env.int("JOB_HEARTBEAT_TIMEOUT_MINUTES", default=5)
@@ -492,47 +405,12 @@ IMPORT_SYNC_WAIT_SECONDS = env.float("IMPORT_SYNC_WAIT_SECONDS", default=20)
 #   PATIENT_ID_HMAC_KEY="<base64, at least 32 bytes>"  for lookups and uniqueness.
 # Make a key with: python -c "import base64, os; print(base64.b64encode(os.urandom(32)).decode())"
 # For development and the test suite only, fixed keys are derived from SECRET_KEY when the
-# variables are not set; in production (DEBUG off) a missing key stops the start-up.
-def _b64_key(name: str, raw: str, sizes: set[int] | None = None, minimum: int = 0) -> bytes:
-    import base64
-    import binascii
-
-    try:
-        key = base64.b64decode(raw.strip(), validate=True)
-    except binascii.Error:
-        raise ImproperlyConfigured(f"{name}: a key is not valid base64.") from None
-    if (sizes and len(key) not in sizes) or len(key) < minimum:
-        wanted = " or ".join(map(str, sorted(sizes))) if sizes else f"at least {minimum}"
-        raise ImproperlyConfigured(f"{name}: a key must be {wanted} bytes, not {len(key)}.")
-    return key
-
-
-def _patient_id_keys(raw: str) -> dict[str, bytes]:
-    keys: dict[str, bytes] = {}
-    for entry in filter(None, (part.strip() for part in raw.split(","))):
-        key_id, separator, value = entry.partition(":")
-        key_id = key_id.strip()
-        if not separator or not key_id or not key_id.replace("-", "").replace("_", "").isalnum():
-            raise ImproperlyConfigured(
-                "PATIENT_ID_KEYS is a comma-separated list of key_id:base64key "
-                "(key ids of letters, digits, - and _)."
-            )
-        if key_id in keys:
-            raise ImproperlyConfigured(f"PATIENT_ID_KEYS names the key id {key_id!r} twice.")
-        keys[key_id] = _b64_key("PATIENT_ID_KEYS", value, sizes={32})
-    return keys
-
-
-def _development_key(label: str) -> bytes:
-    import hashlib
-
-    return hashlib.sha256(f"alliance-dev-only:{label}:{SECRET_KEY}".encode()).digest()
-
-
-PATIENT_ID_KEYS = _patient_id_keys(env.str("PATIENT_ID_KEYS", default=""))
+# variables are not set; in production (DEBUG off) a missing key stops the start-up (config/keys.py
+# reads them).
+PATIENT_ID_KEYS = keys.patient_id_keys(env.str("PATIENT_ID_KEYS", default=""))
 _patient_id_hmac_key = env.str("PATIENT_ID_HMAC_KEY", default="")
 PATIENT_ID_HMAC_KEY = (
-    _b64_key("PATIENT_ID_HMAC_KEY", _patient_id_hmac_key, minimum=32)
+    keys.b64_key("PATIENT_ID_HMAC_KEY", _patient_id_hmac_key, minimum=32)
     if _patient_id_hmac_key
     else b""
 )
@@ -542,9 +420,9 @@ if not (PATIENT_ID_KEYS and PATIENT_ID_HMAC_KEY) and not (DEBUG or TESTING):
         "numbers are encrypted with them (see config/settings.py, 'Patient data')."
     )
 if not PATIENT_ID_KEYS:
-    PATIENT_ID_KEYS = {"dev": _development_key("patient-id-aes")}
+    PATIENT_ID_KEYS = {"dev": keys.development_key("patient-id-aes", SECRET_KEY)}
 if not PATIENT_ID_HMAC_KEY:
-    PATIENT_ID_HMAC_KEY = _development_key("patient-id-hmac")
+    PATIENT_ID_HMAC_KEY = keys.development_key("patient-id-hmac", SECRET_KEY)
 
 # --- Referrals ------------------------------------------------------------------------------
 # Minutes to answer a referral, and minutes past that deadline before it expires, per urgency.

@@ -20,7 +20,7 @@ from core.access import RestrictedViewSetMixin
 
 from ..indicators import INDICATORS
 from ..models import IndicatorValue
-from ..services.indicators import parse_period
+from ..services.periods import parse_period
 
 MAX_ID = 2**63 - 1  # the largest primary key PostgreSQL's bigint (and SQLite's integer) holds
 

@@ -22,7 +22,7 @@ from django.utils.translation import gettext_noop, ngettext
 
 from alliance.models import Institution
 
-from ..readers import Spec
+from ..specs import Spec
 
 GROWTH_WARNING = 0.5  # a month growing by more than half through new records is flagged
 PREVIEW_MONTHS = 600  # month rows listed in a preview; the warnings cover them all

@@ -23,9 +23,9 @@ from .. import selectors
 from ..choices import FactKind, JobKind
 from ..forms import ImportForm
 from ..models import Job
-from ..readers import ALIASES, SPECS
 from ..services import imports as services
 from ..services.jobs import job_rerun
+from ..specs import ALIASES, SPECS
 
 # What to write in each column, shown next to the upload form.
 COLUMN_HINTS = {

@@ -2,26 +2,10 @@
 and the members' requests for sterile packages."""
 
 from .centers import ServiceItem, SharedCenter
-from .orders import (
-    ExamOrder,
-    ExamOrderItem,
-    ImagingSlot,
-    LabResult,
-    OrderCounter,
-    OrderEvent,
-    ReportVersion,
-)
-from .sterilization import (
-    MAX_REQUEST_QUANTITY,
-    CycleEvent,
-    InstrumentSet,
-    Package,
-    PackageEvent,
-    SterilizationCycle,
-    SupplyRequest,
-    SupplyRequestEvent,
-    SupplyRequestLine,
-)
+from .orders import ExamOrder, ExamOrderItem, ImagingSlot, OrderCounter, OrderEvent
+from .results import LabResult, ReportVersion
+from .sterilization import CycleEvent, InstrumentSet, Package, PackageEvent, SterilizationCycle
+from .supply import MAX_REQUEST_QUANTITY, SupplyRequest, SupplyRequestEvent, SupplyRequestLine
 
 __all__ = [
     "MAX_REQUEST_QUANTITY",

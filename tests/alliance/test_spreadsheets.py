@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # Writers of CSV that no one opens in a spreadsheet: the COPY feed of an import, the bench's files.
 NOT_EXPORTS = {
     "alliance/spreadsheets.py",
-    "reporting/services/imports.py",
+    "reporting/services/import_writers.py",
     "bench/figures.py",
     "bench/loadtest.py",
 }

@@ -7,7 +7,8 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reporting.readers import SPECS, cell_parsers, fast_parsers, messages
+from reporting.cells import cell_parsers, fast_parsers, messages
+from reporting.specs import SPECS
 
 SPEC = SPECS["visits"]
 CODES = {"LG-01": 1, "LG-02": 2}

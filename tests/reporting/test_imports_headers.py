@@ -10,8 +10,8 @@ import pytest
 from django.utils import translation
 
 from reporting.models import BedCapacity, InpatientStay, OutpatientVisit
-from reporting.readers import ALIASES, SPECS
 from reporting.services.imports import ImportRejected, import_facts
+from reporting.specs import ALIASES, SPECS
 
 from .conftest import LAST_YEAR, csv_file
 

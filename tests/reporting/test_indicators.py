@@ -6,7 +6,8 @@ from decimal import Decimal
 import pytest
 
 from reporting.models import BedCapacity, IndicatorValue, InpatientStay, OutpatientVisit
-from reporting.services.indicators import parse_period, periods_of, recompute
+from reporting.services.indicators import recompute
+from reporting.services.periods import parse_period, periods_of
 from tests.kit.factories import (
     AllianceFactory,
     HospitalFactory,
