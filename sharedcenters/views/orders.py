@@ -66,6 +66,7 @@ class OrderListView(OrdersAccessMixin, ListView):
 
     template_name = "sharedcenters/order_list.html"
     paginate_by = 25
+    paginator_class = selectors.CappedPaginator  # no COUNT(*) of every visible order
 
     def get_queryset(self):
         user = self.request.user
