@@ -19,6 +19,7 @@ from .models import (
     Membership,
     MembershipHistory,
     Patient,
+    PatientAccess,
     SpecialtyNetwork,
     StaffProfile,
     StaffProfileHistory,
@@ -254,3 +255,33 @@ class AccessLogAdmin(ReadOnlyAdmin):
     search_fields = ["username", "path"]
     list_select_related = ["patient"]
     date_hierarchy = "at"
+
+
+@admin.register(PatientAccess)
+class PatientAccessAdmin(ReadOnlyAdmin):
+    """Who may see which patient through a relation, why and since when (alliance.visibility).
+    Read-only for everyone: the services write the rows with the records that grant them, so a
+    row changed by hand would disagree with its referral. Superusers only, as the patients."""
+
+    list_display = ["since", "institution", "patient", "reason", "source_label", "source_pk"]
+    list_filter = [("institution", admin.RelatedOnlyFieldListFilter), "reason", "source_label"]
+    # The patient's record number (their id in this table), never the identity number: it would
+    # land in URLs and logs. The patient shows as everywhere in the admin: name, masked number.
+    search_fields = ["=patient__pk"]
+    search_help_text = _("The patient's record number.")
+    list_select_related = ["institution", "patient"]
+    date_hierarchy = "since"
+    ordering = ["-since", "-pk"]
+    fields = ["institution", "patient", "reason", "source_label", "source_pk", "since"]
+    readonly_fields = fields
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        if term.isdigit() and len(term) <= 9:  # a record number, never an overflow
+            return queryset.filter(patient_id=int(term)), False
+        return queryset.none(), False  # not a record number: nothing, rather than an error

@@ -107,9 +107,10 @@ class Command(BaseCommand):
             self.stdout.write("Loading the bench data (first run only) ...")
             with transaction.atomic():
                 load_demo()
-                self._scale_institutions(counts["institutions"])
-                self._scale_patients(counts["patients"])
-                self._scale_referrals(counts["referrals"])
+                with benchdb.bulk_load():
+                    self._scale_institutions(counts["institutions"])
+                    self._scale_patients(counts["patients"])
+                    self._scale_referrals(counts["referrals"])
                 # Loaded without the services: their PatientAccess rows written in one go.
                 backfill_visibility(Referral.objects.filter(number__startswith="BN-"))
             self._vacuum()
@@ -117,7 +118,8 @@ class Command(BaseCommand):
             self.stdout.write("Loading the shared-center bench data (first run only) ...")
             with transaction.atomic():
                 call_command("seed_demo", stdout=io.StringIO())
-                self._scale_orders(counts["orders"])
+                with benchdb.bulk_load():
+                    self._scale_orders(counts["orders"])
             self._vacuum()
         self._run(options)
         self._reporting(scale, options["repeat"])

@@ -151,7 +151,12 @@ class Patient(models.Model):
                 name="patient_number_matches_type",
             ),
         ]
-        indexes = [models.Index(fields=["home_institution", "name"], name="patient_home_name")]
+        indexes = [
+            models.Index(fields=["home_institution", "name"], name="patient_home_name"),
+            # The residents of a user's institutions as ids, off the index alone: every member's
+            # order query hashes them (sharedcenters ExamOrderQuerySet.visible_to).
+            models.Index(fields=["home_institution", "id"], name="patient_home_id"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.masked_id_number})"

@@ -79,6 +79,7 @@ class OrderListView(FilteredListMixin, OrdersAccessMixin, ListView):
         "ordered_from",
         "ordered_until",
     )
+    paginator_class = selectors.CappedPaginator  # no COUNT(*) of every visible order
 
     def get_queryset(self):
         orders = selectors.orders_for(self.request.user)

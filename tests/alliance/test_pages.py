@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from alliance.choices import InstitutionKind, Role, Specialty
 from alliance.demo import ACCOUNTS, DEMO_PASSWORD, load_demo
-from alliance.models import AccessLog, Patient, SpecialtyNetwork
+from alliance.models import AccessLog, Patient, PatientAccess, SpecialtyNetwork
 from core.access import profile_of
 from core.models import OutboxMessage, WorkerHeartbeat
 from tests.kit.factories import (
@@ -403,6 +403,13 @@ def every_model_has_a_row(world, superuser, clinic_doctor):
     )
     network.departments.add(world["cardiology"])
     AccessLog.objects.create(patient=world["patient"], user=clinic_doctor, kind="patient_view")
+    PatientAccess.objects.create(
+        institution=world["hospital"],
+        patient=world["patient"],
+        reason="referral_receiver",
+        source_label="referrals.referral",
+        source_pk=1,
+    )
     WorkerHeartbeat.objects.create(hostname="worker@test", seen_at="2025-01-01T08:00:00+08:00")
     OutboxMessage.objects.create(task="alliance.tasks.record_worker_heartbeat")
 
