@@ -123,6 +123,39 @@ def test_effects_go_through_the_outbox_with_the_object_and_the_event(
     )
 
 
+def test_effects_may_be_decided_on_the_changed_row(
+    make_referral, clinic_doctor, django_capture_on_commit_callbacks
+):
+    """A function of the locked, changed row: what it says, not the caller's copy, decides."""
+    referral = make_referral(status="draft")
+    seen = []
+
+    def effects(changed):
+        seen.append((changed.status, changed.reason))
+        return [("referrals.tasks.nothing", changed.reason)]
+
+    with django_capture_on_commit_callbacks(execute=False):
+        _referral, event = _machine().run(
+            clinic_doctor, referral, "go", changes={"reason": "x"}, effects=effects
+        )
+    assert seen == [("submitted", "x")]
+    message = OutboxMessage.objects.latest("pk")
+    assert message.args == [referral.pk, event.pk, "x"]
+
+
+def test_a_step_that_is_no_transition_queues_its_effects_with_its_event(
+    make_referral, clinic_doctor, django_capture_on_commit_callbacks
+):
+    referral = make_referral(status="draft")
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        event = REFERRAL.record(
+            referral, "attach", clinic_doctor, "draft", effects=[("referrals.tasks.nothing",)]
+        )
+    assert len(callbacks) == 1
+    message = OutboxMessage.objects.latest("pk")
+    assert (message.task, message.args) == ("referrals.tasks.nothing", [referral.pk, event.pk])
+
+
 def test_who_is_a_rules_predicate_and_the_actions_are_named_rules(
     referral_in, clinic_doctor, hospital_triage
 ):
