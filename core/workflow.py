@@ -195,6 +195,13 @@ class Machine:
         with self._remembering():
             return [action for action in self.transitions if self.can(actor, obj, action)]
 
+    def actions_of(self, sides: Iterable[str], *, among: Iterable[str] | None = None) -> list[str]:
+        """The actions (of `among`, else the whole table) that any of `sides` takes, whatever
+        the object and its state, in table order: the choices of a page that acts on objects
+        not named yet (a batch scan); each object is still checked when it is."""
+        sides, among = set(sides), set(self.transitions if among is None else among)
+        return [a for a, t in self.transitions.items() if a in among and t.sides & sides]
+
     def check(self, actor, obj, action: str) -> Transition:
         """Raise the refusal, if any; `obj` should be the locked row."""
         problem = self.refusal(actor, obj, action)

@@ -28,7 +28,7 @@ from sharedcenters.models import (
     SterilizationCycle,
     SupplyRequestEvent,
 )
-from sharedcenters.workflow import CYCLES, ORDERS, PACKAGES, SUPPLY_REQUESTS
+from sharedcenters.workflow import CYCLES, ORDERS, PACKAGE_MOVES, PACKAGES, SUPPLY_REQUESTS
 from tests.sharedcenters.conftest import NORMAL_RESULTS
 
 pytestmark = pytest.mark.django_db
@@ -154,6 +154,15 @@ def test_a_step_that_is_no_transition_queues_its_effects_with_its_event(
     assert len(callbacks) == 1
     message = OutboxMessage.objects.latest("pk")
     assert (message.task, message.args) == ("referrals.tasks.nothing", [referral.pk, event.pk])
+
+
+def test_actions_of_sides_are_read_from_the_table_whatever_the_object():
+    """A batch scan's choices before any barcode: the steps the sides take, in table order."""
+    member = PACKAGES.actions_of({"member"}, among=PACKAGE_MOVES)
+    assert member == ["collect", "receive_by_member", "use", "expire"]
+    assert "block" not in PACKAGES.actions_of({"center"}, among=PACKAGE_MOVES)
+    assert PACKAGES.actions_of({"center"})[-1] == "block"  # the whole table: the recall's step
+    assert PACKAGES.actions_of(set()) == []
 
 
 def test_who_is_a_rules_predicate_and_the_actions_are_named_rules(
