@@ -445,6 +445,9 @@ REFERRAL_ALERT_BACKEND = env.str("REFERRAL_ALERT_BACKEND", default="log")
 # unacknowledged after this many minutes, it is escalated to the alliance office.
 CRITICAL_VALUE_ALERT_BACKEND = env.str("CRITICAL_VALUE_ALERT_BACKEND", default="log")
 CRITICAL_VALUE_ACK_MINUTES = env.int("CRITICAL_VALUE_ACK_MINUTES", default=10)
+# Either alert backend's gateway, unanswered after this many seconds, is given up on for now
+# (core.events.deliver_once): the event's row lock is let go and the task retries.
+DELIVERY_TIMEOUT_SECONDS = env.float("DELIVERY_TIMEOUT_SECONDS", default=10.0)
 
 # --- Logging --------------------------------------------------------------------------------
 LOGGING = {

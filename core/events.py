@@ -7,11 +7,12 @@ foreign key to their object.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import connections, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -40,6 +41,14 @@ class Event(models.Model):
         ordering = ["at", "pk"]
 
 
+# How long a gateway may take before the delivery gives up (settings.DELIVERY_TIMEOUT_SECONDS).
+DEFAULT_TIMEOUT_SECONDS = 10.0
+
+
+class DeliveryTimeout(Exception):
+    """The gateway did not answer in time: nothing is marked, the task's retry sends again."""
+
+
 def deliver_once(
     event_model: type[models.Model],
     event_id: int,
@@ -47,16 +56,46 @@ def deliver_once(
     *,
     mark: str,
     value=True,
+    timeout: float | None = None,
 ) -> bool:
     """Call `send()` unless the event's `data[mark]` says it was done; then set the mark.
 
     The event row is locked while sending: a second copy of the same task (a retry, or the
     outbox sweeper racing the after-commit path) waits, then sees the mark and does nothing.
+    A gateway that has not answered after `timeout` seconds (settings.DELIVERY_TIMEOUT_SECONDS)
+    raises DeliveryTimeout: the transaction ends and the lock with it, so a hanging gateway
+    holds neither the row nor the copies waiting for it. The task retries later; a gateway that
+    did deliver after all then delivers twice, which beats an alert held up for ever.
     Returns whether it sent."""
+    if timeout is None:
+        timeout = getattr(settings, "DELIVERY_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS)
     with transaction.atomic():
         event = event_model.objects.select_for_update().get(pk=event_id)
         if event.data.get(mark):
             return False
-        send()
+        _call_within(send, timeout)
         event_model.objects.filter(pk=event_id).update(data=event.data | {mark: value})
     return True
+
+
+def _call_within(send: Callable[[], Any], seconds: float) -> None:
+    """`send()` in a thread of its own, waited for at most `seconds`. A gateway is a callable of
+    the hospital's (core.alerts) with no timeout we could set, so the wait is bounded here; a
+    call left running finishes (or hangs) in its daemon thread, holding no lock of ours."""
+    outcome: dict[str, BaseException] = {}
+
+    def call() -> None:
+        try:
+            send()
+        except BaseException as exc:  # handed to the caller's thread below
+            outcome["error"] = exc
+        finally:
+            connections.close_all()  # a gateway that used the database: this thread's own
+
+    worker = threading.Thread(target=call, name="deliver_once", daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        raise DeliveryTimeout(f"The gateway did not answer within {seconds:g} s.")
+    if "error" in outcome:
+        raise outcome["error"]

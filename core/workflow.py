@@ -38,6 +38,16 @@ from core.errors import ActionNotAllowed, DomainError, IllegalTransition
 
 SYSTEM = "system"  # the side of the platform's own jobs (actor None)
 
+# A step's side effects: `(task, *args)` each, or a function of the changed row returning them.
+Effects = Iterable[tuple] | Callable[[Any], Iterable[tuple]]
+
+
+def _queue(effects: Effects, obj, event: models.Model) -> None:
+    """Each effect through the outbox, in the step's transaction: `task(obj.pk, event.pk, *args)`
+    is sent once it has committed, and never if it rolls back."""
+    for task, *args in effects(obj) if callable(effects) else effects:
+        outbox.enqueue(task, obj.pk, event.pk, *args)
+
 
 @dataclass(frozen=True)
 class Transition:
@@ -185,6 +195,13 @@ class Machine:
         with self._remembering():
             return [action for action in self.transitions if self.can(actor, obj, action)]
 
+    def actions_of(self, sides: Iterable[str], *, among: Iterable[str] | None = None) -> list[str]:
+        """The actions (of `among`, else the whole table) that any of `sides` takes, whatever
+        the object and its state, in table order: the choices of a page that acts on objects
+        not named yet (a batch scan); each object is still checked when it is."""
+        sides, among = set(sides), set(self.transitions if among is None else among)
+        return [a for a, t in self.transitions.items() if a in among and t.sides & sides]
+
     def check(self, actor, obj, action: str) -> Transition:
         """Raise the refusal, if any; `obj` should be the locked row."""
         problem = self.refusal(actor, obj, action)
@@ -221,13 +238,14 @@ class Machine:
         data: dict | None = None,
         at=None,
         checked: bool = False,
-        effects: Iterable[tuple] = (),
+        effects: Effects = (),
         **event_fields,
     ) -> tuple[Any, models.Model]:
         """Lock, check, apply `changes` and the target state, save, write one event, queue
         `effects` (each `(task, *args)`, sent as `task(obj.pk, event.pk, *args)` after the
-        commit). A caller that locked and checked first, to validate against the locked row,
-        passes that row with `checked=True`. One transaction: any error leaves nothing."""
+        commit; or a function of the changed row returning them, when they depend on it).
+        A caller that locked and checked first, to validate against the locked row, passes
+        that row with `checked=True`. One transaction: any error leaves nothing."""
         with transaction.atomic():
             if checked:
                 locked, t = obj, self.transitions[action]
@@ -248,8 +266,7 @@ class Machine:
                 locked, action, actor, from_status, note=note, at=at, data=data, **event_fields
             )
             event.save()
-            for task, *args in effects:
-                outbox.enqueue(task, locked.pk, event.pk, *args)
+            _queue(effects, locked, event)
         return locked, event
 
     def run_batch(
@@ -303,10 +320,14 @@ class Machine:
             **extra,
         )
 
-    def record(self, obj, action: str, actor, from_status: str, **options) -> models.Model:
-        """Write the event of a step that changes no state through the table."""
+    def record(
+        self, obj, action: str, actor, from_status: str, *, effects: Effects = (), **options
+    ) -> models.Model:
+        """Write the event of a step that changes no state through the table, and queue its
+        `effects` as `run` does (call it inside the step's transaction)."""
         event = self.event(obj, action, actor, from_status, **options)
         event.save()
+        _queue(effects, obj, event)
         return event
 
     def add_rules(self, prefix: str) -> None:

@@ -10,7 +10,7 @@ from alliance import services as alliance_services
 from core.alerts import alert_backend
 from core.events import deliver_once
 
-from . import selectors, services
+from . import selectors
 from .models import Referral, ReferralEvent
 
 
@@ -96,4 +96,8 @@ def send_pre_arrival_alert(referral_id: int, event_id: int) -> None:
 @shared_task(ignore_result=True)
 def escalate_overdue_referrals() -> dict:
     """Every minute (settings.CELERY_BEAT_SCHEDULE)."""
-    return services.escalate_overdue()
+    # The services queue this module's tasks as their effects, so they import it: the job is
+    # imported when it runs, not with this module (which would import them back).
+    from .services import escalate_overdue
+
+    return escalate_overdue()

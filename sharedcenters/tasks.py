@@ -9,11 +9,12 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from alliance import services as alliance_services
+from alliance.models import Institution
 from core.alerts import alert_backend
 from core.events import deliver_once
 
-from . import selectors, services
-from .models import ExamOrder, OrderEvent
+from . import selectors
+from .models import ExamOrder, OrderEvent, SterilizationCycle
 
 RETRY = {"autoretry_for": (Exception,), "retry_backoff": True, "max_retries": 5}
 
@@ -109,16 +110,16 @@ def escalate_critical_value(order_id: int, event_id: int) -> None:
 @shared_task(ignore_result=True)
 def escalate_critical_values() -> dict:
     """Every minute (settings.CELERY_BEAT_SCHEDULE)."""
-    return services.escalate_critical_values()
+    # The services queue this module's tasks as their effects, so they import it: the job is
+    # imported when it runs, not with this module (which would import them back).
+    from .services import escalate_critical_values as escalate
+
+    return escalate()
 
 
 @shared_task(ignore_result=True, **RETRY)
 def notify_recall(cycle_id: int, event_id: int | None = None) -> None:
     """Each member holding a package of a recalled cycle, and the alliance office, hear of it."""
-    from alliance.models import Institution
-
-    from .models import SterilizationCycle
-
     cycle = SterilizationCycle.objects.select_related("center").get(pk=cycle_id)
     lines = selectors.recall_report(cycle)
     owners = {line.package.owner_id for line in lines}

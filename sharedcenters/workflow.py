@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from alliance.choices import Role
 from core.access import profile_of
 from core.workflow import SYSTEM, Machine, Transition, transition
 
@@ -148,6 +149,23 @@ PACKAGE_TRANSITIONS: dict[str, PackageTransition] = {
     PackageAction.EXPIRE: _p({P.STORED, P.RECEIVED_BY_MEMBER}, P.EXPIRED, {MEMBER, CENTER}, "stay"),
     BLOCK: _p(UNUSED_AFTER_STERILIZATION, P.BLOCKED, {CENTER}, "stay", scan=False),
 }
+
+
+def package_scan_sides(actor) -> set[str]:
+    """The sides the actor acts for on some package: what a batch scan may offer before any
+    barcode is read. Read from the profile alone (no query; the package page's count is
+    pinned): member staff's scope always holds their own institution, and center staff act for
+    the centers they are named at. Each package is still checked against its own sides."""
+    if actor.is_active and actor.is_superuser:
+        return {MEMBER, CENTER}
+    profile = profile_of(actor)
+    if profile is None:
+        return set()
+    return {side for side, roles in SCAN_ROLES.items() if profile.role in roles}
+
+
+# Whose scope (member_scope_ids, center_ids_of) can hold a package, for each side.
+SCAN_ROLES = {MEMBER: {Role.COMMUNITY_STAFF, Role.HOSPITAL_STAFF}, CENTER: {Role.CENTER_STAFF}}
 
 
 def sides_resolver(actor) -> Callable[[Package], set[str]]:

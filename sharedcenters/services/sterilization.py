@@ -1,5 +1,6 @@
-"""Sterilization supply (消毒供应中心): packages moved in batches by barcode, cycles, recalls,
-and the members' requests for sterile packages (申领), served by dispatches.
+"""Sterilization supply (消毒供应中心): packages registered and moved in batches by barcode, a
+dispatch serving a member's supply request (申领). Cycles are in `.cycles`, the requests
+themselves in `.supply_requests`.
 
 A batch is all-or-nothing: every barcode is locked and checked first, and one bad barcode
 rejects the whole batch with a reason per barcode, so a scan never leaves half a batch moved.
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import datetime
 from collections import Counter
-from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -17,54 +17,39 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from alliance.choices import Role
-from alliance.models import Department, Institution, Patient
-from core import outbox
+from alliance.models import Institution, Patient
 from core.access import profile_of
 from core.errors import ActionNotAllowed, IllegalTransition
 
 from ..choices import (
-    SUPPLY_REQUEST_PREFIX,
     CenterKind,
     CycleStatus,
     IndicatorResult,
     PackageAction,
     PackageStatus,
-    SterilizationMethod,
     SupplyRequestStatus,
 )
 from ..models import (
-    MAX_REQUEST_QUANTITY,
     InstrumentSet,
     Package,
     PackageEvent,
     SharedCenter,
     SterilizationCycle,
     SupplyRequest,
-    SupplyRequestLine,
 )
 from ..querysets import center_ids_of
 from ..workflow import (
-    BLOCK,
-    CANCEL,
     CENTER,
-    CYCLES,
-    FAIL,
     FULFIL,
     MEMBER,
     PACKAGE_MOVES,
     PACKAGES,
-    RECALL,
-    RECORD,
-    RELEASE,
     SUPPLY_REQUESTS,
-    UNUSED_AFTER_STERILIZATION,
     lock_request,
     package_sides,
     sides_resolver,
     supply_request_sides,
 )
-from .orders import next_number
 
 P = PackageStatus
 BATCH_LIMIT = 200
@@ -85,7 +70,7 @@ REPROCESSABLE = frozenset({P.EXPIRED, P.BLOCKED})
 __all__ = ["CENTER", "MEMBER", "PACKAGE_MOVES", "package_sides", "supply_request_sides"]
 
 
-def _sterilization_center(actor, center: SharedCenter) -> None:
+def sterilization_staff_only(actor, center: SharedCenter) -> None:
     if center.kind != CenterKind.STERILIZATION:
         raise ValidationError({"center": _("Choose a sterilization supply center.")})
     if actor.is_superuser and actor.is_active:
@@ -100,7 +85,7 @@ def package_register(
     *, actor, instrument_set: InstrumentSet, owner: Institution, barcode: str
 ) -> Package:
     """A new package enters the loop at the center, ready to be cleaned and packed."""
-    _sterilization_center(actor, instrument_set.center)
+    sterilization_staff_only(actor, instrument_set.center)
     barcode = barcode.strip()
     if not barcode:
         raise ValidationError({"barcode": _("Scan or type the barcode.")})
@@ -272,111 +257,7 @@ def packages_move(
     return packages
 
 
-# --- cycles ----------------------------------------------------------------------------------
-
-
-@transaction.atomic
-def cycle_start(
-    *,
-    actor,
-    center: SharedCenter,
-    sterilizer: str,
-    cycle_number: str,
-    method: str,
-    started_at: datetime.datetime | None = None,
-) -> SterilizationCycle:
-    _sterilization_center(actor, center)
-    if method not in SterilizationMethod.values:
-        raise ValidationError({"method": _("Choose the sterilization method.")})
-    if SterilizationCycle.objects.filter(
-        center=center, sterilizer=sterilizer, cycle_number=cycle_number
-    ).exists():
-        raise ValidationError({"cycle_number": _("This sterilizer already ran this cycle number.")})
-    return SterilizationCycle.objects.create(
-        center=center,
-        sterilizer=sterilizer,
-        cycle_number=cycle_number,
-        method=method,
-        started_at=started_at or timezone.now(),
-        operator=actor,
-    )
-
-
-@transaction.atomic
-def cycle_record_results(
-    *,
-    actor,
-    cycle: SterilizationCycle,
-    physical: str,
-    chemical: str,
-    biological: str,
-    ended_at: datetime.datetime | None = None,
-) -> SterilizationCycle:
-    """Record the indicators (WS 310.3): physical and chemical passed release the cycle; the
-    biological result, read a day later, may follow. Implant sets wait for it (see store).
-    Any failed indicator, even after release, fails the cycle and recalls its packages."""
-    cycle = CYCLES.lock(cycle)
-    _sterilization_center(actor, cycle.center)
-    CYCLES.check(actor, cycle, RECORD)  # results still pending: the same refusal for each step
-    results = {
-        "physical_result": physical,
-        "chemical_result": chemical,
-        "biological_result": biological,
-    }
-    bad = [name for name, value in results.items() if value not in IndicatorResult.values]
-    if bad:
-        raise ValidationError({name: _("Choose passed, failed or pending.") for name in bad})
-    if cycle.status == CycleStatus.RELEASED and (
-        physical != cycle.physical_result or chemical != cycle.chemical_result
-    ):
-        raise ValidationError(
-            {"biological_result": _("Only the biological result may follow a release.")}
-        )
-    for name, value in results.items():
-        setattr(cycle, name, value)
-    changes = {"ended_at": ended_at or cycle.ended_at or timezone.now()}
-    if cycle.indicators_failed:
-        cycle, _event = CYCLES.run(actor, cycle, FAIL, checked=True, changes=changes, data=results)
-        return cycle_recall(actor=actor, cycle=cycle, reason=_("An indicator failed."))
-    passed = physical == chemical == IndicatorResult.PASSED
-    step = RELEASE if passed and cycle.status == CycleStatus.RUNNING else RECORD
-    cycle, _event = CYCLES.run(actor, cycle, step, checked=True, changes=changes, data=results)
-    return cycle
-
-
-@transaction.atomic
-def cycle_recall(*, actor, cycle: SterilizationCycle, reason: str) -> SterilizationCycle:
-    """Block every package of the cycle not yet used; the used ones are listed for follow-up."""
-    cycle = CYCLES.lock(cycle)
-    _sterilization_center(actor, cycle.center)
-    CYCLES.check(actor, cycle, RECALL)
-    if not reason.strip():
-        raise ValidationError({"reason": _("Give the reason for the recall.")})
-    now = timezone.now()
-    cycle, event = CYCLES.run(
-        actor,
-        cycle,
-        RECALL,
-        checked=True,
-        note=reason,
-        at=now,
-        changes={"recalled_at": now, "recalled_by": actor, "recall_reason": reason},
-    )
-    to_block = list(
-        Package.objects.select_for_update()
-        .filter(cycle=cycle, status__in=UNUSED_AFTER_STERILIZATION)
-        .order_by("pk")
-    )
-    for package in to_block:
-        package.updated_at = now
-    PACKAGES.run_batch(actor, to_block, BLOCK, fields=("status", "updated_at"), note=reason, at=now)
-    from .. import tasks
-
-    outbox.enqueue(tasks.notify_recall, cycle.pk, event.pk)
-    return cycle
-
-
-# --- supply requests (申领) ---------------------------------------------------------------------
+# --- a dispatch against a supply request (申领) ---------------------------------------------
 
 
 def dispatched_by_set(request: SupplyRequest) -> Counter[int]:
@@ -396,7 +277,7 @@ class _RequestServing:
 
     def __init__(self, actor, request: SupplyRequest):
         self.request = lock_request(request)
-        _sterilization_center(actor, self.request.center)
+        sterilization_staff_only(actor, self.request.center)
         if self.request.status != SupplyRequestStatus.SUBMITTED:
             raise IllegalTransition(
                 _("Request %(number)s is %(status)s; nothing more is dispatched against it.")
@@ -433,92 +314,3 @@ class _RequestServing:
 
     def complete(self) -> bool:
         return all(self.sent[set_id] >= line.quantity for set_id, line in self.lines.items())
-
-
-def _requesting_profile(actor):
-    profile = profile_of(actor)
-    if profile is None or profile.role not in (Role.COMMUNITY_STAFF, Role.HOSPITAL_STAFF):
-        raise ActionNotAllowed(_("Only staff of a member institution request sterile packages."))
-    return profile
-
-
-def _check_lines(
-    center: SharedCenter, lines: Iterable[tuple[InstrumentSet, int]]
-) -> tuple[list[tuple[InstrumentSet, int]], str]:
-    lines = list(lines)
-    if not lines:
-        return lines, _("Request at least one instrument set.")
-    sets = [instrument_set for instrument_set, _quantity in lines]
-    if any(instrument_set.center_id != center.pk for instrument_set in sets):
-        return lines, _("Every set must be one of the chosen center's.")
-    if len({instrument_set.pk for instrument_set in sets}) != len(sets):
-        return lines, _("A set is listed twice; give its total on one line.")
-    if not all(_whole_number_in_range(quantity) for _set, quantity in lines):
-        return lines, _("Each quantity is a whole number from 1 to %(max)d.") % {
-            "max": MAX_REQUEST_QUANTITY
-        }
-    return lines, ""
-
-
-def _whole_number_in_range(quantity) -> bool:
-    is_int = isinstance(quantity, int) and not isinstance(quantity, bool)
-    return is_int and 1 <= quantity <= MAX_REQUEST_QUANTITY
-
-
-@transaction.atomic
-def supply_request_create(
-    *,
-    actor,
-    center: SharedCenter,
-    lines: Iterable[tuple[InstrumentSet, int]],
-    department: Department | None = None,
-    needed_by: datetime.date | None = None,
-    note: str = "",
-    at: datetime.datetime | None = None,
-) -> SupplyRequest:
-    """A member institution asks the sterilization center for packages of some sets."""
-    profile = _requesting_profile(actor)
-    errors: dict[str, str] = {}
-    if (
-        center.kind != CenterKind.STERILIZATION
-        or not center.is_active
-        or not Institution.objects.in_alliance(center.alliance_id)
-        .filter(pk=profile.institution_id)
-        .exists()
-    ):
-        errors["center"] = _("Choose a sterilization supply center of your alliance.")
-    else:
-        lines, problem = _check_lines(center, lines)
-        if problem:
-            errors["lines"] = problem
-    if department is not None and department.institution_id != profile.institution_id:
-        errors["department"] = _("The department belongs to another institution.")
-    at = at or timezone.now()
-    if needed_by is not None and needed_by < timezone.localdate(at):
-        errors["needed_by"] = _("This date has passed.")
-    if errors:
-        raise ValidationError(errors)
-    request = SupplyRequest.objects.create(
-        number=next_number(SUPPLY_REQUEST_PREFIX, timezone.localdate(at)),
-        center=center,
-        requesting_institution_id=profile.institution_id,
-        department=department or profile.department,
-        requested_by=actor,
-        created_at=at,
-        needed_by=needed_by,
-        note=note.strip(),
-    )
-    SupplyRequestLine.objects.bulk_create(
-        SupplyRequestLine(request=request, instrument_set=instrument_set, quantity=quantity)
-        for instrument_set, quantity in lines
-    )
-    return request
-
-
-@transaction.atomic
-def supply_request_cancel(*, actor, request: SupplyRequest) -> SupplyRequest:
-    """The requester withdraws a request the center has not started to serve."""
-    request, _event = SUPPLY_REQUESTS.run(
-        actor, request, CANCEL, changes={"cancelled_at": timezone.now(), "cancelled_by": actor}
-    )
-    return request

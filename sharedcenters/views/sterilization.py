@@ -17,10 +17,9 @@ from django.views import View
 from django.views.generic import DetailView, ListView
 
 from alliance import documents
-from alliance.choices import Role
 from alliance.forms import add_service_errors
 from alliance.models import Institution, Patient
-from core.access import RestrictedMixin, profile_of, row_for_user
+from core.access import RestrictedMixin, row_for_user
 from core.errors import DomainError
 from core.filters import FilteredListMixin
 
@@ -42,24 +41,23 @@ from ..models import (
     SupplyRequest,
 )
 from ..selectors import alliance_members_of, request_centers, sterilization_centers
-from ..services.sterilization import CENTER, MEMBER
-from ..workflow import CANCEL, SUPPLY_REQUESTS
+from ..workflow import (
+    CANCEL,
+    CENTER,
+    PACKAGE_MOVES,
+    PACKAGES,
+    SUPPLY_REQUESTS,
+    package_scan_sides,
+)
 from .base import PackagesAccessMixin, staff_center_ids
 
 
 def package_moves_for(user) -> list[str]:
-    """The steps the user's side scans: the center's, or a member's (the superuser: both)."""
-    if user.is_superuser and user.is_active:
-        return list(services.PACKAGE_MOVES)
-    profile = profile_of(user)
-    if profile is None or not user.has_perm("sharedcenters.change_package"):
+    """The steps the user's side scans: the center's, or a member's (the superuser: both), from
+    the package machine's table."""
+    if not user.has_perm("sharedcenters.change_package"):
         return []
-    side = {
-        Role.CENTER_STAFF: CENTER,
-        Role.COMMUNITY_STAFF: MEMBER,
-        Role.HOSPITAL_STAFF: MEMBER,
-    }.get(profile.role)
-    return [action for action, move in services.PACKAGE_MOVES.items() if side in move.sides]
+    return PACKAGES.actions_of(package_scan_sides(user), among=PACKAGE_MOVES)
 
 
 class PackageListView(FilteredListMixin, PackagesAccessMixin, ListView):

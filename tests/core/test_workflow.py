@@ -28,7 +28,7 @@ from sharedcenters.models import (
     SterilizationCycle,
     SupplyRequestEvent,
 )
-from sharedcenters.workflow import CYCLES, ORDERS, PACKAGES, SUPPLY_REQUESTS
+from sharedcenters.workflow import CYCLES, ORDERS, PACKAGE_MOVES, PACKAGES, SUPPLY_REQUESTS
 from tests.sharedcenters.conftest import NORMAL_RESULTS
 
 pytestmark = pytest.mark.django_db
@@ -121,6 +121,48 @@ def test_effects_go_through_the_outbox_with_the_object_and_the_event(
         "referrals.tasks.nothing",
         [referral.pk, event.pk, "extra"],
     )
+
+
+def test_effects_may_be_decided_on_the_changed_row(
+    make_referral, clinic_doctor, django_capture_on_commit_callbacks
+):
+    """A function of the locked, changed row: what it says, not the caller's copy, decides."""
+    referral = make_referral(status="draft")
+    seen = []
+
+    def effects(changed):
+        seen.append((changed.status, changed.reason))
+        return [("referrals.tasks.nothing", changed.reason)]
+
+    with django_capture_on_commit_callbacks(execute=False):
+        _referral, event = _machine().run(
+            clinic_doctor, referral, "go", changes={"reason": "x"}, effects=effects
+        )
+    assert seen == [("submitted", "x")]
+    message = OutboxMessage.objects.latest("pk")
+    assert message.args == [referral.pk, event.pk, "x"]
+
+
+def test_a_step_that_is_no_transition_queues_its_effects_with_its_event(
+    make_referral, clinic_doctor, django_capture_on_commit_callbacks
+):
+    referral = make_referral(status="draft")
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        event = REFERRAL.record(
+            referral, "attach", clinic_doctor, "draft", effects=[("referrals.tasks.nothing",)]
+        )
+    assert len(callbacks) == 1
+    message = OutboxMessage.objects.latest("pk")
+    assert (message.task, message.args) == ("referrals.tasks.nothing", [referral.pk, event.pk])
+
+
+def test_actions_of_sides_are_read_from_the_table_whatever_the_object():
+    """A batch scan's choices before any barcode: the steps the sides take, in table order."""
+    member = PACKAGES.actions_of({"member"}, among=PACKAGE_MOVES)
+    assert member == ["collect", "receive_by_member", "use", "expire"]
+    assert "block" not in PACKAGES.actions_of({"center"}, among=PACKAGE_MOVES)
+    assert PACKAGES.actions_of({"center"})[-1] == "block"  # the whole table: the recall's step
+    assert PACKAGES.actions_of(set()) == []
 
 
 def test_who_is_a_rules_predicate_and_the_actions_are_named_rules(
