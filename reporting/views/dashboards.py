@@ -2,7 +2,7 @@
 institution's figures over time. Aggregates only: no page here names a patient.
 
 Each page (and its XLSX/CSV export, `?format=xlsx&table=...`) reads a fixed number of queries:
-the scope, then the indicator values of the scope, pivoted in reporting/selectors.py.
+the scope, then the indicator values of the scope, pivoted in reporting/selectors/.
 """
 
 from __future__ import annotations
