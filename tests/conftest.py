@@ -4,20 +4,16 @@ The world: a lead hospital, two member centres (one with a village clinic), a ce
 alliance, the district bureau, and one patient registered at each primary institution.
 """
 
-import base64
 import os
-import subprocess
-import sys
-import uuid
 
 import pytest
-from django.conf import settings
 from django.db import connection
 from django.test import Client
 from rest_framework.test import APIClient
 
 from alliance.choices import Role
 from tests.kit.factories import UserFactory, staff_user
+from tests.kit.worker import private_queue, require_services, start_worker, stop_worker
 from tests.kit.world import World, build_world
 
 
@@ -122,91 +118,13 @@ def require_postgres() -> None:
         pytest.skip(message)
 
 
-def _require_services() -> None:
-    from config.celery import app as celery_app  # noqa: F401 - configured before the worker starts
-
-    missing = []
-    if connection.vendor != "postgresql":
-        missing.append("DATABASE_URL (PostgreSQL)")
-    if not os.environ.get("REDIS_URL") and not os.environ.get("CELERY_BROKER_URL"):
-        missing.append("REDIS_URL")
-    if missing:
-        message = f"needs {' and '.join(missing)} for a real Celery worker"
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must run the worker test: {message}")
-        pytest.skip(message)
-
-
-def _database_url() -> str:
-    db = connection.settings_dict
-    user = db["USER"] or "postgres"
-    password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
-    host = db["HOST"] or "127.0.0.1"
-    port = db["PORT"] or "5432"
-    return f"postgres://{user}{password}@{host}:{port}/{db['NAME']}"
-
-
 @pytest.fixture
 def celery_worker_queue(transactional_db):
     """Start `celery worker` on a private queue against the test database; stop it afterwards."""
-    _require_services()
-    queue = f"test-{uuid.uuid4().hex[:12]}"
-    env = {
-        **os.environ,
-        "DATABASE_URL": _database_url(),
-        "CELERY_TASK_ALWAYS_EAGER": "false",
-        # Tasks the worker itself queues (notifications after commit) stay on the private queue.
-        "CELERY_TASK_DEFAULT_QUEUE": queue,
-        "SECRET_KEY": "worker-test-secret",  # noqa: S105
-        "DEBUG": "false",
-        # Production settings need the patient data keys; the worker must use the suite's own
-        # to read the identity numbers the tests wrote.
-        "PATIENT_ID_KEYS": ",".join(
-            f"{key_id}:{base64.b64encode(key).decode()}"
-            for key_id, key in settings.PATIENT_ID_KEYS.items()
-        ),
-        "PATIENT_ID_HMAC_KEY": base64.b64encode(settings.PATIENT_ID_HMAC_KEY).decode(),
-        # Files kept for a job (imports) are read by the worker where the test stored them.
-        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
-    }
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--pool=solo",
-            "--queues",
-            queue,
-            "--hostname",
-            f"{queue}@%h",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "--loglevel=INFO",
-        ],
-        cwd=settings.BASE_DIR,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    from config.celery import app as celery_app
-
-    eager, default_queue = celery_app.conf.task_always_eager, celery_app.conf.task_default_queue
-    celery_app.conf.task_always_eager = False
-    celery_app.conf.task_default_queue = queue
-    try:
-        yield queue
-    finally:
-        celery_app.conf.task_always_eager = eager
-        celery_app.conf.task_default_queue = default_queue
-        worker.terminate()
+    require_services()
+    with private_queue() as queue:
+        worker = start_worker(queue)
         try:
-            output, _ = worker.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            output, _ = worker.communicate()
-        print(output)  # shown by pytest only when the test fails
+            yield queue
+        finally:
+            print(stop_worker(worker))  # shown by pytest only when the test fails

@@ -2,15 +2,10 @@
 leaves its job running and nothing written; the sweeper marks it failed once its heartbeat is
 old; the office runs it again and a second worker imports the file once."""
 
-import base64
 import datetime
-import os
 import subprocess
-import sys
-import uuid
 
 import pytest
-from django.conf import settings as django_settings
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
@@ -18,8 +13,8 @@ from reporting.choices import FactKind, JobKind, JobStatus
 from reporting.models import Job, OutpatientVisit
 from reporting.services.jobs import job_rerun, jobs_sweep_stale
 from reporting.tasks import run_import_job
-from tests.conftest import _database_url, _require_services
 from tests.kit.waiting import wait_for
+from tests.kit.worker import private_queue, require_services, start_worker, stop_worker
 
 from .conftest import HEADERS, LAST_YEAR
 
@@ -28,69 +23,17 @@ pytestmark = pytest.mark.worker
 ROWS = 600_000  # seconds of work: the test sees it running and kills it midway
 
 
-def start_worker(queue: str, media_root) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DATABASE_URL": _database_url(),
-        "CELERY_TASK_ALWAYS_EAGER": "false",
-        "CELERY_TASK_DEFAULT_QUEUE": queue,
-        "SECRET_KEY": "worker-test-secret",  # noqa: S105
-        "DEBUG": "false",
-        "MEDIA_ROOT": str(media_root),  # where the test keeps the uploaded file
-        "PATIENT_ID_KEYS": ",".join(
-            f"{key_id}:{base64.b64encode(key).decode()}"
-            for key_id, key in django_settings.PATIENT_ID_KEYS.items()
-        ),
-        "PATIENT_ID_HMAC_KEY": base64.b64encode(django_settings.PATIENT_ID_HMAC_KEY).decode(),
-    }
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--pool=solo",
-            "--queues",
-            queue,
-            "--hostname",
-            f"{queue}@%h",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "--loglevel=INFO",
-        ],
-        cwd=django_settings.BASE_DIR,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
 @pytest.fixture
 def queue(transactional_db):
-    _require_services()
-    from config.celery import app as celery_app
-
-    name = f"test-{uuid.uuid4().hex[:12]}"
-    eager, default_queue = celery_app.conf.task_always_eager, celery_app.conf.task_default_queue
-    celery_app.conf.task_always_eager = False
-    celery_app.conf.task_default_queue = name
+    """A private queue and the workers a test starts on it, stopped afterwards."""
+    require_services()
     workers: list[subprocess.Popen] = []
-    try:
-        yield name, workers
-    finally:
-        celery_app.conf.task_always_eager = eager
-        celery_app.conf.task_default_queue = default_queue
-        for worker in workers:
-            if worker.poll() is None:
-                worker.terminate()
-                try:
-                    worker.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    worker.kill()
-                    worker.wait()
+    with private_queue() as name:
+        try:
+            yield name, workers
+        finally:
+            for worker in workers:
+                stop_worker(worker)
 
 
 def test_a_killed_worker_s_job_is_swept_and_rerun_once(queue, world, alliance_office, settings):
@@ -108,7 +51,7 @@ def test_a_killed_worker_s_job_is_swept_and_rerun_once(queue, world, alliance_of
     job.file.save("visits.csv", ContentFile(("\n".join(lines) + "\n").encode()), save=False)
     job.save()
 
-    workers.append(start_worker(name, settings.MEDIA_ROOT))
+    workers.append(start_worker(name, keep_output=False))
     run_import_job.apply_async((job.pk,), queue=name)
 
     def importing() -> bool:
@@ -129,7 +72,7 @@ def test_a_killed_worker_s_job_is_swept_and_rerun_once(queue, world, alliance_of
     assert job.status == JobStatus.FAILED and "心跳" in job.result["detail"]
 
     job_rerun(actor=alliance_office, job=job)
-    workers.append(start_worker(name, settings.MEDIA_ROOT))
+    workers.append(start_worker(name, keep_output=False))
 
     assert wait_for(lambda: Job.objects.get(pk=job.pk).status == JobStatus.DONE, seconds=180)
     job.refresh_from_db()
