@@ -14,7 +14,7 @@ from django.utils.functional import cached_property
 from alliance.choices import Role
 from alliance.models import Institution, Membership, Patient, StaffProfile
 from core import audit
-from core.access import profile_of, row_for_user
+from core.access import profile_of, restricted, row_for_user
 
 from .choices import OPEN_ORDER_STATUSES, CenterKind, PackageStatus
 from .models import (
@@ -79,8 +79,17 @@ class CappedPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        rows = self.object_list.order_by().values("pk")[: self.cap + 1]
-        counted = rows.count()
+        rows = self.object_list.order_by()
+        parts = rows.count_parts() if hasattr(rows, "count_parts") else None
+        if parts:
+            # A member's rows branch by branch (their own institutions' orders, then their
+            # residents', then those granted), each off its own index, in one query: the
+            # first branches often fill the cap, and the later ones are then never read.
+            limited = [rows.filter(part).values("pk")[: self.cap + 1] for part in parts]
+            rows = limited[0].union(*limited[1:], all=True)
+        else:
+            rows = rows.values("pk")
+        counted = rows[: self.cap + 1].count()
         self.more = counted > self.cap
         return min(counted, self.cap)
 
@@ -149,8 +158,11 @@ def center_worklist(user, center_id: int | None = None) -> QuerySet[ExamOrder]:
     return orders.order_by("-priority", "ordered_at", "pk")
 
 
-def unacknowledged_critical(user) -> QuerySet[ExamOrder]:
-    return orders_for(user).filter(critical=True, critical_acknowledged_at__isnull=True)
+def unacknowledged_critical(user, orders: QuerySet[ExamOrder] | None = None) -> QuerySet[ExamOrder]:
+    """Critical values not yet acknowledged; of `orders` (the user's, as a page lists them:
+    their visibility worked out once for both) or of every order the user sees."""
+    orders = orders_for(user) if orders is None else restricted(orders, user)
+    return orders.filter(critical=True, critical_acknowledged_at__isnull=True)
 
 
 # --- who hears about it ---------------------------------------------------------------------

@@ -82,15 +82,16 @@ class OrderListView(FilteredListMixin, OrdersAccessMixin, ListView):
     paginator_class = selectors.CappedPaginator  # no COUNT(*) of every visible order
 
     def get_queryset(self):
-        orders = selectors.orders_for(self.request.user)
-        return orders.prefetch_related(ITEMS).order_by("-ordered_at", "-pk")
+        self.orders = selectors.orders_for(self.request.user)
+        return self.orders.prefetch_related(ITEMS).order_by("-ordered_at", "-pk")
 
     def get_filter_choices(self, queryset):
         return {"center": diagnostic_centers(self.request.user)}
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        critical = selectors.unacknowledged_critical(self.request.user).order_by("reported_at")
+        critical = selectors.unacknowledged_critical(self.request.user, self.orders)
+        critical = critical.order_by("reported_at")
         unacknowledged = list(critical[:20])
         audit.shown(unacknowledged)  # the box above the list names patients too
         context.update(
