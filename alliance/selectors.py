@@ -113,6 +113,16 @@ def directory_queryset(user) -> QuerySet[Institution]:
     )
 
 
+def patients_for(user) -> QuerySet[Patient]:
+    """The residents the user may see (the home page's counts, the patient list)."""
+    return Patient.objects.restrict(user)
+
+
+def alliances_for(user) -> QuerySet[Alliance]:
+    """The alliances the user sees: every one for the superuser, none without a profile."""
+    return Alliance.objects.restrict(user)
+
+
 def institution_for_user(user, pk: int, *, for_update: bool = False) -> Institution:
     """Fetch and authorise together: an institution the user may not see is a 404."""
     institutions = Institution.objects.select_related("district", "parent")

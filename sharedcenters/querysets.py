@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import (
+    Count,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce
 
 from alliance.choices import Role
@@ -60,6 +69,30 @@ class SharedCenterQuerySet(RestrictedQuerySet):
 
 
 class ExamOrderQuerySet(RestrictedQuerySet):
+    # A member's visibility as disjoint conditions whose union is the visible rows (each one an
+    # index walk of its own): what CappedPaginator counts, branch by branch. Kept through
+    # filters and clones, like the restriction; dropped where querysets are combined.
+    _count_parts: tuple[Q, ...] | None = None
+
+    def _clone(self):
+        clone = super()._clone()
+        clone._count_parts = self._count_parts
+        return clone
+
+    def __or__(self, other):
+        combined = super().__or__(other)
+        combined._count_parts = None
+        return combined
+
+    def __xor__(self, other):
+        combined = super().__xor__(other)
+        combined._count_parts = None
+        return combined
+
+    def count_parts(self) -> tuple[Q, ...] | None:
+        """Disjoint conditions that together hold every row of this queryset, or None."""
+        return self._count_parts
+
     def visible_to(self, profile: StaffProfile) -> ExamOrderQuerySet:
         if profile.role == Role.CENTER_STAFF:
             return self.filter(center_id__in=center_ids_of(profile))
@@ -71,17 +104,23 @@ class ExamOrderQuerySet(RestrictedQuerySet):
         # Mutual recognition: results of a patient the user treats, from the alliance's centers.
         # The patient conditions are on the order's patient column, each a hashed subquery: no
         # join through the patient table, so the newest orders come off the `order_newest`
-        # index one by one and a page reads a few rows, not every order of the alliance.
+        # index one by one and a page reads a few rows, not every order of the alliance. The
+        # residents are those of the member's institutions (its patient scope: the same ids).
         from .models import SharedCenter  # late: .models imports this module
 
-        home = Patient.objects.filter(home_institution__in=profile.patient_scope()).values("pk")
+        own = Q(ordering_institution_id__in=scope)
+        residents = Patient.objects.filter(home_institution_id__in=scope)
+        resident = Q(patient_id__in=residents.values("pk"))
+        granted = visible_patients(profile, "patient_id")
         alliance_centers = SharedCenter.objects.filter(alliance_id__in=alliance_ids_of(profile))
-        treated = (
-            (Q(patient_id__in=home) | visible_patients(profile, "patient_id"))
-            & Q(center_id__in=alliance_centers.values("pk"))
-            & ~Q(status="cancelled")
+        at_alliance = Q(center_id__in=alliance_centers.values("pk")) & ~Q(status="cancelled")
+        queryset = self.filter(own | ((resident | granted) & at_alliance))
+        queryset._count_parts = (
+            own,
+            ~own & resident & at_alliance,
+            ~own & ~resident & granted & at_alliance,
         )
-        return self.filter(Q(ordering_institution_id__in=scope) | treated)
+        return queryset
 
 
 class ImagingSlotQuerySet(RestrictedQuerySet):

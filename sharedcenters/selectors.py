@@ -14,9 +14,10 @@ from django.utils.functional import cached_property
 from alliance.choices import Role
 from alliance.models import Institution, Membership, Patient, StaffProfile
 from core import audit
-from core.access import profile_of, row_for_user
+from core.access import profile_of, restricted, row_for_user
+from referrals.models import Referral
 
-from .choices import OPEN_ORDER_STATUSES, CenterKind, PackageStatus
+from .choices import DIAGNOSTIC_KINDS, OPEN_ORDER_STATUSES, CenterKind, CycleStatus, PackageStatus
 from .models import (
     ExamOrder,
     ImagingSlot,
@@ -41,6 +42,23 @@ def sterilization_centers(user) -> QuerySet[SharedCenter]:
     return centers.filter(pk__in=center_ids_of(profile) if profile is not None else [])
 
 
+def diagnostic_centers(user) -> QuerySet[SharedCenter]:
+    """The active laboratory, imaging and ECG centers the user sees: where an order may go."""
+    return SharedCenter.objects.restrict(user).filter(kind__in=DIAGNOSTIC_KINDS, is_active=True)
+
+
+def bookable_centers(user) -> QuerySet[SharedCenter]:
+    """The active imaging and ECG centers the user sees: the ones with a slot board."""
+    return SharedCenter.objects.restrict(user).filter(
+        kind__in=[CenterKind.IMAGING, CenterKind.ECG], is_active=True
+    )
+
+
+def dashboard_centers(user) -> QuerySet[SharedCenter]:
+    """The diagnostic centers the user sees, active or not: the dashboard's figures."""
+    return SharedCenter.objects.restrict(user).filter(kind__in=DIAGNOSTIC_KINDS)
+
+
 def alliance_members_of(centers: QuerySet[SharedCenter]) -> QuerySet[Institution]:
     """The institutions packages of these centers may belong to: their alliances' members."""
     members = Membership.objects.active().filter(alliance_id__in=centers.values("alliance_id"))
@@ -54,6 +72,11 @@ def request_centers(user) -> QuerySet[SharedCenter]:
     return SharedCenter.objects.filter(
         pk__in=visible, kind=CenterKind.STERILIZATION, is_active=True
     ).order_by("name")
+
+
+def visible_orders(user) -> QuerySet[ExamOrder]:
+    """The orders the user sees, as rows to count (the dashboard's figures): no joins."""
+    return ExamOrder.objects.restrict(user)
 
 
 def orders_for(user) -> QuerySet[ExamOrder]:
@@ -79,8 +102,17 @@ class CappedPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        rows = self.object_list.order_by().values("pk")[: self.cap + 1]
-        counted = rows.count()
+        rows = self.object_list.order_by()
+        parts = rows.count_parts() if hasattr(rows, "count_parts") else None
+        if parts:
+            # A member's rows branch by branch (their own institutions' orders, then their
+            # residents', then those granted), each off its own index, in one query: the
+            # first branches often fill the cap, and the later ones are then never read.
+            limited = [rows.filter(part).values("pk")[: self.cap + 1] for part in parts]
+            rows = limited[0].union(*limited[1:], all=True)
+        else:
+            rows = rows.values("pk")
+        counted = rows[: self.cap + 1].count()
         self.more = counted > self.cap
         return min(counted, self.cap)
 
@@ -141,6 +173,16 @@ def supply_request_for_user(user, pk, *, for_update: bool = False) -> SupplyRequ
     return row_for_user(requests, user, pk, for_update=for_update)
 
 
+def referrals_to_cite(user, patient_id) -> QuerySet[Referral]:
+    """The patient's referrals the user sees, newest first: the ones a new order may cite."""
+    return (
+        Referral.objects.restrict(user)
+        .filter(patient_id=patient_id)
+        .select_related("to_institution")
+        .order_by("-created_at")
+    )
+
+
 def center_worklist(user, center_id: int | None = None) -> QuerySet[ExamOrder]:
     """Open orders of the user's centers: urgent first, then the oldest."""
     orders = orders_for(user).filter(status__in=OPEN_ORDER_STATUSES)
@@ -149,8 +191,11 @@ def center_worklist(user, center_id: int | None = None) -> QuerySet[ExamOrder]:
     return orders.order_by("-priority", "ordered_at", "pk")
 
 
-def unacknowledged_critical(user) -> QuerySet[ExamOrder]:
-    return orders_for(user).filter(critical=True, critical_acknowledged_at__isnull=True)
+def unacknowledged_critical(user, orders: QuerySet[ExamOrder] | None = None) -> QuerySet[ExamOrder]:
+    """Critical values not yet acknowledged; of `orders` (the user's, as a page lists them:
+    their visibility worked out once for both) or of every order the user sees."""
+    orders = orders_for(user) if orders is None else restricted(orders, user)
+    return orders.filter(critical=True, critical_acknowledged_at__isnull=True)
 
 
 # --- who hears about it ---------------------------------------------------------------------
@@ -205,6 +250,20 @@ class RecallLine:
     uses: list[PackageEvent]  # uses after this cycle: the patients to follow up
 
 
+def running_cycles(user) -> QuerySet[SterilizationCycle]:
+    """The running cycles the user sees: where a package may be loaded."""
+    return (
+        SterilizationCycle.objects.restrict(user)
+        .filter(status=CycleStatus.RUNNING)
+        .select_related("center")
+    )
+
+
+def visible_package_ids(user, ids: Iterable[int]) -> set[int]:
+    """Of these packages, the ones the user sees (a member: its own; the center: all)."""
+    return set(Package.objects.restrict(user).filter(pk__in=list(ids)).values_list("pk", flat=True))
+
+
 def recall_report(cycle: SterilizationCycle) -> list[RecallLine]:
     """Every package sterilized in the cycle, where it is now, and whom it was used on since."""
     packages = (
@@ -240,6 +299,17 @@ def recall_recipients(owner_ids: set[int], members):
 
 
 # --- slots and the green channel -------------------------------------------------------------
+
+
+def slots_on(user, center: SharedCenter, start, end) -> QuerySet[ImagingSlot]:
+    """A center's slots the user sees starting in [start, end), with their bookings counted:
+    the slot board's day."""
+    return (
+        ImagingSlot.objects.restrict(user)
+        .filter(center=center, starts_at__gte=start, starts_at__lt=end)
+        .with_bookings()
+        .order_by("starts_at", "modality")
+    )
 
 
 def free_places(slot: ImagingSlot) -> tuple[int, int]:

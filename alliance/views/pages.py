@@ -15,7 +15,7 @@ from core.models import WorkerHeartbeat
 from .. import selectors, services
 from ..choices import Role
 from ..filters import InstitutionFilter
-from ..models import Alliance, Institution, Patient
+from ..models import Institution
 
 
 class HomeView(RestrictedMixin, TemplateView):
@@ -35,7 +35,7 @@ class HomeView(RestrictedMixin, TemplateView):
         if profile is None:
             # The superuser sees every alliance; an account without a staff profile sees none.
             context["alliances"] = [
-                selectors.alliance_summary(alliance) for alliance in Alliance.objects.restrict(user)
+                selectors.alliance_summary(alliance) for alliance in selectors.alliances_for(user)
             ]
             return context
         institution = profile.institution
@@ -47,7 +47,7 @@ class HomeView(RestrictedMixin, TemplateView):
                 selectors.alliance_summary(alliance)
                 for alliance in selectors.alliances_of(institution.pk)
             ]
-            context["patients"] = Patient.objects.restrict(user)
+            context["patients"] = selectors.patients_for(user)
             context["signed_patients"] = context["patients"].filter(signed=True)
             context["departments"] = institution.departments.filter(is_active=True)
             context["children"] = institution.children.filter(is_active=True)

@@ -16,7 +16,12 @@ from .. import services
 from ..forms import PatientForm, add_service_errors
 from ..models import Patient
 from ..panels import panels_for
-from ..selectors import patient_for_user, registrable_institutions, signing_institutions
+from ..selectors import (
+    patient_for_user,
+    patients_for,
+    registrable_institutions,
+    signing_institutions,
+)
 from .base import PatientSearchMixin
 
 
@@ -27,7 +32,7 @@ class PatientAccessMixin(RestrictedMixin, PermissionRequiredMixin):
     permission_required = "alliance.view_patient"
 
     def patients(self):
-        return Patient.objects.restrict(self.request.user).select_related(
+        return patients_for(self.request.user).select_related(
             "home_institution", "signing_institution"
         )
 

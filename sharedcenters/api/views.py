@@ -422,11 +422,7 @@ class SterilizationCycleViewSet(
         cycle = self.get_object()
         lines = selectors.recall_report(cycle)
         # A member sees its own packages of the cycle, not the other members'.
-        visible = set(
-            Package.objects.restrict(request.user)
-            .filter(pk__in=[line.package.pk for line in lines])
-            .values_list("pk", flat=True)
-        )
+        visible = selectors.visible_package_ids(request.user, [line.package.pk for line in lines])
         lines = [line for line in lines if line.package.pk in visible]
         patients = selectors.visible_patient_names(
             request.user, (use.patient_id for line in lines for use in line.uses)

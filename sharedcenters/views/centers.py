@@ -12,8 +12,8 @@ from alliance.choices import Role
 from core.access import profile_of
 
 from .. import forms, selectors, selectors_dashboard
-from ..choices import DIAGNOSTIC_KINDS, CenterKind
-from ..models import ExamOrder, ImagingSlot, ServiceItem, SharedCenter
+from ..choices import CenterKind
+from ..models import ServiceItem, SharedCenter
 from .base import OrdersAccessMixin, PredicateRequiredMixin, reads_dashboard, staff_center_ids
 from .orders import day_start
 
@@ -46,9 +46,7 @@ class SlotBoardView(OrdersAccessMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         user = self.request.user
-        bookable = SharedCenter.objects.restrict(user).filter(
-            kind__in=[CenterKind.IMAGING, CenterKind.ECG], is_active=True
-        )
+        bookable = selectors.bookable_centers(user)
         # Imaging first: its slot board is the busy one (ECG books few appointments).
         centers = sorted(bookable, key=lambda c: (c.kind != CenterKind.IMAGING, c.name))
         tomorrow = timezone.localdate() + datetime.timedelta(days=1)
@@ -62,16 +60,8 @@ class SlotBoardView(OrdersAccessMixin, TemplateView):
         day = values.get("day", tomorrow)
         rows = []
         if center is not None:
-            slots = (
-                ImagingSlot.objects.restrict(user)
-                .filter(
-                    center=center,
-                    starts_at__gte=day_start(day),
-                    starts_at__lt=day_start(day + datetime.timedelta(days=1)),
-                )
-                .with_bookings()
-                .order_by("starts_at", "modality")
-            )
+            next_day = day_start(day + datetime.timedelta(days=1))
+            slots = selectors.slots_on(user, center, day_start(day), next_day)
             for slot in slots:
                 free_ordinary, free_reserved = selectors.free_places(slot)
                 rows.append((slot, free_ordinary, free_reserved))
@@ -105,7 +95,7 @@ class DashboardView(PredicateRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         user = self.request.user
-        centers = SharedCenter.objects.restrict(user).filter(kind__in=DIAGNOSTIC_KINDS)
+        centers = selectors.dashboard_centers(user)
         profile = profile_of(user)
         if profile is not None and profile.role == Role.CENTER_STAFF:
             centers = centers.filter(pk__in=staff_center_ids(user))  # their own figures only
@@ -125,7 +115,7 @@ class DashboardView(PredicateRequiredMixin, TemplateView):
             centers.select_related("institution"),
             date_from,
             date_to,
-            orders=ExamOrder.objects.restrict(user),
+            orders=selectors.visible_orders(user),
         )
         context.update(form=form, figures=figures, date_from=date_from, date_to=date_to)
         return context

@@ -32,7 +32,6 @@ from referrals.models import Referral
 
 from .. import forms, selectors, services
 from ..choices import (
-    DIAGNOSTIC_KINDS,
     OPEN_ORDER_STATUSES,
     CenterKind,
     OrderAction,
@@ -59,10 +58,6 @@ def day_start(day: datetime.date) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
-def diagnostic_centers(user) -> QuerySet[SharedCenter]:
-    return SharedCenter.objects.restrict(user).filter(kind__in=DIAGNOSTIC_KINDS, is_active=True)
-
-
 class OrderListView(FilteredListMixin, OrdersAccessMixin, ListView):
     """Orders the user sees: filter, search by number or patient, newest first. The filters
     are the API's (ExamOrderFilter)."""
@@ -82,15 +77,16 @@ class OrderListView(FilteredListMixin, OrdersAccessMixin, ListView):
     paginator_class = selectors.CappedPaginator  # no COUNT(*) of every visible order
 
     def get_queryset(self):
-        orders = selectors.orders_for(self.request.user)
-        return orders.prefetch_related(ITEMS).order_by("-ordered_at", "-pk")
+        self.orders = selectors.orders_for(self.request.user)
+        return self.orders.prefetch_related(ITEMS).order_by("-ordered_at", "-pk")
 
     def get_filter_choices(self, queryset):
-        return {"center": diagnostic_centers(self.request.user)}
+        return {"center": selectors.diagnostic_centers(self.request.user)}
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        critical = selectors.unacknowledged_critical(self.request.user).order_by("reported_at")
+        critical = selectors.unacknowledged_critical(self.request.user, self.orders)
+        critical = critical.order_by("reported_at")
         unacknowledged = list(critical[:20])
         audit.shown(unacknowledged)  # the box above the list names patients too
         context.update(
@@ -118,7 +114,7 @@ class OrderCreateView(PatientSearchMixin, RestrictedMixin, PermissionRequiredMix
         center_id = self._param("center")
         if not center_id:
             return None
-        return diagnostic_centers(self.request.user).filter(pk=center_id).first()
+        return selectors.diagnostic_centers(self.request.user).filter(pk=center_id).first()
 
     def _patients(self):
         return patient_choices(
@@ -134,7 +130,7 @@ class OrderCreateView(PatientSearchMixin, RestrictedMixin, PermissionRequiredMix
         self.center = self._center()
         patient_id = self._param("patient")
         kwargs.update(
-            centers=diagnostic_centers(user),
+            centers=selectors.diagnostic_centers(user),
             patients=self._patients(),
             items=(
                 self.center.items.filter(is_active=True)
@@ -142,10 +138,7 @@ class OrderCreateView(PatientSearchMixin, RestrictedMixin, PermissionRequiredMix
                 else ServiceItem.objects.none()
             ),
             referrals=(
-                Referral.objects.restrict(user)
-                .filter(patient_id=patient_id)
-                .select_related("to_institution")
-                .order_by("-created_at")
+                selectors.referrals_to_cite(user, patient_id)
                 if patient_id
                 else Referral.objects.none()
             ),
@@ -170,7 +163,7 @@ class OrderCreateView(PatientSearchMixin, RestrictedMixin, PermissionRequiredMix
         context = super().get_context_data(**kwargs)
         context.update(
             center=self.center,
-            centers=diagnostic_centers(self.request.user).select_related("institution"),
+            centers=selectors.diagnostic_centers(self.request.user).select_related("institution"),
             find=self.find,
             patient_param=self._param("patient"),
             referral_param=self._param("referral"),
@@ -404,7 +397,7 @@ class WorklistView(RestrictedMixin, PermissionRequiredMixin, ListView):
         return rules.test_rule("sharedcenters.works_at_center", self.request.user)
 
     def _centers(self):
-        centers = diagnostic_centers(self.request.user)
+        centers = selectors.diagnostic_centers(self.request.user)
         ids = staff_center_ids(self.request.user)
         return centers if ids is None else centers.filter(pk__in=ids)
 

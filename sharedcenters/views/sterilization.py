@@ -18,7 +18,8 @@ from django.views.generic import DetailView, ListView
 
 from alliance import documents
 from alliance.forms import add_service_errors
-from alliance.models import Institution, Patient
+from alliance.models import Institution
+from alliance.selectors import patients_for
 from core.access import RestrictedMixin, row_for_user
 from core.errors import DomainError
 from core.filters import FilteredListMixin
@@ -90,10 +91,8 @@ class PackageListView(FilteredListMixin, PackagesAccessMixin, ListView):
             result["move_form"] = forms.PackageMoveForm(
                 data if op == "move" else None,
                 actions=moves,
-                cycles=SterilizationCycle.objects.restrict(user)
-                .filter(status=CycleStatus.RUNNING)
-                .select_related("center"),
-                patients=Patient.objects.restrict(user),
+                cycles=selectors.running_cycles(user),
+                patients=patients_for(user),
             )
         if user.has_perm("sharedcenters.change_sterilizationcycle"):
             centers = sterilization_centers(user)
@@ -291,11 +290,7 @@ class CycleDetailView(PackagesAccessMixin, DetailView):
         user = self.request.user
         lines = selectors.recall_report(self.object)
         # A member sees its own packages of the cycle; the center sees them all.
-        visible = set(
-            Package.objects.restrict(user)
-            .filter(pk__in=[line.package.pk for line in lines])
-            .values_list("pk", flat=True)
-        )
+        visible = selectors.visible_package_ids(user, [line.package.pk for line in lines])
         lines = [line for line in lines if line.package.pk in visible]
         patients = {use.patient_id for line in lines for use in line.uses}
         context.update(

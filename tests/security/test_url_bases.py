@@ -8,6 +8,9 @@ selectors. A view on the list below shows no restricted row, or only the user's 
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 from django.urls import URLPattern, URLResolver, get_resolver, path
 from django.views import View
 from rest_framework.views import APIView
@@ -121,3 +124,41 @@ def test_a_plain_view_or_api_view_is_caught():
         f"plain/ → {__name__}.PlainPage",
         f"api/plain/ → {__name__}.PlainEndpoint",
     ]
+
+
+# Views take their rows from the restricted bases' get_queryset() or from selectors
+# (<app>/selectors.py, functions of the user), never by restricting a queryset themselves
+# (CONTRIBUTING.md, core.access): which rows a user sees is then decided in one place per app.
+ROOT = Path(__file__).resolve().parents[2]
+VIEW_MODULES = ("*/views*.py", "*/views/*.py", "*/api/views*.py", "*/api/views/*.py")
+
+
+def restrict_calls(source: str, filename: str = "<source>") -> list[int]:
+    """Lines of `source` calling `<anything>.restrict(...)`."""
+    return [
+        node.lineno
+        for node in ast.walk(ast.parse(source, filename))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "restrict"
+    ]
+
+
+def test_no_view_module_restricts_a_queryset_itself():
+    modules = sorted({path for pattern in VIEW_MODULES for path in ROOT.glob(pattern)})
+    assert modules, "no view module found"
+    found = [
+        f"{path.relative_to(ROOT)}:{line}"
+        for path in modules
+        for line in restrict_calls(path.read_text(encoding="utf-8"), str(path))
+    ]
+    assert found == []
+
+
+def test_a_restrict_call_in_a_view_is_caught():
+    source = (
+        "def get_queryset(self):\n"
+        "    # restrict(user) in a comment is fine\n"
+        "    return Package.objects.restrict(self.request.user).filter(a=1)\n"
+    )
+    assert restrict_calls(source) == [3]

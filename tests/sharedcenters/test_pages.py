@@ -1059,14 +1059,14 @@ def more_orders(lab_order_in, make_order, n: int) -> None:
 @pytest.mark.parametrize(
     ("url", "persona", "limit"),
     [
-        # session, user, profile; the user's institutions and alliances, for the row count,
-        # the rows and the unacknowledged critical values; the count, the rows, their items;
-        # the filter's centers (and the centers the user staffs); unread count, the header's
-        # institution
-        ("/centers/orders/", "clinic_doctor", 16),
+        # session, user, profile; the user's institutions and alliances, once for the row
+        # count, the rows and the unacknowledged critical values; the count, the rows, their
+        # items, the critical values; the filter's centers (and the centers the user staffs);
+        # unread count, the header's institution
+        ("/centers/orders/", "clinic_doctor", 14),
         # the office's alliances instead of institutions; Django's own permission tables,
         # read once when the office is refused "add an order" (the rules said no)
-        ("/centers/orders/", "alliance_office", 16),
+        ("/centers/orders/", "alliance_office", 15),
         # session, user, profile; the user's alliances and centers (the tabs, the rows, the
         # state counts); the state counts, the count, the rows, their items; permission
         # tables; unread count, the header's institution
