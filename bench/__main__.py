@@ -9,7 +9,9 @@ import django
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     django.setup()
-    from bench.command import Command  # after setup: it imports the apps' models
+    # Here, after setup, not at the top: bench.command and every bench module it imports
+    # import the apps' models at module level, which needs the app registry ready.
+    from bench.command import Command
 
     Command().run_from_argv(["python -m bench", "bench", *sys.argv[1:]])
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connection, transaction
+from openpyxl import Workbook
 
 from alliance.models import Institution
 from reporting.models import BedCapacity, IndicatorValue, InpatientStay, OutpatientVisit
@@ -144,8 +145,6 @@ def write_visits_csv(path: Path, rows: int, scale: float) -> None:
 
 def write_visits_xlsx(path: Path, rows: int, scale: float) -> None:
     """A workbook as a hospital system exports it: date cells, number cells, Chinese types."""
-    from openpyxl import Workbook
-
     year = bench_year()
     codes = list(
         Institution.objects.filter(pk__in=fact_institutions(scale)).values_list("code", flat=True)

@@ -29,6 +29,8 @@ import urllib.request
 from pathlib import Path
 from typing import TextIO
 
+from alliance.demo import DEMO_PASSWORD
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 DOCTORS = ["wanxiang", "nicheng", "luchaogang", "shuyuan", "situan"]  # the demo's community staff
@@ -161,14 +163,12 @@ def run_load_test(
     users: int = 30,
     seconds: int = 120,
     stdout: TextIO = sys.stdout,
-    password: str | None = None,
+    password: str = DEMO_PASSWORD,
 ) -> dict:
     """Serve the app with gunicorn on a free loopback port, run locust against it headless for
     `seconds` with `users` users (10 started a second), and return flat figures: requests,
     failures, requests a second, p50 and p95 in ms overall and per endpoint. Failed requests
     are counted and printed, not raised; LoadTestError when the test cannot run at all."""
-    if password is None:
-        from alliance.demo import DEMO_PASSWORD as password  # noqa: N811
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     workers = min(4, max(2, os.cpu_count() or 2))
