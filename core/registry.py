@@ -5,6 +5,7 @@ Apps register in their `AppConfig.ready()`; the app that owns the hook point rea
 
 - `patient_visibility`: who may see which patient through a relation (alliance.visibility);
 - `patient_panels`: the sections of the patient record page, in order (alliance.views.patients);
+- `home_panels`: the work items of the home page, each for the roles it names (alliance.panels);
 - `demo_loaders`: each app's demo data, run by `seed_demo` after the apps it names in `after`;
 - `alert_backends`: gateways for urgent alerts, named in settings (core.alerts).
 
@@ -77,12 +78,13 @@ class Store:
 
 patient_visibility = Store("patient_visibility")
 patient_panels = Store("patient_panels")
+home_panels = Store("home_panels")
 demo_loaders = Store("demo_loaders")
 alert_backends = Store("alert_backends")
 
 registry: dict[str, Store] = {
     store.name: store
-    for store in (patient_visibility, patient_panels, demo_loaders, alert_backends)
+    for store in (patient_visibility, patient_panels, home_panels, demo_loaders, alert_backends)
 }
 
 DemoLoader = Callable[[], dict[str, int]]

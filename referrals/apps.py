@@ -32,4 +32,9 @@ class ReferralsConfig(AppConfig):
             ),
         )
         register_panel("referrals", panels.PANEL)
+        from alliance.panels import register_home_panel
+
+        register_home_panel("referrals_community", panels.COMMUNITY)
+        register_home_panel("referrals_hospital", panels.HOSPITAL)
+        register_home_panel("referrals_office", panels.OFFICE)
         registry.demo_loaders.register("referrals", load_demo, after=["alliance"])

@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from alliance.choices import Role, Specialty
@@ -200,3 +200,87 @@ def suggest_targets(
         )
     targets.sort(key=lambda t: (t.distance_km is None, t.distance_km or 0, t.institution.name))
     return targets
+
+
+# --- the home page (alliance.panels.HomePanel, registered in apps.py) -------------------------
+
+
+def _local_day(day: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
+    start = timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+    return start, start + datetime.timedelta(days=1)
+
+
+def _sent_by_own(user, queryset: QuerySet[Referral]) -> QuerySet[Referral]:
+    """Keep the referrals the user's own institutions sent; the office keeps them all."""
+    profile = profile_of(user)
+    if profile is None or profile.role == Role.ALLIANCE_OFFICE:
+        return queryset
+    own = list(Institution.objects.subtree_of(profile.institution_id).values_list("pk", flat=True))
+    return queryset.filter(from_institution_id__in=own)
+
+
+def info_requested(user) -> QuerySet[Referral]:
+    """Referrals the user's side sent and the receiver asked more about: the sender must answer."""
+    return _sent_by_own(user, referrals_for(user).filter(status=Status.INFO_REQUESTED))
+
+
+def downward_to_accept(user) -> QuerySet[Referral]:
+    """Downward referrals addressed to the user's side, waiting for an answer."""
+    queryset = referrals_for(user).filter(status=Status.SUBMITTED, direction=Direction.DOWN)
+    return _received_by_own(user, queryset)
+
+
+def latest_answers(user, days: int = 7) -> QuerySet[Referral]:
+    """Referrals the user's side sent that the receiver answered in the last days, newest first."""
+    since = timezone.now() - datetime.timedelta(days=days)
+    queryset = referrals_for(user).filter(responded_at__gte=since)
+    return _sent_by_own(user, queryset).order_by("-responded_at", "-pk")
+
+
+def recently_discharged_to(user, days: int = 14) -> QuerySet[Referral]:
+    """Downward referrals to the user's side submitted in the last days: patients sent home."""
+    since = timezone.now() - datetime.timedelta(days=days)
+    queryset = referrals_for(user).filter(direction=Direction.DOWN, submitted_at__gte=since)
+    return _received_by_own(user, queryset.exclude(status=Status.DRAFT))
+
+
+def follow_up_counts(user) -> dict[str, int]:
+    """Open follow-up tasks of the worklist (`/referrals/follow-ups/`): due today and overdue,
+    one query."""
+    today = timezone.localdate()
+    return (
+        FollowUpTask.objects.restrict(user)
+        .filter(done_at__isnull=True)
+        .aggregate(
+            due_today=Count("pk", filter=Q(due_on=today)),
+            overdue=Count("pk", filter=Q(due_on__lt=today)),
+        )
+    )
+
+
+def incoming_counts(user, soon_hours: int = 4) -> dict[str, int]:
+    """The incoming worklist's unanswered referrals past and near their deadline and today's
+    scheduled arrivals, one query."""
+    now = timezone.now()
+    start, end = _local_day(timezone.localdate())
+    return (
+        incoming_worklist(user)
+        .order_by()
+        .aggregate(
+            overdue=Count("pk", filter=Q(status=Status.SUBMITTED, due_at__lt=now)),
+            due_soon=Count(
+                "pk",
+                filter=Q(
+                    status=Status.SUBMITTED,
+                    due_at__gte=now,
+                    due_at__lt=now + datetime.timedelta(hours=soon_hours),
+                ),
+            ),
+            arrivals_today=Count(
+                "pk",
+                filter=Q(
+                    status=Status.SCHEDULED, appointment_at__gte=start, appointment_at__lt=end
+                ),
+            ),
+        )
+    )

@@ -33,4 +33,10 @@ class SharedCentersConfig(AppConfig):
             ),
         )
         register_panel("exam_orders", panels.PANEL, after=["referrals"])
+        from alliance.panels import register_home_panel
+
+        register_home_panel("exam_results", panels.RESULTS, after=["referrals_community"])
+        register_home_panel("center_worklist", panels.CENTER)
+        register_home_panel("sterilization", panels.STERILIZATION)
+        register_home_panel("sharedcenters_office", panels.OFFICE, after=["referrals_office"])
         registry.demo_loaders.register("sharedcenters", load_demo, after=["alliance", "referrals"])

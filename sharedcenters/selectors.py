@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
 from django.db import connections
-from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.functional import cached_property
 
@@ -18,7 +20,15 @@ from core import audit
 from core.access import profile_of, restricted, row_for_user
 from referrals.models import Referral
 
-from .choices import DIAGNOSTIC_KINDS, OPEN_ORDER_STATUSES, CenterKind, CycleStatus, PackageStatus
+from .choices import (
+    DIAGNOSTIC_KINDS,
+    OPEN_ORDER_STATUSES,
+    CenterKind,
+    CycleStatus,
+    OrderStatus,
+    PackageStatus,
+    SupplyRequestStatus,
+)
 from .models import (
     ExamOrder,
     ImagingSlot,
@@ -377,3 +387,54 @@ def visible_patient_names(user, patient_ids: Iterable[int | None]) -> dict[int, 
     names = dict(Patient.objects.restrict(user).filter(pk__in=ids).values_list("pk", "name"))
     audit.shown_patients(names)  # the answer names them: in the access log
     return names
+
+
+# --- the home page (alliance.panels.HomePanel, registered in apps.py) -------------------------
+
+
+def worklist_counts(user) -> dict[str, int]:
+    """The center worklist's open orders by state (`/centers/worklist/` tabs), one query."""
+    rows = center_worklist(user).order_by().values("status").annotate(n=Count("*"))
+    return dict(rows.values_list("status", "n"))
+
+
+def worklist_overdue(user) -> QuerySet[ExamOrder]:
+    """Open orders of the user's centers past their turnaround target (`due_at`)."""
+    return center_worklist(user).filter(due_at__lt=timezone.now())
+
+
+def critical_past_escalation(user) -> QuerySet[ExamOrder]:
+    """Critical values unacknowledged longer than settings.CRITICAL_VALUE_ACK_MINUTES."""
+    since = timezone.now() - datetime.timedelta(minutes=settings.CRITICAL_VALUE_ACK_MINUTES)
+    return unacknowledged_critical(user).filter(reported_at__lte=since)
+
+
+def escalated_critical(user) -> QuerySet[ExamOrder]:
+    """Critical values escalated to the office and still unacknowledged."""
+    return unacknowledged_critical(user).filter(critical_escalated_at__isnull=False)
+
+
+def results_to_acknowledge(user) -> dict[str, int]:
+    """Reports on the user's side's orders not yet acknowledged, and of them the critical
+    values, one query (the order list's `status=reported` and `critical=open`)."""
+    return (
+        orders_for(user)
+        .filter(status=OrderStatus.REPORTED)
+        .aggregate(
+            reported=Count("pk"),
+            critical=Count("pk", filter=Q(critical=True, critical_acknowledged_at__isnull=True)),
+        )
+    )
+
+
+def sterilization_counts(user) -> dict[str, int]:
+    """Running cycles the user sees and supply requests waiting, one query each."""
+    return {
+        "running": running_cycles(user).count(),
+        "requests": supply_requests_for(user).filter(status=SupplyRequestStatus.SUBMITTED).count(),
+    }
+
+
+def worked_center_kinds(user) -> set[str]:
+    """The kinds of the centers the user works at (a laboratory, imaging, sterilization...)."""
+    return set(SharedCenter.objects.filter(staff=user.pk).values_list("kind", flat=True))

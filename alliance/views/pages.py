@@ -16,6 +16,7 @@ from .. import selectors, services
 from ..choices import Role
 from ..filters import InstitutionFilter
 from ..models import Institution
+from ..panels import home_panels_for
 
 
 class HomeView(RestrictedMixin, TemplateView):
@@ -42,15 +43,18 @@ class HomeView(RestrictedMixin, TemplateView):
         if profile.role == Role.BUREAU_VIEWER:
             context["district"] = institution.district
             context["district_summary"] = selectors.district_summary(institution.district_id)
-        else:
-            context["alliances"] = [
-                selectors.alliance_summary(alliance)
-                for alliance in selectors.alliances_of(institution.pk)
-            ]
-            context["patients"] = selectors.patients_for(user)
-            context["signed_patients"] = context["patients"].filter(signed=True)
-            context["departments"] = institution.departments.filter(is_active=True)
-            context["children"] = institution.children.filter(is_active=True)
+            return context
+        # Each role's work, from the apps that own it (core.registry.home_panels): counts that
+        # link to the worklist or list where the work is done.
+        context["panels"] = [p for p in home_panels_for(user, profile.role) if p.items or p.rows]
+        context["alliances"] = [
+            selectors.alliance_summary(alliance)
+            for alliance in selectors.alliances_of(institution.pk)
+        ]
+        context["patients"] = selectors.patients_for(user)
+        context["signed_patients"] = context["patients"].filter(signed=True)
+        context["departments"] = institution.departments.filter(is_active=True)
+        context["children"] = institution.children.filter(is_active=True)
         return context
 
 

@@ -28,6 +28,7 @@ from .figures import (
     rounded,
     table_indicators,
 )
+from .home import failed_jobs, members_missing_data
 from .institution import (
     InstitutionHistory,
     institution_charts,
@@ -60,6 +61,8 @@ from .values import (
 )
 
 __all__ = [
+    "failed_jobs",
+    "members_missing_data",
     "AllianceFigures",
     "BENCHMARKS",
     "CENTER_PERFORMANCE",

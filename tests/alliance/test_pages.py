@@ -493,7 +493,7 @@ def test_directory_query_count_does_not_grow_with_rows(
 
 @pytest.mark.parametrize(
     ("persona", "limit"),
-    [("clinic_doctor", 12), ("alliance_office", 12), ("bureau_viewer", 12), ("superuser", 7)],
+    [("clinic_doctor", 29), ("alliance_office", 18), ("bureau_viewer", 12), ("superuser", 7)],
     indirect=["persona"],
 )
 def test_home_query_count_does_not_grow_with_rows(
