@@ -166,10 +166,10 @@ def test_the_office_sees_every_centers_figures_on_the_page(
         centers["imaging"],
         centers["lab"],
     ]
-    assert figures_shown(content, "median-tat") == ["—", "—", "4.0 h"]
-    assert figures_shown(content, "median-lab-tat") == ["—", "—", "3.0 h"]
+    assert figures_shown(content, "median-tat") == ["—", "—", "4.0 小时"]
+    assert figures_shown(content, "median-lab-tat") == ["—", "—", "3.0 小时"]
     assert figures_shown(content, "on-time-rate") == ["—", "—", "66.7%"]
-    assert figures_shown(content, "median-ack") == ["—", "—", "12.0 min"]
+    assert figures_shown(content, "median-ack") == ["—", "—", "12.0 分钟"]
     assert figures_shown(content, "wait-green-ct") == ["4.0"]
     assert figures_shown(content, "wait-ordinary-ct") == ["3.0"]
     assert "0%" not in content and "0.0%" not in content

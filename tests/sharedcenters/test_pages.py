@@ -353,7 +353,7 @@ def test_the_list_shows_turnaround_on_time_and_critical_badges(clinic_doctor, la
 
     content = html(logged_in(clinic_doctor).get("/centers/orders/"))
 
-    assert f"{order.tat_hours} h" in content
+    assert f"{order.tat_hours} 小时" in content  # the unit in the reader's language
     assert "按时" in content  # the on-time badge, in Chinese
     assert "bg-red text-red-fg" in content  # the unacknowledged critical badge
 
