@@ -103,4 +103,4 @@ COMMUNITY = HomePanel(
     latest_answers,
 )
 HOSPITAL = HomePanel(_("Incoming referrals"), frozenset({Role.HOSPITAL_STAFF}), hospital_items)
-OFFICE = HomePanel(_("Escalations"), frozenset({Role.ALLIANCE_OFFICE}), office_items)
+OFFICE = HomePanel(_("Referral escalations"), frozenset({Role.ALLIANCE_OFFICE}), office_items)

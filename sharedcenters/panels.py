@@ -110,4 +110,4 @@ def office_items(user) -> list[HomeItem]:
 CENTER = HomePanel(_("Worklist"), frozenset({Role.CENTER_STAFF}), center_items)
 STERILIZATION = HomePanel(_("Sterilization"), frozenset({Role.CENTER_STAFF}), sterilization_items)
 RESULTS = HomePanel(_("Exam results"), frozenset({Role.COMMUNITY_STAFF}), results_items)
-OFFICE = HomePanel(_("Escalations"), frozenset({Role.ALLIANCE_OFFICE}), office_items)
+OFFICE = HomePanel(_("Critical value escalations"), frozenset({Role.ALLIANCE_OFFICE}), office_items)
