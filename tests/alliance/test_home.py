@@ -4,7 +4,7 @@ resolve, a fixed number of queries per role, no patient name where the role may 
 import datetime
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from alliance.panels import home_panels_for
 from referrals import services
@@ -28,7 +28,9 @@ def _referral(world, actor, *, to, status="submitted", **fields):
 
 
 def _items(user, role):
-    return {str(i.label): i for p in home_panels_for(user, role) for i in p.items}
+    """The items by their English label, whatever language the test process is in."""
+    with translation.override("en"):
+        return {str(i.label): i for p in home_panels_for(user, role) for i in p.items}
 
 
 def test_community_sees_information_requested_on_its_own_referrals(world, clinic_doctor, client):
