@@ -132,3 +132,21 @@ class IdType(models.TextChoices):
 
 # Types whose 18-digit number carries the birth date and sex in the GB 11643 layout.
 DERIVED_TYPES = frozenset({IdType.RESIDENT, IdType.HMT_RESIDENCE, IdType.FOREIGN_PERMANENT})
+
+
+class NotificationKind(models.TextChoices):
+    """What an inbox message is about, told by the prefix of its deduplication key."""
+
+    REFERRAL = "referral", _("Referrals")
+    ORDER = "order", _("Shared-center orders")
+    RECALL = "recall", _("Sterilization recalls")
+    OTHER = "other", _("Other messages")
+
+
+# The key prefix of each kind: the tasks name their keys "referral-event-<id>", "order-event-<id>"
+# and "cycle-recall-<id>"; "other" is every other key.
+NOTIFICATION_KEY_PREFIXES: dict[str, str] = {
+    NotificationKind.REFERRAL: "referral-",
+    NotificationKind.ORDER: "order-",
+    NotificationKind.RECALL: "cycle-recall-",
+}

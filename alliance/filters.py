@@ -1,14 +1,22 @@
 """Filters shared by the directory page and the API (django-filter)."""
 
 import django_filters
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from core.choices import AccessKind
+from core.filters import CheckboxFilterInput, FilterSet
 
-from .choices import InstitutionKind, Specialty, Tier
-from .models import AccessLog, Alliance, Department, District, Institution, Patient
+from .choices import (
+    NOTIFICATION_KEY_PREFIXES,
+    InstitutionKind,
+    NotificationKind,
+    Specialty,
+    Tier,
+)
+from .models import AccessLog, Alliance, Department, District, Institution, Notification, Patient
 from .selectors import filter_by_tier, search_institutions
 
 # A name search of the access log finds the rows of at most this many matching patients (the
@@ -96,3 +104,32 @@ class AccessLogFilter(django_filters.FilterSet):
         named = Patient.objects.filter(name__icontains=value).order_by("-pk")
         ids = list(named.values_list("pk", flat=True)[:PATIENT_SEARCH_LIMIT])
         return queryset.naming_patients(ids)
+
+
+class NotificationFilter(FilterSet):
+    """The inbox (/notifications/): unread only, and what the messages are about."""
+
+    unread = django_filters.BooleanFilter(
+        label=_("Unread only"), method="filter_unread", widget=CheckboxFilterInput
+    )
+    kind = django_filters.ChoiceFilter(
+        label=_("message kind"),
+        choices=NotificationKind.choices,
+        method="filter_kind",
+        empty_label=_("All messages"),
+    )
+
+    class Meta:
+        model = Notification
+        fields = ["unread", "kind"]
+
+    def filter_unread(self, queryset, name, value):
+        return queryset.filter(read_at__isnull=True) if value else queryset
+
+    def filter_kind(self, queryset, name, value):
+        if value == NotificationKind.OTHER:
+            others = Q()
+            for prefix in NOTIFICATION_KEY_PREFIXES.values():
+                others |= Q(key__startswith=prefix)
+            return queryset.exclude(others)
+        return queryset.filter(key__startswith=NOTIFICATION_KEY_PREFIXES[value])

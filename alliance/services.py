@@ -218,11 +218,20 @@ def notify(
 
 
 def notification_mark_read(*, user, notification_ids: list[int] | None = None) -> int:
-
+    """Mark the user's unread messages among `notification_ids` read (all of them if None): the
+    inbox marks the messages a page shows. Another user's ids change nothing. One UPDATE."""
     unread = Notification.objects.filter(recipient=user, read_at__isnull=True)
     if notification_ids is not None:
+        if not notification_ids:
+            return 0
         unread = unread.filter(pk__in=notification_ids)
     return unread.update(read_at=timezone.now())
+
+
+@transaction.atomic
+def notification_mark_all_read(*, user) -> int:
+    """ "Mark all as read": every unread message of the user, however many; how many it was."""
+    return notification_mark_read(user=user)
 
 
 # --- two-factor sign-in (core/twofactor.py; pages in views/account.py) --------------------

@@ -57,6 +57,11 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz/", alliance_views.health, name="health"),
     path("notifications/", alliance_views.NotificationListView.as_view(), name="notifications"),
+    path(
+        "notifications/read-all/",
+        alliance_views.NotificationMarkAllReadView.as_view(),
+        name="notifications-read-all",
+    ),
     path("alliance/", include("alliance.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("alliance.api.urls")),

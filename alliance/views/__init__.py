@@ -4,11 +4,11 @@ from .account import TwoFactorDisableView, TwoFactorSetupView, TwoFactorVerifyVi
 from .audit import AccessLogView
 from .base import PatientSearchMixin
 from .contacts import ContactCardEditView
+from .inbox import NotificationListView, NotificationMarkAllReadView
 from .pages import (
     HomeView,
     InstitutionDetailView,
     InstitutionDirectoryView,
-    NotificationListView,
     bad_request,
     health,
     page_not_found,
@@ -30,6 +30,7 @@ __all__ = [
     "InstitutionDetailView",
     "InstitutionDirectoryView",
     "NotificationListView",
+    "NotificationMarkAllReadView",
     "OfficeTokenRevokeView",
     "OfficeTokensView",
     "PatientCreateView",

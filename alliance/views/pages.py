@@ -1,4 +1,4 @@
-"""Home per role, the institution directory and detail, health, error pages, the inbox."""
+"""Home per role, the institution directory and detail, health, error pages."""
 
 from django.core.cache import cache
 from django.db import connection
@@ -12,7 +12,7 @@ from core.access import RestrictedMixin, profile_of
 from core.filters import FilteredListMixin
 from core.models import WorkerHeartbeat
 
-from .. import selectors, services
+from .. import selectors
 from ..choices import Role
 from ..filters import InstitutionFilter
 from ..models import Institution
@@ -128,18 +128,3 @@ def page_not_found(request, exception=None):
 
 def server_error(request):
     return _error(request, 500, _("Something went wrong on our side; the error has been logged."))
-
-
-class NotificationListView(RestrictedMixin, TemplateView):
-    """The inbox: the latest messages; opening it marks them read."""
-
-    template_name = "alliance/notification_list.html"
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        notifications = list(self.request.user.notifications.all()[:100])
-        context["notifications"] = notifications
-        services.notification_mark_read(
-            user=self.request.user, notification_ids=[n.pk for n in notifications if not n.read_at]
-        )
-        return context

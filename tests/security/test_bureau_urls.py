@@ -67,6 +67,7 @@ BUREAU_PAGES: dict[str, Expect] = {
     "i18n/setlang/": redirect("switching the language: a GET only goes back"),
     "healthz/": ok("liveness: database, cache, worker"),
     "notifications/": ok(OWN + ": its inbox"),
+    "notifications/read-all/": post_only("marking its own inbox read"),
     "alliance/institutions/": ok(DIRECTORY),
     "alliance/institutions/{pk}/": ok(DIRECTORY + ": one institution's card"),
     "alliance/institutions/{pk}/contacts/": deny(

@@ -43,6 +43,8 @@ ALLOWED = {
     "alliance.views.tokens.PersonalTokensView": "one's own API tokens",
     "alliance.views.tokens.PersonalTokenRevokeView": "one's own API tokens",
     "alliance.api.views.me": "one's own name, role and institution",
+    "alliance.views.inbox.NotificationListView": "one's own inbox (request.user.notifications)",
+    "alliance.views.inbox.NotificationMarkAllReadView": "marks one's own inbox read",
     # Credentials and the ledger, not records: their own rules, named here.
     "alliance.views.tokens.OfficeTokensView": (
         "the office's token page: credentials of its alliances' staff, chosen by "
