@@ -12,25 +12,34 @@ from collections.abc import Callable
 
 import pghistory
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.db import connection, models
 from django.http import HttpRequest, HttpResponseBase
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 from pghistory.middleware import HistoryMiddleware
 
 
 def tracked(model_name: str, **options):
     """`@tracked("ReferralHistory")`: every insert, update and delete of the model is kept, in
-    an append-only history table of that name."""
-    # New trackers per model: pghistory binds each tracker to the model it tracks.
-    trackers = (pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
-    return pghistory.track(
-        *trackers,
-        model_name=model_name,
-        append_only=True,
-        # `history`, not pghistory's `events`: the referrals' and orders' own event timelines
-        # are `events` already.
-        obj_field=pghistory.ObjForeignKey(related_name="history"),
-        **options,
-    )
+    an append-only history table of that name, named after the model in the admin
+    (转诊 变更历史)."""
+
+    def decorate(model: type[models.Model]) -> type[models.Model]:
+        name = format_lazy(_("{model} change history"), model=model._meta.verbose_name)
+        # New trackers per model: pghistory binds each tracker to the model it tracks.
+        trackers = (pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+        return pghistory.track(
+            *trackers,
+            model_name=model_name,
+            append_only=True,
+            # `history`, not pghistory's `events`: the referrals' and orders' own event
+            # timelines are `events` already.
+            obj_field=pghistory.ObjForeignKey(related_name="history"),
+            meta={"verbose_name": name, "verbose_name_plural": name},
+            **options,
+        )(model)
+
+    return decorate
 
 
 def latest_changes(history_model, limit: int = 30, **filters) -> list:
