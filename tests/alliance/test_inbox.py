@@ -68,7 +68,7 @@ def test_the_badge_counts_every_unread_message_beyond_100(clinic_doctor):
 
     assert response.context["unread_notifications"] == 130
     assert BADGE.search(html(response)).group(1) == "99+"
-    assert "130" in html(response)  # the real count in the bell's label
+    assert "130" in html(response)  # the real count in the bell's title (its name says 99+)
 
     client.get(INBOX)  # the first page: 25 of them read
     assert unread(clinic_doctor) == 105
