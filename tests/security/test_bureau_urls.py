@@ -101,6 +101,7 @@ BUREAU_PAGES: dict[str, Expect] = {
     "api/v1/sterilization/requests/": deny(NOT_BUREAU),
     "api/v1/facts/{kind}/import/": deny(NOT_BUREAU + ": the office's import"),
     "api/v1/facts/jobs/{pk}/": deny(NOT_BUREAU + ": the office's import jobs"),
+    "api/v1/cockpit/": ok(AGGREGATE + ": the cockpit's figures, counts of its district"),
     "api/v1/indicators/": ok(AGGREGATE),
     "api/v1/indicators/definitions/": ok("the indicators' definitions"),
     "api/schema/": ok("the API's schema"),
