@@ -21,6 +21,7 @@ from tests.sharedcenters.conftest import centers, make_order  # noqa: F401 - fix
 
 URL = "/api/v1/cockpit/"
 PAGE = "/reporting/cockpit/"
+OTHER_ROLES = ["clinic_doctor", "hospital_triage", "center_staff", "no_profile_user"]
 
 
 def _clone(referral: Referral, number: str, **changes) -> Referral:
@@ -161,11 +162,7 @@ def test_the_api_answers_snake_case_counts_without_a_patient(activity, api, bure
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(
-    "persona",
-    ["clinic_doctor", "hospital_triage", "center_staff", "no_profile_user"],
-    indirect=True,
-)
+@pytest.mark.parametrize("persona", OTHER_ROLES, indirect=True)
 def test_other_roles_get_403_json(api, persona):
     response = api.as_user(persona).get(URL)
     assert response.status_code == 403
@@ -197,3 +194,36 @@ def test_the_api_reads_a_fixed_number_of_queries(
     # The token with its user, the staff profile, then one query a figure: referrals, orders,
     # capacity, overdue referrals, critical values, members without data, failed jobs, ranking.
     assert len(second) == 10, [q["sql"][:90] for q in second.captured_queries]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("persona", ["bureau_viewer", "alliance_office"], indirect=True)
+def test_the_page_renders_for_the_bureau_and_the_office(activity, browser_client, persona, world):
+    browser_client.force_login(persona)
+    response = browser_client.get(PAGE)
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "驾驶舱" in text
+    assert 'data-cockpit-url="/api/v1/cockpit/"' in text
+    assert 'data-tile="beds_per_1000"' in text
+    assert "▲" in text and "上升" in text  # the arrow and its text alternative
+    assert world["hospital"].name in text  # the ranking's table fallback
+    assert 'id="cockpit-data"' in text and "js/cockpit.js" in text
+    assert "<script>" not in text  # no inline script under the Content Security Policy
+    for patient in ("patient", "station_patient", "other_patient"):
+        assert world[patient].name not in text
+
+
+@pytest.mark.django_db
+def test_only_the_office_gets_links_to_the_lists(activity, browser_client, bureau_viewer):
+    browser_client.force_login(bureau_viewer)
+    text = browser_client.get(PAGE).content.decode()
+    assert "/referrals/incoming/" not in text
+    assert "/reporting/imports/" not in text
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("persona", OTHER_ROLES, indirect=True)
+def test_the_page_is_refused_to_other_roles(browser_client, persona):
+    browser_client.force_login(persona)
+    assert browser_client.get(PAGE).status_code == 403

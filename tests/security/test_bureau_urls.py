@@ -139,6 +139,7 @@ BUREAU_PAGES: dict[str, Expect] = {
     "centers/sterilization/requests/{pk}/": deny(NOT_BUREAU),
     # reporting
     "reporting/": ok(AGGREGATE + ": the bureau's dashboard"),
+    "reporting/cockpit/": ok(AGGREGATE + ": the cockpit of its district"),
     "reporting/institutions/{pk}/": ok(AGGREGATE + ": an institution of its district"),
     "reporting/recompute/": deny(NOT_BUREAU + ": the office recomputes"),
     "reporting/recompute/{pk}/": deny(NOT_BUREAU),
