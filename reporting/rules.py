@@ -27,4 +27,6 @@ def sees_institution_figures(user, institution) -> bool:
 
 rules.add_rule("reporting.reads_dashboards", reads_dashboards)
 rules.add_rule("reporting.reads_alliance_dashboards", reads_alliance_dashboards)
+# The cockpit (selectors/cockpit.py): the bureau's district, the office's alliances.
+rules.add_rule("reporting.reads_cockpit", reads_alliance_dashboards)
 rules.add_perm("reporting.view_institution_figures", sees_institution_figures)

@@ -6,6 +6,7 @@ app_name = "reporting"
 
 urlpatterns = [
     path("", views.DashboardView.as_view(), name="dashboard"),
+    path("cockpit/", views.CockpitView.as_view(), name="cockpit"),
     path(
         "institutions/<int:pk>/",
         views.InstitutionDashboardView.as_view(),

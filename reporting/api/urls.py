@@ -1,8 +1,9 @@
 from django.urls import path
 
-from . import indicators, views
+from . import cockpit, indicators, views
 
 urlpatterns = [
+    path("cockpit/", cockpit.CockpitView.as_view(), name="cockpit"),
     path("facts/<str:kind>/import/", views.FactImportView.as_view(), name="facts-import"),
     path("facts/jobs/<int:pk>/", views.FactImportJobView.as_view(), name="facts-import-job"),
     path(

@@ -18,12 +18,18 @@ def members_missing_data(user, today: datetime.date | None = None) -> int:
     """Direct members of the office's alliances (the ones expected to send facts) with neither
     an outpatient visit nor an admission recorded this month so far, one query."""
     today = today or timezone.localdate()
-    start = today.replace(day=1)
     profile = profile_of(user)
     members = Membership.objects.active(today)
     if profile is not None:
         mine = Membership.objects.active(today).filter(institution_id=profile.institution_id)
         members = members.filter(alliance_id__in=mine.values("alliance_id"))
+    return members_without_data(members, today)
+
+
+def members_without_data(members, today: datetime.date) -> int:
+    """Of the memberships given, the member institutions with neither an outpatient visit nor
+    an admission recorded this month so far, one query (the office's home, the cockpit)."""
+    start = today.replace(day=1)
     visits = OutpatientVisit.objects.filter(
         institution_id=OuterRef("institution_id"), visit_date__gte=start, visit_date__lte=today
     )

@@ -1,5 +1,6 @@
 """Pages of reporting (templates/reporting/); URLs in reporting/urls.py."""
 
+from .cockpit import CockpitView
 from .dashboards import DashboardView, InstitutionDashboardView
 from .imports import (
     ImportConfirmView,
@@ -11,6 +12,7 @@ from .imports import (
 from .jobs import RecomputeDetailView, RecomputeListView, RecomputeRerunView
 
 __all__ = [
+    "CockpitView",
     "DashboardView",
     "ImportConfirmView",
     "ImportRerunView",

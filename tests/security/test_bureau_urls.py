@@ -101,6 +101,7 @@ BUREAU_PAGES: dict[str, Expect] = {
     "api/v1/sterilization/requests/": deny(NOT_BUREAU),
     "api/v1/facts/{kind}/import/": deny(NOT_BUREAU + ": the office's import"),
     "api/v1/facts/jobs/{pk}/": deny(NOT_BUREAU + ": the office's import jobs"),
+    "api/v1/cockpit/": ok(AGGREGATE + ": the cockpit's figures, counts of its district"),
     "api/v1/indicators/": ok(AGGREGATE),
     "api/v1/indicators/definitions/": ok("the indicators' definitions"),
     "api/schema/": ok("the API's schema"),
@@ -138,6 +139,7 @@ BUREAU_PAGES: dict[str, Expect] = {
     "centers/sterilization/requests/{pk}/": deny(NOT_BUREAU),
     # reporting
     "reporting/": ok(AGGREGATE + ": the bureau's dashboard"),
+    "reporting/cockpit/": ok(AGGREGATE + ": the cockpit of its district"),
     "reporting/institutions/{pk}/": ok(AGGREGATE + ": an institution of its district"),
     "reporting/recompute/": deny(NOT_BUREAU + ": the office recomputes"),
     "reporting/recompute/{pk}/": deny(NOT_BUREAU),
