@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
-from django.db.models import Case, Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, When
-from django.db.models.functions import Coalesce
+from django.db.models import Case, Count, Q, QuerySet, When
 from django.utils import timezone
 
 from alliance.choices import KIND_TIER
@@ -246,40 +245,65 @@ def critical_unacknowledged(institutions: QuerySet[Institution]) -> int:
 
 def referral_ranking(institutions: QuerySet[Institution], months: Months) -> list[dict]:
     """The reach's institutions with the most referrals sent plus received this month, the
-    top RANKING_SIZE; one query."""
-    this_month = Referral.objects.counted().filter(
-        submitted_at__gte=months.current_start, submitted_at__lt=months.next_start
-    )
-
-    def count_by(column: str) -> Coalesce:
-        rows = (
-            this_month.filter(**{column: OuterRef("pk")})
-            .order_by()
-            .values(column)
-            .annotate(n=Count("pk"))
-            .values("n")
+    top RANKING_SIZE; one query. The month's referrals touching the reach are grouped by their
+    pair of institutions (a few hundred rows), then summed per institution here: a count per
+    institution as a correlated subquery took 1.7 s over the bench's 200,000 referrals."""
+    reach = institutions.values("pk")
+    pairs = (
+        Referral.objects.counted()
+        .filter(submitted_at__gte=months.current_start, submitted_at__lt=months.next_start)
+        .filter(Q(from_institution__in=reach) | Q(to_institution__in=reach))
+        .order_by()
+        .values(
+            "from_institution",
+            "from_institution__name",
+            "from_institution__kind",
+            "to_institution",
+            "to_institution__name",
+            "to_institution__kind",
         )
-        return Coalesce(Subquery(rows, output_field=IntegerField()), 0)
-
-    rows = (
-        Institution.objects.filter(pk__in=institutions.values("pk"))
-        .annotate(sent=count_by("from_institution"), received=count_by("to_institution"))
-        .annotate(total=F("sent") + F("received"))
-        .filter(total__gt=0)
-        .order_by("-total", "name")
-        .values("pk", "name", "kind", "sent", "received", "total")[:RANKING_SIZE]
+        .annotate(
+            n=Count("pk"),
+            from_in=Case(When(from_institution__in=reach, then=True), default=False),
+            to_in=Case(When(to_institution__in=reach, then=True), default=False),
+        )
     )
-    return [
-        {
-            "institution_id": row["pk"],
-            "name": row["name"],
-            "tier": KIND_TIER.get(row["kind"]),
-            "sent": row["sent"],
-            "received": row["received"],
-            "total": row["total"],
-        }
-        for row in rows
-    ]
+    totals: dict[int, dict] = {}
+
+    def add(pk: int, name: str, kind: str, side: str, n: int) -> None:
+        row = totals.setdefault(
+            pk,
+            {
+                "institution_id": pk,
+                "name": name,
+                "tier": KIND_TIER.get(kind),
+                "sent": 0,
+                "received": 0,
+                "total": 0,
+            },
+        )
+        row[side] += n
+        row["total"] += n
+
+    for pair in pairs:
+        if pair["from_in"]:
+            add(
+                pair["from_institution"],
+                pair["from_institution__name"],
+                pair["from_institution__kind"],
+                "sent",
+                pair["n"],
+            )
+        if pair["to_in"]:
+            add(
+                pair["to_institution"],
+                pair["to_institution__name"],
+                pair["to_institution__kind"],
+                "received",
+                pair["n"],
+            )
+    ranked = sorted(totals.values(), key=lambda row: (-row["total"], row["name"]))
+    return ranked[:RANKING_SIZE]
 
 
 @dataclass
