@@ -224,8 +224,10 @@ def test_every_page_of_every_role_has_no_serious_axe_violations(browser, live_se
                     found.append(
                         f"{username} {url} at {width} px: page wider than the screen: {overflow}"
                     )
-                # Each role's home at both widths (issue 15), and the phone worklists.
-                if url == "/" or (width < 576 and ("worklist" in url or "incoming" in url)):
+                # Each role's home and the cockpit at both widths (issue 15), the phone worklists.
+                if url in ("/", "/reporting/cockpit/") or (
+                    width < 576 and ("worklist" in url or "incoming" in url)
+                ):
                     SHOTS.mkdir(parents=True, exist_ok=True)
                     name = f"{username}{url.replace('/', '_')}{width}.png"
                     page.screenshot(path=SHOTS / name, full_page=True)
