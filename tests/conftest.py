@@ -7,14 +7,25 @@ alliance, the district bureau, and one patient registered at each primary instit
 import os
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test import Client
+from django.utils import translation
 from rest_framework.test import APIClient
 
 from alliance.choices import Role
 from tests.kit.factories import UserFactory, staff_user
 from tests.kit.worker import private_queue, require_services, start_worker, stop_worker
 from tests.kit.world import World, build_world
+
+
+@pytest.fixture(autouse=True)
+def _language_of_the_site():
+    """Every test starts in the site's language: a request the test client made leaves its
+    language active in the thread, and a lazy message read later would come out in it."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture
