@@ -19,7 +19,7 @@ class ReadsCockpit(BasePermission):
     message = gettext_lazy("Only the health bureau and the alliance office read the cockpit.")
 
     def has_permission(self, request, view) -> bool:
-        return rules.test_rule("reporting.reads_cockpit", request.user)
+        return rules.test_rule(view.required_rule, request.user)
 
 
 class BenchmarkSerializer(serializers.Serializer):
@@ -113,6 +113,8 @@ class CockpitView(RestrictedViewSetMixin, APIView):
     benchmarks, the alert wall and the members ranked by referrals. Counts only, no patient."""
 
     permission_classes = [IsAuthenticated, ReadsCockpit]
+    # The rule the whole view needs (tests/security/site.py reads it to expect the 403).
+    required_rule = "reporting.reads_cockpit"
 
     @extend_schema(operation_id="cockpit", responses=CockpitSerializer)
     def get(self, request) -> Response:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import rules
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from drf_spectacular.generators import SchemaGenerator
 
@@ -165,6 +166,10 @@ def expected_denial(user, method: str, url: str) -> int:
     action = actions.get(method.lower())
     permission = getattr(view_class, "action_permissions", {}).get(action)
     if permission is not None and not user.has_perm(permission):
+        return 403
+    # A view refused as a whole by a rule (the cockpit: the bureau and the office only).
+    rule = getattr(view_class, "required_rule", None)
+    if rule is not None and not rules.test_rule(rule, user):
         return 403
     return 404
 

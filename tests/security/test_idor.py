@@ -288,6 +288,12 @@ LISTINGS = {
         None, None, reason="the indicator definitions: the same text for everyone"
     ),
     "/api/v1/me/": Listing(None, None, reason="the caller's own account"),
+    "/api/v1/cockpit/": Listing(
+        None,
+        None,
+        reason="aggregates of the caller's reach, no rows: tests/reporting/test_cockpit.py "
+        "proves another district's referrals never count and that no patient data is in it",
+    ),
 }
 
 
